@@ -1,0 +1,49 @@
+"""Shared pieces of the REST API: the error format, and a base viewset applying the access scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.errors import ServiceError
+
+
+def _as_lists(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        result: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub_key, sub_value in _as_lists(value).items():
+                    result[f"{key}.{sub_key}"] = sub_value
+            elif isinstance(value, list | tuple):
+                result[str(key)] = [str(item) for item in value]
+            else:
+                result[str(key)] = [str(value)]
+        return result
+    if isinstance(detail, list | tuple):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"detail": [str(detail)]}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error body is ``{"errors": {"field_or_code": ["message", ...]}}``."""
+    if isinstance(exc, ServiceError):
+        return Response({"errors": exc.errors}, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response({"errors": _as_lists(errors)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(_("未找到。"))
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(_("没有权限执行此操作。"))
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = {"errors": _as_lists(response.data)}
+    return response

@@ -1,0 +1,37 @@
+"""Reusable table columns. Every column that renders HTML also gives a plain value for exports."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import django_tables2 as tables
+from django.utils.html import format_html
+
+
+class StatusBadgeColumn(tables.Column):
+    """A status shown as a badge with its label (colour is never the only carrier of the status)."""
+
+    def render(self, value: Any, record: Any, bound_column: Any) -> str:
+        display = getattr(record, f"get_{bound_column.accessor}_display", None)
+        label = display() if callable(display) else value
+        return format_html('<span class="badge badge-{}">{}</span>', value, label)
+
+    def value(self, value: Any, record: Any, bound_column: Any) -> str:
+        display = getattr(record, f"get_{bound_column.accessor}_display", None)
+        return str(display() if callable(display) else value)
+
+
+class DecimalColumn(tables.Column):
+    """A number with fixed decimals; empty values read "无数据", never 0."""
+
+    def __init__(self, *args: Any, decimals: int = 1, **kwargs: Any) -> None:
+        self.decimals = decimals
+        kwargs.setdefault("attrs", {"td": {"class": "num"}, "th": {"class": "num"}})
+        super().__init__(*args, **kwargs)
+
+    def render(self, value: Decimal | None) -> str:
+        return f"{value:,.{self.decimals}f}"
+
+    def value(self, value: Decimal | None) -> Decimal | None:
+        return value

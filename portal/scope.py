@@ -1,0 +1,150 @@
+"""The one place where a user's access scope is decided.
+
+A membership gives a role on an org unit and its whole subtree. Every view, API endpoint,
+export and import asks this module which units a user may see or act on:
+
+- ``visible_units(user)`` / ``filter_by_scope(user, qs, field)`` filter lists silently;
+- ``get_in_scope(user, qs, **lookup)`` returns one object or raises Http404 (reads);
+- ``require(user, perm, unit)`` raises PermissionDenied (writes).
+
+Memberships are loaded once per user object and cached on it, so checks inside a request
+cost no further queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from schools.models import OrgUnit, Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+M = TypeVar("M", bound=Model)
+
+
+class Perm(StrEnum):
+    VIEW = "view"  # read the unit's data, dashboards and targets
+    SUBMIT = "submit"  # edit and submit the unit's figures, update owned milestones
+    REVIEW = "review"  # approve or return submissions
+    EXPORT = "export"  # download progress workbooks
+    ADMIN = "admin"  # edit plans, figures, indicators, targets; reopen approved submissions
+
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.PRINCIPAL: frozenset({Perm.VIEW, Perm.SUBMIT}),
+    Role.REVIEWER: frozenset({Perm.VIEW, Perm.REVIEW, Perm.EXPORT}),
+    Role.INSPECTOR: frozenset({Perm.VIEW, Perm.EXPORT}),
+    Role.BUREAU_ADMIN: frozenset({Perm.VIEW, Perm.SUBMIT, Perm.REVIEW, Perm.EXPORT, Perm.ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    path: str
+    unit_id: int
+    role: str
+
+
+def grants(user: AnyUser) -> list[Grant]:
+    """The user's memberships as (path, role), cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return []
+    cached = getattr(user, "_scope_grants", None)
+    if cached is None:
+        from schools.models import Membership
+
+        cached = [
+            Grant(path=path, unit_id=unit_id, role=role)
+            for path, unit_id, role in Membership.objects.filter(user=user, org_unit__is_active=True).values_list(
+                "org_unit__path", "org_unit_id", "role"
+            )
+        ]
+        user._scope_grants = cached  # type: ignore[union-attr]
+    return cached
+
+
+def is_superuser(user: AnyUser) -> bool:
+    return bool(getattr(user, "is_superuser", False) and getattr(user, "is_active", False))
+
+
+def roles(user: AnyUser) -> set[str]:
+    if is_superuser(user):
+        return {Role.BUREAU_ADMIN}
+    return {grant.role for grant in grants(user)}
+
+
+def has_role(user: AnyUser, role: str) -> bool:
+    return role in roles(user)
+
+
+def _paths_with(user: AnyUser, perm: Perm) -> list[str] | None:
+    """Paths whose subtrees grant ``perm``; None means everything (superuser)."""
+    if is_superuser(user):
+        return None
+    return [grant.path for grant in grants(user) if perm in ROLE_PERMS.get(grant.role, frozenset())]
+
+
+def has_perm(user: AnyUser, perm: Perm, unit: OrgUnit | None = None) -> bool:
+    """May ``user`` do ``perm`` on ``unit`` (or anywhere, when unit is None)?"""
+    paths = _paths_with(user, perm)
+    if paths is None:
+        return True
+    if unit is None:
+        return bool(paths)
+    return any(unit.path.startswith(path) for path in paths)
+
+
+def require(user: AnyUser, perm: Perm, unit: OrgUnit | None = None) -> None:
+    if not has_perm(user, perm, unit):
+        raise PermissionDenied
+
+
+def scope_q(user: AnyUser, field: str = "", perm: Perm = Perm.VIEW) -> Q:
+    """A Q object restricting ``<field>__path`` to the user's units for ``perm``.
+
+    ``field`` is the lookup from the filtered model to its OrgUnit ("" for OrgUnit itself,
+    "org_unit" for a submission, "scope" for a target).
+    """
+    paths = _paths_with(user, perm)
+    if paths is None:
+        return Q()
+    prefix = f"{field}__path" if field else "path"
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(**{f"{prefix}__startswith": path})
+    return condition
+
+
+def filter_by_scope(user: AnyUser, queryset: QuerySet[M], field: str = "", perm: Perm = Perm.VIEW) -> QuerySet[M]:
+    return queryset.filter(scope_q(user, field, perm))
+
+
+def visible_units(user: AnyUser, perm: Perm = Perm.VIEW) -> QuerySet[OrgUnit]:
+    return filter_by_scope(user, OrgUnit.objects.all(), "", perm)
+
+
+def get_in_scope(user: AnyUser, queryset: QuerySet[M], field: str = "", **lookup: Any) -> M:
+    """One object visible to the user, else 404 (never reveal that an out-of-scope object exists)."""
+    try:
+        return filter_by_scope(user, queryset, field).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+
+
+def top_units(user: AnyUser, perm: Perm = Perm.VIEW) -> QuerySet[OrgUnit]:
+    """The roots of the user's scope (the units of their memberships), for default dashboard scope."""
+    if is_superuser(user):
+        return OrgUnit.objects.filter(parent__isnull=True)
+    paths = _paths_with(user, perm) or []
+    # Drop paths nested inside another granted path.
+    roots = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+    return OrgUnit.objects.filter(path__in=roots)

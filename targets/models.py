@@ -1,0 +1,341 @@
+"""Indicators computed from figures, their values per unit and period, and the plan's targets and progress."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# --- Indicators ---
+
+
+class Aggregation(models.TextChoices):
+    RATIO = "ratio", _("比率（分子和/分母和）")
+    SUM = "sum", _("求和")
+    MAX = "max", _("最大值")
+    MIN = "min", _("最小值")
+    COUNT_UNITS_WHERE = "count_units_where", _("满足条件的单位数")
+    COUNT_DESIGNATIONS = "count_designations", _("认定数")
+
+
+class PeriodMode(models.TextChoices):
+    QUARTER = "quarter", _("按季度")
+    YEAR = "year", _("按年度")
+    HALF = "half", _("按半年")
+
+
+class Indicator(models.Model):
+    """A measure computed from figures: numerator/denominator expressions over figure codes, aggregated up the tree."""
+
+    code = models.SlugField(_("代码"), max_length=60, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
+    definition = models.TextField(_("口径说明"), blank=True)
+    numerator = models.CharField(_("分子表达式"), max_length=1000, blank=True)
+    denominator = models.CharField(_("分母表达式"), max_length=1000, blank=True)
+    factor = models.DecimalField(_("系数"), max_digits=12, decimal_places=4, default=Decimal(1))
+    decimals = models.PositiveSmallIntegerField(_("小数位"), default=1)
+    unit = models.CharField(_("单位"), max_length=20, blank=True)
+    aggregation = models.CharField(_("汇总方式"), max_length=30, choices=Aggregation.choices, default=Aggregation.RATIO)
+    condition = models.CharField(_("条件"), max_length=1000, blank=True, help_text=_("例如 pri_enrolled > 2000"))
+    designation_kind = models.ForeignKey(
+        "schools.DesignationKind", verbose_name=_("认定类别"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    unit_filter_levels = models.JSONField(_("单位层级"), default=list, blank=True)
+    unit_filter_school_types = models.JSONField(_("学校类型"), default=list, blank=True)
+    unit_filter_ownership = models.JSONField(_("办学性质"), default=list, blank=True)
+    unit_filter_central_only = models.BooleanField(_("仅中心校"), default=False)
+    period_mode = models.CharField(_("周期"), max_length=10, choices=PeriodMode.choices, default=PeriodMode.QUARTER)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("统计指标")
+        verbose_name_plural = _("统计指标")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("targets:indicator_detail", kwargs={"code": self.code})
+
+
+class IndicatorValue(models.Model):
+    """An indicator's value for one org unit (its whole subtree) and period; value is null when undefined."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="values")
+    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="indicator_values")
+    period = models.ForeignKey("submissions.Period", on_delete=models.CASCADE, related_name="indicator_values")
+    numerator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    unit_count = models.PositiveIntegerField(_("参与单位数"), default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("指标值")
+        verbose_name_plural = _("指标值")
+        ordering = ["indicator", "period", "org_unit", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "org_unit", "period"], name="targets_indicatorvalue_unique"
+            ),
+        ]
+        indexes = [
+            # Drill-down tables: one indicator and period, the children of a unit.
+            models.Index(fields=["indicator", "period", "org_unit"], name="targets_iv_ind_period_unit"),
+            # Unit page: every indicator of one unit.
+            models.Index(fields=["org_unit", "period"], name="targets_iv_unit_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} · {self.org_unit_id} · {self.period_id} = {self.value}"
+
+
+class PendingRecompute(models.Model):
+    """A (unit, period) whose indicator values are stale: written in the approving transaction, cleared by the engine."""
+
+    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey("submissions.Period", on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("待重算")
+        verbose_name_plural = _("待重算")
+        ordering = ["requested_at", "pk"]
+        indexes = [
+            # The sweep's query: work not done yet.
+            models.Index(fields=["requested_at"], condition=Q(done_at__isnull=True), name="targets_pending_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_unit_id} · {self.period_id}"
+
+
+# --- Targets ---
+
+
+class TargetKind(models.TextChoices):
+    THRESHOLD = "threshold", _("比率/数值达标")
+    QUANTITY = "quantity", _("数量（年内累计）")
+    COUNT_UNITS = "count_units", _("单位数（认定/创建）")
+    LIMIT = "limit", _("控制/零容忍")
+    FREQUENCY = "frequency", _("每单位频次")
+    MILESTONE = "milestone", _("里程碑")
+    NARRATIVE = "narrative", _("定性工作")
+
+
+class Comparator(models.TextChoices):
+    GTE = "gte", "≥"
+    LTE = "lte", "≤"
+    EQ = "eq", "="
+    RANGE = "range", _("区间")
+
+
+class PathMode(models.TextChoices):
+    LINEAR = "linear", _("从基线线性推进")
+    MILESTONES = "milestones", _("按季度节点")
+    FLAT = "flat", _("每期均须达标")
+
+
+class MilestoneStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("未开始")
+    IN_PROGRESS = "in_progress", _("推进中")
+    DONE = "done", _("已完成")
+    BLOCKED = "blocked", _("受阻")
+
+
+class Target(models.Model):
+    """A target of a plan, its sentence kept verbatim, bound to what measures it."""
+
+    plan = models.ForeignKey("plans.Plan", verbose_name=_("工作要点"), on_delete=models.CASCADE, related_name="targets")
+    section = models.ForeignKey("plans.Section", verbose_name=_("部分"), on_delete=models.PROTECT, related_name="targets")
+    work_item = models.ForeignKey(
+        "plans.WorkItem", verbose_name=_("工作任务"), null=True, blank=True, on_delete=models.PROTECT, related_name="targets"
+    )
+    code = models.SlugField(_("代码"), max_length=60)
+    text = models.TextField(_("目标原文"))
+    kind = models.CharField(_("类型"), max_length=20, choices=TargetKind.choices)
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("统计指标"), null=True, blank=True, on_delete=models.PROTECT, related_name="targets"
+    )
+    comparator = models.CharField(_("比较"), max_length=10, choices=Comparator.choices, blank=True)
+    target_value = models.DecimalField(_("目标值"), max_digits=20, decimal_places=4, null=True, blank=True)
+    target_value_max = models.DecimalField(_("目标上限"), max_digits=20, decimal_places=4, null=True, blank=True)
+    # Per-unit frequency: the count each qualifying unit must reach per semester.
+    per_unit_minimum = models.DecimalField(_("每单位最低次数"), max_digits=12, decimal_places=2, null=True, blank=True)
+    baseline_value = models.DecimalField(_("基线值"), max_digits=20, decimal_places=4, null=True, blank=True)
+    baseline_period = models.ForeignKey(
+        "submissions.Period", verbose_name=_("基线周期"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    scope = models.ForeignKey("schools.OrgUnit", verbose_name=_("范围"), on_delete=models.PROTECT, related_name="targets")
+    applies_to_each_unit = models.BooleanField(_("每个单位均须达标"), default=False)
+    due_period = models.ForeignKey(
+        "submissions.Period", verbose_name=_("完成期限"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    due_date = models.DateField(_("截止日期"), null=True, blank=True)
+    path_mode = models.CharField(_("预期路径"), max_length=20, choices=PathMode.choices, default=PathMode.LINEAR)
+    at_risk_margin = models.DecimalField(
+        _("风险容差"), max_digits=8, decimal_places=4, default=Decimal("0.05"), help_text=_("与预期值相差在此比例内为“有风险”")
+    )
+    owner_unit = models.ForeignKey(
+        "schools.OrgUnit", verbose_name=_("责任单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="owned_targets"
+    )
+    owner_name = models.CharField(_("责任科室/人"), max_length=200, blank=True)
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("责任人账号"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    part_of = models.ForeignKey(
+        "self", verbose_name=_("所属目标"), null=True, blank=True, on_delete=models.CASCADE, related_name="sub_targets",
+        help_text=_("“其中外来生2000人”这样的子目标"),
+    )
+    contributes_to = models.ForeignKey(
+        "self", verbose_name=_("对应上级目标"), null=True, blank=True, on_delete=models.SET_NULL, related_name="contributions",
+    )
+    milestone_status = models.CharField(
+        _("里程碑状态"), max_length=20, choices=MilestoneStatus.choices, blank=True
+    )
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("目标")
+        verbose_name_plural = _("目标")
+        ordering = ["plan", "section__order", "order", "code", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "code"],
+                name="targets_target_unique_code_per_plan",
+                violation_error_message=_("同一工作要点中目标代码不能重复"),
+            ),
+            models.CheckConstraint(
+                condition=Q(target_value_max__isnull=True)
+                | Q(target_value__isnull=True)
+                | Q(target_value_max__gte=models.F("target_value")),
+                name="targets_target_range_ordered",
+                violation_error_message=_("目标上限不能小于目标值"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:target_detail", kwargs={"plan": self.plan.code, "code": self.code})
+
+
+class TargetPathPoint(models.Model):
+    """An explicit quarterly milestone of a target's expected path (used when path_mode is 'milestones')."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="path_points")
+    period = models.ForeignKey("submissions.Period", on_delete=models.PROTECT, related_name="+")
+    expected_value = models.DecimalField(max_digits=20, decimal_places=4)
+
+    class Meta:
+        verbose_name = _("预期节点")
+        verbose_name_plural = _("预期节点")
+        ordering = ["target", "period", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "period"], name="targets_targetpathpoint_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.code} · {self.period} · {self.expected_value}"
+
+
+class ProgressStatus(models.TextChoices):
+    MET = "met", _("已达成")
+    ON_TRACK = "on_track", _("正常推进")
+    AT_RISK = "at_risk", _("有风险")
+    OFF_TRACK = "off_track", _("滞后")
+    NO_DATA = "no_data", _("无数据")
+
+
+class Progress(models.Model):
+    """A target's computed state for one period and one unit (its scope, or a unit inside it for drill-down)."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="progress")
+    period = models.ForeignKey("submissions.Period", on_delete=models.CASCADE, related_name="+")
+    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    actual = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    expected = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    projection = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=ProgressStatus.choices, default=ProgressStatus.NO_DATA)
+    # Units failing a per-unit / zero-tolerance rule, the units that count for a designation target, etc.
+    detail = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("进展")
+        verbose_name_plural = _("进展")
+        ordering = ["target", "period", "org_unit", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "period", "org_unit"], name="targets_progress_unique"),
+        ]
+        indexes = [
+            # Dashboard: every target of a plan for one scope unit and period.
+            models.Index(fields=["org_unit", "period", "status"], name="targets_progress_unit_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.code} · {self.period_id} · {self.status}"
+
+
+class TargetChange(models.Model):
+    """History of a target's definition: who changed which field, old → new, and why."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    field = models.CharField(max_length=60)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.TextField(_("原因"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("目标变更")
+        verbose_name_plural = _("目标变更")
+        ordering = ["target", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.target.code} · {self.field}"
+
+
+class NoteReview(models.TextChoices):
+    PENDING = "pending", _("待审阅")
+    ACCEPTED = "accepted", _("已认可")
+    RETURNED = "returned", _("需补充")
+
+
+class TargetNote(models.Model):
+    """A dated progress note on a milestone or narrative target, with an optional evidence file."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="notes")
+    period = models.ForeignKey("submissions.Period", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(_("进展说明"))
+    evidence = models.FileField(_("佐证材料"), upload_to="evidence/%Y/", blank=True)
+    review_status = models.CharField(max_length=20, choices=NoteReview.choices, default=NoteReview.PENDING)
+    review_comment = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("进展记录")
+        verbose_name_plural = _("进展记录")
+        ordering = ["target", "-created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.target.code} · {self.created_at:%Y-%m-%d}"
