@@ -88,14 +88,3 @@ def users(tree: Tree) -> Personas:
         bea=make_user("bea", tree.city, Role.BUREAU_ADMIN),
         nobody=make_user("nobody"),
     )
-
-
-@pytest.fixture(autouse=True)
-def _reset_axes(settings: object) -> None:
-    """Each test starts without lock-outs from earlier log-in attempts."""
-    from axes.models import AccessAttempt
-
-    try:
-        AccessAttempt.objects.all().delete()
-    except Exception:  # noqa: BLE001  (tests without the db fixture have no table access)
-        pass
