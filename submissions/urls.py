@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from portal.views import not_built_yet
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("figures/", not_built_yet, name="figure_list"),
     path("completeness/", not_built_yet, name="completeness"),
     path("<int:pk>/", not_built_yet, name="submission_detail"),
+    # Excel round-trip views live in submissions/xlsx_urls.py (owned separately).
+    path("excel/", include("submissions.xlsx_urls")),
 ]
