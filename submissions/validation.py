@@ -1,0 +1,243 @@
+"""Checking reported numbers: type and range per figure, bureau-defined rules, quarter-on-quarter moves.
+
+The same functions serve the web form, the API and the Excel import, so a number refused in one
+channel is refused in all of them. Nothing here touches the database except ``RuleSet.load`` and
+``figures_for_unit`` (one query each); callers load once and check many units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+from schools.models import Level, OrgUnit
+from submissions.expressions import COMPARATORS, Expression, ExpressionError
+from submissions.models import Figure, Severity, TimeAggregation, ValidationRule, ValueType
+
+# Value.value is DECIMAL(20, 4): at most 16 integer digits and 4 decimals.
+MAX_DECIMALS = 4
+MAX_ABS = Decimal("1e15")
+CHANGE_KEY_PREFIX = "change_"
+
+
+class FieldError(ValueError):
+    """A raw value cannot be stored; the message is user-facing (translated)."""
+
+
+def applies_to(figure: Figure, unit: OrgUnit) -> bool:
+    """Does ``unit`` report ``figure``?
+
+    A unit reports a figure when its level is in ``reported_by_levels`` or its school type is in
+    ``reported_by_school_types``; when both lists are empty every school reports it. Central-only
+    figures (片区 activities) further require ``is_central``.
+    """
+    if not figure.is_active:
+        return False
+    levels = figure.reported_by_levels or []
+    types = figure.reported_by_school_types or []
+    if levels or types:
+        matches = unit.level in levels or (bool(unit.school_type) and unit.school_type in types)
+    else:
+        matches = unit.level == Level.SCHOOL
+    return matches and (unit.is_central or not figure.reported_by_central_only)
+
+
+def active_figures() -> list[Figure]:
+    return list(Figure.objects.filter(is_active=True))
+
+
+def figures_for_unit(unit: OrgUnit, figures: Iterable[Figure] | None = None) -> list[Figure]:
+    """The figures ``unit`` reports, in form order (one query when ``figures`` is not given)."""
+    pool = active_figures() if figures is None else figures
+    return [figure for figure in pool if applies_to(figure, unit)]
+
+
+def parse_value(figure: Figure, raw: object) -> Decimal | None:
+    """Turn raw input (text from a form or a cell, a JSON number) into a Decimal, or raise FieldError.
+
+    Empty means "not reported" (None), never 0.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool):  # JSON true/false are ints in Python; refuse them
+        raise FieldError(_("请输入数字"))
+    try:
+        text = raw.strip().replace(",", "") if isinstance(raw, str) else str(raw)
+        value = Decimal(text)
+    except (InvalidOperation, ValueError, TypeError):
+        raise FieldError(_("请输入数字")) from None
+    if not value.is_finite():
+        raise FieldError(_("请输入数字"))
+    if abs(value) >= MAX_ABS:
+        raise FieldError(_("数值过大"))
+    if figure.value_type == ValueType.INTEGER:
+        if value != value.to_integral_value():
+            raise FieldError(_("须为整数"))
+        value = value.quantize(Decimal(1))
+    elif -value.as_tuple().exponent > MAX_DECIMALS:  # type: ignore[operator]
+        raise FieldError(_("最多保留 {n} 位小数").format(n=MAX_DECIMALS))
+    if figure.min_value is not None and value < figure.min_value:
+        raise FieldError(_("不能小于 {min}").format(min=_plain(figure.min_value)))
+    if figure.max_value is not None and value > figure.max_value:
+        raise FieldError(_("不能大于 {max}").format(max=_plain(figure.max_value)))
+    return value
+
+
+def _plain(value: Decimal) -> str:
+    """1200.0000 → "1200", 0.5000 → "0.5" for messages."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A rule that does not hold.
+
+    ``key`` is the rule code (or ``change_<figure>``); it is also the key of the explanation.
+    """
+
+    key: str
+    severity: str
+    message: str
+    figures: tuple[str, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == Severity.ERROR
+
+    @property
+    def field(self) -> str:
+        """The form field the message is shown next to: the first figure of the rule's left side."""
+        return self.figures[0] if self.figures else "non_field_errors"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: ValidationRule
+    left: Expression
+    right: Expression
+    figures: tuple[str, ...]
+
+
+@dataclass
+class RuleSet:
+    """The active rules, parsed once; ``check`` runs them over one unit's values."""
+
+    rules: list[CompiledRule] = field(default_factory=list)
+
+    @classmethod
+    def load(cls) -> RuleSet:
+        compiled = []
+        for rule in ValidationRule.objects.filter(is_active=True):
+            try:
+                left, right = Expression(rule.left), Expression(rule.right)
+            except ExpressionError:
+                continue  # rules are validated when saved; a broken legacy rule must not block everyone
+            ordered = sorted(left.names) + sorted(right.names - left.names)
+            compiled.append(CompiledRule(rule, left, right, tuple(ordered)))
+        return cls(compiled)
+
+    def check(
+        self,
+        values: Mapping[str, Decimal | None],
+        figures: Iterable[Figure],
+        previous: Mapping[str, Decimal | None] | None = None,
+    ) -> list[Issue]:
+        """Rule violations and quarter-on-quarter warnings for one unit's values.
+
+        A rule is skipped when it names a figure the unit does not report or a value is still
+        missing: we cannot judge it yet (completeness is checked at submit).
+        """
+        figures = list(figures)
+        reported = {figure.code for figure in figures}
+        issues: list[Issue] = []
+        for compiled in self.rules:
+            if not set(compiled.figures) <= reported:
+                continue
+            left, right = compiled.left.evaluate(values), compiled.right.evaluate(values)
+            if left is None or right is None:
+                continue
+            if not COMPARATORS[compiled.rule.operator](left, right):
+                issues.append(
+                    Issue(
+                        key=compiled.rule.code,
+                        severity=compiled.rule.severity,
+                        message=compiled.rule.message or compiled.rule.name,
+                        figures=compiled.figures,
+                    )
+                )
+        if previous:
+            issues.extend(_change_warnings(values, figures, previous))
+        return issues
+
+
+def _change_warnings(
+    values: Mapping[str, Decimal | None], figures: Iterable[Figure], previous: Mapping[str, Decimal | None]
+) -> list[Issue]:
+    issues = []
+    for figure in figures:
+        share = figure.change_warning_share
+        if figure.time_aggregation != TimeAggregation.STOCK or share is None:
+            continue
+        new, old = values.get(figure.code), previous.get(figure.code)
+        # A share of zero is undefined: a unit going from 0 to 10 classes is not judged here.
+        if new is None or old is None or old == 0:
+            continue
+        moved = abs(new - old) / abs(old)
+        if moved > share:
+            issues.append(
+                Issue(
+                    key=f"{CHANGE_KEY_PREFIX}{figure.code}",
+                    severity=Severity.WARNING,
+                    message=_("{name}较上季度（{old}）变动 {pct}%，超过 {limit}%，请说明原因").format(
+                        name=figure.name,
+                        old=_plain(old),
+                        pct=_plain((moved * 100).quantize(Decimal("0.1"))),
+                        limit=_plain((share * 100).quantize(Decimal("0.1"))),
+                    ),
+                    figures=(figure.code,),
+                )
+            )
+    return issues
+
+
+def submit_errors(
+    values: Mapping[str, Decimal | None],
+    figures: Iterable[Figure],
+    issues: Iterable[Issue],
+    explanations: Mapping[str, str],
+    is_zero_report: bool = False,
+) -> dict[str, list[str]]:
+    """What still blocks submitting: missing values, error rules, warnings without an explanation."""
+    errors: dict[str, list[str]] = {}
+    if not is_zero_report:
+        for figure in figures:
+            if values.get(figure.code) is None:
+                errors.setdefault(figure.code, []).append(_("请填写此项"))
+    for issue in issues:
+        if issue.is_error:
+            errors.setdefault(issue.field, []).append(issue.message)
+        elif not (explanations.get(issue.key) or "").strip():
+            errors.setdefault(issue.field, []).append(
+                _("{message}（警告：请在说明中填写原因后再提交）").format(message=issue.message)
+            )
+    return errors
+
+
+def check_rule_definition(left: str, right: str, known_codes: Iterable[str]) -> dict[str, list[str]]:
+    """Errors in a rule typed by bureau staff: syntax, and figure codes that do not exist."""
+    errors: dict[str, list[str]] = {}
+    known = set(known_codes)
+    for name, text in (("left", left), ("right", right)):
+        try:
+            expression = Expression(text)
+        except ExpressionError as exc:
+            errors[name] = [str(exc)]
+            continue
+        unknown = sorted(expression.names - known)
+        if unknown:
+            errors[name] = [_("未知的填报项代码：{codes}").format(codes="、".join(unknown))]
+    return errors

@@ -1,0 +1,744 @@
+"""The submission workflow: open, edit, submit, approve, return, reopen — one set of rules for every channel.
+
+Web views, the API, the Excel import (``save_batch``) and tasks all call these functions. Each one:
+
+- checks the caller's scope with ``portal.scope`` (PermissionDenied → 403);
+- checks the state machine (StateError → 409) and the period's dates (ServiceError → 400);
+- checks the version the caller read (VersionConflict → 409), so a stale save never overwrites;
+- validates every value (ServiceError naming the field → 400) and writes nothing on any error;
+- bumps ``Submission.version`` once per operation and records who/when/channel/old → new in
+  ``SubmissionHistory``.
+
+State machine::
+
+    draft ──submit──▶ submitted ──approve──▶ approved
+      ▲                  │                       │
+      │               return (reason)        reopen (reason, bureau admin)
+      │                  ▼                       │
+      └──(edit)──── returned ◀───────────────────┘ (reopen goes back to draft)
+
+Values can be edited in draft and returned; approving (and reopening) asks the indicator engine
+to recompute the unit and its ancestors after commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import scope
+from portal.errors import ServiceError, StateError, VersionConflict
+from portal.scope import Perm
+from schools.models import OrgUnit
+from submissions.models import (
+    Channel,
+    Figure,
+    HistoryAction,
+    Period,
+    PeriodException,
+    Submission,
+    SubmissionHistory,
+    SubmissionStatus,
+    Value,
+)
+from submissions.validation import (
+    FieldError,
+    Issue,
+    RuleSet,
+    active_figures,
+    figures_for_unit,
+    parse_value,
+    submit_errors,
+)
+
+if TYPE_CHECKING:
+    from portal.scope import AnyUser
+
+EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED)
+MAX_EXPLANATION_LENGTH = 2000
+MAX_REASON_LENGTH = 2000
+NON_FIELD = "non_field_errors"
+
+
+# --- Periods ---
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def previous_period(period: Period) -> Period | None:
+    year, quarter = (period.year, period.quarter - 1) if period.quarter > 1 else (period.year - 1, 4)
+    return Period.objects.filter(year=year, quarter=quarter).first()
+
+
+def parse_period_code(code: str) -> tuple[int, int]:
+    """ "2023Q1" → (2023, 1); ServiceError otherwise."""
+    text = (code or "").strip().upper()
+    if len(text) == 6 and text[:4].isdigit() and text[4] == "Q" and text[5] in "1234":
+        return int(text[:4]), int(text[5])
+    raise ServiceError({"period": [_("周期代码格式应为 2023Q1")]})
+
+
+def is_locked(period: Period, on: datetime.date | None = None) -> bool:
+    return (on or today()) > period.locks_on
+
+
+def _exception_units(period: Period, unit_ids: Iterable[int], on: datetime.date) -> set[int]:
+    """Units allowed to edit a locked period (an exception with no end date, or one not yet expired)."""
+    return set(
+        PeriodException.objects.filter(period=period, org_unit_id__in=list(unit_ids))
+        .filter(Q(until__isnull=True) | Q(until__gte=on))
+        .values_list("org_unit_id", flat=True)
+    )
+
+
+def period_edit_error(period: Period, unit: OrgUnit, on: datetime.date | None = None) -> str | None:
+    """Why ``unit`` cannot edit ``period`` today, or None."""
+    on = on or today()
+    if on < period.opens_on:
+        return _("{period} 尚未开放填报（{date} 开始）").format(period=period.code, date=period.opens_on)
+    if is_locked(period, on) and unit.pk not in _exception_units(period, [unit.pk], on):
+        return _("{period} 已于 {date} 锁定，不能再修改").format(period=period.code, date=period.locks_on)
+    return None
+
+
+# --- Reading a submission ---
+
+
+def values_of(submission_ids: Iterable[int]) -> dict[int, dict[str, Decimal | None]]:
+    """{submission_id: {figure_code: value}} in one query."""
+    result: dict[int, dict[str, Decimal | None]] = {}
+    rows = Value.objects.filter(submission_id__in=list(submission_ids)).values_list(
+        "submission_id", "figure__code", "value"
+    )
+    for submission_id, code, value in rows:
+        result.setdefault(submission_id, {})[code] = value
+    return result
+
+
+def previous_values(period: Period, unit_ids: Iterable[int]) -> dict[int, dict[str, Decimal | None]]:
+    """{unit_id: {figure_code: value}} of the quarter before ``period`` (hints and change warnings)."""
+    before = previous_period(period)
+    if before is None:
+        return {}
+    result: dict[int, dict[str, Decimal | None]] = {}
+    rows = Value.objects.filter(
+        submission__period=before, submission__org_unit_id__in=list(unit_ids)
+    ).values_list("submission__org_unit_id", "figure__code", "value")
+    for unit_id, code, value in rows:
+        result.setdefault(unit_id, {})[code] = value
+    return result
+
+
+@dataclass
+class Snapshot:
+    """Everything a form, the reviewer screen or the API shows for one submission."""
+
+    submission: Submission
+    figures: list[Figure]
+    values: dict[str, Decimal | None]
+    previous: dict[str, Decimal | None]
+    issues: list[Issue]
+
+    @property
+    def blocking(self) -> dict[str, list[str]]:
+        return submit_errors(
+            self.values,
+            self.figures,
+            self.issues,
+            self.submission.explanations,
+            self.submission.is_zero_report,
+        )
+
+    @property
+    def is_clean(self) -> bool:
+        """No rule or change warning at all: eligible for bulk approval."""
+        return not self.issues and not self.blocking
+
+
+def snapshots(
+    submissions: Sequence[Submission], figures: list[Figure] | None = None, rules: RuleSet | None = None
+) -> list[Snapshot]:
+    """Snapshots of many submissions of possibly several periods in a fixed number of queries."""
+    figures = active_figures() if figures is None else figures
+    rules = RuleSet.load() if rules is None else rules
+    values = values_of(s.pk for s in submissions)
+    by_period: dict[int, list[Submission]] = {}
+    for submission in submissions:
+        by_period.setdefault(submission.period_id, []).append(submission)
+    previous: dict[tuple[int, int], dict[str, Decimal | None]] = {}
+    for group in by_period.values():
+        prev = previous_values(group[0].period, (s.org_unit_id for s in group))
+        for unit_id, unit_values in prev.items():
+            previous[(group[0].period_id, unit_id)] = unit_values
+    result = []
+    for submission in submissions:
+        unit_figures = figures_for_unit(submission.org_unit, figures)
+        current = values.get(submission.pk, {})
+        before = previous.get((submission.period_id, submission.org_unit_id), {})
+        result.append(
+            Snapshot(submission, unit_figures, current, before, rules.check(current, unit_figures, before))
+        )
+    return result
+
+
+def snapshot(submission: Submission) -> Snapshot:
+    return snapshots([submission])[0]
+
+
+# --- Opening a submission ---
+
+
+def open_submission(
+    user: AnyUser, org_unit: OrgUnit, period: Period, channel: str = Channel.WEB
+) -> Submission:
+    """The unit's submission for the period, created as a draft if it does not exist yet."""
+    scope.require(user, Perm.SUBMIT, org_unit)
+    existing = (
+        Submission.objects.filter(org_unit=org_unit, period=period)
+        .select_related("org_unit", "period")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    if not figures_for_unit(org_unit):
+        raise ServiceError({"org_unit": [_("{unit} 没有需要填报的项目").format(unit=org_unit.name)]})
+    problem = period_edit_error(period, org_unit)
+    if problem:
+        raise ServiceError({"period": [problem]})
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(org_unit=org_unit, period=period)
+    except IntegrityError:
+        # Someone opened it at the same moment: use theirs.
+        return Submission.objects.select_related("org_unit", "period").get(org_unit=org_unit, period=period)
+    SubmissionHistory.objects.create(
+        submission=submission,
+        action=HistoryAction.VALUE,
+        note=_("创建填报"),
+        channel=channel,
+        user=_user(user),
+    )
+    return submission
+
+
+# --- Editing values ---
+
+
+@dataclass
+class Edit:
+    """One unit's changes; ``ref`` is the caller's locator (e.g. an Excel row), echoed in errors."""
+
+    org_unit: OrgUnit
+    values: Mapping[str, object] = field(default_factory=dict)
+    explanations: Mapping[str, str] | None = None
+    version: int | None = None  # None: the caller did not read a version (an Excel template without one)
+    is_zero_report: bool | None = None
+    ref: object = None
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    ref: object
+    field: str
+    message: str
+
+
+class BatchError(ServiceError):
+    """Errors of a batch save, each naming the edit (``ref``) and the field (figure code); nothing written."""
+
+    def __init__(self, items: list[BatchItem], conflict: bool = False) -> None:
+        self.items = items
+        errors: dict[str, list[str]] = {}
+        for item in items:
+            key = item.field if item.ref is None else f"{item.ref}.{item.field}"
+            errors.setdefault(key, []).append(item.message)
+        super().__init__(errors)
+        if conflict:
+            self.status_code = 409
+
+
+@dataclass
+class SaveResult:
+    submission: Submission
+    issues: list[Issue]
+    changed: list[str]  # figure codes whose value changed
+
+
+def save_values(
+    submission: Submission,
+    user: AnyUser,
+    values: Mapping[str, object],
+    *,
+    version: int | None,
+    explanations: Mapping[str, str] | None = None,
+    is_zero_report: bool | None = None,
+    channel: str = Channel.WEB,
+) -> SaveResult:
+    """Partial update of one submission's values (absent codes are left alone; null/"" clears a value).
+
+    Raises ServiceError({figure_code: [message]}) for a bad value, VersionConflict for a stale
+    ``version``, StateError when the submission is not editable. Rule violations do not block a
+    draft save; they come back as ``issues`` and block ``submit``.
+    """
+    if version is None:
+        raise ServiceError({"version": [_("缺少版本号")]})
+    edit = Edit(submission.org_unit, values, explanations, version, is_zero_report)
+    try:
+        return save_batch(user, submission.period, [edit], channel=channel)[0]
+    except BatchError as exc:
+        if exc.status_code == 409:
+            raise VersionConflict() from None
+        states = [item for item in exc.items if item.field == "status"]
+        if states:
+            raise StateError({NON_FIELD: [states[0].message]}) from None
+        errors: dict[str, list[str]] = {}
+        for item in exc.items:
+            errors.setdefault(item.field, []).append(item.message)
+        raise ServiceError(errors) from None
+
+
+def save_batch(
+    user: AnyUser,
+    period: Period,
+    edits: Sequence[Edit],
+    *,
+    channel: str,
+    strict: bool = False,
+) -> list[SaveResult]:
+    """Save many units' values for one period atomically: every edit is stored, or none is.
+
+    Used by the Excel import for a whole district (one row per unit) and by ``save_values`` for one.
+    Creates missing submissions as drafts. Every unit needs Perm.SUBMIT (PermissionDenied otherwise).
+    With ``strict``, error-severity rule violations are refused too (instead of only blocking submit).
+    Query count does not depend on the number of edits except for the final bulk writes.
+    """
+    if channel not in Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    units = [edit.org_unit for edit in edits]
+    if len({unit.pk for unit in units}) != len(units):
+        raise ServiceError({"org_unit": [_("同一单位出现多次")]})
+    for unit in units:
+        scope.require(user, Perm.SUBMIT, unit)
+    on = today()
+    figures = active_figures()
+    by_code = {figure.code: figure for figure in figures}
+    rules = RuleSet.load()
+    items: list[BatchItem] = []
+    conflict = False
+
+    with transaction.atomic():
+        locked_ok = _exception_units(period, (u.pk for u in units), on) if is_locked(period, on) else set()
+        # Row locks (PostgreSQL) so two saves of the same submission serialize; the version check
+        # below then sees the committed version of the other one.
+        existing = {
+            s.org_unit_id: s
+            for s in Submission.objects.select_for_update().filter(
+                period=period, org_unit_id__in=[u.pk for u in units]
+            )
+        }
+        stored = {s.pk: {} for s in existing.values()} | values_of(s.pk for s in existing.values())
+        before_values = previous_values(period, (u.pk for u in units))
+
+        planned: list[
+            tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]
+        ] = []
+        results_issues: list[list[Issue]] = []
+        for edit in edits:
+            unit = edit.org_unit
+            submission = existing.get(unit.pk)
+            unit_figures = figures_for_unit(unit, figures)
+            reported = {figure.code for figure in unit_figures}
+            if on < period.opens_on:
+                items.append(
+                    BatchItem(edit.ref, "period", _("{period} 尚未开放填报").format(period=period.code))
+                )
+                continue
+            if is_locked(period, on) and unit.pk not in locked_ok:
+                items.append(
+                    BatchItem(edit.ref, "period", _("{period} 已锁定，不能再修改").format(period=period.code))
+                )
+                continue
+            if submission is not None:
+                if edit.version is not None and submission.version != edit.version:
+                    conflict = True
+                    items.append(BatchItem(edit.ref, "version", _("数据已被他人修改，请刷新后重试。")))
+                    continue
+                if submission.status not in EDITABLE:
+                    items.append(
+                        BatchItem(
+                            edit.ref,
+                            "status",
+                            _("当前状态为“{status}”，不能修改数据").format(
+                                status=submission.get_status_display()
+                            ),
+                        )
+                    )
+                    continue
+            elif not unit_figures:
+                items.append(
+                    BatchItem(edit.ref, "org_unit", _("{unit} 没有需要填报的项目").format(unit=unit.name))
+                )
+                continue
+            current = dict(stored.get(submission.pk, {})) if submission else {}
+            new_values: dict[str, Decimal | None] = {}
+            for code, raw in edit.values.items():
+                if code not in by_code:
+                    items.append(BatchItem(edit.ref, code, _("未知的填报项：{code}").format(code=code)))
+                    continue
+                if code not in reported:
+                    items.append(BatchItem(edit.ref, code, _("本单位不填报此项")))
+                    continue
+                try:
+                    new_values[code] = parse_value(by_code[code], raw)
+                except FieldError as exc:
+                    items.append(BatchItem(edit.ref, code, str(exc)))
+            explanations = dict(submission.explanations) if submission else {}
+            for key, text in (edit.explanations or {}).items():
+                if not isinstance(text, str) or len(text) > MAX_EXPLANATION_LENGTH:
+                    items.append(
+                        BatchItem(edit.ref, f"explanations.{key}", _("说明须为不超过 2000 字的文字"))
+                    )
+                elif text.strip():
+                    explanations[str(key)] = text.strip()
+                else:
+                    explanations.pop(str(key), None)
+            current.update(new_values)
+            issues = rules.check(current, unit_figures, before_values.get(unit.pk, {}))
+            if strict:
+                items.extend(
+                    BatchItem(edit.ref, issue.field, issue.message) for issue in issues if issue.is_error
+                )
+            planned.append((edit, submission, unit_figures, new_values, explanations))
+            results_issues.append(issues)
+
+        if items:
+            raise BatchError(items, conflict=conflict)
+        results = _write(user, period, planned, stored, by_code, channel)
+    for result, issues in zip(results, results_issues, strict=True):
+        result.issues = issues
+    return results
+
+
+def _write(
+    user: AnyUser,
+    period: Period,
+    planned: list[tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]],
+    stored: dict[int, dict[str, Decimal | None]],
+    by_code: dict[str, Figure],
+    channel: str,
+) -> list[SaveResult]:
+    """Bulk-write a validated batch (inside the caller's transaction)."""
+    now = timezone.now()
+    actor = _user(user)
+    missing = [
+        Submission(org_unit=edit.org_unit, period=period) for edit, sub, *_rest in planned if sub is None
+    ]
+    if missing:
+        try:
+            with transaction.atomic():
+                Submission.objects.bulk_create(missing)
+        except IntegrityError:
+            # Another request created one of these submissions after we looked: treat as a stale read.
+            raise BatchError(
+                [BatchItem(None, "version", _("数据已被他人修改，请刷新后重试。"))], conflict=True
+            ) from None
+        if any(s.pk is None for s in missing):  # databases without RETURNING on bulk insert
+            created = {
+                s.org_unit_id: s
+                for s in Submission.objects.filter(
+                    period=period, org_unit_id__in=[s.org_unit_id for s in missing]
+                )
+            }
+            missing = [created[s.org_unit_id] for s in missing]
+    fresh = iter(missing)
+
+    existing_values = {
+        (v.submission_id, v.figure_id): v
+        for v in Value.objects.filter(
+            submission_id__in=[sub.pk for _e, sub, *_r in planned if sub is not None]
+        )
+    }
+    to_create: list[Value] = []
+    to_update: list[Value] = []
+    history: list[SubmissionHistory] = []
+    touched: list[Submission] = []
+    results: list[SaveResult] = []
+    for edit, submission, _figures, new_values, explanations in planned:
+        is_new = submission is None
+        if submission is None:
+            submission = next(fresh)
+            submission.org_unit = edit.org_unit
+            submission.period = period
+            history.append(
+                SubmissionHistory(
+                    submission=submission,
+                    action=HistoryAction.VALUE,
+                    note=_("创建填报"),
+                    channel=channel,
+                    user=actor,
+                    version=1,
+                )
+            )
+        old_values = stored.get(submission.pk, {})
+        version = submission.version if is_new else submission.version + 1
+        changed = []
+        for code, new in new_values.items():
+            old = old_values.get(code)
+            if old == new and (code in old_values or new is None):
+                continue
+            figure = by_code[code]
+            row = existing_values.get((submission.pk, figure.pk))
+            if row is None:
+                to_create.append(Value(submission=submission, figure=figure, value=new))
+            else:
+                row.value = new
+                row.updated_at = now
+                to_update.append(row)
+            history.append(
+                SubmissionHistory(
+                    submission=submission,
+                    action=HistoryAction.VALUE,
+                    figure=figure,
+                    old_value=old,
+                    new_value=new,
+                    channel=channel,
+                    user=actor,
+                    version=version,
+                )
+            )
+            changed.append(code)
+        for key in sorted(set(explanations) | set(submission.explanations)):
+            if explanations.get(key) != submission.explanations.get(key):
+                history.append(
+                    SubmissionHistory(
+                        submission=submission,
+                        action=HistoryAction.EXPLAIN,
+                        note=f"{key}: {explanations.get(key, '')}",
+                        channel=channel,
+                        user=actor,
+                        version=version,
+                    )
+                )
+        submission.explanations = explanations
+        if edit.is_zero_report is not None:
+            submission.is_zero_report = bool(edit.is_zero_report)
+        if not is_new:
+            submission.version = version
+        submission.updated_at = now
+        touched.append(submission)
+        results.append(SaveResult(submission, [], changed))
+
+    Submission.objects.bulk_update(
+        touched, ["version", "explanations", "is_zero_report", "updated_at"], batch_size=500
+    )
+    Value.objects.bulk_create(to_create, batch_size=1000)
+    Value.objects.bulk_update(to_update, ["value", "updated_at"], batch_size=1000)
+    SubmissionHistory.objects.bulk_create(history, batch_size=1000)
+    return results
+
+
+# --- Workflow steps ---
+
+
+def _user(user: AnyUser) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def _lock(submission: Submission, version: int | None) -> Submission:
+    """Re-read the row under a lock and check the caller's version."""
+    current = (
+        Submission.objects.select_for_update().select_related("org_unit", "period").get(pk=submission.pk)
+    )
+    if version is not None and current.version != version:
+        raise VersionConflict()
+    return current
+
+
+def _step(
+    submission: Submission,
+    user: AnyUser,
+    *,
+    perm: Perm,
+    allowed: Iterable[str],
+    to: str,
+    action: str,
+    version: int | None,
+    channel: str,
+    note: str = "",
+    extra: Mapping[str, Any] | None = None,
+    check: Any = None,
+) -> Submission:
+    scope.require(user, perm, submission.org_unit)
+    with transaction.atomic():
+        current = _lock(submission, version)
+        if current.status not in allowed:
+            raise StateError(
+                {
+                    "status": [
+                        _("当前状态为“{status}”，不能执行此操作").format(status=current.get_status_display())
+                    ]
+                }
+            )
+        if check is not None:
+            check(current)
+        current.status = to
+        current.version += 1
+        fields = ["status", "version", "updated_at"]
+        for name, value in (extra or {}).items():
+            setattr(current, name, value)
+            fields.append(name)
+        current.save(update_fields=fields)
+        SubmissionHistory.objects.create(
+            submission=current,
+            action=action,
+            note=note,
+            channel=channel,
+            user=_user(user),
+            version=current.version,
+        )
+        if action in (HistoryAction.APPROVE, HistoryAction.REOPEN):
+            from targets.recompute import request_recompute
+
+            request_recompute(current.org_unit_id, current.period_id, reason=action)
+    submission.__dict__.update({k: v for k, v in current.__dict__.items() if not k.startswith("_")})
+    return current
+
+
+def submit(
+    submission: Submission, user: AnyUser, *, version: int | None = None, channel: str = Channel.WEB
+) -> Submission:
+    """Principal sends the submission for review: every value present, no error rule, warnings explained."""
+
+    def check(current: Submission) -> None:
+        problem = period_edit_error(current.period, current.org_unit)
+        if problem:
+            raise ServiceError({"period": [problem]})
+        errors = snapshot(current).blocking
+        if errors:
+            raise ServiceError(errors)
+
+    return _step(
+        submission,
+        user,
+        perm=Perm.SUBMIT,
+        allowed=EDITABLE,
+        to=SubmissionStatus.SUBMITTED,
+        action=HistoryAction.SUBMIT,
+        version=version,
+        channel=channel,
+        check=check,
+        extra={"submitted_at": timezone.now(), "submitted_by": _user(user)},
+    )
+
+
+def approve(
+    submission: Submission, user: AnyUser, *, version: int | None = None, channel: str = Channel.WEB
+) -> Submission:
+    """Reviewer accepts the figures; the indicator engine recomputes after commit."""
+    return _step(
+        submission,
+        user,
+        perm=Perm.REVIEW,
+        allowed=(SubmissionStatus.SUBMITTED,),
+        to=SubmissionStatus.APPROVED,
+        action=HistoryAction.APPROVE,
+        version=version,
+        channel=channel,
+        extra={"approved_at": timezone.now(), "approved_by": _user(user)},
+    )
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ServiceError({"reason": [_("请填写原因")]})
+    if len(text) > MAX_REASON_LENGTH:
+        raise ServiceError({"reason": [_("原因不能超过 2000 字")]})
+    return text
+
+
+def return_submission(
+    submission: Submission,
+    user: AnyUser,
+    *,
+    reason: str,
+    version: int | None = None,
+    channel: str = Channel.WEB,
+) -> Submission:
+    """Reviewer sends the figures back to the principal with a reason."""
+    scope.require(user, Perm.REVIEW, submission.org_unit)
+    text = _reason(reason)
+    return _step(
+        submission,
+        user,
+        perm=Perm.REVIEW,
+        allowed=(SubmissionStatus.SUBMITTED,),
+        to=SubmissionStatus.RETURNED,
+        action=HistoryAction.RETURN,
+        version=version,
+        channel=channel,
+        note=text,
+        extra={"returned_at": timezone.now(), "returned_by": _user(user), "return_reason": text},
+    )
+
+
+def reopen(
+    submission: Submission,
+    user: AnyUser,
+    *,
+    reason: str,
+    version: int | None = None,
+    channel: str = Channel.WEB,
+) -> Submission:
+    """Bureau admin reopens an approved submission (back to draft) with a reason."""
+    scope.require(user, Perm.ADMIN, submission.org_unit)
+    text = _reason(reason)
+    return _step(
+        submission,
+        user,
+        perm=Perm.ADMIN,
+        allowed=(SubmissionStatus.APPROVED,),
+        to=SubmissionStatus.DRAFT,
+        action=HistoryAction.REOPEN,
+        version=version,
+        channel=channel,
+        note=text,
+        extra={"reopened_at": timezone.now(), "reopened_by": _user(user), "reopen_reason": text},
+    )
+
+
+@dataclass
+class BulkResult:
+    approved: list[Submission]
+    skipped: list[tuple[Submission, str]]
+
+
+def bulk_approve(
+    user: AnyUser, submissions: Sequence[Submission], *, channel: str = Channel.WEB
+) -> BulkResult:
+    """Approve the clean ones (submitted, no rule or change warning); skip the rest with the reason."""
+    result = BulkResult([], [])
+    for snap in snapshots(list(submissions)):
+        submission = snap.submission
+        if not scope.has_perm(user, Perm.REVIEW, submission.org_unit):
+            result.skipped.append((submission, _("无权审核")))
+        elif submission.status != SubmissionStatus.SUBMITTED:
+            result.skipped.append((submission, _("不是待审核状态")))
+        elif not snap.is_clean:
+            result.skipped.append((submission, _("有警告或说明，需逐一审核")))
+        else:
+            try:
+                result.approved.append(approve(submission, user, version=submission.version, channel=channel))
+            except ServiceError as exc:
+                result.skipped.append((submission, "; ".join(m for ms in exc.errors.values() for m in ms)))
+    return result
