@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -35,32 +34,28 @@ class Figure(models.Model):
     name = models.CharField(_("名称"), max_length=200)
     name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
     unit = models.CharField(_("计量单位"), max_length=20, blank=True)
-    value_type = models.CharField(
-        _("数值类型"), max_length=10, choices=ValueType.choices, default=ValueType.INTEGER
-    )
+    value_type = models.CharField(_("数值类型"), max_length=10, choices=ValueType.choices, default=ValueType.INTEGER)
     time_aggregation = models.CharField(
         _("时间汇总"), max_length=10, choices=TimeAggregation.choices, default=TimeAggregation.FLOW
     )
     unit_aggregation = models.CharField(
         _("单位汇总"), max_length=10, choices=UnitAggregation.choices, default=UnitAggregation.SUM
     )
-    min_value = models.DecimalField(
-        _("最小值"), max_digits=20, decimal_places=4, null=True, blank=True, default=0
-    )
+    min_value = models.DecimalField(_("最小值"), max_digits=20, decimal_places=4, null=True, blank=True, default=0)
     max_value = models.DecimalField(_("最大值"), max_digits=20, decimal_places=4, null=True, blank=True)
     # Who reports it: levels (e.g. ["district"] for population figures) and/or school types.
     reported_by_levels = models.JSONField(_("填报层级"), default=list, blank=True)
     reported_by_school_types = models.JSONField(_("填报学校类型"), default=list, blank=True)
     reported_by_central_only = models.BooleanField(_("仅中心校填报"), default=False)
     # Stock figures only: a move of more than this share from last quarter needs a written explanation.
+    # Blank = the portal-wide STOCK_CHANGE_WARNING_SHARE setting.
     change_warning_share = models.DecimalField(
         _("环比变动预警比例"),
         max_digits=6,
         decimal_places=4,
         null=True,
         blank=True,
-        default=Decimal("0.3"),
-        help_text=_("存量指标与上季度相比变动超过该比例时给出警告（0.3 即 30%），留空不检查"),
+        help_text=_("存量指标与上季度相比变动超过该比例时给出警告（0.3 即 30%），留空使用系统默认值"),
     )
     help_text = models.TextField(_("填报说明"), blank=True)
     group = models.CharField(_("分组"), max_length=100, blank=True)
@@ -105,9 +100,7 @@ class Period(models.Model):
         ordering = ["year", "quarter"]
         constraints = [
             models.UniqueConstraint(fields=["year", "quarter"], name="submissions_period_unique_quarter"),
-            models.CheckConstraint(
-                condition=Q(quarter__gte=1, quarter__lte=4), name="submissions_period_quarter_1_4"
-            ),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="submissions_period_quarter_1_4"),
             models.CheckConstraint(
                 condition=Q(due_on__gte=models.F("opens_on")) & Q(locks_on__gte=models.F("due_on")),
                 name="submissions_period_dates_ordered",
@@ -142,13 +135,9 @@ class PeriodException(models.Model):
     """Permission for one unit to edit a locked period, with the reason it was granted."""
 
     period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="exceptions")
-    org_unit = models.ForeignKey(
-        "schools.OrgUnit", on_delete=models.CASCADE, related_name="period_exceptions"
-    )
+    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="period_exceptions")
     reason = models.CharField(_("原因"), max_length=500)
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     until = models.DateField(_("有效至"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -177,9 +166,7 @@ class Submission(models.Model):
     org_unit = models.ForeignKey(
         "schools.OrgUnit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="submissions"
     )
-    period = models.ForeignKey(
-        Period, verbose_name=_("周期"), on_delete=models.PROTECT, related_name="submissions"
-    )
+    period = models.ForeignKey(Period, verbose_name=_("周期"), on_delete=models.PROTECT, related_name="submissions")
     status = models.CharField(
         _("状态"), max_length=20, choices=SubmissionStatus.choices, default=SubmissionStatus.DRAFT
     )
@@ -315,9 +302,7 @@ class ValidationRule(models.Model):
     left = models.CharField(_("左侧表达式"), max_length=500)
     operator = models.CharField(_("运算符"), max_length=2, choices=Operator.choices)
     right = models.CharField(_("右侧表达式"), max_length=500)
-    severity = models.CharField(
-        _("严重程度"), max_length=10, choices=Severity.choices, default=Severity.ERROR
-    )
+    severity = models.CharField(_("严重程度"), max_length=10, choices=Severity.choices, default=Severity.ERROR)
     message = models.CharField(_("提示信息"), max_length=500)
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)

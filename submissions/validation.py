@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from schools.models import Level, OrgUnit
@@ -179,9 +180,11 @@ def _change_warnings(
 ) -> list[Issue]:
     issues = []
     for figure in figures:
-        share = figure.change_warning_share
-        if figure.time_aggregation != TimeAggregation.STOCK or share is None:
+        if figure.time_aggregation != TimeAggregation.STOCK:
             continue
+        share = figure.change_warning_share
+        if share is None:
+            share = Decimal(str(settings.STOCK_CHANGE_WARNING_SHARE))
         new, old = values.get(figure.code), previous.get(figure.code)
         # A share of zero is undefined: a unit going from 0 to 10 classes is not judged here.
         if new is None or old is None or old == 0:
