@@ -48,7 +48,9 @@ def load_structure(data: dict[str, Any], owner: OrgUnit, status: str = PlanStatu
         )
         for item in section_data.get("work_items", []):
             WorkItem.objects.update_or_create(
-                section=section, number=item["number"], defaults={"title": item["title"], "text": item["text"]}
+                section=section,
+                number=item["number"],
+                defaults={"title": item["title"], "text": item["text"]},
             )
     return plan
 

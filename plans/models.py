@@ -22,7 +22,12 @@ class Plan(models.Model):
         "schools.OrgUnit", verbose_name=_("制定单位"), on_delete=models.PROTECT, related_name="plans"
     )
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级计划"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级计划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     status = models.CharField(_("状态"), max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     guiding_ideas = models.TextField(_("指导思想"), blank=True)

@@ -35,9 +35,12 @@ class PlanListView(ObjectListView):
 def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     plan = get_object_or_404(
         Plan.objects.select_related("owner_unit", "parent").prefetch_related(
-            Prefetch("sections", queryset=Section.objects.prefetch_related(
-                Prefetch("work_items", queryset=WorkItem.objects.order_by("number"))
-            ))
+            Prefetch(
+                "sections",
+                queryset=Section.objects.prefetch_related(
+                    Prefetch("work_items", queryset=WorkItem.objects.order_by("number"))
+                ),
+            )
         ),
         code=code,
     )

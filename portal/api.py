@@ -47,3 +47,32 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None:
         response.data = {"errors": _as_lists(response.data)}
     return response
+
+
+class ScopedObjectMixin:
+    """For viewsets: lists and reads are scoped (out of scope → 404); writes look the object up
+    unscoped so that the service's ``scope.require`` answers 403, as the API contract says.
+
+    Subclasses define ``get_base_queryset()`` (unscoped) and ``scope_field`` (path to the OrgUnit).
+    """
+
+    scope_field: str = ""
+
+    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        from portal import scope
+
+        return scope.filter_by_scope(self.request.user, self.get_base_queryset(), self.scope_field)  # type: ignore[attr-defined]
+
+    def get_object(self):  # type: ignore[no-untyped-def]
+        from django.shortcuts import get_object_or_404
+        from rest_framework.permissions import SAFE_METHODS
+
+        if self.request.method in SAFE_METHODS:  # type: ignore[attr-defined]
+            return super().get_object()  # type: ignore[misc]
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field  # type: ignore[attr-defined]
+        obj = get_object_or_404(self.get_base_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})  # type: ignore[attr-defined]
+        self.check_object_permissions(self.request, obj)  # type: ignore[attr-defined]
+        return obj

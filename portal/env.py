@@ -34,9 +34,7 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
 
 
-def env_int(
-    name: str, default: int, environ: Mapping[str, str] | None = None, minimum: int | None = None
-) -> int:
+def env_int(name: str, default: int, environ: Mapping[str, str] | None = None, minimum: int | None = None) -> int:
     raw = env_str(name, None, environ)
     if raw is None or raw.strip() == "":
         return default

@@ -1,5 +1,11 @@
 """API v1 routes of the schools app (mounted under /api/v1/ by portal/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from schools.api import DesignationViewSet, OrgUnitViewSet
+
+router = SimpleRouter()
+router.register("org-units", OrgUnitViewSet, basename="org-unit")
+router.register("designations", DesignationViewSet, basename="designation")
+
+urlpatterns = router.urls

@@ -103,7 +103,13 @@ def _school_specs(rng: random.Random) -> list[dict[str, object]]:
             place += "二片"
         seq = 0
 
-        def add(name: str, school_type: str, ownership: str = Ownership.PUBLIC, is_central: bool = False) -> None:
+        def add(
+            name: str,
+            school_type: str,
+            ownership: str = Ownership.PUBLIC,
+            is_central: bool = False,
+            parent_code: str = parent_code,
+        ) -> None:
             nonlocal seq
             seq += 1
             prefix = {"kindergarten": "K", "primary": "P", "junior": "J", "nine_year": "N", "special": "S"}[school_type]
@@ -120,12 +126,17 @@ def _school_specs(rng: random.Random) -> list[dict[str, object]]:
 
         add(f"{place}中心小学", SchoolType.PRIMARY, is_central=True)
         for n in range(1, rng.randint(11, 14)):
-            add(f"{place}第{cn_number(n)}小学", SchoolType.PRIMARY,
-                Ownership.PRIVATE if rng.random() < 0.06 else Ownership.PUBLIC)
+            add(
+                f"{place}第{cn_number(n)}小学",
+                SchoolType.PRIMARY,
+                Ownership.PRIVATE if rng.random() < 0.06 else Ownership.PUBLIC,
+            )
         add(f"{place}中心幼儿园", SchoolType.KINDERGARTEN)
         for n in range(1, rng.randint(15, 18)):
             roll = rng.random()
-            ownership = Ownership.PUBLIC if roll < 0.45 else Ownership.INCLUSIVE_PRIVATE if roll < 0.8 else Ownership.PRIVATE
+            ownership = (
+                Ownership.PUBLIC if roll < 0.45 else Ownership.INCLUSIVE_PRIVATE if roll < 0.8 else Ownership.PRIVATE
+            )
             adjective = KG_ADJECTIVES[(n - 1) % len(KG_ADJECTIVES)]
             suffix = "" if n <= len(KG_ADJECTIVES) else cn_number(n // len(KG_ADJECTIVES) + 1)
             add(f"{place}{adjective}{suffix}幼儿园", SchoolType.KINDERGARTEN, ownership)
@@ -134,21 +145,41 @@ def _school_specs(rng: random.Random) -> list[dict[str, object]]:
         if rng.random() < 0.5:
             add(f"{place}九年一贯制学校", SchoolType.NINE_YEAR)
     # The city's own special-education school and the new 第五小学 of the plan's milestone.
-    specs.append({"code": "CITY-S001", "name": "市特殊教育学校", "parent": "CITY", "school_type": SchoolType.SPECIAL,
-                  "ownership": Ownership.PUBLIC, "is_central": False})
-    specs.append({"code": "D01-X1-P099", "name": "市第五小学", "parent": "D01-X1", "school_type": SchoolType.PRIMARY,
-                  "ownership": Ownership.PUBLIC, "is_central": False})
+    specs.append(
+        {
+            "code": "CITY-S001",
+            "name": "市特殊教育学校",
+            "parent": "CITY",
+            "school_type": SchoolType.SPECIAL,
+            "ownership": Ownership.PUBLIC,
+            "is_central": False,
+        }
+    )
+    specs.append(
+        {
+            "code": "D01-X1-P099",
+            "name": "市第五小学",
+            "parent": "D01-X1",
+            "school_type": SchoolType.PRIMARY,
+            "ownership": Ownership.PUBLIC,
+            "is_central": False,
+        }
+    )
     return specs
 
 
 @transaction.atomic
 def load(stdout: TextIO | None = None) -> dict[str, int]:
     rng = random.Random(2023)
-    city = _unit("CITY", {"name": "市教育局", "name_en": "City Education Bureau", "level": Level.BUREAU, "parent": None})
+    city = _unit(
+        "CITY",
+        {"name": "市教育局", "name_en": "City Education Bureau", "level": Level.BUREAU, "parent": None},
+    )
     units = {"CITY": city}
     for area in AREAS:
         units[area.code] = _unit(
-            area.code, {"name": area.name, "name_en": area.name_en, "level": area.level, "parent": units[area.parent]}
+            area.code,
+            {"name": area.name, "name_en": area.name_en, "level": area.level, "parent": units[area.parent]},
         )
     existing = {u.code: u for u in OrgUnit.objects.filter(level=Level.SCHOOL)}
     created = 0
@@ -186,7 +217,12 @@ def _load_designations(kinds: dict[str, DesignationKind], rng: random.Random) ->
         grants.append((unit, kinds["standard_kg"], DesignationLevel.CITY, day))
     for unit, day in zip(rng.sample(kgs, 2), [datetime.date(2023, 6, 2), datetime.date(2023, 11, 8)], strict=True):
         grants.append((unit, kinds["model_kg"], DesignationLevel.CITY, day))
-    quarters = [datetime.date(2023, 3, 20), datetime.date(2023, 6, 15), datetime.date(2023, 9, 28), datetime.date(2023, 12, 5)]
+    quarters = [
+        datetime.date(2023, 3, 20),
+        datetime.date(2023, 6, 15),
+        datetime.date(2023, 9, 28),
+        datetime.date(2023, 12, 5),
+    ]
     for i, unit in enumerate(rng.sample(primaries, 17)):
         grants.append((unit, kinds["standard_school"], DesignationLevel.PROVINCE, quarters[i % 4]))
     for unit, kind, level, granted_on in grants:

@@ -85,7 +85,12 @@ class OrgUnit(models.Model):
     is_active = models.BooleanField(_("在办"), default=True)
     closed_on = models.DateField(_("撤并日期"), null=True, blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     path = models.CharField(_("路径"), max_length=255, editable=False, default="")
     depth = models.PositiveSmallIntegerField(_("深度"), editable=False, default=0)

@@ -58,8 +58,12 @@ def tree(db: None) -> Tree:
     k1 = make_unit("K1", "东区第一幼儿园", parent=t1, school_type=SchoolType.KINDERGARTEN, **school)
     s3 = make_unit("S3", "西区实验小学", parent=d2, school_type=SchoolType.PRIMARY, **school)
     k2 = make_unit(
-        "K2", "西区阳光幼儿园", parent=d2, school_type=SchoolType.KINDERGARTEN,
-        level=Level.SCHOOL, ownership=Ownership.INCLUSIVE_PRIVATE,
+        "K2",
+        "西区阳光幼儿园",
+        parent=d2,
+        school_type=SchoolType.KINDERGARTEN,
+        level=Level.SCHOOL,
+        ownership=Ownership.INCLUSIVE_PRIVATE,
     )
     return Tree(city=city, d1=d1, d2=d2, t1=t1, s1=s1, s2=s2, k1=k1, s3=s3, k2=k2)
 

@@ -41,6 +41,6 @@ class Command(BaseCommand):
         from schools.demo import DEMO_PASSWORD, demo_logins
 
         self.stdout.write(self.style.SUCCESS(f"Demo loaded in {time.perf_counter() - started:.1f} s.\n"))
-        self.stdout.write("Demo log-ins (password for all: %s):\n" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo log-ins (password for all: {DEMO_PASSWORD}):\n")
         for username, role, unit in demo_logins():
             self.stdout.write(f"  {username:<12} {role:<10} {unit}\n")
