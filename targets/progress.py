@@ -1,0 +1,688 @@
+"""Progress of every target: actual, expected, projection and status per period and org unit.
+
+``recompute_progress`` reads precomputed IndicatorValue rows (written by ``targets.engine``),
+designations and progress notes, and bulk-upserts one Progress row per target × period × unit:
+the target's scope unit and each direct child of the scope (so dashboards drill down without
+computing). Milestones and narratives only get a row for the scope unit. The queries do not
+depend on the number of units: a handful of bulk reads, then one upsert and one cleanup.
+
+Status rules (also in docs/progress-rules.md — keep the two in step):
+
+- ``no_data``: nothing measured yet for the period (no indicator value, no designation data,
+  no note), or the target has no indicator / no target value to compare with (``detail.reason``).
+- ``met``: the actual satisfies the target (≥ / ≤ / = / range) for the period. For cumulative
+  kinds (quantity, count_units) "=" means "reached", i.e. actual ≥ target.
+- otherwise the actual is compared with the *expected* value of the period:
+  ``on_track`` when at least as good as expected; ``at_risk`` when behind by at most
+  ``at_risk_margin`` (a share of the expected value, default 5 %); ``off_track`` when behind by more.
+- ``off_track`` also when the target can no longer be met: the due period (default Q4 of the plan
+  year) has come and the target is not met; a limit is breached (zero tolerance has no risk band);
+  a milestone is overdue and not done.
+- quantities with a linear or flat path are also judged by their year-end projection
+  (YTD pace × 4 / quarters elapsed): the status is the worse of the path and the projection.
+
+Expected path: ``flat`` — the target value in every period; ``linear`` — from the baseline (value
+and period; default 0 at the end of the previous year for cumulative kinds) to the target at the
+due period (a threshold without a baseline is flat); ``milestones`` — the TargetPathPoint of the
+period, interpolated linearly between points.
+
+Kinds:
+
+- threshold: actual = the indicator value of the unit. With ``applies_to_each_unit`` every school in
+  the unit's subtree must comply: detail lists ``failing_units``; met when none fails; at_risk when
+  the share complying is within the margin of 100 %; off_track otherwise.
+- quantity: actual = sum of the quarter values of the plan year up to the period (YTD); the parent
+  of sub-targets ("其中外来生…") lists them in ``detail.sub_targets``; child units' rows show their
+  contribution (expected and status only make sense for the scope: child rows are ``no_data`` with
+  ``detail.contribution``).
+- count_units: actual = designations of the indicator's designation kind granted in the subtree
+  during the plan year up to the end of the period and not revoked by then; detail lists the units.
+- limit: actual = the indicator value (a count of breaches, or a max); any breach → off_track,
+  detail lists the schools breaking the bound.
+- frequency: every qualifying school (the indicator's unit filter, e.g. central schools) must reach
+  ``per_unit_minimum`` (else ``target_value``) per semester (Q1+Q2, Q3+Q4). Actual = % of qualifying
+  schools complying; in the first quarter of a semester a school complies when it has reached half
+  the minimum (pace). Met when all comply at the end of the semester, on_track when all are on pace
+  mid-semester; at_risk / off_track by the share as above. Detail lists the schools that don't.
+- milestone: done → met; overdue (as of the end of the period, or today if earlier) and not done →
+  off_track; blocked → at_risk; in progress, or not started with notes → on_track; else no_data.
+- narrative: the latest note of the period: accepted → met, pending review → on_track,
+  returned → at_risk; no note → no_data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from schools.models import Designation, Level, OrgUnit
+from submissions.models import Period
+from targets.models import (
+    Comparator,
+    IndicatorValue,
+    MilestoneStatus,
+    NoteReview,
+    PathMode,
+    Progress,
+    ProgressStatus,
+    Target,
+    TargetKind,
+    TargetNote,
+    TargetPathPoint,
+)
+
+S = ProgressStatus
+_RANK = {S.MET: 0, S.ON_TRACK: 1, S.AT_RISK: 2, S.OFF_TRACK: 3, S.NO_DATA: -1}
+CUMULATIVE = {TargetKind.QUANTITY, TargetKind.COUNT_UNITS}
+HUNDRED = Decimal(100)
+
+
+def worst(*statuses: str) -> str:
+    """The most severe of several statuses (no_data only when nothing else is known)."""
+    known = [s for s in statuses if s != S.NO_DATA]
+    return max(known, key=lambda s: _RANK[s]) if known else S.NO_DATA
+
+
+def num(value: Decimal | None) -> float | None:
+    """A JSON-friendly number for ``detail``."""
+    return None if value is None else float(round(value, 4))
+
+
+# --- Comparisons ---
+
+
+def satisfies(target: Target, actual: Decimal, value: Decimal | None = None) -> bool:
+    """Does ``actual`` satisfy the target's comparator against ``value`` (default: the target value)?"""
+    bound = target.target_value if value is None else value
+    assert bound is not None
+    comparator = target.comparator or Comparator.GTE
+    if comparator == Comparator.LTE:
+        return actual <= bound
+    if comparator == Comparator.RANGE:
+        upper = target.target_value_max if target.target_value_max is not None else bound
+        return bound <= actual <= upper
+    if comparator == Comparator.EQ and target.kind not in CUMULATIVE:
+        return actual == bound
+    return actual >= bound
+
+
+def compare_with_expected(target: Target, actual: Decimal, expected: Decimal) -> str:
+    """on_track / at_risk / off_track of ``actual`` against the period's ``expected`` value."""
+    margin = target.at_risk_margin
+    comparator = target.comparator or Comparator.GTE
+    if comparator == Comparator.RANGE:
+        lower = expected
+        upper = target.target_value_max if target.target_value_max is not None else expected
+        if lower <= actual <= upper:
+            return S.ON_TRACK
+        bound = lower if actual < lower else upper
+        return S.AT_RISK if abs(actual - bound) <= abs(bound) * margin else S.OFF_TRACK
+    downward = comparator == Comparator.LTE or (
+        comparator == Comparator.EQ
+        and target.kind not in CUMULATIVE
+        and target.baseline_value is not None
+        and target.target_value is not None
+        and target.baseline_value > target.target_value
+    )
+    if downward:
+        if actual <= expected:
+            return S.ON_TRACK
+        return S.AT_RISK if actual <= expected + abs(expected) * margin else S.OFF_TRACK
+    if actual >= expected:
+        return S.ON_TRACK
+    return S.AT_RISK if actual >= expected - abs(expected) * margin else S.OFF_TRACK
+
+
+def share_status(share: Decimal, margin: Decimal) -> str:
+    """Status of "every unit must comply" from the % of units complying."""
+    if share >= HUNDRED:
+        return S.MET
+    return S.AT_RISK if share >= HUNDRED * (1 - margin) else S.OFF_TRACK
+
+
+# --- Expected path ---
+
+
+def due_index(target: Target) -> int:
+    """Quarter index of the due period (default: Q4 of the plan year)."""
+    if target.due_period_id is not None:
+        return target.due_period.index
+    if target.due_date is not None:
+        return target.due_date.year * 4 + (target.due_date.month - 1) // 3
+    return target.plan.year * 4 + 3
+
+
+def expected_value(target: Target, period: Period, points: dict[int, Decimal]) -> Decimal | None:
+    """The value the target should have reached by ``period`` (see the module docstring)."""
+    goal = target.target_value
+    if goal is None:
+        return None
+    due = due_index(target)
+    if target.path_mode == PathMode.FLAT or target.kind == TargetKind.LIMIT:
+        return goal
+    if target.baseline_value is not None:
+        base_index = target.baseline_period.index if target.baseline_period_id else target.plan.year * 4 - 1
+        base = target.baseline_value
+    elif target.kind in CUMULATIVE:
+        base_index, base = target.plan.year * 4 - 1, Decimal(0)
+    else:
+        base_index, base = None, None
+    known: dict[int, Decimal] = {due: goal}
+    if base_index is not None and base is not None:
+        known[base_index] = base
+    if target.path_mode == PathMode.MILESTONES:
+        known.update(points)
+    elif base_index is None:
+        return goal  # a threshold without baseline: flat
+    index = period.index
+    if index in known:
+        return known[index]
+    before = [i for i in known if i < index]
+    after = [i for i in known if i > index]
+    if not before:
+        return known[min(after)]
+    if not after:
+        return known[max(before)]
+    lo, hi = max(before), min(after)
+    return known[lo] + (known[hi] - known[lo]) * Decimal(index - lo) / Decimal(hi - lo)
+
+
+# --- The recompute ---
+
+
+@dataclass
+class Result:
+    actual: Decimal | None = None
+    expected: Decimal | None = None
+    projection: Decimal | None = None
+    status: str = S.NO_DATA
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UnitInfo:
+    id: int
+    code: str
+    name: str
+    path: str
+    school_type: str = ""
+    ownership: str = ""
+    is_central: bool = False
+
+
+@dataclass
+class Inputs:
+    """Everything read in bulk before computing (no query inside the per-target loop)."""
+
+    periods_by_year: dict[int, list[Period]]
+    agg: dict[tuple[int, int, int], Decimal | None]  # (indicator, unit, period) → value, scope + children
+    unit_values: dict[tuple[int, int], list[tuple[UnitInfo, Decimal | None]]]  # (indicator, period) → schools
+    schools: list[UnitInfo]  # active schools under the scopes of frequency targets
+    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]]
+    notes: dict[int, list[TargetNote]]
+    points: dict[int, dict[int, Decimal]]
+    today: datetime.date
+
+
+def _targets(
+    period_ids: Iterable[int] | None, indicator_ids: Iterable[int] | None, target_ids: Iterable[int] | None
+) -> list[Target]:
+    condition = Q()
+    if target_ids is not None:
+        condition &= Q(pk__in=list(target_ids))
+    if indicator_ids is not None:
+        condition &= Q(indicator_id__in=list(indicator_ids))
+    base = list(Target.objects.filter(condition).values_list("pk", "part_of_id"))
+    ids = {pk for pk, _ in base} | {parent for _, parent in base if parent}
+    if not ids:
+        return []
+    # Sub-targets and parents travel together: a parent's detail lists its sub-targets' status.
+    return list(
+        Target.objects.filter(Q(pk__in=ids) | Q(part_of_id__in=ids))
+        .select_related("plan", "indicator", "scope", "due_period", "baseline_period")
+        .order_by("pk")
+    )
+
+
+def _unit_info(row: dict[str, Any], prefix: str = "") -> UnitInfo:
+    return UnitInfo(
+        id=row[f"{prefix}id"],
+        code=row[f"{prefix}code"],
+        name=row[f"{prefix}name"],
+        path=row[f"{prefix}path"],
+        school_type=row.get(f"{prefix}school_type", ""),
+        ownership=row.get(f"{prefix}ownership", ""),
+        is_central=row.get(f"{prefix}is_central", False),
+    )
+
+
+def _subtree_q(paths: Iterable[str], prefix: str) -> Q:
+    condition = Q(pk__in=[])
+    for path in set(paths):
+        condition |= Q(**{f"{prefix}path__startswith": path})
+    return condition
+
+
+def _load_inputs(targets: list[Target], units: dict[int, list[UnitInfo]]) -> Inputs:
+    years = sorted({t.plan.year for t in targets})
+    periods = list(Period.objects.filter(year__in=years).order_by("year", "quarter"))
+    periods_by_year: dict[int, list[Period]] = defaultdict(list)
+    for period in periods:
+        periods_by_year[period.year].append(period)
+    period_ids = [p.pk for p in periods]
+
+    measured = [t for t in targets if t.indicator_id and t.kind not in (TargetKind.COUNT_UNITS,)]
+    indicator_ids = {t.indicator_id for t in measured}
+    unit_ids = {u.id for t in measured for u in units[t.pk]}
+    agg: dict[tuple[int, int, int], Decimal | None] = {}
+    if indicator_ids:
+        for ind, unit, per, value in IndicatorValue.objects.filter(
+            indicator_id__in=indicator_ids, org_unit_id__in=unit_ids, period_id__in=period_ids
+        ).values_list("indicator_id", "org_unit_id", "period_id", "value"):
+            agg[(ind, unit, per)] = value
+
+    per_unit = [
+        t
+        for t in measured
+        if t.kind in (TargetKind.LIMIT, TargetKind.FREQUENCY)
+        or (t.kind == TargetKind.THRESHOLD and t.applies_to_each_unit)
+    ]
+    unit_values: dict[tuple[int, int], list[tuple[UnitInfo, Decimal | None]]] = defaultdict(list)
+    if per_unit:
+        rows = (
+            IndicatorValue.objects.filter(
+                _subtree_q((t.scope.path for t in per_unit), "org_unit__"),
+                indicator_id__in={t.indicator_id for t in per_unit},
+                period_id__in=period_ids,
+                org_unit__level=Level.SCHOOL,
+            )
+            .order_by("org_unit__path")
+            .values(
+                "indicator_id",
+                "period_id",
+                "value",
+                "org_unit__id",
+                "org_unit__code",
+                "org_unit__name",
+                "org_unit__path",
+            )
+        )
+        for row in rows:
+            unit_values[(row["indicator_id"], row["period_id"])].append((_unit_info(row, "org_unit__"), row["value"]))
+
+    frequency = [t for t in measured if t.kind == TargetKind.FREQUENCY]
+    schools: list[UnitInfo] = []
+    if frequency:
+        schools = [
+            _unit_info(row)
+            for row in OrgUnit.objects.filter(
+                _subtree_q((t.scope.path for t in frequency), ""), level=Level.SCHOOL, is_active=True
+            )
+            .order_by("path")
+            .values("id", "code", "name", "path", "school_type", "ownership", "is_central")
+        ]
+
+    counting = [t for t in targets if t.kind == TargetKind.COUNT_UNITS and t.indicator_id]
+    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]] = []
+    kinds = {t.indicator.designation_kind_id for t in counting if t.indicator.designation_kind_id}
+    if kinds:
+        rows = (
+            Designation.objects.filter(
+                _subtree_q((t.scope.path for t in counting), "org_unit__"),
+                kind_id__in=kinds,
+                granted_on__gte=datetime.date(min(years), 1, 1),
+                granted_on__lte=datetime.date(max(years), 12, 31),
+            )
+            .order_by("granted_on", "org_unit__path")
+            .values(
+                "kind_id",
+                "granted_on",
+                "revoked_on",
+                "org_unit__id",
+                "org_unit__code",
+                "org_unit__name",
+                "org_unit__path",
+                "org_unit__school_type",
+                "org_unit__ownership",
+                "org_unit__is_central",
+            )
+        )
+        designations = [
+            (row["kind_id"], _unit_info(row, "org_unit__"), row["granted_on"], row["revoked_on"]) for row in rows
+        ]
+
+    noted = [t.pk for t in targets if t.kind in (TargetKind.MILESTONE, TargetKind.NARRATIVE)]
+    notes: dict[int, list[TargetNote]] = defaultdict(list)
+    if noted:
+        for note in TargetNote.objects.filter(target_id__in=noted).order_by("-created_at", "-pk"):
+            notes[note.target_id].append(note)
+
+    points: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    with_points = [t.pk for t in targets if t.path_mode == PathMode.MILESTONES]
+    if with_points:
+        for point in TargetPathPoint.objects.filter(target_id__in=with_points).select_related("period"):
+            points[point.target_id][point.period.index] = point.expected_value
+
+    return Inputs(
+        periods_by_year=periods_by_year,
+        agg=agg,
+        unit_values=unit_values,
+        schools=schools,
+        designations=designations,
+        notes=notes,
+        points=points,
+        today=timezone.localdate(),
+    )
+
+
+def _units_of(targets: list[Target]) -> dict[int, list[UnitInfo]]:
+    """Scope unit first, then its active children (one query for all targets)."""
+    scopes = {t.scope_id for t in targets}
+    children: dict[int, list[UnitInfo]] = defaultdict(list)
+    for row in (
+        OrgUnit.objects.filter(parent_id__in=scopes, is_active=True)
+        .order_by("path")
+        .values("id", "code", "name", "path", "parent_id")
+    ):
+        children[row["parent_id"]].append(_unit_info(row))
+    result = {}
+    for target in targets:
+        own = UnitInfo(id=target.scope.pk, code=target.scope.code, name=target.scope.name, path=target.scope.path)
+        drill = [] if target.kind in (TargetKind.MILESTONE, TargetKind.NARRATIVE) else children[target.scope_id]
+        result[target.pk] = [own, *drill]
+    return result
+
+
+def _unit_ref(unit: UnitInfo, **extra: Any) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, **extra}
+
+
+def _qualifies(target: Target, unit: UnitInfo) -> bool:
+    indicator = target.indicator
+    if indicator.unit_filter_school_types and unit.school_type not in indicator.unit_filter_school_types:
+        return False
+    if indicator.unit_filter_ownership and unit.ownership not in indicator.unit_filter_ownership:
+        return False
+    return not (indicator.unit_filter_central_only and not unit.is_central)
+
+
+def _ytd_periods(periods: list[Period], period: Period) -> list[Period]:
+    return [p for p in periods if p.year == period.year and p.quarter <= period.quarter]
+
+
+def _judge_numeric(target: Target, period: Period, actual: Decimal, expected: Decimal | None) -> str:
+    """Status of a numeric actual: met, the path comparison, and "due and not met" → off_track."""
+    if satisfies(target, actual):
+        return S.MET
+    if period.index >= due_index(target):
+        return S.OFF_TRACK
+    if expected is None:
+        return S.NO_DATA
+    return compare_with_expected(target, actual, expected)
+
+
+def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, data: Inputs) -> Result:
+    kind = target.kind
+    if kind == TargetKind.MILESTONE:
+        return _milestone(target, period, data)
+    if kind == TargetKind.NARRATIVE:
+        return _narrative(target, period, data)
+    if target.indicator_id is None:
+        return Result(detail={"reason": "no_indicator"})
+    periods = data.periods_by_year[target.plan.year]
+    expected = expected_value(target, period, data.points.get(target.pk, {}))
+
+    if kind == TargetKind.COUNT_UNITS:
+        return _count_units(target, period, unit, is_scope, expected, data)
+    if kind == TargetKind.FREQUENCY:
+        return _frequency(target, period, unit, periods, data)
+
+    if kind == TargetKind.QUANTITY:
+        values = [data.agg.get((target.indicator_id, unit.id, p.pk)) for p in _ytd_periods(periods, period)]
+        known = [v for v in values if v is not None]
+        if not known:
+            return Result(expected=expected if is_scope else None)
+        actual = sum(known, Decimal(0))
+        quarters = period.quarter if period.year == target.plan.year else 4
+        projection = actual * 4 / quarters
+        if not is_scope:
+            return Result(actual=actual, projection=projection, detail={"contribution": True})
+        if target.target_value is None:
+            return Result(actual=actual, projection=projection, detail={"reason": "no_target_value"})
+        status = _judge_numeric(target, period, actual, expected)
+        detail: dict[str, Any] = {}
+        if status != S.MET and target.path_mode != PathMode.MILESTONES:
+            by_projection = compare_with_expected(target, projection, target.target_value)
+            if _RANK[by_projection] > _RANK[status]:
+                detail["judged_by"] = "projection"
+            status = worst(status, by_projection)
+        return Result(actual=actual, expected=expected, projection=projection, status=status, detail=detail)
+
+    actual = data.agg.get((target.indicator_id, unit.id, period.pk))
+    # Rates: the year-end projection is the latest value known.
+    if actual is None:
+        return Result(expected=expected)
+    if target.target_value is None:
+        return Result(actual=actual, projection=actual, detail={"reason": "no_target_value"})
+    failing, checked = _failing_units(target, period, unit, data, bound=expected)
+    detail = {}
+    if kind == TargetKind.LIMIT:
+        status = S.MET if satisfies(target, actual) and not failing else S.OFF_TRACK
+        detail = {"failing_units": failing, "units_checked": checked}
+    elif target.applies_to_each_unit:
+        complying = checked - len(failing)
+        share = HUNDRED * complying / checked if checked else None
+        if share is None:
+            status = _judge_numeric(target, period, actual, expected)
+        elif not failing:
+            status = S.MET
+        elif period.index >= due_index(target):
+            status = S.OFF_TRACK
+        else:
+            status = share_status(share, target.at_risk_margin)
+        detail = {"failing_units": failing, "units_checked": checked, "units_complying": complying}
+    else:
+        status = _judge_numeric(target, period, actual, expected)
+    return Result(actual=actual, expected=expected, projection=actual, status=status, detail=detail)
+
+
+def _failing_units(
+    target: Target, period: Period, unit: UnitInfo, data: Inputs, bound: Decimal | None
+) -> tuple[list[dict[str, Any]], int]:
+    """Schools under ``unit`` with a value for the period that doesn't satisfy the bound, and how many had one."""
+    if not (target.kind == TargetKind.LIMIT or target.applies_to_each_unit):
+        return [], 0
+    failing, checked = [], 0
+    for school, value in data.unit_values.get((target.indicator_id, period.pk), []):
+        if value is None or not school.path.startswith(unit.path):
+            continue
+        checked += 1
+        if not satisfies(target, value, bound if target.kind != TargetKind.LIMIT else None):
+            failing.append(_unit_ref(school, value=num(value)))
+    return failing, checked
+
+
+def _count_units(
+    target: Target, period: Period, unit: UnitInfo, is_scope: bool, expected: Decimal | None, data: Inputs
+) -> Result:
+    kind_id = target.indicator.designation_kind_id
+    if kind_id is None:
+        return Result(detail={"reason": "no_designation_kind"})
+    start = datetime.date(target.plan.year, 1, 1)
+    counted = [
+        _unit_ref(school, granted_on=granted.isoformat())
+        for kind, school, granted, revoked in data.designations
+        if kind == kind_id
+        and school.path.startswith(unit.path)
+        and start <= granted <= period.end_date
+        and (revoked is None or revoked > period.end_date)
+        and _qualifies(target, school)
+    ]
+    actual = Decimal(len(counted))
+    detail: dict[str, Any] = {"units": counted}
+    if not is_scope:
+        return Result(actual=actual, detail={**detail, "contribution": True})
+    if target.target_value is None:
+        return Result(actual=actual, detail={**detail, "reason": "no_target_value"})
+    status = _judge_numeric(target, period, actual, expected)
+    return Result(actual=actual, expected=expected, status=status, detail=detail)
+
+
+def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Period], data: Inputs) -> Result:
+    minimum = target.per_unit_minimum if target.per_unit_minimum is not None else target.target_value
+    if minimum is None:
+        return Result(detail={"reason": "no_target_value"})
+    first_quarter = 1 if period.quarter <= 2 else 3
+    semester = [p for p in periods if p.year == period.year and first_quarter <= p.quarter <= period.quarter]
+    semester_ids = {p.pk for p in semester}
+    mid_semester = period.quarter == first_quarter
+    qualifying = [s for s in data.schools if s.path.startswith(unit.path) and _qualifies(target, s)]
+    if not qualifying:
+        return Result(detail={"reason": "no_qualifying_units"})
+    totals: dict[int, Decimal] = {}
+    for period_id in semester_ids:
+        for school, value in data.unit_values.get((target.indicator_id, period_id), []):
+            if value is not None:
+                totals[school.id] = totals.get(school.id, Decimal(0)) + value
+    if not any(s.id in totals for s in qualifying):
+        return Result(expected=HUNDRED)
+    pace = minimum / 2 if mid_semester else minimum
+    failing = [_unit_ref(s, value=num(totals.get(s.id))) for s in qualifying if totals.get(s.id, Decimal(0)) < pace]
+    complying = len(qualifying) - len(failing)
+    actual = HUNDRED * complying / len(qualifying)
+    status = share_status(actual, target.at_risk_margin)
+    if status == S.MET and mid_semester and any(totals.get(s.id, Decimal(0)) < minimum for s in qualifying):
+        status = S.ON_TRACK  # on pace, not there yet
+    detail = {
+        "failing_units": failing,
+        "units_qualifying": len(qualifying),
+        "units_complying": complying,
+        "per_unit_minimum": num(minimum),
+        "semester": "H1" if first_quarter == 1 else "H2",
+    }
+    return Result(actual=actual, expected=HUNDRED, status=status, detail=detail)
+
+
+def _note_ref(note: TargetNote) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "date": note.created_at.date().isoformat(),
+        "text": note.text[:200],
+        "review_status": note.review_status,
+        "has_evidence": bool(note.evidence),
+    }
+
+
+def _milestone(target: Target, period: Period, data: Inputs) -> Result:
+    due = target.due_date or (target.due_period.end_date if target.due_period_id else None)
+    as_of = min(data.today, period.end_date)
+    notes = [n for n in data.notes.get(target.pk, []) if n.created_at.date() <= period.end_date]
+    state = target.milestone_status or MilestoneStatus.NOT_STARTED
+    if state == MilestoneStatus.DONE:
+        status = S.MET
+    elif due is not None and as_of > due:
+        status = S.OFF_TRACK
+    elif state == MilestoneStatus.BLOCKED:
+        status = S.AT_RISK
+    elif state == MilestoneStatus.IN_PROGRESS or notes:
+        status = S.ON_TRACK
+    else:
+        status = S.NO_DATA
+    detail = {
+        "milestone_status": state,
+        "due_date": due.isoformat() if due else None,
+        "overdue": bool(due is not None and as_of > due and state != MilestoneStatus.DONE),
+        "notes": [_note_ref(n) for n in notes[:3]],
+        "evidence_count": sum(1 for n in notes if n.evidence),
+    }
+    return Result(status=status, detail=detail)
+
+
+def _narrative(target: Target, period: Period, data: Inputs) -> Result:
+    notes = [n for n in data.notes.get(target.pk, []) if n.period_id == period.pk]
+    if not notes:
+        return Result()
+    latest = notes[0]
+    status = {NoteReview.ACCEPTED: S.MET, NoteReview.RETURNED: S.AT_RISK}.get(latest.review_status, S.ON_TRACK)
+    return Result(status=status, detail={"notes": [_note_ref(n) for n in notes[:3]]})
+
+
+def recompute_progress(
+    *,
+    period_ids: Iterable[int] | None = None,
+    indicator_ids: Iterable[int] | None = None,
+    target_ids: Iterable[int] | None = None,
+) -> int:
+    """Recompute Progress rows of the targets selected (all when no filter); returns the rows written.
+
+    ``period_ids`` narrows the periods written, but later quarters of the same year are recomputed
+    too (their year-to-date sums include the changed quarter).
+    """
+    targets = _targets(period_ids, indicator_ids, target_ids)
+    if not targets:
+        return 0
+    units = _units_of(targets)
+    data = _load_inputs(targets, units)
+    first_index: dict[int, int] = {}
+    if period_ids is not None:
+        for period in Period.objects.filter(pk__in=list(period_ids)):
+            first_index[period.year] = min(first_index.get(period.year, period.index), period.index)
+        if not first_index:
+            return 0
+
+    now = timezone.now()
+    rows: list[Progress] = []
+    results: dict[tuple[int, int], Result] = {}
+    for target in targets:
+        for period in data.periods_by_year[target.plan.year]:
+            if period_ids is not None and (period.year not in first_index or period.index < first_index[period.year]):
+                continue
+            for position, unit in enumerate(units[target.pk]):
+                result = _compute(target, period, unit, position == 0, data)
+                if position == 0:
+                    results[(target.pk, period.pk)] = result
+                rows.append(
+                    Progress(
+                        target_id=target.pk,
+                        period_id=period.pk,
+                        org_unit_id=unit.id,
+                        actual=result.actual,
+                        expected=result.expected,
+                        projection=result.projection,
+                        status=result.status,
+                        detail=result.detail,
+                        computed_at=now,
+                    )
+                )
+    # Parents list their sub-targets ("其中外来生…") with status, from this same run.
+    by_code = {t.pk: t for t in targets}
+    for target in targets:
+        if target.part_of_id and target.part_of_id in by_code:
+            for (target_id, period_id), result in results.items():
+                if target_id == target.pk and (target.part_of_id, period_id) in results:
+                    parent = results[(target.part_of_id, period_id)]
+                    parent.detail.setdefault("sub_targets", []).append(
+                        {"code": target.code, "actual": num(result.actual), "status": result.status}
+                    )
+    written_periods = {row.period_id for row in rows}
+    with transaction.atomic():
+        Progress.objects.bulk_create(
+            rows,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["target", "period", "org_unit"],
+            update_fields=["actual", "expected", "projection", "status", "detail", "computed_at"],
+        )
+        # Units no longer in a target's drill-down (scope changed, unit closed) lose their rows.
+        Progress.objects.filter(target_id__in=list(by_code), period_id__in=written_periods).exclude(
+            computed_at=now
+        ).delete()
+    return len(rows)
