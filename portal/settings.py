@@ -19,6 +19,12 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (set DEBUG=1 for development)")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 
+if not DEBUG:
+    # Production needs its real services; fail at start-up, not at the first request.
+    for _required in ("DATABASE_URL", "REDIS_URL"):
+        if not env_str(_required):
+            raise ImproperlyConfigured(f"{_required} is required when DEBUG is off (see .env.example)")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -108,3 +108,11 @@ def test_without_redis_url_celery_runs_eagerly_and_with_it_does_not() -> None:
     with_redis = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
     assert without.stdout.split() == ["True", "memory://"]
     assert with_redis.stdout.split() == ["False", "redis://127.0.0.1:6379/3"]
+
+
+def test_production_mode_requires_database_and_broker_urls() -> None:
+    result = _settings_import({"DEBUG": "0", "SECRET_KEY": "x" * 50})
+    assert result.returncode != 0
+    assert "DATABASE_URL is required" in result.stderr
+    result = _settings_import({"DEBUG": "0", "SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://u@h/db"})
+    assert "REDIS_URL is required" in result.stderr
