@@ -397,7 +397,7 @@ def full_recompute(
 
 def affected_periods(period: Period, offsets: Iterable[int]) -> list[Period]:
     """Periods whose values read ``period``: later quarters of its year, and those ``k`` quarters on."""
-    base = [i for i in range(period.index, period.year * 4 + 4)]
+    base = list(range(period.index, period.year * 4 + 4))
     indexes = {i + k for i in base for k in {0, *offsets}}
     years = {i // 4 for i in indexes}
     return [p for p in Period.objects.filter(year__in=years) if p.index in indexes]
