@@ -1,0 +1,100 @@
+"""Run every bench/bench_*.py against PostgreSQL; write bench/results.json and BENCHMARKS.md.
+
+Each benchmark module exposes ``run() -> list[dict]`` with ``{"name", "value", "unit"}`` rows (plus optional
+``goal`` and ``note``). Each runs in its own process so that it can set up Django with its own database.
+
+    make bench                      # all of them
+    .venv/bin/python bench/run_all.py engine upload   # a subset, by name
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = """
+import importlib, json, sys
+sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
+rows = importlib.import_module({module!r}).run()
+print("BENCH-RESULTS " + json.dumps(rows, default=str))
+"""
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}, {pg}"
+
+
+def run_one(path: Path) -> list[dict[str, object]]:
+    code = RUNNER.format(root=str(ROOT), bench=str(path.parent), module=path.stem)
+    env = {**os.environ, "DEBUG": "1"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    sys.stderr.write(result.stderr[-4000:])
+    for line in result.stdout.splitlines():
+        if line.startswith("BENCH-RESULTS "):
+            return json.loads(line[len("BENCH-RESULTS ") :])
+    return [{"name": f"{path.stem}: failed (exit {result.returncode})", "value": None, "unit": ""}]
+
+
+def main(selected: list[str]) -> int:
+    paths = sorted((ROOT / "bench").glob("bench_*.py"))
+    if selected:
+        paths = [p for p in paths if p.stem.removeprefix("bench_") in selected]
+    results: list[dict[str, object]] = []
+    for path in paths:
+        print(f"running {path.name} …", flush=True)
+        rows = run_one(path)
+        for row in rows:
+            row.setdefault("bench", path.stem)
+        results.extend(rows)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    write_markdown(results)
+    failed = [r for r in results if r.get("value") is None]
+    return 1 if failed else 0
+
+
+def write_markdown(results: list[dict[str, object]]) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        "",
+        "Reproduce: `make bench` (PostgreSQL at 127.0.0.1:5432; each benchmark creates its own database). "
+        "Raw numbers: `bench/results.json`. What each benchmark does: `bench/README.md`.",
+        "",
+        "| benchmark | measure | value | unit | goal |",
+        "|---|---|---|---|---|",
+    ]
+    for row in results:
+        value = row.get("value")
+        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        cells = [row.get("bench"), row.get("name"), shown, row.get("unit", ""), row.get("goal", "")]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    notes = [f"- {row['bench']} · {row['name']}: {row['note']}" for row in results if row.get("note")]
+    if notes:
+        lines += ["", "## Notes", "", *notes]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
