@@ -1,0 +1,315 @@
+"""Creating and editing targets, their expected path and their progress notes.
+
+Web views, the API and the plan workbook import all call these functions: the rules (who may,
+what is valid, which change needs a reason, history rows, optimistic locking) live only here.
+Every write recomputes the target's progress in the same transaction (one target: cheap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from plans.models import Plan, PlanStatus
+from portal import scope
+from portal.errors import ServiceError, VersionConflict
+from portal.scope import Perm
+from targets.models import (
+    Aggregation,
+    Comparator,
+    MilestoneStatus,
+    NoteReview,
+    PathMode,
+    Target,
+    TargetChange,
+    TargetKind,
+    TargetNote,
+    TargetPathPoint,
+)
+from targets.progress import recompute_progress
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from submissions.models import Period
+
+# Fields a target form / API / workbook may set.
+EDITABLE_FIELDS = (
+    "section", "work_item", "code", "text", "kind", "indicator", "comparator", "target_value", "target_value_max",
+    "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period",
+    "due_date", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user", "part_of",
+    "contributes_to", "milestone_status", "order",
+)  # fmt: skip
+# Changing one of these on a published plan changes what the bureau promised: it needs a reason.
+MEASURE_FIELDS = frozenset(
+    {
+        "kind", "indicator", "comparator", "target_value", "target_value_max", "per_unit_minimum",
+        "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period", "due_date",
+    }
+)  # fmt: skip
+MEASURED_KINDS = {TargetKind.THRESHOLD, TargetKind.QUANTITY, TargetKind.COUNT_UNITS, TargetKind.LIMIT,
+                  TargetKind.FREQUENCY}  # fmt: skip
+EVIDENCE_TYPES = {
+    # extension: accepted leading bytes (checked, not trusted from the name or the browser)
+    "pdf": (b"%PDF",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "docx": (b"PK\x03\x04",),
+    "xlsx": (b"PK\x03\x04",),
+}
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if hasattr(value, "code"):
+        return str(value.code)
+    return str(value)
+
+
+# --- Validation ---
+
+
+def validate_target(plan: Plan, target: Target) -> None:
+    """Raise ServiceError with every problem of ``target`` (unsaved values) at once."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if not target.code:
+        add("code", _("请填写目标代码。"))
+    if not (target.text or "").strip():
+        add("text", _("请填写目标原文。"))
+    if target.kind not in TargetKind.values:
+        add("kind", _("目标类型无效。"))
+    if target.section_id is None:
+        add("section", _("请选择所属部分。"))
+    elif target.section.plan_id != plan.pk:
+        add("section", _("所属部分不属于该工作要点。"))
+    if target.work_item_id is not None and target.work_item.section_id != target.section_id:
+        add("work_item", _("工作任务不属于所选部分。"))
+    if target.scope_id is None:
+        add("scope", _("请选择范围单位。"))
+    if target.comparator and target.comparator not in Comparator.values:
+        add("comparator", _("比较方式无效。"))
+    if target.path_mode not in PathMode.values:
+        add("path_mode", _("预期路径无效。"))
+    if target.milestone_status and target.milestone_status not in MilestoneStatus.values:
+        add("milestone_status", _("里程碑状态无效。"))
+    if target.kind in MEASURED_KINDS:
+        if target.kind != TargetKind.COUNT_UNITS and target.kind != TargetKind.FREQUENCY and not target.comparator:
+            add("comparator", _("请选择比较方式。"))
+        if target.comparator == Comparator.RANGE:
+            if target.target_value is None or target.target_value_max is None:
+                add("target_value_max", _("区间目标需要填写目标值和目标上限。"))
+            elif target.target_value_max < target.target_value:
+                add("target_value_max", _("目标上限不能小于目标值。"))
+        if target.kind == TargetKind.COUNT_UNITS and target.indicator_id is not None:
+            if (
+                target.indicator.aggregation != Aggregation.COUNT_DESIGNATIONS
+                or not target.indicator.designation_kind_id
+            ):
+                add("indicator", _("单位数目标需要选择“认定数”类指标。"))
+        if target.kind == TargetKind.FREQUENCY and target.per_unit_minimum is None and target.target_value is None:
+            add("per_unit_minimum", _("请填写每单位最低次数。"))
+    elif target.indicator_id is not None:
+        add("indicator", _("里程碑和定性工作不关联统计指标。"))
+    if target.at_risk_margin is not None and not (Decimal(0) <= target.at_risk_margin <= Decimal(1)):
+        add("at_risk_margin", _("风险容差应在 0 到 1 之间（0.05 即 5%）。"))
+    if target.part_of_id is not None and (target.part_of.plan_id != plan.pk or target.part_of_id == target.pk):
+        add("part_of", _("所属目标必须是本工作要点中的另一目标。"))
+    if target.contributes_to_id is not None and (
+        plan.parent_id is None or target.contributes_to.plan_id != plan.parent_id
+    ):
+        add("contributes_to", _("对应上级目标必须属于上级计划。"))
+    if errors:
+        raise ServiceError(errors)
+
+
+def _check_code_unique(plan: Plan, target: Target) -> None:
+    clash = Target.objects.filter(plan=plan, code=target.code)
+    if target.pk:
+        clash = clash.exclude(pk=target.pk)
+    if clash.exists():
+        raise ServiceError({"code": [_("同一工作要点中目标代码不能重复。")]})
+
+
+def _require_admin(user: AbstractBaseUser, plan: Plan, target: Target) -> None:
+    scope.require(user, Perm.ADMIN, plan.owner_unit)
+    if target.scope_id is not None:
+        scope.require(user, Perm.ADMIN, target.scope)
+
+
+# --- Targets ---
+
+
+def create_target(user: AbstractBaseUser, plan: Plan, fields: Mapping[str, Any]) -> Target:
+    """A new target of ``plan``; ``fields`` are model values (instances for foreign keys)."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ServiceError({name: [_("不能设置该字段。")] for name in sorted(unknown)})
+    target = Target(plan=plan, **fields)
+    if target.scope_id is None:
+        target.scope = plan.owner_unit
+    _require_admin(user, plan, target)
+    validate_target(plan, target)
+    with transaction.atomic():
+        _check_code_unique(plan, target)
+        target.save()
+        TargetChange.objects.create(target=target, user=user, field="created", new_value=target.text)
+        recompute_progress(target_ids=[target.pk])
+    return target
+
+
+def update_target(
+    user: AbstractBaseUser, target: Target, fields: Mapping[str, Any], *, version: int, reason: str = ""
+) -> Target:
+    """Change ``fields`` of ``target``; a published plan's measure needs ``reason``; stale ``version`` → 409."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ServiceError({name: [_("不能设置该字段。")] for name in sorted(unknown)})
+    plan = target.plan
+    _require_admin(user, plan, target)
+    changes = []
+    for name, new in fields.items():
+        old = getattr(target, name)
+        if _display(old) != _display(new):
+            changes.append((name, old, new))
+            setattr(target, name, new)
+    _require_admin(user, plan, target)  # the new scope too
+    validate_target(plan, target)
+    reason = (reason or "").strip()
+    if plan.status == PlanStatus.PUBLISHED and not reason and any(name in MEASURE_FIELDS for name, _o, _n in changes):
+        raise ServiceError({"reason": [_("已发布工作要点的目标值变更须填写原因。")]})
+    with transaction.atomic():
+        # Optimistic lock: claim the version we read; a concurrent edit bumped it already.
+        claimed = Target.objects.filter(pk=target.pk, version=version).update(version=F("version") + 1)
+        if claimed != 1:
+            raise VersionConflict()
+        if not changes:
+            target.version = version + 1
+            return target
+        _check_code_unique(plan, target)
+        target.version = version + 1
+        target.save(update_fields=[name for name, _o, _n in changes] + ["updated_at"])
+        TargetChange.objects.bulk_create(
+            [
+                TargetChange(target=target, user=user, field=name, old_value=_display(old), new_value=_display(new),
+                             reason=reason)
+                for name, old, new in changes
+            ]
+        )  # fmt: skip
+        recompute_progress(target_ids=[target.pk])
+    return target
+
+
+def set_path_points(user: AbstractBaseUser, target: Target, points: Mapping[Period, Decimal | None]) -> None:
+    """Replace the explicit quarterly milestones of the expected path (None removes a point)."""
+    _require_admin(user, target.plan, target)
+    with transaction.atomic():
+        for period, value in points.items():
+            if value is None:
+                TargetPathPoint.objects.filter(target=target, period=period).delete()
+            else:
+                TargetPathPoint.objects.update_or_create(
+                    target=target, period=period, defaults={"expected_value": value}
+                )
+        recompute_progress(target_ids=[target.pk])
+
+
+# --- Notes (milestones and narratives) ---
+
+
+def can_write_notes(user: AbstractBaseUser, target: Target) -> bool:
+    """The owner (person, or principals of the owner unit) and bureau staff over the scope."""
+    if target.owner_user_id is not None and target.owner_user_id == getattr(user, "pk", None):
+        return True
+    if target.owner_unit_id is not None and scope.has_perm(user, Perm.SUBMIT, target.owner_unit):
+        return True
+    return scope.has_perm(user, Perm.ADMIN, target.scope)
+
+
+def check_evidence(upload: UploadedFile) -> None:
+    """Size cap and type check by content (an evidence file is a PDF, image, Word or Excel file)."""
+    name = (upload.name or "").lower()
+    extension = name.rsplit(".", 1)[-1] if "." in name else ""
+    if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
+        raise ServiceError(
+            {"evidence": [_("文件过大（上限 %(mb)s MB）。") % {"mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}]}
+        )
+    if extension not in EVIDENCE_TYPES:
+        raise ServiceError({"evidence": [_("只接受 PDF、图片（PNG/JPG）、Word（docx）或 Excel（xlsx）文件。")]})
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if not any(head.startswith(magic) for magic in EVIDENCE_TYPES[extension]):
+        raise ServiceError({"evidence": [_("文件内容与扩展名不符。")]})
+
+
+def add_note(
+    user: AbstractBaseUser,
+    target: Target,
+    *,
+    text: str,
+    period: Period | None = None,
+    evidence: UploadedFile | None = None,
+    milestone_status: str | None = None,
+) -> TargetNote:
+    """A dated progress note (with optional evidence) on a milestone or narrative; may move the milestone status."""
+    if not can_write_notes(user, target):
+        scope.require(user, Perm.ADMIN, target.scope)  # raises PermissionDenied
+    errors: dict[str, list[str]] = {}
+    if target.kind not in (TargetKind.MILESTONE, TargetKind.NARRATIVE):
+        errors["target"] = [_("只有里程碑和定性工作目标可以填写进展记录。")]
+    if not (text or "").strip():
+        errors["text"] = [_("请填写进展说明。")]
+    if target.kind == TargetKind.NARRATIVE and period is None:
+        errors["period"] = [_("定性工作的进展须选择季度。")]
+    if milestone_status and (target.kind != TargetKind.MILESTONE or milestone_status not in MilestoneStatus.values):
+        errors["milestone_status"] = [_("里程碑状态无效。")]
+    if errors:
+        raise ServiceError(errors)
+    if evidence is not None:
+        check_evidence(evidence)
+    with transaction.atomic():
+        note = TargetNote(target=target, period=period, author=user, text=text.strip())
+        if evidence is not None:
+            note.evidence = evidence
+        note.save()
+        if milestone_status and milestone_status != target.milestone_status:
+            TargetChange.objects.create(
+                target=target, user=user, field="milestone_status", old_value=target.milestone_status,
+                new_value=milestone_status, reason=text.strip()[:500],
+            )  # fmt: skip
+            Target.objects.filter(pk=target.pk).update(
+                milestone_status=milestone_status, version=F("version") + 1, updated_at=timezone.now()
+            )
+            target.refresh_from_db(fields=["milestone_status", "version"])
+        recompute_progress(target_ids=[target.pk])
+    return note
+
+
+def review_note(user: AbstractBaseUser, note: TargetNote, *, accept: bool, comment: str = "") -> TargetNote:
+    """Bureau staff accept a note, or return it for more (a comment is then required)."""
+    scope.require(user, Perm.ADMIN, note.target.scope)
+    if not accept and not (comment or "").strip():
+        raise ServiceError({"review_comment": [_("退回须填写意见。")]})
+    with transaction.atomic():
+        note.review_status = NoteReview.ACCEPTED if accept else NoteReview.RETURNED
+        note.review_comment = (comment or "").strip()
+        note.reviewed_by = user  # type: ignore[assignment]
+        note.save(update_fields=["review_status", "review_comment", "reviewed_by", "updated_at"])
+        recompute_progress(target_ids=[note.target_id])
+    return note
