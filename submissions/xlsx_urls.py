@@ -1,5 +1,12 @@
-"""Excel template download/upload routes (mounted under /submissions/excel/)."""
+"""Excel template download/upload routes (mounted under /submissions/excel/, namespace ``submissions``)."""
 
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from submissions import xlsx_views
+
+urlpatterns = [
+    path("template/", xlsx_views.template_download, name="template_download"),
+    path("upload/", xlsx_views.template_upload, name="template_upload"),
+]
