@@ -1,5 +1,10 @@
 """API v1 routes of the reports app (mounted under /api/v1/ by portal/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from reports import api
+
+urlpatterns = [
+    path("plans/<slug:code>/export.xlsx", api.PlanExportView.as_view(), name="api_plan_export"),
+    path("exports/<int:pk>/", api.ExportJobView.as_view(), name="api_export_job"),
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -21,6 +22,8 @@ class ExportJob(models.Model):
 
     plan = models.ForeignKey("plans.Plan", on_delete=models.CASCADE, related_name="+")
     scope = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    # The quarter the workbook is "as of"; null means the latest period with data when the job ran.
+    period = models.ForeignKey("submissions.Period", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.PENDING)
     rows_done = models.PositiveIntegerField(default=0)
@@ -43,3 +46,17 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_id} · {self.scope_id} · {self.status}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:export_job", kwargs={"pk": self.pk})
+
+    @property
+    def percent_done(self) -> int:
+        """Progress for the status page, 0–100 (rows done over rows total)."""
+        if not self.rows_total:
+            return 100 if self.status == ExportStatus.DONE else 0
+        return min(100, self.rows_done * 100 // self.rows_total)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ExportStatus.DONE, ExportStatus.FAILED, ExportStatus.EXPIRED}

@@ -1,0 +1,106 @@
+"""API v1 of the reports: the plan workbook and the status of export jobs (see /work/shared/API.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from plans.models import Plan
+from portal import scope
+from reports import exports
+from reports.models import ExportJob, ExportStatus
+from reports.queries import default_period
+from schools.models import OrgUnit
+from submissions.models import Period
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    """An export job as integrations poll it: status, progress and, when done, where to download."""
+
+    job = serializers.IntegerField(source="pk", read_only=True)
+    plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    scope = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    period = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    progress = serializers.IntegerField(source="percent_done", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "job",
+            "plan",
+            "scope",
+            "period",
+            "status",
+            "status_display",
+            "progress",
+            "rows_done",
+            "rows_total",
+            "error",
+            "download_url",
+            "created_at",
+            "finished_at",
+        ]
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        if job.status != ExportStatus.DONE or not job.file:
+            return None
+        url = reverse("reports:export_download", kwargs={"pk": job.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class PlanExportView(APIView):
+    """``GET /api/v1/plans/{code}/export.xlsx?scope=CODE[&period=2023Q4]``: the progress workbook.
+
+    Small workbooks come back at once (200, xlsx); big ones return 202 with the job to poll.
+    404 when the scope unit is outside the caller's scope, 403 when they may see but not export.
+    """
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("scope", str, description="org unit code (default: the root of the caller's scope)"),
+            OpenApiParameter("period", str, description="quarter, e.g. 2023Q4 (default: latest opened quarter)"),
+        ],
+        responses={200: bytes, 202: ExportJobSerializer},
+    )
+    def get(self, request: Request, code: str) -> Any:
+        plan = get_object_or_404(Plan, code=code)
+        unit_code = request.query_params.get("scope", "").strip()
+        if unit_code:
+            unit = scope.get_in_scope(request.user, OrgUnit.objects.all(), code=unit_code)
+        else:
+            unit = scope.top_units(request.user).first()
+            if unit is None:
+                raise PermissionDenied
+        periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
+        wanted = request.query_params.get("period", "").strip()
+        period = next((p for p in periods if p.code == wanted), None) or default_period(periods, timezone.localdate())
+        result = exports.request_export(request.user, plan, unit, period)
+        if result.job is not None:
+            data = ExportJobSerializer(result.job, context={"request": request}).data
+            data["url"] = request.build_absolute_uri(reverse("api_export_job", kwargs={"pk": result.job.pk}))
+            return Response(data, status=status.HTTP_202_ACCEPTED)
+        response = HttpResponse(result.content, content_type=exports.XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+        return response
+
+
+class ExportJobView(APIView):
+    """``GET /api/v1/exports/{job}/``: status, progress and download URL of an export job."""
+
+    @extend_schema(responses=ExportJobSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        job = get_object_or_404(exports.visible_jobs(request.user), pk=pk)
+        return Response(ExportJobSerializer(job, context={"request": request}).data)

@@ -1,0 +1,137 @@
+"""The drill-down table of the target page: one row per unit, sortable by gap to the target."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import django_tables2 as tables
+from django.db.models import F, QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from portal.tables import BaseTable
+from reports.queries import STATUS_LABELS, format_number
+from schools.models import Level, OrgUnit
+
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+def safe_text(value: Any) -> str:
+    """Plain text for CSV cells: a leading = + - @ gets a quote so a spreadsheet never runs it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+class DrilldownTable(BaseTable):
+    """Child units (or schools) with value, numerator, denominator, gap and status.
+
+    Built per request with the target and its number format; small denominators are flagged and
+    sorted after every ranked row (a rate over 12 children would otherwise top or tail the list).
+    """
+
+    code = tables.Column(verbose_name=_("代码"))
+    name = tables.Column(verbose_name=_("单位"))
+    school_type = tables.Column(verbose_name=_("学校类型"))
+    ownership = tables.Column(verbose_name=_("办学性质"))
+    value = tables.Column(verbose_name=_("指标值"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    numerator = tables.Column(verbose_name=_("分子"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    denominator = tables.Column(verbose_name=_("分母"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    gap = tables.Column(verbose_name=_("与目标差距"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    status = tables.Column(verbose_name=_("状态"))
+    flag = tables.Column(verbose_name=_("提示"), accessor="is_small", orderable=False)
+
+    class Meta(BaseTable.Meta):
+        model = OrgUnit
+        fields = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
+        sequence = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
+        order_by = ("gap",)
+
+    def __init__(
+        self, *args: Any, decimals: int = 1, unit: str = "", link_params: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        self.decimals = decimals
+        self.unit = unit
+        self.link_params = link_params or {}
+        super().__init__(*args, **kwargs)
+
+    # Sorting: flagged (small) rows always last, then the column, then path as a stable tie-breaker.
+    def _order(self, queryset: QuerySet, name: str, is_descending: bool) -> tuple[QuerySet, bool]:
+        key = F(name).desc(nulls_last=True) if is_descending else F(name).asc(nulls_last=True)
+        return queryset.order_by("is_small", key, "path"), True
+
+    def order_gap(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order(queryset, "gap", is_descending)
+
+    def order_value(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order(queryset, "value", is_descending)
+
+    def render_name(self, value: str, record: OrgUnit) -> str:
+        if record.level != Level.SCHOOL:
+            # A district or 学区: clicking goes one level down on the same target page.
+            query = urlencode({**self.link_params, "unit": record.code})
+            return format_html('<a href="?{}">{}</a>', query, value)
+        url = reverse("reports:unit_detail", kwargs={"code": record.code})
+        return format_html('<a href="{}">{}</a>', url, value)
+
+    def _num(self, value: Decimal | None, unit: str = "") -> str:
+        return format_number(value, self.decimals, unit)
+
+    def render_value(self, value: Decimal | None) -> str:
+        return self._num(value, self.unit)
+
+    def render_numerator(self, value: Decimal | None) -> str:
+        return format_number(value, 0)
+
+    def render_denominator(self, value: Decimal | None) -> str:
+        return format_number(value, 0)
+
+    def render_gap(self, value: Decimal | None) -> str:
+        if value is None:
+            return "—"
+        return f"{'+' if value > 0 else ''}{self._num(value, self.unit)}"
+
+    def render_status(self, value: str) -> str:
+        return format_html('<span class="badge badge-{}">{}</span>', value, STATUS_LABELS.get(value, value))
+
+    def render_flag(self, value: bool, record: OrgUnit) -> str:
+        if not value:
+            return ""
+        return format_html(
+            '<span class="flag-small" title="{}">⚠ {}</span>',
+            _("分母过小，不参与排名"),
+            _("样本过小（分母 {}）").format(format_number(record.denominator, 0)),
+        )
+
+    # Export values: plain numbers and words, hostile text neutralised.
+    def value_name(self, value: str) -> str:
+        return safe_text(value)
+
+    def value_code(self, value: str) -> str:
+        return safe_text(value)
+
+    def value_school_type(self, record: OrgUnit) -> str:
+        return record.get_school_type_display()
+
+    def value_ownership(self, record: OrgUnit) -> str:
+        return record.get_ownership_display()
+
+    def value_status(self, value: str) -> str:
+        return str(STATUS_LABELS.get(value, value or ""))
+
+    def value_flag(self, value: bool) -> str:
+        return str(_("样本过小")) if value else ""
+
+    def value_value(self, value: Decimal | None) -> Decimal | None:
+        return value
+
+    def value_numerator(self, value: Decimal | None) -> Decimal | None:
+        return value
+
+    def value_denominator(self, value: Decimal | None) -> Decimal | None:
+        return value
+
+    def value_gap(self, value: Decimal | None) -> Decimal | None:
+        return value

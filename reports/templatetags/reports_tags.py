@@ -1,0 +1,42 @@
+"""Template helpers of the report pages: numbers in the indicator's format and server-side SVG charts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString
+
+from reports import charts
+from reports.queries import TargetRow, format_number
+
+register = template.Library()
+
+
+@register.simple_tag
+def trend_chart(row: TargetRow, large: bool = False) -> SafeString:
+    """The target's quarterly trend (actual, expected path, target) as inline SVG."""
+    size = {"width": 520, "height": 200, "axis": True} if large else {}
+    return charts.trend_svg(row.trend, row.target.target_value, decimals=row.decimals, unit=row.unit_label, **size)
+
+
+@register.simple_tag
+def progress_bar(percent: int | None) -> SafeString:
+    return charts.progress_bar_svg(percent)
+
+
+@register.simple_tag
+def num(value: Decimal | None, decimals: int = 1, unit: str = "") -> str:
+    return format_number(value, decimals, unit)
+
+
+@register.filter
+def get_item(mapping: dict[Any, Any], key: Any) -> Any:
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def indent(depth: int) -> str:
+    """Ideographic spaces to show the tree depth inside a <select>."""
+    return "\u3000" * int(depth or 0)

@@ -1,0 +1,493 @@
+"""The Excel progress workbook of a plan for one scope, written with openpyxl's write-only mode.
+
+Sheets: 概览 (plan, scope, as-of, counts by status, a native line chart of quarterly progress for
+rate targets), one sheet per section (the dashboard rows), one drill-down sheet per unit-level
+target (one row per school), and 指标数据 (the indicator values of every unit in scope).
+
+The numbers come from the same functions as the pages (``reports.queries``), so they agree to the
+digit. Big sheets are read in batches of ``BATCH_SIZE`` units (keyset on the tree path) and
+streamed row by row: memory stays flat at 20,000 schools.
+
+Safety: any text starting with = + - @ is written as a string cell with Excel's quote prefix, never
+as a formula (unit names and target sentences are user input).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import IO, Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import LineChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from plans.models import Plan
+from reports.queries import (
+    STATUS_LABELS,
+    Dashboard,
+    TargetRow,
+    covering_targets,
+    drilldown_queryset,
+    is_percent,
+    is_unit_level,
+    plan_dashboard,
+    unit_filter_q,
+)
+from schools.models import Level, OrgUnit
+from submissions.models import Period
+from targets.models import Aggregation, Indicator, IndicatorValue, Target
+
+BATCH_SIZE = 1000
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+# Red/amber/green fills; the status word is always written too (colour is never the only signal).
+RAG_FILLS = {
+    "met": PatternFill("solid", fgColor="C6EFCE"),
+    "on_track": PatternFill("solid", fgColor="E2EFDA"),
+    "at_risk": PatternFill("solid", fgColor="FFEB9C"),
+    "off_track": PatternFill("solid", fgColor="FFC7CE"),
+    "no_data": PatternFill("solid", fgColor="EDEDED"),
+}
+HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+BOLD = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+ProgressCallback = Callable[[int], None]
+
+
+# --- Cells ---
+
+
+def display_width(text: str) -> int:
+    """Width of ``text`` in Excel character units: CJK characters count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fit_width(values: Iterable[Any], minimum: int = 6, maximum: int = 60) -> float:
+    widest = max((display_width(str(v)) for v in values if v is not None), default=minimum)
+    return max(minimum, min(maximum, widest + 2))
+
+
+def text_cell(ws: WriteOnlyWorksheet, value: str, **style: Any) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    if value.startswith(FORMULA_PREFIXES):
+        # openpyxl turns "=..." into a formula; force a string, and set Excel's quote prefix so
+        # editing the cell in Excel does not turn it into one either.
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    for key, val in style.items():
+        setattr(cell, key, val)
+    return cell
+
+
+def safe(ws: WriteOnlyWorksheet, value: Any) -> Any:
+    """A value ready for ``ws.append``: hostile text wrapped, everything else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return text_cell(ws, value)
+    return value
+
+
+def number_cell(ws: WriteOnlyWorksheet, value: Decimal | None, indicator: Indicator | None) -> Any:
+    """A value in the indicator's format: percent indicators become Excel percentages (99.5 → 0.995)."""
+    if value is None:
+        return None
+    decimals = indicator.decimals if indicator is not None else 1
+    zeros = "." + "0" * decimals if decimals else ""
+    if is_percent(indicator):
+        cell = WriteOnlyCell(ws, value=value / 100)
+        cell.number_format = f"0{zeros}%"
+    else:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = f"#,##0{zeros}"
+    return cell
+
+
+def status_cell(ws: WriteOnlyWorksheet, status: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=str(STATUS_LABELS.get(status, status)))
+    cell.fill = RAG_FILLS.get(status, RAG_FILLS["no_data"])
+    return cell
+
+
+def header_row(ws: WriteOnlyWorksheet, headers: list[str]) -> list[WriteOnlyCell]:
+    return [text_cell(ws, str(h), font=BOLD, fill=HEADER_FILL, alignment=WRAP) for h in headers]
+
+
+def setup_sheet(ws: WriteOnlyWorksheet, widths: list[float], header_rows: int) -> None:
+    """Everything a write-only sheet needs before its first row: widths, frozen header, print setup."""
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = f"A{header_rows + 1}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"1:{header_rows}"
+
+
+def sheet_title(text: str, used: set[str]) -> str:
+    """A valid, unique sheet name (≤ 31 characters, none of []:*?/\\)."""
+    clean = "".join(" " if ch in "[]:*?/\\" else ch for ch in text).strip()[:31] or "Sheet"
+    title, n = clean, 2
+    while title in used:
+        suffix = f"~{n}"
+        title, n = clean[: 31 - len(suffix)] + suffix, n + 1
+    used.add(title)
+    return title
+
+
+# --- Workbook ---
+
+
+def _periods(plan: Plan) -> list[Period]:
+    return list(Period.objects.filter(year=plan.year).order_by("quarter"))
+
+
+def _unit_level_targets(dash: Dashboard) -> list[Target]:
+    return [row.target for row in dash.rows if is_unit_level(row.target) and row.target.indicator_id]
+
+
+def _schools(target: Target, unit: OrgUnit) -> QuerySet[OrgUnit]:
+    schools = OrgUnit.objects.filter(path__startswith=unit.path, level=Level.SCHOOL)
+    return schools.filter(unit_filter_q(target.indicator))
+
+
+def _indicator_ids(dash: Dashboard) -> list[int]:
+    return sorted({row.target.indicator_id for row in dash.rows if row.target.indicator_id})
+
+
+def count_rows(plan: Plan, unit: OrgUnit, period: Period | None) -> int:
+    """How many rows the workbook will have: decides between streaming now and a background job.
+
+    Queries: the covering targets, one count per unit-level target, one count of indicator values.
+    """
+    targets = list(covering_targets(plan, unit))
+    total = len(targets)
+    for target in targets:
+        if is_unit_level(target) and target.indicator_id:
+            total += _schools(target, unit).count()
+    indicator_ids = {t.indicator_id for t in targets if t.indicator_id}
+    if indicator_ids and period is not None:
+        total += IndicatorValue.objects.filter(
+            indicator_id__in=indicator_ids, period=period, org_unit__path__startswith=unit.path
+        ).count()
+    return total
+
+
+def build_workbook(
+    plan: Plan,
+    unit: OrgUnit,
+    period: Period | None,
+    out: IO[bytes],
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """Write the progress workbook to ``out``; returns the number of data rows written.
+
+    ``on_progress(rows_done)`` is called after every batch (export jobs store it for the page).
+    """
+    periods = _periods(plan)
+    dash = plan_dashboard(plan, unit, period, periods)
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    done = 0
+
+    def tick(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if on_progress is not None:
+            on_progress(done)
+
+    _overview_sheet(wb, dash, used)
+    for block in dash.sections:
+        tick(_section_sheet(wb, dash, block.section.title, block.rows, used))
+    for target in _unit_level_targets(dash):
+        _drilldown_sheet(wb, dash, target, used, tick)
+    _data_sheet(wb, dash, used, tick)
+    wb.save(out)
+    return done
+
+
+def _scope_line(dash: Dashboard) -> str:
+    as_of = timezone.localtime(dash.as_of).strftime("%Y-%m-%d %H:%M") if dash.as_of else _("无数据")
+    period = dash.period.code if dash.period else "—"
+    return f"{_('范围')}：{dash.unit.name}（{dash.unit.code}）  {_('截至')}：{period}  {_('计算时间')}：{as_of}"
+
+
+def _overview_sheet(wb: Workbook, dash: Dashboard, used: set[str]) -> None:
+    ws = wb.create_sheet(sheet_title(_("概览"), used))
+    setup_sheet(ws, [28, 14, 14, 14, 14, 14, 14, 14], header_rows=2)
+    ws.append([text_cell(ws, dash.plan.title, font=TITLE_FONT)])
+    ws.append([text_cell(ws, _scope_line(dash))])
+    ws.append([])
+    ws.append(header_row(ws, [_("状态"), _("目标数")]))
+    for status, _label, count in dash.totals:
+        ws.append([status_cell(ws, status), count])
+    ws.append([text_cell(ws, _("合计"), font=BOLD), sum(c for _s, _n, c in dash.totals)])
+    row_no = 5 + len(dash.totals)  # rows written so far
+
+    # Quarterly actuals of the rate targets, and a native line chart drawn from them.
+    rate_rows = [r for r in dash.rows if r.target.indicator_id and r.target.indicator.aggregation == Aggregation.RATIO][
+        :12
+    ]
+    if not rate_rows or not dash.periods:
+        return
+    ws.append([])
+    ws.append([text_cell(ws, _("比率类目标季度进展"), font=BOLD)])
+    ws.append(header_row(ws, [_("季度"), *[r.target.code for r in rate_rows]]))
+    first_data = row_no + 3
+    for index, period in enumerate(dash.periods):
+        ws.append([period.code, *[number_cell(ws, r.trend[index].actual, r.target.indicator) for r in rate_rows]])
+    last_data = first_data + len(dash.periods)
+    chart = LineChart()
+    chart.title = _("比率类目标季度进展")
+    chart.y_axis.title = _("指标值")
+    chart.x_axis.title = _("季度")
+    chart.height, chart.width = 9, 18
+    data = Reference(ws, min_col=2, max_col=1 + len(rate_rows), min_row=first_data, max_row=last_data)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first_data + 1, max_row=last_data))
+    ws.add_chart(chart, f"D{first_data}")
+
+
+SECTION_HEADERS = [
+    _l("代码"),
+    _l("目标原文"),
+    _l("类型"),
+    _l("指标"),
+    _l("基线"),
+    _l("比较"),
+    _l("目标值"),
+    "Q1",
+    "Q2",
+    "Q3",
+    "Q4",
+    _l("当前值"),
+    _l("预期值"),
+    _l("状态"),
+    _l("责任单位"),
+    _l("最新进展"),
+]
+
+
+def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetRow], used: set[str]) -> int:
+    ws = wb.create_sheet(sheet_title(title, used))
+    widths = [
+        fit_width([r.target.code for r in rows], 8, 20),
+        60,
+        12,
+        fit_width([r.target.indicator.name for r in rows if r.target.indicator_id], 12, 30),
+        *[11] * 9,
+        10,
+        fit_width([r.owner for r in rows], 10, 24),
+        50,
+    ]
+    setup_sheet(ws, widths, header_rows=3)
+    ws.append([text_cell(ws, f"{dash.plan.title} · {title}", font=TITLE_FONT)])
+    ws.append([text_cell(ws, _scope_line(dash))])
+    ws.append(header_row(ws, [str(h) for h in SECTION_HEADERS]))
+    for row in rows:
+        target, indicator = row.target, row.target.indicator if row.target.indicator_id else None
+        quarters = [number_cell(ws, p.actual, indicator) for p in row.trend[:4]]
+        quarters += [None] * (4 - len(quarters))
+        ws.append(
+            [
+                safe(ws, target.code),
+                text_cell(ws, target.text, alignment=WRAP),
+                target.get_kind_display(),
+                safe(ws, indicator.name) if indicator else None,
+                number_cell(ws, target.baseline_value, indicator),
+                target.get_comparator_display() if target.comparator else None,
+                number_cell(ws, target.target_value, indicator),
+                *quarters,
+                number_cell(ws, row.actual, indicator) if row.actual is not None else safe(ws, row.actual_text),
+                number_cell(ws, row.expected, indicator),
+                status_cell(ws, row.status),
+                safe(ws, row.owner),
+                text_cell(ws, row.latest_note, alignment=WRAP) if row.latest_note else None,
+            ]
+        )
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(SECTION_HEADERS))}{3 + len(rows)}"
+    return len(rows)
+
+
+def _by_path(queryset: QuerySet, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """Rows of ``queryset`` in path order, ``BATCH_SIZE`` at a time (keyset, so each batch is one indexed query)."""
+    last = ""
+    while True:
+        batch = list(queryset.filter(path__gt=last).order_by("path").values(*fields)[:BATCH_SIZE])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]["path"]
+
+
+DRILL_HEADERS = [
+    _l("代码"),
+    _l("单位"),
+    _l("上级单位"),
+    _l("学校类型"),
+    _l("办学性质"),
+    _l("分子"),
+    _l("分母"),
+    _l("指标值"),
+    _l("与目标差距"),
+    _l("状态"),
+    _l("提示"),
+]
+
+
+def _drilldown_sheet(
+    wb: Workbook, dash: Dashboard, target: Target, used: set[str], tick: Callable[[int], None]
+) -> None:
+    indicator = target.indicator
+    ws = wb.create_sheet(sheet_title(f"{_('明细')}-{target.code}", used))
+    setup_sheet(ws, [14, 30, 24, 14, 12, 12, 12, 12, 12, 10, 14], header_rows=3)
+    ws.append([text_cell(ws, target.text, font=TITLE_FONT)])
+    ws.append([text_cell(ws, f"{_scope_line(dash)}  {_('指标')}：{indicator.name}")])
+    ws.append(header_row(ws, [str(h) for h in DRILL_HEADERS]))
+    school_types = dict(OrgUnit._meta.get_field("school_type").choices)
+    ownerships = dict(OrgUnit._meta.get_field("ownership").choices)
+    qs = drilldown_queryset(target, dash.unit, dash.period, rows="schools")
+    fields = [
+        "path",
+        "code",
+        "name",
+        "parent__name",
+        "school_type",
+        "ownership",
+        "numerator",
+        "denominator",
+        "value",
+        "gap",
+        "status",
+        "is_small",
+    ]
+    written = 0
+    small = _("样本过小")
+    for batch in _by_path(qs, fields):
+        for r in batch:
+            ws.append(
+                [
+                    safe(ws, r["code"]),
+                    safe(ws, r["name"]),
+                    safe(ws, r["parent__name"]),
+                    str(school_types.get(r["school_type"], r["school_type"])),
+                    str(ownerships.get(r["ownership"], r["ownership"])),
+                    r["numerator"],
+                    r["denominator"],
+                    number_cell(ws, r["value"], indicator),
+                    number_cell(ws, r["gap"], indicator),
+                    status_cell(ws, r["status"]) if r["status"] else None,
+                    small if r["is_small"] else None,
+                ]
+            )
+        written += len(batch)
+        tick(len(batch))
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(DRILL_HEADERS))}{3 + written}"
+
+
+DATA_HEADERS = [
+    _l("指标代码"),
+    _l("指标"),
+    _l("单位代码"),
+    _l("单位"),
+    _l("层级"),
+    _l("周期"),
+    _l("分子"),
+    _l("分母"),
+    _l("指标值"),
+    _l("参与单位数"),
+]
+
+
+def _data_sheet(wb: Workbook, dash: Dashboard, used: set[str], tick: Callable[[int], None]) -> None:
+    ws = wb.create_sheet(sheet_title(_("指标数据"), used))
+    setup_sheet(ws, [22, 30, 14, 30, 12, 10, 14, 14, 12, 10], header_rows=3)
+    ws.append([text_cell(ws, f"{dash.plan.title} · {_('指标数据')}", font=TITLE_FONT)])
+    ws.append([text_cell(ws, _scope_line(dash))])
+    ws.append(header_row(ws, [str(h) for h in DATA_HEADERS]))
+    indicator_ids = _indicator_ids(dash)
+    written = 0
+    if indicator_ids and dash.period is not None:
+        indicators = {i.pk: i for i in Indicator.objects.filter(pk__in=indicator_ids)}
+        levels = dict(Level.choices)
+        units = OrgUnit.objects.filter(path__startswith=dash.unit.path)
+        for batch in _by_path(units, ["path", "pk", "code", "name", "level"]):
+            by_unit: dict[int, list[tuple[Any, ...]]] = {}
+            for row in (
+                IndicatorValue.objects.filter(
+                    indicator_id__in=indicator_ids, period=dash.period, org_unit_id__in=[u["pk"] for u in batch]
+                )
+                .order_by("indicator__code")
+                .values_list("org_unit_id", "indicator_id", "numerator", "denominator", "value", "unit_count")
+            ):
+                by_unit.setdefault(row[0], []).append(row)
+            count = 0
+            for unit in batch:
+                for _u, ind_id, numerator, denominator, value, unit_count in by_unit.get(unit["pk"], []):
+                    indicator = indicators[ind_id]
+                    ws.append(
+                        [
+                            safe(ws, indicator.code),
+                            safe(ws, indicator.name),
+                            safe(ws, unit["code"]),
+                            safe(ws, unit["name"]),
+                            str(levels.get(unit["level"], unit["level"])),
+                            dash.period.code,
+                            numerator,
+                            denominator,
+                            number_cell(ws, value, indicator),
+                            unit_count,
+                        ]
+                    )
+                    count += 1
+            written += count
+            tick(count)
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(DATA_HEADERS))}{3 + written}"
+
+
+# --- Small table exports (drill-down page) ---
+
+XLSX_CONTENT_TYPE_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_to_xlsx(table: Any) -> bytes:
+    """A django-tables2 table (its export values) as a one-sheet workbook, hostile text kept as text.
+
+    The table's ``value_*`` methods quote hostile text for CSV ("'=..."); here the quote is taken
+    off again and the cell is written as a string with Excel's quote prefix instead.
+    """
+    import io
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Sheet1")
+    rows = list(table.as_values())
+    widths = [fit_width([row[i] for row in rows[:200]], 8, 40) for i in range(len(rows[0]))] if rows else []
+    setup_sheet(ws, widths, header_rows=1)
+    for index, row in enumerate(rows):
+        cells = []
+        for value in row:
+            if isinstance(value, str) and value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:
+                value = value[1:]
+            if index == 0:
+                cells.append(text_cell(ws, str(value), font=BOLD, fill=HEADER_FILL))
+            elif isinstance(value, str):
+                cells.append(safe(ws, value))
+            else:
+                cells.append(value)
+        ws.append(cells)
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(rows[0]))}{len(rows)}"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
