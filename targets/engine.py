@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 # pg_advisory_xact_lock key serialising the ancestor steps, so concurrent workers never combine
 # children rows that another transaction is about to change (last writer sees every commit).
 ANCESTOR_LOCK_KEY = 0x7461_7267  # "targ"
+# A typed NULL: PostgreSQL cannot UNION an untyped NULL column with numeric rows.
+NULL_NUMERIC = "CAST(NULL AS NUMERIC)"
 _SAFE_LITERAL = re.compile(r"^[a-z_]+$")
 
 
@@ -102,6 +104,38 @@ def compile_indicator(indicator: Indicator, known_codes: set[str] | None = None)
         if mode == Aggregation.RATIO and indicator.denominator.strip():
             denominator = expressions.parse(indicator.denominator, known_codes)
     return CompiledIndicator(indicator, numerator, denominator, condition)
+
+
+def validate_definition(indicator: Indicator, known_codes: set[str] | None = None) -> dict[str, list[str]]:
+    """Field → messages for a definition that cannot be computed (positions named); {} when fine."""
+    from django.utils.translation import gettext as _
+
+    known = set(Figure.objects.values_list("code", flat=True)) if known_codes is None else known_codes
+    errors: dict[str, list[str]] = {}
+    mode = indicator.aggregation
+    checks: list[tuple[str, str, bool]] = []
+    if mode == Aggregation.COUNT_UNITS_WHERE:
+        checks.append(("condition", indicator.condition, True))
+    elif mode == Aggregation.COUNT_DESIGNATIONS:
+        if indicator.designation_kind_id is None:
+            errors["designation_kind"] = [_("“认定数”指标需要选择认定类别")]
+    else:
+        checks.append(("numerator", indicator.numerator, False))
+        if mode == Aggregation.RATIO:
+            if not (indicator.denominator or "").strip():
+                errors["denominator"] = [_("比率指标需要分母表达式")]
+            else:
+                checks.append(("denominator", indicator.denominator, False))
+        elif (indicator.denominator or "").strip():
+            errors["denominator"] = [_("只有比率指标使用分母")]
+    for field_name, text, is_condition in checks:
+        try:
+            expressions.parse(text, known, condition=is_condition)
+        except ExpressionError as error:
+            errors[field_name] = [str(error)]
+    if indicator.factor is not None and indicator.factor <= 0:
+        errors["factor"] = [_("系数必须大于 0")]
+    return errors
 
 
 def load_indicators(indicator_ids: Iterable[int] | None = None) -> list[CompiledIndicator]:
@@ -218,7 +252,7 @@ class _Plan:
                 ") ranked WHERE rn = 1"
             )
         if not parts:
-            return "SELECT 0 AS unit_id, 0 AS idx, 0 AS figure_id, NULL AS value WHERE 1 = 0"
+            return "SELECT 0 AS unit_id, 0 AS idx, 0 AS figure_id, CAST(NULL AS NUMERIC) AS value WHERE 1 = 0"
         return " UNION ALL ".join(parts)
 
     def _piv_sql(self) -> str:
@@ -245,16 +279,18 @@ class _Plan:
                 "AND d.granted_on >= base.year_start AND d.granted_on <= base.period_end "
                 "AND (d.revoked_on IS NULL OR d.revoked_on > base.period_end))"
             )
-            den, cnt = "NULL", f"CASE WHEN {num} > 0 THEN 1 ELSE 0 END"
+            den, cnt = NULL_NUMERIC, f"CASE WHEN {num} > 0 THEN 1 ELSE 0 END"
         elif mode == Aggregation.COUNT_UNITS_WHERE:
             assert compiled.condition is not None
             cond = expressions.compile_condition_sql(compiled.condition, self.column)
             num = f"(CASE WHEN {cond} THEN 1 WHEN NOT {cond} THEN 0 END)"
-            den, cnt = "NULL", f"CASE WHEN {num} IS NULL THEN 0 ELSE 1 END"
+            den, cnt = NULL_NUMERIC, f"CASE WHEN {num} IS NULL THEN 0 ELSE 1 END"
         else:
             assert compiled.numerator is not None
             num = expressions.compile_sql(compiled.numerator, self.column)
-            den = expressions.compile_sql(compiled.denominator, self.column) if compiled.denominator else "NULL"
+            den = NULL_NUMERIC
+            if compiled.denominator is not None:
+                den = expressions.compile_sql(compiled.denominator, self.column)
             cnt = f"CASE WHEN {num} IS NULL AND {den} IS NULL THEN 0 ELSE 1 END"
         return (
             f"SELECT {indicator.pk} AS indicator_id, base.unit_id AS unit_id, base.period_id AS period_id, "
@@ -267,7 +303,8 @@ class _Plan:
         owns = [sql for c in self.indicators if (sql := self._own_sql(c)) is not None]
         if not owns:
             owns = [
-                "SELECT 0 AS indicator_id, 0 AS unit_id, 0 AS period_id, NULL AS num, NULL AS den, 0 AS cnt WHERE 1 = 0"
+                f"SELECT 0 AS indicator_id, 0 AS unit_id, 0 AS period_id, {NULL_NUMERIC} AS num, "
+                f"{NULL_NUMERIC} AS den, 0 AS cnt WHERE 1 = 0"
             ]
         ids = ", ".join(map(str, self.indicator_ids)) or "NULL"
         pids = ", ".join(map(str, self.period_ids)) or "NULL"

@@ -1,24 +1,48 @@
-"""Celery tasks of the indicator engine: thin wrappers around targets.engine (filled by the engine issue)."""
+"""Celery tasks of the indicator engine: thin, take ids, safe to run twice (claims by conditional update)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from celery.utils.log import get_task_logger
 
+from targets import recompute as pipeline
+
 logger = get_task_logger(__name__)
 
 
 @shared_task
-def process_pending_recompute_task(pending_id: int) -> None:
-    """Recompute what one PendingRecompute row names (no-op until the engine lands)."""
-    logger.info("pending recompute %s recorded", pending_id)
+def process_pending_recompute_task(pending_id: int) -> int:
+    """Recompute what one PendingRecompute row names; a row already claimed or done is left alone."""
+    return pipeline.process_pending(pending_id)
 
 
 @shared_task
-def sweep_pending_recomputes_task() -> None:
-    """Pick up pending recomputes whose message was lost (no-op until the engine lands)."""
+def sweep_pending_recomputes_task() -> int:
+    """Re-run open rows older than a minute (lost messages) and claims stuck for ten minutes."""
+    return pipeline.sweep()
 
 
 @shared_task
-def full_recompute_task() -> None:
-    """Nightly full recompute (no-op until the engine lands)."""
+def full_recompute_task(period_ids: list[int] | None = None) -> int:
+    """Nightly full recompute, fanned out as one task per district (then the bureau from their rows)."""
+    district_ids = pipeline.fan_out_unit_ids()
+    for unit_id in district_ids:
+        full_recompute_district_task.delay(unit_id, period_ids)
+    logger.info("full recompute fanned out to %d units", len(district_ids))
+    return len(district_ids)
+
+
+@shared_task
+def full_recompute_district_task(unit_id: int, period_ids: list[int] | None = None) -> int:
+    """Recompute one district's subtree and, from the districts' rows, its ancestors."""
+    from targets import engine
+
+    return engine.full_recompute(period_ids=period_ids, root_unit_ids=[unit_id])
+
+
+@shared_task
+def recompute_indicator_task(indicator_id: int) -> int:
+    """After an indicator's definition changed: all its values."""
+    from targets import engine
+
+    return engine.recompute_indicator(indicator_id)
