@@ -193,14 +193,15 @@ def update_target(
     reason = (reason or "").strip()
     if plan.status == PlanStatus.PUBLISHED and not reason and any(name in MEASURE_FIELDS for name, _o, _n in changes):
         raise ServiceError({"reason": [_("已发布工作要点的目标值变更须填写原因。")]})
+    if not changes:
+        if not Target.objects.filter(pk=target.pk, version=version).exists():
+            raise VersionConflict()
+        return target
     with transaction.atomic():
         # Optimistic lock: claim the version we read; a concurrent edit bumped it already.
         claimed = Target.objects.filter(pk=target.pk, version=version).update(version=F("version") + 1)
         if claimed != 1:
             raise VersionConflict()
-        if not changes:
-            target.version = version + 1
-            return target
         _check_code_unique(plan, target)
         target.version = version + 1
         target.save(update_fields=[name for name, _o, _n in changes] + ["updated_at"])
