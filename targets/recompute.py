@@ -56,14 +56,17 @@ OPEN_GRACE = datetime.timedelta(minutes=1)  # give the after-commit message time
 STUCK_AFTER = datetime.timedelta(minutes=10)  # a claim this old means the worker died
 
 
-def process_pending(pending_id: int) -> int:
-    """Claim one pending row, recompute its unit and period, mark it done. Returns rows written."""
-    now = timezone.now()
+def process_pending(pending_id: int, now: datetime.datetime | None = None) -> int | None:
+    """Claim one pending row, recompute its unit and period, mark it done.
+
+    Returns the rows written, or None when the row was not ours to run (done, or claimed by a live worker).
+    """
+    now = now or timezone.now()
     claimed = PendingRecompute.objects.filter(
         Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - STUCK_AFTER), pk=pending_id, done_at__isnull=True
     ).update(claimed_at=now)
     if claimed != 1:
-        return 0  # another worker has it, or it already ran
+        return None  # another worker has it, or it already ran
     pending = PendingRecompute.objects.get(pk=pending_id)
     written = _engine().recompute_for(pending.org_unit_id, pending.period_id)
     # Only our claim may close it: a sweep that re-claimed a stuck row owns it now.
@@ -85,9 +88,9 @@ def sweep(now: datetime.datetime | None = None) -> int:
         if key in seen:
             PendingRecompute.objects.filter(pk=pending.pk, done_at__isnull=True).update(done_at=timezone.now())
             continue
-        seen.add(key)
-        process_pending(pending.pk)
-        ran += 1
+        if process_pending(pending.pk, now=now) is not None:
+            seen.add(key)
+            ran += 1
     return ran
 
 

@@ -13,7 +13,7 @@ logger = get_task_logger(__name__)
 @shared_task
 def process_pending_recompute_task(pending_id: int) -> int:
     """Recompute what one PendingRecompute row names; a row already claimed or done is left alone."""
-    return pipeline.process_pending(pending_id)
+    return pipeline.process_pending(pending_id) or 0
 
 
 @shared_task
