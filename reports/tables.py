@@ -124,14 +124,25 @@ class DrilldownTable(BaseTable):
     def value_flag(self, value: bool) -> str:
         return str(_("样本过小")) if value else ""
 
+    def _rounded(self, value: Decimal | None) -> Decimal | None:
+        # Exports carry the number as the page shows it (the indicator's decimals), not 6 places.
+        return None if value is None else value.quantize(Decimal(1).scaleb(-self.decimals))
+
     def value_value(self, value: Decimal | None) -> Decimal | None:
-        return value
+        return self._rounded(value)
 
     def value_numerator(self, value: Decimal | None) -> Decimal | None:
-        return value
+        return plain(value)
 
     def value_denominator(self, value: Decimal | None) -> Decimal | None:
-        return value
+        return plain(value)
 
     def value_gap(self, value: Decimal | None) -> Decimal | None:
-        return value
+        return self._rounded(value)
+
+
+def plain(value: Decimal | None) -> Decimal | None:
+    """1000.000000 → 1000, 12.500000 → 12.5 (no exponent)."""
+    if value is None:
+        return None
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()

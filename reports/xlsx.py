@@ -29,6 +29,7 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 
 from plans.models import Plan
 from reports.queries import (
@@ -127,7 +128,7 @@ def setup_sheet(ws: WriteOnlyWorksheet, widths: list[float], header_rows: int) -
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = f"A{header_rows + 1}"
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True

@@ -28,7 +28,8 @@ def progress_bar(percent: int | None) -> SafeString:
 
 @register.simple_tag
 def num(value: Decimal | None, decimals: int = 1, unit: str = "") -> str:
-    return format_number(value, decimals, unit)
+    # A missing lookup in a template arrives as "": it is "no data", not an error.
+    return format_number(value if isinstance(value, Decimal | int | float) else None, decimals, unit)
 
 
 @register.filter

@@ -32,7 +32,8 @@ def test_it_shows_each_target_with_value_target_status_and_trend(client, report,
     html = response.content.decode()
     assert "学前一年幼儿入园率达 99% 以上" in html
     assert html.count('<svg class="trend"') == 2  # one trend per target, rendered on the server
-    assert "badge badge-off_track" in html and "滞后" in html  # status word next to the colour
+    assert "badge badge-off_track" in html
+    assert "滞后" in html
     assert reverse("submissions:completeness") + "?period=2023Q4&amp;unit=CITY" in html
 
 
@@ -42,7 +43,8 @@ def test_it_counts_targets_per_status_overall_and_per_section(client, report, us
     totals = {status: count for status, _label, count in response.context["dash"].totals}
     assert totals == {"met": 1, "on_track": 0, "at_risk": 0, "off_track": 1, "no_data": 0}
     sections = {b.section.code: {s: c for s, _l, c in b.counts} for b in response.context["dash"].sections}
-    assert sections["equity"]["met"] == 1 and sections["equity"]["off_track"] == 0
+    assert sections["equity"]["met"] == 1
+    assert sections["equity"]["off_track"] == 0
     assert sections["quality"]["off_track"] == 1
 
 
@@ -60,7 +62,8 @@ def test_switching_scope_to_a_district_shows_its_own_numbers(client, report, use
     response = client.get(URL, {"plan": "p2023", "period": "2023Q4", "scope": "D2"})
     row = rows_of(response)["kg-rate"]
     # D2: 980 / 1000 = 98.0 % → off_track (Progress row at D2).
-    assert row.actual_text == "98.0%" and row.status == "off_track"
+    assert row.actual_text == "98.0%"
+    assert row.status == "off_track"
 
 
 def test_a_学区_without_progress_rows_shows_the_value_but_no_status(client, report, users):
@@ -68,7 +71,8 @@ def test_a_学区_without_progress_rows_shows_the_value_but_no_status(client, re
     response = client.get(URL, {"plan": "p2023", "period": "2023Q4", "scope": "T1"})
     row = rows_of(response)["kg-rate"]
     assert row.actual_text == "100.0%"
-    assert row.status == "no_data" and row.evaluated is False
+    assert row.status == "no_data"
+    assert row.evaluated is False
 
 
 def test_filters_by_section_status_and_owner(client, report, users):

@@ -1,0 +1,136 @@
+"""The Excel progress workbook: its numbers equal the pages' cell by cell, hostile text stays
+text, and the sheets are set up for reading and printing (frozen headers, filters, A4)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from reports.xlsx import count_rows
+from tests.reports.conftest import add_kindergartens
+
+API_URL = "/api/v1/plans/p2023/export.xlsx"
+
+
+@pytest.fixture
+def book(client, report, users):  # noqa: ANN001, ANN201
+    client.force_login(users.ivan)
+    response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    return openpyxl.load_workbook(io.BytesIO(response.content))
+
+
+def dec(value: object) -> Decimal:
+    return Decimal(str(value))
+
+
+def test_it_has_an_overview_a_sheet_per_section_drilldowns_and_data(book):
+    assert book.sheetnames == ["概览", "教育公平", "教育质量", "明细-big-class", "指标数据"]
+
+
+def test_the_section_sheets_match_the_dashboard_cell_by_cell(client, book, users):
+    page = client.get(reverse("reports:dashboard"), {"plan": "p2023", "scope": "CITY", "period": "2023Q4"})
+    rows = {row.target.code: row for row in page.context["dash"].rows}
+    sheet = book["教育公平"]
+    header = [c.value for c in sheet[3]]
+    assert header[:7] == ["代码", "目标原文", "类型", "指标", "基线", "比较", "目标值"]
+    cells = dict(zip(header, sheet[4], strict=True))
+    row = rows[cells["代码"].value]
+    assert cells["目标原文"].value == row.target.text
+    # Percent indicator: 99.0 % on the page is 0.99 in a "0.0%" cell.
+    assert dec(cells["当前值"].value) * 100 == row.actual
+    assert cells["当前值"].number_format == "0.0%"
+    assert dec(cells["预期值"].value) * 100 == row.expected
+    assert dec(cells["目标值"].value) * 100 == row.target.target_value
+    assert dec(cells["基线"].value) * 100 == Decimal("96.5")
+    assert [dec(cells[q].value) * 100 for q in ("Q1", "Q2", "Q3", "Q4")] == [p.actual for p in row.trend]
+    assert cells["状态"].value == row.status_label == "已达成"
+    assert cells["状态"].fill.fgColor.rgb.endswith("C6EFCE")  # green, and the word is there too
+    assert cells["责任单位"].value == row.owner
+    limit = {h: c.value for h, c in zip(header, book["教育质量"][4], strict=True)}
+    assert limit["当前值"] == 1  # count of schools, not a percent
+    assert limit["状态"] == "滞后"
+    assert limit["最新进展"] == "西区实验小学仍有 1 个大班，秋季分班后消除"
+
+
+def test_the_overview_counts_statuses_and_charts_the_rate_targets(book):
+    sheet = book["概览"]
+    assert sheet["A1"].value == "2023年初等与学前教育工作要点"
+    assert "2023Q4" in sheet["A2"].value
+    counts = {sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=2).value for r in range(5, 11)}
+    assert counts == {"已达成": 1, "正常推进": 0, "有风险": 0, "滞后": 1, "无数据": 0, "合计": 2}
+    # Quarterly data block of the chart: header row 13, Q1..Q4 in rows 14..17.
+    assert [sheet.cell(row=r, column=1).value for r in range(14, 18)] == ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
+    assert [dec(sheet.cell(row=r, column=2).value) * 100 for r in range(14, 18)] == [97, Decimal("97.5"), 98, 99]
+    assert len(sheet._charts) == 1
+
+
+def test_the_drilldown_sheet_matches_the_drilldown_page(client, book, users):
+    page = client.get(
+        reverse("reports:target_detail", kwargs={"plan": "p2023", "code": "big-class"}),
+        {"period": "2023Q4", "rows": "schools", "sort": "code"},
+    )
+    shown = {r.record.code: r.record.value for r in page.context["table"].paginated_rows}
+    sheet = book["明细-big-class"]
+    in_sheet = {row[0]: row[7] for row in sheet.iter_rows(min_row=4, values_only=True)}
+    assert set(in_sheet) == set(shown) == {"S1", "S2", "K1", "S3", "K2"}
+    # Only S3 has a value (1 school with a big class); the others have no indicator value.
+    assert {code: None if v is None else dec(v) for code, v in in_sheet.items()} == shown
+
+
+def test_the_data_sheet_lists_every_indicator_value_of_the_period(book):
+    sheet = book["指标数据"]
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    by_key = {(r[0], r[2]): r for r in rows}
+    # 6 kg_rate values + 4 big_classes values in 2023Q4.
+    assert len(rows) == 10
+    city = by_key[("kg_rate", "CITY")]
+    assert (dec(city[6]), dec(city[7]), dec(city[8]) * 100) == (1980, 2000, 99)
+
+
+def test_sheets_are_frozen_filtered_and_print_on_a4_landscape(book):
+    sheet = book["教育公平"]
+    assert sheet.freeze_panes == "A4"
+    assert sheet.auto_filter.ref == "A3:P4"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.paperSize == 9  # A4 in the OOXML paper size table
+    assert sheet.page_setup.fitToWidth == 1
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.print_title_rows == "$1:$3"
+    assert sheet.column_dimensions["B"].width == 60
+
+
+def test_text_that_looks_like_a_formula_is_written_as_text(client, report, users, tree):
+    hostile = ["=1+1", "+SUM(A1:A9)", "-2+3", "@cmd", '=HYPERLINK("http://evil.example")']
+    report.t_rate.text = hostile[0]
+    report.t_rate.owner_name = hostile[1]
+    report.t_rate.save()
+    report.rate.name = hostile[2]
+    report.rate.save()
+    tree.k2.name = hostile[3]
+    tree.k2.save()
+    tree.s3.name = hostile[4]
+    tree.s3.save()
+    client.force_login(users.ivan)
+    book = openpyxl.load_workbook(io.BytesIO(client.get(API_URL, {"scope": "CITY", "period": "2023Q4"}).content))
+    found = {}
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.value in hostile:
+                    found.setdefault(cell.value, []).append(cell.data_type)
+    assert set(found) == set(hostile)
+    assert all(types == ["s"] * len(types) for types in found.values())  # never "f"
+
+
+def test_count_rows_counts_targets_drilldown_rows_and_values(report, tree):
+    # 2 targets + 5 schools in the big-class drill-down + 10 indicator values in 2023Q4 = 17.
+    assert count_rows(report.plan, tree.city, report.q4) == 17
+    add_kindergartens(tree.t1, 3, report)
+    # + 3 kindergartens in the drill-down (no big-class filter) + 3 kg_rate values = 23.
+    assert count_rows(report.plan, tree.city, report.q4) == 23
