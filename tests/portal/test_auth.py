@@ -22,6 +22,15 @@ def test_login_page_is_in_chinese_by_default(client: Client, db: None) -> None:
         assert word in body
 
 
+def test_an_english_browser_still_gets_chinese_pages_but_english_api_errors(client: Client, db: None) -> None:
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="zh-CN">' in page.content.decode()
+    api = client.get("/api/v1/org-units/", HTTP_ACCEPT_LANGUAGE="en")
+    assert api.json()["errors"]["detail"] == ["Authentication credentials were not provided."]
+    api_zh = client.get("/api/v1/org-units/")
+    assert api_zh.json()["errors"]["detail"] == ["身份认证信息未提供。"]
+
+
 def test_login_page_switches_to_english_with_the_language_cookie(client: Client, db: None) -> None:
     response = client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
     assert response.status_code == 302
