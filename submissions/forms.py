@@ -1,0 +1,97 @@
+"""Forms of the bureau's definition pages (figures, rules, periods) and of the workflow steps.
+
+The principal's value form is not a Django form: its fields depend on the unit and every value is
+parsed by ``submissions.validation.parse_value`` inside the workflow service, so the browser, the
+API and the Excel import give the same messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from schools.models import Level, OrgUnit, SchoolType
+from submissions import workflow
+from submissions.models import Figure, Period, PeriodException, ValidationRule
+from submissions.validation import check_rule_definition
+
+
+class FigureForm(forms.ModelForm):
+    reported_by_levels = forms.MultipleChoiceField(
+        label=_("填报层级"), choices=Level.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    reported_by_school_types = forms.MultipleChoiceField(
+        label=_("填报学校类型"), choices=SchoolType.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Figure
+        fields = [
+            "code", "name", "name_en", "unit", "value_type", "time_aggregation", "unit_aggregation",
+            "min_value", "max_value", "reported_by_levels", "reported_by_school_types", "reported_by_central_only",
+            "change_warning_share", "help_text", "group", "order", "is_active",
+        ]  # fmt: skip
+        help_texts = {
+            "reported_by_levels": _("所选层级的单位填报；与学校类型任一符合即可。都不选表示所有学校填报。"),
+        }
+
+
+class ValidationRuleForm(forms.ModelForm):
+    class Meta:
+        model = ValidationRule
+        fields = ["code", "name", "left", "operator", "right", "severity", "message", "is_active"]
+        help_texts = {
+            "left": _("填报项代码与数字的四则运算，例如 pri_new_entrants_migrant"),
+            "right": _("例如 pri_new_entrants 或 pri_enrolled * 0.5"),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("left") and data.get("right"):
+            codes = Figure.objects.values_list("code", flat=True)
+            for name, messages in check_rule_definition(data["left"], data["right"], codes).items():
+                for message in messages:
+                    self.add_error(name, message)
+        return data
+
+
+class PeriodForm(forms.ModelForm):
+    code = forms.CharField(label=_("代码"), max_length=6, help_text=_("例如 2023Q1"))
+
+    class Meta:
+        model = Period
+        fields = ["code", "opens_on", "due_on", "locks_on"]
+        widgets = {name: forms.DateInput(attrs={"type": "date"}) for name in ("opens_on", "due_on", "locks_on")}
+
+    def clean_code(self) -> str:
+        try:
+            year, quarter = workflow.parse_period_code(self.cleaned_data["code"])
+        except Exception as exc:  # noqa: BLE001  (ServiceError carries the translated message)
+            raise forms.ValidationError(getattr(exc, "errors", {}).get("period", [str(exc)])) from None
+        self.instance.year, self.instance.quarter = year, quarter
+        code = Period.code_for(year, quarter)
+        clash = Period.objects.filter(year=year, quarter=quarter).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(_("该周期已存在"))
+        return code
+
+
+class PeriodExceptionForm(forms.ModelForm):
+    org_unit = forms.CharField(label=_("单位代码"))
+
+    class Meta:
+        model = PeriodException
+        fields = ["org_unit", "reason", "until"]
+        widgets = {"until": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_org_unit(self) -> OrgUnit:
+        unit = OrgUnit.objects.filter(code=self.cleaned_data["org_unit"].strip()).first()
+        if unit is None:
+            raise forms.ValidationError(_("单位代码不存在"))
+        return unit
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("原因"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

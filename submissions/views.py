@@ -1,0 +1,467 @@
+"""Web pages of the submissions app. Every rule lives in ``submissions.workflow``; views only translate.
+
+- principals: "my submissions" (open the quarter's form), the submission page (edit, submit);
+- reviewers: the review list (filter, bulk approve), the submission page (approve, return);
+- bureau admins: figures, validation rules and periods (with lock exceptions), reopen;
+- everyone with a scope: the submissions list and the completeness board.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django.views.generic import CreateView, UpdateView
+from django_tables2 import RequestConfig
+from django_tables2.export import TableExport
+
+from portal import scope
+from portal.errors import ServiceError, VersionConflict
+from portal.scope import Perm
+from portal.views import ObjectListView
+from schools.models import Level, OrgUnit, Role
+from submissions import completeness, workflow
+from submissions.filters import FigureFilterSet, SubmissionFilterSet
+from submissions.forms import FigureForm, PeriodExceptionForm, PeriodForm, ReasonForm, ValidationRuleForm
+from submissions.models import (
+    Channel,
+    Figure,
+    Period,
+    Submission,
+    SubmissionHistory,
+    SubmissionStatus,
+    ValidationRule,
+)
+from submissions.tables import (
+    CompletenessTable,
+    FigureTable,
+    MissingTable,
+    PeriodTable,
+    ReviewTable,
+    SubmissionTable,
+    ValidationRuleTable,
+)
+
+VALUE_PREFIX = "v_"
+EXPLANATION_PREFIX = "x_"
+
+
+def current_period() -> Period | None:
+    """The latest period that has opened (the one people are working on), else the latest one."""
+    return (
+        Period.objects.filter(opens_on__lte=workflow.today()).order_by("-year", "-quarter").first()
+        or Period.objects.order_by("-year", "-quarter").first()
+    )
+
+
+# --- Principal: my submissions ---
+
+
+@login_required
+def my_submissions(request: HttpRequest) -> HttpResponse:
+    """The units the user reports for (principal memberships; districts for bureau admins) × recent periods."""
+    user = request.user
+    unit_ids = [g.unit_id for g in scope.grants(user) if g.role == Role.PRINCIPAL]
+    units = list(OrgUnit.objects.filter(pk__in=unit_ids).order_by("path"))
+    if scope.has_perm(user, Perm.ADMIN):
+        units += list(scope.visible_units(user, Perm.ADMIN).filter(level=Level.DISTRICT, is_active=True))
+    figures = workflow.active_figures()
+    units = [unit for unit in units if workflow.figures_for_unit(unit, figures)]
+    periods = list(Period.objects.filter(opens_on__lte=workflow.today()).order_by("-year", "-quarter")[:4])
+    existing = {
+        (s.org_unit_id, s.period_id): s for s in Submission.objects.filter(org_unit__in=units, period__in=periods)
+    }
+    rows = [
+        {
+            "unit": unit,
+            "period": period,
+            "submission": existing.get((unit.pk, period.pk)),
+            "problem": workflow.period_edit_error(period, unit) if (unit.pk, period.pk) not in existing else None,
+        }
+        for period in periods
+        for unit in units
+    ]
+    return render(request, "submissions/my_submissions.html", {"rows": rows, "title": _("本季度填报")})
+
+
+@login_required
+@require_POST
+def submission_open(request: HttpRequest) -> HttpResponse:
+    unit = get_object_or_404(OrgUnit, code=request.POST.get("org_unit", ""))
+    period = get_object_or_404(Period, code=request.POST.get("period", ""))
+    try:
+        submission = workflow.open_submission(request.user, unit, period, channel=Channel.WEB)
+    except ServiceError as exc:
+        for message_list in exc.errors.values():
+            for message in message_list:
+                messages.error(request, message)
+        return redirect("submissions:my_submissions")
+    return redirect(submission.get_absolute_url())
+
+
+# --- The submission page ---
+
+
+def _submission_for(request: HttpRequest, pk: int) -> Submission:
+    return scope.get_in_scope(
+        request.user, Submission.objects.select_related("org_unit", "org_unit__parent", "period"), "org_unit", pk=pk
+    )
+
+
+def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) -> dict[str, Any]:
+    snap = workflow.snapshot(submission)
+    user = request.user
+    can_edit = (
+        submission.status in workflow.EDITABLE
+        and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
+        and workflow.period_edit_error(submission.period, submission.org_unit) is None
+    )
+    posted_values: dict[str, str] = extra.pop("posted_values", {})
+    errors: dict[str, list[str]] = extra.pop("errors", {})
+    issues_by_field: dict[str, list[Any]] = {}
+    for issue in snap.issues:
+        issues_by_field.setdefault(issue.field, []).append(issue)
+    rows = []
+    for figure in snap.figures:
+        value = snap.values.get(figure.code)
+        rows.append(
+            {
+                "figure": figure,
+                "name": f"{VALUE_PREFIX}{figure.code}",
+                "value": value,
+                "input": posted_values.get(figure.code, "" if value is None else _plain(value)),
+                "previous": snap.previous.get(figure.code),
+                "errors": errors.get(figure.code, []),
+                "issues": issues_by_field.get(figure.code, []),
+            }
+        )
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["figure"].group or _("填报项"), []).append(row)
+    history = SubmissionHistory.objects.filter(submission=submission).select_related("figure", "user")
+    known = {figure.code for figure in snap.figures}
+    return {
+        "submission": submission,
+        "snap": snap,
+        "groups": groups,
+        "issues": snap.issues,
+        "other_errors": {k: v for k, v in errors.items() if k not in known},
+        "blocking": snap.blocking if submission.status in workflow.EDITABLE else {},
+        "can_edit": can_edit,
+        "can_submit": can_edit,
+        "can_review": submission.status == SubmissionStatus.SUBMITTED
+        and scope.has_perm(user, Perm.REVIEW, submission.org_unit),
+        "can_reopen": submission.status == SubmissionStatus.APPROVED
+        and scope.has_perm(user, Perm.ADMIN, submission.org_unit),
+        "history": history,
+        "reason_form": ReasonForm(),
+        "title": f"{submission.org_unit.name} · {submission.period.code}",
+        **extra,
+    }
+
+
+def _plain(value: Any) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@login_required
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Values beside last quarter's, warnings with explanations, history; the form when editable."""
+    submission = _submission_for(request, pk)
+    if request.method != "POST":
+        return render(request, "submissions/submission_detail.html", _detail_context(request, submission))
+
+    figures = workflow.figures_for_unit(submission.org_unit)
+    posted = {figure.code: request.POST.get(f"{VALUE_PREFIX}{figure.code}", "") for figure in figures}
+    explanations = {
+        key[len(EXPLANATION_PREFIX) :]: text for key, text in request.POST.items() if key.startswith(EXPLANATION_PREFIX)
+    }
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        result = workflow.save_values(
+            submission, request.user, posted, version=version, explanations=explanations,
+            is_zero_report=request.POST.get("is_zero_report") == "on", channel=Channel.WEB,
+        )  # fmt: skip
+        if request.POST.get("op") == "submit":
+            workflow.submit(submission, request.user, version=result.submission.version, channel=Channel.WEB)
+            messages.success(request, _("已提交，等待审核。"))
+        else:
+            messages.success(request, _("已保存草稿。"))
+    except VersionConflict as exc:
+        messages.error(request, exc.errors["version"][0])
+        context = _detail_context(request, _submission_for(request, pk), posted_values=posted)
+        return render(request, "submissions/submission_detail.html", context, status=409)
+    except ServiceError as exc:
+        context = _detail_context(request, _submission_for(request, pk), posted_values=posted, errors=exc.errors)
+        messages.error(request, _("请修改标出的错误后再保存或提交。"))
+        return render(request, "submissions/submission_detail.html", context, status=400)
+    return redirect(submission.get_absolute_url())
+
+
+@login_required
+@require_POST
+def submission_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """approve / return / reopen from the submission page (POST, with the version the page showed)."""
+    submission = get_object_or_404(Submission.objects.select_related("org_unit", "period"), pk=pk)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "approve":
+            workflow.approve(submission, request.user, version=version)
+            messages.success(request, _("已审核通过。"))
+        elif action == "return":
+            workflow.return_submission(submission, request.user, reason=reason, version=version)
+            messages.success(request, _("已退回。"))
+        elif action == "reopen":
+            workflow.reopen(submission, request.user, reason=reason, version=version)
+            messages.success(request, _("已重新打开。"))
+        else:
+            raise PermissionDenied
+    except ServiceError as exc:
+        for message_list in exc.errors.values():
+            for message in message_list:
+                messages.error(request, message)
+    return redirect(submission.get_absolute_url())
+
+
+# --- Lists ---
+
+
+class SubmissionListView(ObjectListView):
+    queryset = Submission.objects.select_related("org_unit", "org_unit__parent", "period")
+    filterset_class = SubmissionFilterSet
+    table_class = SubmissionTable
+    scope_field = "org_unit"
+    export_name = "submissions"
+    title = gettext_lazy("填报列表")
+    perm = Perm.VIEW
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        # Not super(): the scope depends on the page's permission (REVIEW for the review screen).
+        return scope.filter_by_scope(self.request.user, self.queryset.all(), "org_unit", self.perm)
+
+    def get_filterset_kwargs(self, filterset_class):  # type: ignore[no-untyped-def]
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        if kwargs.get("data") is None or "period" not in kwargs["data"]:
+            data = kwargs["data"].copy() if kwargs.get("data") is not None else {}
+            period = current_period()
+            if period is not None:
+                data["period"] = str(period.pk)
+            kwargs["data"] = data
+        return kwargs
+
+
+class ReviewListView(SubmissionListView):
+    """The reviewer's screen: the subtree's submissions for a period, bulk approval of clean ones."""
+
+    table_class = ReviewTable
+    template_name = "submissions/review_list.html"
+    title = gettext_lazy("审核")
+    export_name = "review"
+    perm = Perm.REVIEW
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not scope.has_perm(request.user, Perm.REVIEW):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+@login_required
+@require_POST
+def review_bulk_approve(request: HttpRequest) -> HttpResponse:
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    submissions = list(
+        scope.filter_by_scope(
+            request.user, Submission.objects.select_related("org_unit", "period"), "org_unit", Perm.REVIEW
+        ).filter(pk__in=ids)
+    )
+    if not submissions:
+        messages.error(request, _("请先勾选要审核的填报。"))
+    else:
+        result = workflow.bulk_approve(request.user, submissions, channel=Channel.WEB)
+        messages.success(request, _("已审核通过 {n} 份。").format(n=len(result.approved)))
+        for submission, reason in result.skipped:
+            messages.warning(request, f"{submission.org_unit.name}：{reason}")
+    return redirect(request.POST.get("next") or reverse("submissions:review_list"))
+
+
+# --- Completeness ---
+
+
+@login_required
+def completeness_view(request: HttpRequest) -> HttpResponse:
+    periods = list(Period.objects.order_by("-year", "-quarter"))
+    code = request.GET.get("period", "")
+    period = next((p for p in periods if p.code == code), None) or current_period()
+    if period is None:
+        return render(request, "submissions/completeness.html", {"periods": [], "title": _("填报进度")})
+    data = completeness.board(request.user, period, workflow.today())
+    counts = CompletenessTable([*data.rows, data.total])
+    missing = MissingTable(data.missing)
+    RequestConfig(request, paginate={"per_page": 100}).configure(missing)
+    export = request.GET.get("_export")
+    if export and TableExport.is_valid_format(export):
+        table = counts if request.GET.get("table") == "counts" else missing
+        name = f"completeness_{period.code}_{request.GET.get('table', 'missing')}.{export}"
+        return TableExport(export, table, exclude_columns=()).response(name)
+    context = {
+        "periods": periods,
+        "period": period,
+        "counts": counts,
+        "missing": missing,
+        "title": _("填报进度"),
+    }
+    return render(request, "submissions/completeness.html", context)
+
+
+# --- Bureau admin: figures, rules, periods ---
+
+
+class AdminRequiredMixin(LoginRequiredMixin):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not scope.has_perm(request.user, Perm.ADMIN):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class FigureListView(AdminRequiredMixin, ObjectListView):
+    queryset = Figure.objects.all()
+    filterset_class = FigureFilterSet
+    table_class = FigureTable
+    scope_field = None
+    export_name = "figures"
+    title = gettext_lazy("填报项")
+    template_name = "submissions/definition_list.html"
+
+
+class RuleListView(AdminRequiredMixin, ObjectListView):
+    queryset = ValidationRule.objects.all()
+    filterset_class = None
+    filterset_fields: list[str] = ["severity", "is_active"]
+    table_class = ValidationRuleTable
+    scope_field = None
+    export_name = "validation_rules"
+    title = gettext_lazy("校验规则")
+    template_name = "submissions/definition_list.html"
+
+
+class PeriodListView(AdminRequiredMixin, ObjectListView):
+    queryset = Period.objects.all()
+    filterset_class = None
+    filterset_fields: list[str] = ["year"]
+    table_class = PeriodTable
+    scope_field = None
+    export_name = "periods"
+    title = gettext_lazy("填报周期")
+    template_name = "submissions/definition_list.html"
+
+
+class DefinitionFormMixin(AdminRequiredMixin):
+    template_name = "submissions/object_form.html"
+    list_url = ""
+    title = ""
+
+    def get_success_url(self) -> str:
+        return reverse(self.list_url)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context["title"] = self.title
+        context["list_url"] = reverse(self.list_url)
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        messages.success(self.request, _("已保存。"))  # type: ignore[attr-defined]
+        with transaction.atomic():
+            return super().form_valid(form)  # type: ignore[misc]
+
+
+class FigureCreateView(DefinitionFormMixin, CreateView):
+    model = Figure
+    form_class = FigureForm
+    list_url = "submissions:figure_list"
+    title = gettext_lazy("新建填报项")
+
+
+class FigureUpdateView(DefinitionFormMixin, UpdateView):
+    model = Figure
+    form_class = FigureForm
+    slug_field = slug_url_kwarg = "code"
+    list_url = "submissions:figure_list"
+    title = gettext_lazy("编辑填报项")
+
+
+class RuleCreateView(DefinitionFormMixin, CreateView):
+    model = ValidationRule
+    form_class = ValidationRuleForm
+    list_url = "submissions:rule_list"
+    title = gettext_lazy("新建校验规则")
+
+
+class RuleUpdateView(DefinitionFormMixin, UpdateView):
+    model = ValidationRule
+    form_class = ValidationRuleForm
+    list_url = "submissions:rule_list"
+    title = gettext_lazy("编辑校验规则")
+
+
+class PeriodCreateView(DefinitionFormMixin, CreateView):
+    model = Period
+    form_class = PeriodForm
+    list_url = "submissions:period_list"
+    title = gettext_lazy("新建填报周期")
+
+
+class PeriodUpdateView(DefinitionFormMixin, UpdateView):
+    model = Period
+    form_class = PeriodForm
+    slug_field = slug_url_kwarg = "code"
+    list_url = "submissions:period_list"
+    template_name = "submissions/period_form.html"
+    title = gettext_lazy("编辑填报周期")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["exceptions"] = self.object.exceptions.select_related("org_unit", "granted_by")
+        context["exception_form"] = kwargs.get("exception_form") or PeriodExceptionForm()
+        return context
+
+
+@login_required
+@require_POST
+def period_exception_create(request: HttpRequest, code: str) -> HttpResponse:
+    """Let one unit edit a locked period, with the reason (bureau admin of that unit)."""
+    period = get_object_or_404(Period, code=code)
+    form = PeriodExceptionForm(request.POST)
+    if form.is_valid():
+        scope.require(request.user, Perm.ADMIN, form.cleaned_data["org_unit"])
+        exception = form.save(commit=False)
+        exception.period, exception.granted_by = period, request.user
+        try:
+            with transaction.atomic():
+                exception.save()
+            messages.success(request, _("已为 {unit} 开放修改。").format(unit=exception.org_unit.name))
+        except IntegrityError:
+            messages.error(request, _("该单位已有例外。"))
+    else:
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, message)
+    return redirect("submissions:period_update", code=period.code)
