@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from schools.models import (
@@ -241,9 +242,23 @@ def demo_user_units() -> dict[str, str]:
     return mapping
 
 
+ADMIN_GROUP = "教育局管理员"
+ADMIN_APPS = ["schools", "plans", "submissions", "targets", "reports", "auth"]
+
+
+def bureau_admin_group() -> Group:
+    """A group holding every model permission of the portal's apps, for bureau admins in Django admin."""
+    group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+    wanted = set(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS).values_list("pk", flat=True))
+    if set(group.permissions.values_list("pk", flat=True)) != wanted:
+        group.permissions.set(wanted)
+    return group
+
+
 def _load_users() -> None:
     user_model = get_user_model()
     units = demo_user_units()
+    admin_group = bureau_admin_group()
     for username, role, _code, full_name in DEMO_USERS:
         user, created = user_model.objects.get_or_create(
             username=username, defaults={"first_name": full_name, "email": f"{username}@demo.example.org"}
@@ -254,6 +269,8 @@ def _load_users() -> None:
             user.is_superuser = False
             user.save()
         Membership.objects.get_or_create(user=user, org_unit=OrgUnit.objects.get(code=units[username]), role=role)
+        if role == Role.BUREAU_ADMIN:
+            user.groups.add(admin_group)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

@@ -62,6 +62,17 @@ def test_demo_is_idempotent_and_realistic() -> None:
 
 
 @pytest.mark.django_db
+def test_the_demo_bureau_admin_can_use_django_admin(client) -> None:  # type: ignore[no-untyped-def]
+    call_command("load_demo", stdout=StringIO())
+    admin = get_user_model().objects.get(username="admin")
+    assert not admin.is_superuser
+    client.force_login(admin)
+    assert client.get("/admin/schools/orgunit/").status_code == 200
+    client.force_login(get_user_model().objects.get(username="principal"))
+    assert client.get("/admin/schools/orgunit/").status_code == 302  # not staff: sent to the admin log-in
+
+
+@pytest.mark.django_db
 def test_generate_dataset_is_deterministic_for_a_seed() -> None:
     from schools.dataset import generate
 
