@@ -46,3 +46,15 @@ def recompute_indicator_task(indicator_id: int) -> int:
     from targets import engine
 
     return engine.recompute_indicator(indicator_id)
+
+
+@shared_task
+def recompute_scope_task(period_id: int | None = None, unit_id: int | None = None) -> int:
+    """What POST /api/v1/recompute/ queues when tasks are not eager: one period and/or one subtree."""
+    from schools.models import OrgUnit
+    from submissions.models import Period
+    from targets import recompute
+
+    period = Period.objects.filter(pk=period_id).first() if period_id else None
+    unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id else None
+    return recompute.run(period=period, unit=unit).rows

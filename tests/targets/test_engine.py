@@ -11,12 +11,12 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
-from engine_data import figure, indicator, iv, period, report, snapshot, stock, value
 
 from schools.models import Designation, DesignationKind, SchoolType
 from submissions.models import SubmissionStatus
 from targets import engine, explain
 from targets.models import Aggregation, IndicatorValue
+from tests.targets.engine_data import figure, indicator, iv, period, report, snapshot, stock, value
 
 D = Decimal
 

@@ -10,7 +10,6 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from engine_data import figure, indicator, period, report, snapshot, value
 from kombu.exceptions import OperationalError
 
 from portal.errors import ServiceError
@@ -18,6 +17,7 @@ from submissions import workflow
 from submissions.models import SubmissionStatus
 from targets import engine, recompute, tasks
 from targets.models import IndicatorValue, PendingRecompute
+from tests.targets.engine_data import figure, indicator, period, report, snapshot, value
 
 D = Decimal
 
