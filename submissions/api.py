@@ -40,6 +40,7 @@ class ReportedBySerializer(serializers.Serializer):
     levels = serializers.ListField(child=serializers.ChoiceField(choices=Level.choices), required=False)
     school_types = serializers.ListField(child=serializers.ChoiceField(choices=SchoolType.choices), required=False)
     central_only = serializers.BooleanField(required=False)
+    top_areas = serializers.BooleanField(required=False)
 
 
 class FigureSerializer(serializers.ModelSerializer):
@@ -59,6 +60,7 @@ class FigureSerializer(serializers.ModelSerializer):
             "levels": instance.reported_by_levels,
             "school_types": instance.reported_by_school_types,
             "central_only": instance.reported_by_central_only,
+            "top_areas": instance.reported_by_top_areas,
         }
         for name in ("min_value", "max_value", "change_warning_share"):
             data[name] = number(getattr(instance, name))
@@ -70,6 +72,7 @@ class FigureSerializer(serializers.ModelSerializer):
             attrs["reported_by_levels"] = reported_by.get("levels", [])
             attrs["reported_by_school_types"] = reported_by.get("school_types", [])
             attrs["reported_by_central_only"] = reported_by.get("central_only", False)
+            attrs["reported_by_top_areas"] = reported_by.get("top_areas", False)
         low = attrs.get("min_value", getattr(self.instance, "min_value", None))
         high = attrs.get("max_value", getattr(self.instance, "max_value", None))
         if low is not None and high is not None and high < low:

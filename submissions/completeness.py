@@ -45,8 +45,9 @@ def board(user: Any, period: Period, on: datetime.date) -> Board:
     figures = active_figures()
     units = list(
         scope.visible_units(user)
-        .filter(is_active=True, level__in=[Level.SCHOOL, Level.DISTRICT])
-        .only("pk", "code", "name", "path", "level", "school_type", "is_central")
+        .filter(is_active=True)
+        .exclude(level=Level.BUREAU)
+        .only("pk", "code", "name", "path", "depth", "level", "school_type", "is_central")
     )
     expected = [unit for unit in units if any(applies_to(figure, unit) for figure in figures)]
     states = {

@@ -58,9 +58,7 @@ class Expression:
         elif isinstance(node, ast.Name):
             self.names.add(node.id)
         else:
-            raise ExpressionError(
-                _("表达式只能包含数字、填报项代码、+ - * / 和括号：{text}").format(text=self.text)
-            )
+            raise ExpressionError(_("表达式只能包含数字、填报项代码、+ - * / 和括号：{text}").format(text=self.text))
 
     def evaluate(self, values: Mapping[str, Decimal | None]) -> Decimal | None:
         """The value, or None when a figure is missing or a denominator is zero."""

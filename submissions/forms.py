@@ -30,7 +30,8 @@ class FigureForm(forms.ModelForm):
         model = Figure
         fields = [
             "code", "name", "name_en", "unit", "value_type", "time_aggregation", "unit_aggregation",
-            "min_value", "max_value", "reported_by_levels", "reported_by_school_types", "reported_by_central_only",
+            "min_value", "max_value", "reported_by_levels", "reported_by_school_types", "reported_by_top_areas",
+            "reported_by_central_only",
             "change_warning_share", "help_text", "group", "order", "is_active",
         ]  # fmt: skip
         help_texts = {

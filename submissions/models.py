@@ -47,6 +47,12 @@ class Figure(models.Model):
     reported_by_levels = models.JSONField(_("填报层级"), default=list, blank=True)
     reported_by_school_types = models.JSONField(_("填报学校类型"), default=list, blank=True)
     reported_by_central_only = models.BooleanField(_("仅中心校填报"), default=False)
+    # Population figures come from the bureau's direct subdivisions, whatever their level: a district
+    # (区) or a town (镇) directly under the bureau. Listing "township" in reported_by_levels instead
+    # would also catch 学区 inside districts and count the population twice.
+    reported_by_top_areas = models.BooleanField(
+        _("由教育局直属区县/乡镇填报"), default=False, help_text=_("人口等数据由教育局下一级单位（区县或直属乡镇）填报")
+    )
     # Stock figures only: a move of more than this share from last quarter needs a written explanation.
     # Blank = the portal-wide STOCK_CHANGE_WARNING_SHARE setting.
     change_warning_share = models.DecimalField(

@@ -43,7 +43,7 @@ def due_reminders(on: datetime.date, days_before: int) -> list[Due]:
     figures = active_figures()
     units = [
         unit
-        for unit in OrgUnit.objects.filter(is_active=True, level__in=[Level.SCHOOL, Level.DISTRICT])
+        for unit in OrgUnit.objects.filter(is_active=True).exclude(level=Level.BUREAU)
         if any(applies_to(figure, unit) for figure in figures)
     ]
     for period in periods:

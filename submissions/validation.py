@@ -31,15 +31,18 @@ class FieldError(ValueError):
 def applies_to(figure: Figure, unit: OrgUnit) -> bool:
     """Does ``unit`` report ``figure``?
 
-    A unit reports a figure when its level is in ``reported_by_levels`` or its school type is in
-    ``reported_by_school_types``; when both lists are empty every school reports it. Central-only
-    figures (片区 activities) further require ``is_central``.
+    A unit reports a figure when its level is in ``reported_by_levels``, its school type is in
+    ``reported_by_school_types``, or (``reported_by_top_areas``) it sits directly under the bureau
+    and is not a school; when none of these is set every school reports it. Central-only figures
+    (片区 activities) further require ``is_central``.
     """
     if not figure.is_active:
         return False
     levels = figure.reported_by_levels or []
     types = figure.reported_by_school_types or []
-    if levels or types:
+    if figure.reported_by_top_areas and unit.depth == 1 and unit.level != Level.SCHOOL:
+        return True
+    if levels or types or figure.reported_by_top_areas:
         matches = unit.level in levels or (bool(unit.school_type) and unit.school_type in types)
     else:
         matches = unit.level == Level.SCHOOL

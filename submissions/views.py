@@ -29,7 +29,7 @@ from portal import scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
 from portal.views import ObjectListView
-from schools.models import Level, OrgUnit, Role
+from schools.models import OrgUnit, Role
 from submissions import completeness, workflow
 from submissions.filters import FigureFilterSet, SubmissionFilterSet
 from submissions.forms import FigureForm, PeriodExceptionForm, PeriodForm, ReasonForm, ValidationRuleForm
@@ -74,7 +74,8 @@ def my_submissions(request: HttpRequest) -> HttpResponse:
     unit_ids = [g.unit_id for g in scope.grants(user) if g.role == Role.PRINCIPAL]
     units = list(OrgUnit.objects.filter(pk__in=unit_ids).order_by("path"))
     if scope.has_perm(user, Perm.ADMIN):
-        units += list(scope.visible_units(user, Perm.ADMIN).filter(level=Level.DISTRICT, is_active=True))
+        # Bureau staff enter the areas' figures (population): the districts and towns under the bureau.
+        units += list(scope.visible_units(user, Perm.ADMIN).filter(depth=1, is_active=True))
     figures = workflow.active_figures()
     units = [unit for unit in units if workflow.figures_for_unit(unit, figures)]
     periods = list(Period.objects.filter(opens_on__lte=workflow.today()).order_by("-year", "-quarter")[:4])

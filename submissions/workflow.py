@@ -131,9 +131,9 @@ def previous_values(period: Period, unit_ids: Iterable[int]) -> dict[int, dict[s
     if before is None:
         return {}
     result: dict[int, dict[str, Decimal | None]] = {}
-    rows = Value.objects.filter(
-        submission__period=before, submission__org_unit_id__in=list(unit_ids)
-    ).values_list("submission__org_unit_id", "figure__code", "value")
+    rows = Value.objects.filter(submission__period=before, submission__org_unit_id__in=list(unit_ids)).values_list(
+        "submission__org_unit_id", "figure__code", "value"
+    )
     for unit_id, code, value in rows:
         result.setdefault(unit_id, {})[code] = value
     return result
@@ -185,9 +185,7 @@ def snapshots(
         unit_figures = figures_for_unit(submission.org_unit, figures)
         current = values.get(submission.pk, {})
         before = previous.get((submission.period_id, submission.org_unit_id), {})
-        result.append(
-            Snapshot(submission, unit_figures, current, before, rules.check(current, unit_figures, before))
-        )
+        result.append(Snapshot(submission, unit_figures, current, before, rules.check(current, unit_figures, before)))
     return result
 
 
@@ -198,16 +196,10 @@ def snapshot(submission: Submission) -> Snapshot:
 # --- Opening a submission ---
 
 
-def open_submission(
-    user: AnyUser, org_unit: OrgUnit, period: Period, channel: str = Channel.WEB
-) -> Submission:
+def open_submission(user: AnyUser, org_unit: OrgUnit, period: Period, channel: str = Channel.WEB) -> Submission:
     """The unit's submission for the period, created as a draft if it does not exist yet."""
     scope.require(user, Perm.SUBMIT, org_unit)
-    existing = (
-        Submission.objects.filter(org_unit=org_unit, period=period)
-        .select_related("org_unit", "period")
-        .first()
-    )
+    existing = Submission.objects.filter(org_unit=org_unit, period=period).select_related("org_unit", "period").first()
     if existing is not None:
         return existing
     if not figures_for_unit(org_unit):
@@ -342,16 +334,12 @@ def save_batch(
         # below then sees the committed version of the other one.
         existing = {
             s.org_unit_id: s
-            for s in Submission.objects.select_for_update().filter(
-                period=period, org_unit_id__in=[u.pk for u in units]
-            )
+            for s in Submission.objects.select_for_update().filter(period=period, org_unit_id__in=[u.pk for u in units])
         }
         stored = {s.pk: {} for s in existing.values()} | values_of(s.pk for s in existing.values())
         before_values = previous_values(period, (u.pk for u in units))
 
-        planned: list[
-            tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]
-        ] = []
+        planned: list[tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]] = []
         results_issues: list[list[Issue]] = []
         for edit in edits:
             unit = edit.org_unit
@@ -359,14 +347,10 @@ def save_batch(
             unit_figures = figures_for_unit(unit, figures)
             reported = {figure.code for figure in unit_figures}
             if on < period.opens_on:
-                items.append(
-                    BatchItem(edit.ref, "period", _("{period} 尚未开放填报").format(period=period.code))
-                )
+                items.append(BatchItem(edit.ref, "period", _("{period} 尚未开放填报").format(period=period.code)))
                 continue
             if is_locked(period, on) and unit.pk not in locked_ok:
-                items.append(
-                    BatchItem(edit.ref, "period", _("{period} 已锁定，不能再修改").format(period=period.code))
-                )
+                items.append(BatchItem(edit.ref, "period", _("{period} 已锁定，不能再修改").format(period=period.code)))
                 continue
             if submission is not None:
                 if edit.version is not None and submission.version != edit.version:
@@ -378,16 +362,12 @@ def save_batch(
                         BatchItem(
                             edit.ref,
                             "status",
-                            _("当前状态为“{status}”，不能修改数据").format(
-                                status=submission.get_status_display()
-                            ),
+                            _("当前状态为“{status}”，不能修改数据").format(status=submission.get_status_display()),
                         )
                     )
                     continue
             elif not unit_figures:
-                items.append(
-                    BatchItem(edit.ref, "org_unit", _("{unit} 没有需要填报的项目").format(unit=unit.name))
-                )
+                items.append(BatchItem(edit.ref, "org_unit", _("{unit} 没有需要填报的项目").format(unit=unit.name)))
                 continue
             current = dict(stored.get(submission.pk, {})) if submission else {}
             new_values: dict[str, Decimal | None] = {}
@@ -405,9 +385,7 @@ def save_batch(
             explanations = dict(submission.explanations) if submission else {}
             for key, text in (edit.explanations or {}).items():
                 if not isinstance(text, str) or len(text) > MAX_EXPLANATION_LENGTH:
-                    items.append(
-                        BatchItem(edit.ref, f"explanations.{key}", _("说明须为不超过 2000 字的文字"))
-                    )
+                    items.append(BatchItem(edit.ref, f"explanations.{key}", _("说明须为不超过 2000 字的文字")))
                 elif text.strip():
                     explanations[str(key)] = text.strip()
                 else:
@@ -415,9 +393,7 @@ def save_batch(
             current.update(new_values)
             issues = rules.check(current, unit_figures, before_values.get(unit.pk, {}))
             if strict:
-                items.extend(
-                    BatchItem(edit.ref, issue.field, issue.message) for issue in issues if issue.is_error
-                )
+                items.extend(BatchItem(edit.ref, issue.field, issue.message) for issue in issues if issue.is_error)
             planned.append((edit, submission, unit_figures, new_values, explanations))
             results_issues.append(issues)
 
@@ -440,9 +416,7 @@ def _write(
     """Bulk-write a validated batch (inside the caller's transaction)."""
     now = timezone.now()
     actor = _user(user)
-    missing = [
-        Submission(org_unit=edit.org_unit, period=period) for edit, sub, *_rest in planned if sub is None
-    ]
+    missing = [Submission(org_unit=edit.org_unit, period=period) for edit, sub, *_rest in planned if sub is None]
     if missing:
         try:
             with transaction.atomic():
@@ -455,18 +429,14 @@ def _write(
         if any(s.pk is None for s in missing):  # databases without RETURNING on bulk insert
             created = {
                 s.org_unit_id: s
-                for s in Submission.objects.filter(
-                    period=period, org_unit_id__in=[s.org_unit_id for s in missing]
-                )
+                for s in Submission.objects.filter(period=period, org_unit_id__in=[s.org_unit_id for s in missing])
             }
             missing = [created[s.org_unit_id] for s in missing]
     fresh = iter(missing)
 
     existing_values = {
         (v.submission_id, v.figure_id): v
-        for v in Value.objects.filter(
-            submission_id__in=[sub.pk for _e, sub, *_r in planned if sub is not None]
-        )
+        for v in Value.objects.filter(submission_id__in=[sub.pk for _e, sub, *_r in planned if sub is not None])
     }
     to_create: list[Value] = []
     to_update: list[Value] = []
@@ -538,9 +508,7 @@ def _write(
         touched.append(submission)
         results.append(SaveResult(submission, [], changed))
 
-    Submission.objects.bulk_update(
-        touched, ["version", "explanations", "is_zero_report", "updated_at"], batch_size=500
-    )
+    Submission.objects.bulk_update(touched, ["version", "explanations", "is_zero_report", "updated_at"], batch_size=500)
     Value.objects.bulk_create(to_create, batch_size=1000)
     Value.objects.bulk_update(to_update, ["value", "updated_at"], batch_size=1000)
     SubmissionHistory.objects.bulk_create(history, batch_size=1000)
@@ -556,9 +524,7 @@ def _user(user: AnyUser) -> Any:
 
 def _lock(submission: Submission, version: int | None) -> Submission:
     """Re-read the row under a lock and check the caller's version."""
-    current = (
-        Submission.objects.select_for_update().select_related("org_unit", "period").get(pk=submission.pk)
-    )
+    current = Submission.objects.select_for_update().select_related("org_unit", "period").get(pk=submission.pk)
     if version is not None and current.version != version:
         raise VersionConflict()
     return current
@@ -583,11 +549,7 @@ def _step(
         current = _lock(submission, version)
         if current.status not in allowed:
             raise StateError(
-                {
-                    "status": [
-                        _("当前状态为“{status}”，不能执行此操作").format(status=current.get_status_display())
-                    ]
-                }
+                {"status": [_("当前状态为“{status}”，不能执行此操作").format(status=current.get_status_display())]}
             )
         if check is not None:
             check(current)
@@ -723,9 +685,7 @@ class BulkResult:
     skipped: list[tuple[Submission, str]]
 
 
-def bulk_approve(
-    user: AnyUser, submissions: Sequence[Submission], *, channel: str = Channel.WEB
-) -> BulkResult:
+def bulk_approve(user: AnyUser, submissions: Sequence[Submission], *, channel: str = Channel.WEB) -> BulkResult:
     """Approve the clean ones (submitted, no rule or change warning); skip the rest with the reason."""
     result = BulkResult([], [])
     for snap in snapshots(list(submissions)):

@@ -125,7 +125,12 @@ def test_only_bureau_admins_define_figures(api, setup, users):
     figure = Figure.objects.get(code="pri_classes")
     assert (figure.reported_by_school_types, figure.max_value) == (["primary"], Decimal(500))
     read = api.get("/api/v1/figures/pri_classes/").json()
-    assert read["reported_by"] == {"levels": [], "school_types": ["primary"], "central_only": False}
+    assert read["reported_by"] == {
+        "levels": [],
+        "school_types": ["primary"],
+        "central_only": False,
+        "top_areas": False,
+    }
     assert read["max_value"] == 500
 
     bad = api.patch("/api/v1/figures/pri_classes/", {"min_value": 600}, format="json")
