@@ -68,6 +68,28 @@ class DrilldownTable(BaseTable):
     def order_value(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return self._order(queryset, "value", is_descending)
 
+    def order_numerator(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order(queryset, "numerator", is_descending)
+
+    def order_denominator(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order(queryset, "denominator", is_descending)
+
+    # Non-unique text columns: the path keeps pages from skipping or repeating rows.
+    def _order_text(self, queryset: QuerySet, name: str, is_descending: bool) -> tuple[QuerySet, bool]:
+        return queryset.order_by(f"-{name}" if is_descending else name, "path"), True
+
+    def order_name(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order_text(queryset, "name", is_descending)
+
+    def order_school_type(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order_text(queryset, "school_type", is_descending)
+
+    def order_ownership(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order_text(queryset, "ownership", is_descending)
+
+    def order_status(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return self._order_text(queryset, "status", is_descending)
+
     def render_name(self, value: str, record: OrgUnit) -> str:
         if record.level != Level.SCHOOL:
             # A district or 学区: clicking goes one level down on the same target page.
