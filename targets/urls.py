@@ -1,10 +1,17 @@
 from django.urls import path
 
-from portal.views import not_built_yet
+from targets import views
 
 app_name = "targets"
 
 urlpatterns = [
-    path("indicators/", not_built_yet, name="indicator_list"),
-    path("indicators/<slug:code>/", not_built_yet, name="indicator_detail"),
+    path("indicators/", views.IndicatorListView.as_view(), name="indicator_list"),
+    path("indicators/new/", views.IndicatorCreateView.as_view(), name="indicator_create"),
+    path("indicators/<slug:code>/", views.indicator_detail, name="indicator_detail"),
+    path("indicators/<slug:code>/edit/", views.IndicatorUpdateView.as_view(), name="indicator_update"),
+    path(
+        "indicators/<slug:code>/values/<str:unit>/<str:period>/",
+        views.indicator_value_detail,
+        name="indicator_value_detail",
+    ),
 ]

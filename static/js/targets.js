@@ -1,0 +1,24 @@
+// Indicator form: show only the inputs the chosen aggregation uses (no inline script: CSP).
+(function () {
+  "use strict";
+  var form = document.getElementById("indicator-form");
+  if (!form) { return; }
+  var select = form.querySelector("[name=aggregation]");
+  var uses = {
+    ratio: ["numerator", "denominator", "factor"],
+    sum: ["numerator"], max: ["numerator"], min: ["numerator"],
+    count_units_where: ["condition"],
+    count_designations: ["designation_kind"]
+  };
+  var optional = ["numerator", "denominator", "factor", "condition", "designation_kind"];
+  function update() {
+    var wanted = uses[select.value] || optional;
+    optional.forEach(function (name) {
+      var box = form.querySelector('[data-field="' + name + '"]');
+      if (!box) { return; }
+      var hasError = box.querySelector(".errorlist");
+      box.hidden = wanted.indexOf(name) === -1 && !hasError;
+    });
+  }
+  if (select) { select.addEventListener("change", update); update(); }
+})();
