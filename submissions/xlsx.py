@@ -36,7 +36,6 @@ from typing import IO, TYPE_CHECKING, Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -563,12 +562,13 @@ def import_template(
     if not edits:
         return result
     try:
-        with transaction.atomic():
-            result.saved = workflow.save_batch(user, period, edits, channel=channel, strict=True)
+        # save_batch is one transaction: every edit is stored or none is.
+        result.saved = workflow.save_batch(user, period, edits, channel=channel, strict=True)
     except workflow.BatchError as exc:
         located = [_locate(item.ref, item.field, item.message, column_of, header_of) for item in exc.items]
         raise TemplateRejected(located, status_code=exc.status_code) from None
     for edit, saved in zip(edits, result.saved, strict=True):
+        saved.submission.org_unit = edit.org_unit  # already loaded: the result page shows its name
         for issue in saved.issues:
             result.warnings.append(_locate_issue(edit.ref, issue, column_of, header_of))
     return result
