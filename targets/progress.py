@@ -686,3 +686,36 @@ def recompute_progress(
             computed_at=now
         ).delete()
     return len(rows)
+
+
+def current_period(year: int) -> Period | None:
+    """The latest quarter of ``year`` that has started (the whole year once it is over)."""
+    periods = Period.objects.filter(year=year).order_by("-quarter")
+    today = timezone.localdate()
+    started = [p for p in periods if p.start_date <= today]
+    if started:
+        return started[0]
+    return periods.last()
+
+
+def preview(target: Target) -> dict[str, Any]:
+    """Actual, expected and status an (unsaved) target would have in the current quarter of its plan.
+
+    Used by the target form's preview while bureau staff pick the indicator and comparator; computed
+    exactly like the stored progress, nothing written.
+    """
+    period = current_period(target.plan.year)
+    if period is None:
+        return {"period": None, "status": S.NO_DATA, "actual": None, "expected": None, "detail": {}}
+    units = _units_of([target])
+    data = _load_inputs([target], units)
+    result = _compute(target, period, units[target.pk][0], True, data)
+    return {
+        "period": period.code,
+        "actual": num(result.actual),
+        "expected": num(result.expected),
+        "projection": num(result.projection),
+        "status": result.status,
+        "status_label": str(S(result.status).label),
+        "detail": result.detail,
+    }

@@ -182,6 +182,8 @@ def update_target(
         raise ServiceError({name: [_("不能设置该字段。")] for name in sorted(unknown)})
     plan = target.plan
     _require_admin(user, plan, target)
+    if target.version != version:
+        raise VersionConflict()  # stale before anything else: the caller must reload first
     changes = []
     for name, new in fields.items():
         old = getattr(target, name)

@@ -1,0 +1,54 @@
+// Target form: live preview of the current value and status while the indicator / comparator / value change.
+// The page works without this file: the "预览" button posts the form and the server renders the same preview.
+(function () {
+  "use strict";
+  var form = document.getElementById("target-form");
+  var box = document.querySelector("#target-preview .js-preview-body");
+  if (!form || !box || !window.fetch) { return; }
+  var url = form.getAttribute("data-preview-url");
+  var timer = null;
+
+  function text(tag, content, className) {
+    var el = document.createElement(tag);
+    if (className) { el.className = className; }
+    el.textContent = content;
+    return el;
+  }
+
+  function render(data) {
+    box.textContent = "";
+    var line = document.createElement("p");
+    if (data.period) { line.appendChild(document.createTextNode(data.period + ": ")); }
+    line.appendChild(text("span", data.status_label, "badge badge-" + data.status));
+    if (data.actual !== null && data.actual !== undefined) {
+      line.appendChild(document.createTextNode(" " + box.getAttribute("data-label-actual") + " "));
+      line.appendChild(text("span", String(data.actual), "num"));
+    }
+    if (data.expected !== null && data.expected !== undefined) {
+      line.appendChild(document.createTextNode(" · " + box.getAttribute("data-label-expected") + " "));
+      line.appendChild(text("span", String(data.expected), "num"));
+    }
+    box.appendChild(line);
+    var failing = (data.detail && data.detail.failing_units) || [];
+    if (failing.length) {
+      box.appendChild(text("p", box.getAttribute("data-label-failing") + ": " + failing.map(function (u) { return u.name; }).join("、")));
+    }
+  }
+
+  function refresh() {
+    var params = new URLSearchParams();
+    form.querySelectorAll("[data-preview]").forEach(function (field) {
+      params.set(field.getAttribute("data-preview"), field.value);
+    });
+    fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) { render(data); } })
+      .catch(function () { /* the server-side preview button still works */ });
+  }
+
+  form.addEventListener("change", function (event) {
+    if (!event.target.hasAttribute("data-preview")) { return; }
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  });
+})();
