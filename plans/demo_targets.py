@@ -16,9 +16,10 @@ from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from openpyxl import load_workbook
 
 from plans.models import Plan, PlanStatus, Section, WorkItem
-from plans.workbook import import_plan
+from plans.workbook import TARGET_COLUMNS, TARGET_SHEET, import_plan
 from schools.models import DesignationKind, OrgUnit
 from submissions.models import Period
 from targets import targets_service
@@ -173,6 +174,16 @@ def _load_district(user: Any, parent: Plan) -> Plan:
     return plan
 
 
+def _missing_indicators(path: Path) -> set[str]:
+    """Indicator codes the workbook's targets refer to that the bureau has not defined (targets.demo may skip some)."""
+    sheet = load_workbook(path, read_only=True)[TARGET_SHEET]
+    rows = sheet.iter_rows(values_only=True)
+    header = list(next(rows))
+    column = header.index(dict(TARGET_COLUMNS)["indicator"])
+    codes = {str(row[column]) for row in rows if row[column]}
+    return codes - set(Indicator.objects.filter(code__in=codes).values_list("code", flat=True))
+
+
 @transaction.atomic
 def load(stdout: TextIO | None = None) -> None:
     user = _admin()
@@ -183,6 +194,12 @@ def load(stdout: TextIO | None = None) -> None:
         return
     count = _load_000(user, plan)
     _load_district(user, plan)
+    missing = _missing_indicators(PLAN_001_XLSX)
+    if missing:
+        # The import is all-or-nothing: say why instead of failing the whole demo.
+        if stdout:
+            stdout.write(f"plans: plan_001.xlsx skipped, indicators not defined: {', '.join(sorted(missing))}\n")
+        return
     with PLAN_001_XLSX.open("rb") as handle:
         county = import_plan(user, handle)
     if stdout:

@@ -37,7 +37,13 @@ from plans.workbook import (  # noqa: E402
 # The seed's suggested indicator → an indicator code the bureau has defined (the demo indicators of
 # targets.demo). Unmapped suggestions stay blank: the target is entered and shows "no data" until
 # bureau staff link an indicator in the browser.
-INDICATOR_MAP: dict[str, str] = {}
+INDICATOR_MAP: dict[str, str] = {
+    # the county's gross rates and retention have their own definitions in targets.demo
+    "kg_3yr_gross_rate": "kg_3yr_gross_rate",
+    "kg_1yr_gross_rate": "kg_1yr_gross_rate",
+    "compulsory_retention_rate": "compulsory_retention_rate",
+    "special_disabled_enrolment_rate": "special_disabled_enrolment_rate",
+}
 OWNER_UNIT = "CITY"
 
 

@@ -9,7 +9,7 @@ import pytest
 from plans import demo, demo_targets
 from schools import demo as schools_demo
 from submissions.models import Period
-from targets.models import Progress, Target, TargetKind
+from targets.models import Indicator, Progress, Target, TargetKind
 
 
 @pytest.mark.slow
@@ -20,6 +20,15 @@ def test_demo_targets_are_linked_and_idempotent(db: None) -> None:
     for q in range(1, 5):
         day = datetime.date(2023, 3 * q - 2, 1)
         Period.objects.create(code=f"2023Q{q}", year=2023, quarter=q, opens_on=day, due_on=day, locks_on=day)
+
+    # and the county indicators of targets.demo (their figures come from submissions.demo, not loaded here)
+    for code in (
+        "kg_3yr_gross_rate",
+        "kg_1yr_gross_rate",
+        "compulsory_retention_rate",
+        "special_disabled_enrolment_rate",
+    ):
+        Indicator.objects.create(code=code, name=code, unit="%")
 
     # when the demo targets load twice
     demo_targets.load(None)
