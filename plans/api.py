@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -187,6 +188,7 @@ class TargetListView(APIView):
 
     serializer_class = TargetSerializer
 
+    @extend_schema(operation_id="v1_plans_targets_list", responses=TargetSerializer(many=True))
     def get(self, request: Request, code: str) -> Response:
         plan = get_object_or_404(Plan, code=code)
         return Response(TargetSerializer(_targets(request, plan), many=True).data)
@@ -246,8 +248,38 @@ def _progress_row(row: Progress) -> dict[str, Any]:
     }
 
 
+class ProgressValuesSerializer(serializers.Serializer):
+    actual = serializers.FloatField(allow_null=True)
+    expected = serializers.FloatField(allow_null=True)
+    projection = serializers.FloatField(allow_null=True)
+    status = serializers.ChoiceField(choices=Progress._meta.get_field("status").choices)
+    detail = serializers.JSONField()
+    computed_at = serializers.DateTimeField()
+
+
+class ChildProgressSerializer(ProgressValuesSerializer):
+    org_unit = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PeriodProgressSerializer(ProgressValuesSerializer):
+    period = serializers.CharField()
+    children = ChildProgressSerializer(many=True, required=False)
+
+
+class TargetProgressSerializer(serializers.Serializer):
+    """Documentation of the progress response (built by hand in the view)."""
+
+    plan = serializers.CharField()
+    target = serializers.CharField()
+    scope = serializers.CharField()
+    periods = PeriodProgressSerializer(many=True)
+
+
 class TargetProgressView(APIView):
     """Per period: actual, expected, status of the target's scope; ``?by=children`` adds each child unit."""
+
+    serializer_class = TargetProgressSerializer
 
     def get(self, request: Request, code: str, target: str) -> Response:
         plan = get_object_or_404(Plan, code=code)
