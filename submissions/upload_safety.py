@@ -54,7 +54,7 @@ MACRO_TYPES = {
     "application/vnd.ms-office.vbaProject",
 }
 DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
-XML_SUFFIXES = (".xml", ".rels", ".vml")
+UTF16_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 
 
 class UploadRejected(ServiceError):
@@ -111,9 +111,9 @@ def check_xlsx_upload(fileobj: IO[bytes], *, max_bytes: int | None = None) -> No
         infos = archive.infolist()
         _check_directory(infos)
         _check_content_types(archive)
+        # Every part, not only *.xml: a workbook may point its sheet at any part name.
         for info in infos:
-            if info.filename.lower().endswith(XML_SUFFIXES):
-                _scan_xml_part(archive, info)
+            _scan_part(archive, info)
     fileobj.seek(0)
 
 
@@ -172,8 +172,12 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -
     return data
 
 
-def _scan_xml_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Stream one XML part looking for a DTD; refuse non-UTF-8 parts, where a byte scan could be dodged."""
+def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Stream one part looking for a DTD; refuse UTF-16 text, where a byte scan could be dodged.
+
+    (expat reads only UTF-8/UTF-16 and 8-bit ASCII-compatible encodings, in which ``<!DOCTYPE``
+    keeps its ASCII bytes.)
+    """
     tail = b""
     first = True
     try:
@@ -184,7 +188,7 @@ def _scan_xml_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                     break
                 if first:
                     first = False
-                    if chunk.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00")):
+                    if chunk.startswith(UTF16_STARTS):
                         raise UploadRejected(_("文件内部使用了不支持的编码，已拒绝。"))
                 window = tail + chunk
                 if any(marker in window for marker in DTD_MARKERS):

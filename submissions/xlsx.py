@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Any
 
+from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -518,20 +520,23 @@ def import_template(
     check_xlsx_upload(fileobj)
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
-    except UploadRejected:
+        try:
+            key = _read_key(workbook)
+            period, units = _check_scope(user, key, period, unit)
+            by_code = {figure.code: figure for figure in Figure.objects.filter(code__in=key.figures)}
+            if len(by_code) != len(key.figures):
+                raise _file_error(_("模板中的填报项已变更，请重新下载模板。"))
+            figures = [by_code[code] for code in key.figures]
+            rows, errors = _read_rows(workbook[DATA_SHEET], key, figures)
+        finally:
+            workbook.close()
+    except (ServiceError, DatabaseError):
         raise
-    except Exception:  # noqa: BLE001 - openpyxl raises many types for a malformed workbook
-        raise UploadRejected(_("文件无法作为 Excel 工作簿打开，请使用下载的模板。")) from None
-    try:
-        key = _read_key(workbook)
-        period, units = _check_scope(user, key, period, unit)
-        by_code = {figure.code: figure for figure in Figure.objects.filter(code__in=key.figures)}
-        if len(by_code) != len(key.figures):
-            raise _file_error(_("模板中的填报项已变更，请重新下载模板。"))
-        figures = [by_code[code] for code in key.figures]
-        rows, errors = _read_rows(workbook[DATA_SHEET], key, figures)
-    finally:
-        workbook.close()
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types (KeyError, ValueError, ParseError…)
+        if _caused_by(exc, DefusedXmlException):
+            # Defence in depth: the byte scan should have refused any DTD before openpyxl saw it.
+            raise UploadRejected(_("文件包含 XML 实体或 DTD 声明，出于安全原因已拒绝。")) from None
+        raise UploadRejected(_("文件无法作为 Excel 工作簿解析，请使用下载的模板。")) from None
 
     headers = [_header(figure) for figure in figures]
     stored_values, _subs = _stored_for(period, units.values())
@@ -572,6 +577,16 @@ def import_template(
         for issue in saved.issues:
             result.warnings.append(_locate_issue(edit.ref, issue, column_of, header_of))
     return result
+
+
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    """Is ``kind`` anywhere in the chain? (openpyxl wraps parser errors in ValueError.)"""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kind):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _stored_for(

@@ -137,6 +137,41 @@ def test_xml_entity_expansion_in_a_sheet_is_refused(template, users):
     rejected(replace_part(template, SHEET, BILLION_LAUGHS), users.alice, expect="DTD")
 
 
+def _sheet_renamed(content: bytes, new_name: str, body: bytes) -> bytes:
+    """The sheet part moved to ``new_name`` (rels and content types follow) with a new body."""
+    short = SHEET.removeprefix("xl/").encode()
+    renamed = replace_part(content, "xl/_rels/workbook.xml.rels", lambda x: x.replace(short, new_name.encode()))
+    renamed = replace_part(
+        renamed, "[Content_Types].xml", lambda x: x.replace(b"/" + SHEET.encode(), b"/xl/" + new_name.encode())
+    )
+    source = zipfile.ZipFile(io.BytesIO(renamed))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename == SHEET:
+                target.writestr("xl/" + new_name, body)
+            else:
+                target.writestr(info.filename, source.read(info))
+    return out.getvalue()
+
+
+def test_a_dtd_in_a_sheet_part_not_named_xml_is_refused(template, users):
+    rejected(_sheet_renamed(template, "worksheets/data.bin", BILLION_LAUGHS), users.alice, expect="DTD")
+
+
+def test_defusedxml_still_refuses_an_entity_the_byte_scan_missed(template, users, setup, monkeypatch):
+    # Switch the byte scan off: openpyxl parses through defusedxml, which raises; the user gets the
+    # same clear message instead of a server error.
+    from submissions import upload_safety
+
+    monkeypatch.setattr(upload_safety, "DTD_MARKERS", ())
+    rejected(replace_part(template, SHEET, BILLION_LAUGHS), users.alice, period=setup.q1, expect="DTD")
+
+
+def test_an_unparseable_sheet_gets_a_message_not_a_server_error(template, users, setup):
+    rejected(replace_part(template, SHEET, b"<worksheet><sheetData><row"), users.alice, period=setup.q1, expect="解析")
+
+
 def test_an_external_entity_in_the_content_types_is_refused(template, users):
     xxe = b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + CONTENT_TYPES.encode()[38:]
     rejected(replace_part(template, "[Content_Types].xml", xxe), users.alice, expect="DTD")
