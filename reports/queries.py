@@ -98,7 +98,11 @@ class TargetRow:
 
     @property
     def decimals(self) -> int:
-        return self.target.indicator.decimals if self.target.indicator_id else 1
+        if self.target.indicator_id:
+            return self.target.indicator.decimals
+        # No indicator (counts typed in by hand, milestones): whole numbers unless the target has decimals.
+        goal = self.target.target_value
+        return 0 if goal is None or goal == goal.to_integral_value() else 1
 
     @property
     def unit_label(self) -> str:

@@ -17,6 +17,7 @@ from reports.queries import STATUS_LABELS, format_number
 from schools.models import Level, OrgUnit
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+NO_DATA = _("无数据")  # a missing value is "no data", never 0 and never a bare dash
 
 
 def safe_text(value: Any) -> str:
@@ -36,9 +37,15 @@ class DrilldownTable(BaseTable):
     name = tables.Column(verbose_name=_("单位"))
     school_type = tables.Column(verbose_name=_("学校类型"))
     ownership = tables.Column(verbose_name=_("办学性质"))
-    value = tables.Column(verbose_name=_("指标值"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
-    numerator = tables.Column(verbose_name=_("分子"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
-    denominator = tables.Column(verbose_name=_("分母"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    value = tables.Column(
+        default=NO_DATA, verbose_name=_("指标值"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    numerator = tables.Column(
+        default=NO_DATA, verbose_name=_("分子"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    denominator = tables.Column(
+        default=NO_DATA, verbose_name=_("分母"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
     gap = tables.Column(verbose_name=_("与目标差距"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
     status = tables.Column(verbose_name=_("状态"))
     flag = tables.Column(verbose_name=_("提示"), accessor="is_small", orderable=False)
