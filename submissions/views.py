@@ -353,6 +353,7 @@ class FigureListView(AdminRequiredMixin, ObjectListView):
 
 
 class RuleListView(AdminRequiredMixin, ObjectListView):
+    model = ValidationRule
     queryset = ValidationRule.objects.all()
     filterset_class = None
     filterset_fields: list[str] = ["severity", "is_active"]
@@ -364,6 +365,7 @@ class RuleListView(AdminRequiredMixin, ObjectListView):
 
 
 class PeriodListView(AdminRequiredMixin, ObjectListView):
+    model = Period
     queryset = Period.objects.all()
     filterset_class = None
     filterset_fields: list[str] = ["year"]

@@ -179,6 +179,21 @@ def test_a_lock_exception_is_granted_with_a_reason(client, setup, users, tree):
     assert "校长更换，补报" in client.get(reverse("submissions:period_update", args=["2023Q1"])).content.decode()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/submissions/figures/", "/submissions/figures/new/", "/submissions/figures/pri_enrolled/",
+        "/submissions/rules/", "/submissions/rules/new/", "/submissions/periods/", "/submissions/periods/new/",
+        "/submissions/periods/2023Q1/", "/submissions/figures/?_export=xlsx", "/submissions/rules/?_export=csv",
+    ],
+)  # fmt: skip
+def test_every_definition_page_renders_for_bureau_staff_and_is_403_for_others(client, setup, users, url):
+    client.force_login(users.bea)
+    assert client.get(url).status_code == 200
+    client.force_login(users.rita)
+    assert client.get(url).status_code == 403
+
+
 # --- completeness ---
 
 
