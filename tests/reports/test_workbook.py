@@ -134,3 +134,25 @@ def test_count_rows_counts_targets_drilldown_rows_and_values(report, tree):
     add_kindergartens(tree.t1, 3, report)
     # + 3 kindergartens in the drill-down (no big-class filter) + 3 kg_rate values = 23.
     assert count_rows(report.plan, tree.city, report.q4) == 23
+
+
+def _workbook_queries(report, tree) -> int:  # noqa: ANN001
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.xlsx import build_workbook
+
+    with CaptureQueriesContext(connection) as ctx:
+        build_workbook(report.plan, tree.city, report.q4, io.BytesIO())
+    return len(ctx.captured_queries)
+
+
+def test_the_workbook_reads_in_batches_not_per_unit(report, tree):
+    add_kindergartens(tree.t1, 10, report, prefix="KA")
+    few = _workbook_queries(report, tree)
+    add_kindergartens(tree.t1, 490, report, prefix="KB")
+    many = _workbook_queries(report, tree)
+    # 10 queries: periods, covering targets, their progress, values at the scope; big-class drill-down:
+    # one batch of schools + the empty batch that ends it; data sheet: indicators, one batch of units,
+    # its values, the empty unit batch. Per batch of 1,000 units, never per unit (≤ 1,000 units = 1 batch).
+    assert few == many == 10
