@@ -203,7 +203,7 @@ def _cell_value(figure: Figure, value: Decimal | None) -> int | float | Decimal 
         return None
     if figure.value_type == ValueType.INTEGER and value == value.to_integral_value():
         return int(value)
-    return value.normalize()
+    return Decimal(_plain(value))  # 812.5000 → 812.5; never exponent notation such as 1E+3
 
 
 def _validation(figure: Figure, column: str, first: int, last: int) -> DataValidation:

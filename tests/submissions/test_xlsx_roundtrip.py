@@ -300,3 +300,17 @@ def test_template_download_and_upload_query_counts_do_not_grow_with_units(users,
     _add_schools(tree.d1, 25)
     many = measure(tree.d1)  # D1, S1, S2, K1 + 25 new schools (27 primary rows get a value)
     assert few == many == (5, 18)
+
+
+def test_decimal_values_are_prefilled_plainly_and_survive_an_unchanged_round_trip(client, users, setup, tree):
+    # given: D1's population stored as 1000.0000 and 812.5 would come back as 1000 and 812.5
+    submission = Submission.objects.create(org_unit=tree.d1, period=setup.q1)
+    Value.objects.create(submission=submission, figure=setup.figures["pop_age6"], value=Decimal("1000.0000"))
+    client.force_login(users.bea)
+    content = download(client, "2023Q1", "D1")
+    sheet = load_workbook(io.BytesIO(content))[DATA_SHEET]
+    # then: D1 is row 3, pop_age6 column E; written as the number 1000 (not "1E+3")
+    assert sheet["E3"].value == 1000
+    response = upload(client, content, "2023Q1")
+    assert response.status_code == 200
+    assert not SubmissionHistory.objects.filter(figure__isnull=False).exists()
