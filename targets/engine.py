@@ -17,8 +17,9 @@ How a value is made (all in SQL, one statement per tree level, every indicator a
 The same level statement serves the full recompute (all units of a depth at a time, fanned out per
 district by the Celery task) and the incremental recompute after an approval (one unit, then its
 ancestors one level at a time, reading their children's stored rows): both give identical rows.
-Rows are upserted (``INSERT … SELECT … ON CONFLICT DO UPDATE``) so ids stay stable and the run is
-idempotent; rows of the level that this run did not produce (a closed school) are deleted.
+Rows are upserted (``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE changed``) so ids stay stable,
+unchanged rows are not rewritten and the run is idempotent; rows of the level the statement can no
+longer produce (a closed school with no children rows) are deleted.
 """
 
 from __future__ import annotations
@@ -187,6 +188,21 @@ def _filter_sql(indicator: Indicator) -> str:
     return " AND ".join(parts)
 
 
+def unit_contributes(indicator: Indicator, unit: OrgUnit) -> bool:
+    """Does ``unit``'s own data feed ``indicator`` (the Python twin of ``_filter_sql``, plus active)?"""
+    if not unit.is_active:
+        return False
+    if indicator.unit_filter_levels and unit.level not in indicator.unit_filter_levels:
+        return False
+    if unit.level != "school":
+        return True
+    if indicator.unit_filter_school_types and unit.school_type not in indicator.unit_filter_school_types:
+        return False
+    if indicator.unit_filter_ownership and unit.ownership not in indicator.unit_filter_ownership:
+        return False
+    return not (indicator.unit_filter_central_only and not unit.is_central)
+
+
 class _Plan:
     """Everything one recompute needs that does not depend on the level: periods, indicators, columns."""
 
@@ -348,23 +364,62 @@ FROM agg WHERE 1 = 1
 ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET
   numerator = excluded.numerator, denominator = excluded.denominator, value = excluded.value,
   unit_count = excluded.unit_count, computed_at = excluded.computed_at
+WHERE {self._changed_sql()}
 """
 
-    def delete_stale_sql(self, lvl_sql: str) -> str:
+    @staticmethod
+    def _changed_sql() -> str:
+        # Rewriting an unchanged row costs a new tuple and index entries for nothing (the nightly run
+        # confirms almost every value), so only changed rows are written; computed_at = last change.
+        differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+        return " OR ".join(
+            f"targets_indicatorvalue.{col} {differs} excluded.{col}"
+            for col in ("numerator", "denominator", "value", "unit_count")
+        )
+
+    def stale_candidates_sql(self, lvl_sql: str) -> str:
+        """Rows of the level's units whose unit no longer contributes itself: closed, or outside the
+        indicator's filter. Almost always none; only these are then checked for children rows."""
         ids = ", ".join(map(str, self.indicator_ids)) or "NULL"
         pids = ", ".join(map(str, self.period_ids)) or "NULL"
+        own = [
+            f"(iv.indicator_id = {c.indicator.pk} AND {_filter_sql(c.indicator)})"
+            for c in self.indicators
+            if all(ref in self.columns for ref in c.refs)
+        ]
         return (
-            f"DELETE FROM targets_indicatorvalue WHERE org_unit_id IN (SELECT unit_id FROM ({lvl_sql}) lvl) "
-            f"AND period_id IN ({pids}) AND indicator_id IN ({ids}) AND computed_at <> %s"
+            "SELECT iv.id FROM targets_indicatorvalue iv JOIN schools_orgunit base ON base.id = iv.org_unit_id "
+            f"WHERE iv.org_unit_id IN (SELECT unit_id FROM ({lvl_sql}) lvl) "
+            f"AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids}) "
+            f"AND NOT (base.is_active AND ({' OR '.join(own) or '1 = 0'}))"
+        )
+
+    @staticmethod
+    def delete_stale_sql(candidate_ids: Sequence[int]) -> str:
+        """Of those candidates, the rows no child feeds any more (e.g. a school closed since last run)."""
+        listed = ", ".join(str(int(pk)) for pk in candidate_ids)
+        return (
+            f"DELETE FROM targets_indicatorvalue WHERE id IN ({listed}) AND NOT EXISTS ("
+            "SELECT 1 FROM targets_indicatorvalue c JOIN schools_orgunit cu ON cu.id = c.org_unit_id "
+            "WHERE cu.parent_id = targets_indicatorvalue.org_unit_id "
+            "AND c.indicator_id = targets_indicatorvalue.indicator_id "
+            "AND c.period_id = targets_indicatorvalue.period_id)"
         )
 
 
-def _run_level(plan: _Plan, lvl_sql: str, params: Sequence[object], now: datetime.datetime) -> int:
+def _run_level(
+    plan: _Plan, lvl_sql: str, params: Sequence[object], now: datetime.datetime, *, check_stale: bool = True
+) -> int:
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(plan.level_sql(lvl_sql), [*params, stamp])
         written = max(cursor.rowcount, 0)
-        cursor.execute(plan.delete_stale_sql(lvl_sql), [*params, stamp])
+        if not check_stale:
+            return written
+        cursor.execute(plan.stale_candidates_sql(lvl_sql), params)
+        candidates = [row[0] for row in cursor.fetchall()]
+        if candidates:
+            cursor.execute(plan.delete_stale_sql(candidates))
     return written
 
 
@@ -445,7 +500,13 @@ def recompute_for(org_unit_id: int, period_id: int) -> int:
     that depends on it (later quarters of the year, period offsets). Returns rows written."""
     unit = OrgUnit.objects.get(pk=org_unit_id)
     period = Period.objects.get(pk=period_id)
-    indicators = load_indicators()
+    # Only indicators this unit's figures feed: a kindergarten's approval cannot move a primary-school
+    # rate, and approvals never change designation counts (the nightly run covers those).
+    indicators = [
+        c
+        for c in load_indicators()
+        if c.indicator.aggregation != Aggregation.COUNT_DESIGNATIONS and unit_contributes(c.indicator, unit)
+    ]
     if not indicators:
         return 0
     offsets = {offset for c in indicators for _code, offset in c.refs}
@@ -456,8 +517,9 @@ def recompute_for(org_unit_id: int, period_id: int) -> int:
     with transaction.atomic():
         _lock_ancestors()
         # Deepest first: the unit itself, then each ancestor reading its children's fresh rows.
+        # Only the unit itself can have become closed; its ancestors keep their rows.
         for pk in reversed(unit.ancestor_ids):
-            written += _run_level(plan, _ids_sql([pk]), [], now)
+            written += _run_level(plan, _ids_sql([pk]), [], now, check_stale=pk == unit.pk)
         transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
     return written
 

@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from schools.models import Designation, Level, OrgUnit
+from schools.models import Designation, OrgUnit
 from submissions.models import Period, SubmissionStatus, TimeAggregation, Value
 from targets import expressions
-from targets.engine import compile_indicator
+from targets.engine import compile_indicator, unit_contributes
 from targets.models import Aggregation, Indicator, IndicatorValue
 
 MAX_ROWS = 2000  # a bureau-wide explanation lists at most this many units (the totals still cover all)
@@ -65,19 +65,8 @@ def _statuses() -> list[str]:
 
 def eligible_units(indicator: Indicator, root: OrgUnit) -> list[OrgUnit]:
     """Active units of ``root``'s subtree passing the indicator's filter (type filters bind schools only)."""
-    units = []
-    for unit in OrgUnit.objects.subtree_of(root).filter(is_active=True).order_by("path"):
-        if indicator.unit_filter_levels and unit.level not in indicator.unit_filter_levels:
-            continue
-        if unit.level == Level.SCHOOL:
-            if indicator.unit_filter_school_types and unit.school_type not in indicator.unit_filter_school_types:
-                continue
-            if indicator.unit_filter_ownership and unit.ownership not in indicator.unit_filter_ownership:
-                continue
-            if indicator.unit_filter_central_only and not unit.is_central:
-                continue
-        units.append(unit)
-    return units
+    units = OrgUnit.objects.subtree_of(root).filter(is_active=True).order_by("path")
+    return [unit for unit in units if unit_contributes(indicator, unit)]
 
 
 def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from targets import engine
-from targets.models import Indicator
+from targets.models import Indicator, IndicatorValue
 from tests.targets.engine_data import figure, indicator, period, report, stock, value
 
 D = Decimal
@@ -112,7 +112,9 @@ def test_explain_outside_scope_is_404(users, data):
 
 def test_recompute_endpoint_is_for_bureau_admins(users, data):
     assert client_for(users.rita).post("/api/v1/recompute/", {"org_unit": "D1"}, format="json").status_code == 403
+    IndicatorValue.objects.filter(org_unit__code="CITY").delete()
     response = client_for(users.bea).post("/api/v1/recompute/", {"period": "2023Q1"}, format="json")
     assert response.status_code == 200
-    assert response.json()["status"] == "done"
-    assert response.json()["rows"] > 0
+    # Unchanged rows are not rewritten: only CITY's one row is new again.
+    assert response.json() == {"status": "done", "rows": 1, "periods": ["2023Q1"], "units": 2}
+    assert IndicatorValue.objects.filter(org_unit__code="CITY").exists()

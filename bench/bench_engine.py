@@ -1,0 +1,267 @@
+"""Benchmark: the indicator engine at 20,000 units, on PostgreSQL (see bench/README.md).
+
+Database ``bench_engine`` (created if missing): ``generate_dataset --units 20000 --seed 1`` plus
+``bench/dataset.py`` (30 figures, 2023Q1–Q4 approved values, the standard indicators). Measures
+
+(a) ``engine.full_recompute()`` — every indicator × unit (all levels) × quarter, written;
+(b) the floor: the same subtree sums (every figure's YTD/latest value summed over every unit's
+    subtree, every quarter) as one raw SQL statement into a temp table;
+(c) a straightforward per-unit ORM implementation (kept below as the reference) on a sample of
+    units per level, extrapolated to the whole tree (it would take far more than 3 minutes);
+(d) ``engine.recompute_for`` after one approval (one value changed), median of 20.
+
+It also checks the engine's rows against the reference on the sample (max absolute difference).
+
+    .venv/bin/python bench/bench_engine.py
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+UNITS = int(os.environ.get("BENCH_ENGINE_UNITS", "20000"))  # a smaller tree for a quick trial run
+DB_NAME = "bench_engine" if UNITS == 20000 else f"bench_engine_{UNITS}"
+INCREMENTAL_RUNS = 20
+# Reference sample: units per level (the bureau itself is measured on one period only).
+SAMPLE = {"school": 40, "township": 4, "district": 2, "bureau": 1}
+
+
+def _setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_ENGINE_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DEBUG", "1")
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], capture_output=True, check=False)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from schools.models import OrgUnit
+
+    if not OrgUnit.objects.filter(code="GEN").exists():
+        call_command("generate_dataset", units=UNITS, seed=1, verbosity=0)
+
+
+# --- (b) the floor: one raw statement computing every subtree sum ---
+
+FLOOR_SQL = """
+CREATE TEMP TABLE bench_floor AS
+WITH tp AS (SELECT id, year, quarter FROM submissions_period),
+eff AS (
+  SELECT s.org_unit_id AS unit_id, tp.id AS period_id, v.figure_id, SUM(v.value) AS value
+  FROM submissions_value v JOIN submissions_submission s ON s.id = v.submission_id
+  JOIN submissions_period p ON p.id = s.period_id JOIN submissions_figure f ON f.id = v.figure_id
+  JOIN tp ON p.year = tp.year AND p.quarter <= tp.quarter
+  WHERE s.status = 'approved' AND f.time_aggregation = 'flow'
+  GROUP BY s.org_unit_id, tp.id, v.figure_id
+  UNION ALL
+  SELECT * FROM (
+  SELECT DISTINCT ON (s.org_unit_id, tp.id, v.figure_id) s.org_unit_id, tp.id, v.figure_id, v.value
+  FROM submissions_value v JOIN submissions_submission s ON s.id = v.submission_id
+  JOIN submissions_period p ON p.id = s.period_id JOIN submissions_figure f ON f.id = v.figure_id
+  JOIN tp ON p.year = tp.year AND p.quarter <= tp.quarter
+  WHERE s.status = 'approved' AND f.time_aggregation = 'stock' AND v.value IS NOT NULL
+  ORDER BY s.org_unit_id, tp.id, v.figure_id, p.quarter DESC) latest
+),
+anc AS (
+  SELECT u.id AS unit_id, CAST(SUBSTR(u.path, 8 * d.d + 1, 7) AS INTEGER) AS ancestor_id
+  FROM schools_orgunit u JOIN generate_series(0, 9) AS d(d) ON LENGTH(u.path) > 8 * d.d
+  WHERE u.is_active
+)
+SELECT anc.ancestor_id, eff.period_id, eff.figure_id, SUM(eff.value) AS total
+FROM eff JOIN anc ON anc.unit_id = eff.unit_id
+GROUP BY anc.ancestor_id, eff.period_id, eff.figure_id
+"""
+
+
+def floor_seconds() -> tuple[float, int]:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        started = time.perf_counter()
+        cursor.execute(FLOOR_SQL)
+        elapsed = time.perf_counter() - started
+        cursor.execute("SELECT COUNT(*) FROM bench_floor")
+        rows = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE bench_floor")
+    return elapsed, rows
+
+
+# --- (c) the reference: a straightforward per-unit ORM implementation ---
+
+
+def reference_value(compiled: Any, unit: Any, period: Any) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """Value of one indicator for one unit and period the obvious way: load the subtree's values, loop."""
+    from schools.models import OrgUnit
+    from submissions.models import Value
+    from targets import expressions
+    from targets.explain import eligible_units
+    from targets.models import Aggregation
+
+    indicator = compiled.indicator
+    units = eligible_units(indicator, unit)
+    by_unit: dict[int, dict[tuple[str, int], Decimal | None]] = {u.pk: {} for u in units}
+    for code, offset in compiled.refs:
+        idx = period.index - offset
+        year, quarter = idx // 4, idx % 4 + 1
+        rows = Value.objects.filter(
+            submission__org_unit__in=OrgUnit.objects.filter(pk__in=list(by_unit)),
+            submission__status="approved",
+            submission__period__year=year,
+            submission__period__quarter__lte=quarter,
+            figure__code=code,
+        ).values_list("submission__org_unit_id", "figure__time_aggregation", "submission__period__quarter", "value")
+        for unit_id, agg, _quarter, value in sorted(rows, key=lambda r: r[2]):
+            if value is None:
+                continue
+            current = by_unit[unit_id].get((code, offset))
+            by_unit[unit_id][(code, offset)] = value if agg == "stock" or current is None else current + value
+    nums, dens = [], []
+    for values in by_unit.values():
+        if indicator.aggregation == Aggregation.COUNT_UNITS_WHERE:
+            holds = expressions.evaluate_condition(compiled.condition, values)
+            if holds is not None:
+                nums.append(Decimal(int(holds)))
+            continue
+        num = expressions.evaluate(compiled.numerator, values)
+        den = expressions.evaluate(compiled.denominator, values) if compiled.denominator is not None else None
+        if num is not None:
+            nums.append(num)
+        if den is not None:
+            dens.append(den)
+    if indicator.aggregation == Aggregation.MAX:
+        num_total = max(nums) if nums else None
+    elif indicator.aggregation == Aggregation.MIN:
+        num_total = min(nums) if nums else None
+    else:
+        num_total = sum(nums, Decimal(0)) if nums else None
+    den_total = sum(dens, Decimal(0)) if dens else None
+    if indicator.aggregation == "ratio":
+        value = None if num_total is None or not den_total else num_total * indicator.factor / den_total
+    else:
+        value = num_total
+    return num_total, den_total, value
+
+
+def reference_run(periods: list[Any]) -> dict[str, Any]:
+    """Time the reference on a sample per level; extrapolate to every unit × period × indicator."""
+    from schools.models import OrgUnit
+    from targets.engine import load_indicators
+    from targets.models import IndicatorValue
+
+    compiled = [c for c in load_indicators() if c.indicator.aggregation != "count_designations"]
+    rng = random.Random(7)
+    per_level: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    max_diff = Decimal(0)
+    compared = 0
+    for level, size in SAMPLE.items():
+        ids = list(OrgUnit.objects.filter(level=level, path__startswith=OrgUnit.objects.get(code="GEN").path)
+                   .values_list("pk", flat=True))  # fmt: skip
+        counts[level] = len(ids)
+        sample = OrgUnit.objects.filter(pk__in=rng.sample(ids, min(size, len(ids))))
+        sample_periods = periods[-1:] if level == "bureau" else periods
+        started = time.perf_counter()
+        triples = 0
+        for unit in sample:
+            for period in sample_periods:
+                for c in compiled:
+                    num, den, value = reference_value(c, unit, period)
+                    # The reference writes its row like any implementation would.
+                    stored = IndicatorValue.objects.filter(indicator=c.indicator, org_unit=unit, period=period).first()
+                    triples += 1
+                    if stored is not None and value is not None and stored.value is not None:
+                        max_diff = max(max_diff, abs(stored.value - value.quantize(Decimal("0.000001"))))
+                        compared += 1
+        per_level[level] = (time.perf_counter() - started) / triples
+    total = sum(per_level[level] * counts[level] * len(periods) * len(compiled) for level in SAMPLE)
+    return {"seconds": total, "per_level": per_level, "counts": counts, "max_diff": max_diff, "compared": compared}
+
+
+# --- (d) incremental after one approval ---
+
+
+def incremental(periods: list[Any]) -> list[float]:
+    from schools.models import OrgUnit
+    from submissions.models import Value
+    from targets import engine
+
+    rng = random.Random(11)
+    schools = list(OrgUnit.objects.filter(level="school", school_type="primary").values_list("pk", flat=True))
+    q2 = periods[1]
+    timings = []
+    for unit_id in rng.sample(schools, INCREMENTAL_RUNS):
+        value = Value.objects.filter(submission__org_unit_id=unit_id, submission__period=q2).first()
+        if value is not None:
+            Value.objects.filter(pk=value.pk).update(value=value.value + 1)  # the approved figure changed
+        started = time.perf_counter()
+        engine.recompute_for(unit_id, q2.pk)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def run() -> list[dict[str, Any]]:
+    _setup_django()
+    import dataset
+
+    from submissions.models import Period
+    from targets import engine
+    from targets.models import IndicatorValue
+
+    counts = dataset.build()
+    periods = list(Period.objects.filter(year=dataset.YEAR).order_by("quarter"))
+    indicators = len(engine.load_indicators())
+
+    engine.full_recompute()  # warm-up (caches, first-write page allocation)
+    started = time.perf_counter()
+    rows = engine.full_recompute()
+    full = time.perf_counter() - started
+
+    floor_runs = [floor_seconds() for _ in range(2)]
+    floor = min(seconds for seconds, _rows in floor_runs)
+    floor_rows = floor_runs[0][1]
+
+    timings = incremental(periods)
+    reference = reference_run(periods)
+    note_ref = (
+        f"sampled {SAMPLE} units (bureau on one quarter), "
+        f"per-call s {', '.join(f'{k} {v:.4f}' for k, v in reference['per_level'].items())}, extrapolated "
+        f"to {reference['counts']} × {len(periods)} quarters × {indicators} indicators; "
+        f"max |engine − reference| = {reference['max_diff']} over {reference['compared']} values"
+    )
+    return [
+        {"name": "dataset: approved values", "value": counts["values"], "unit": "rows"},
+        {"name": "(a) full recompute (engine)", "value": round(full, 2), "unit": "s",
+         "note": f"{rows} indicator values written ({indicators} indicators × all units × 4 quarters), "
+                 f"{IndicatorValue.objects.count()} rows in table"},
+        {"name": "(b) floor: the same subtree sums as one raw SQL statement", "value": round(floor, 2), "unit": "s",
+         "note": f"{floor_rows} (unit, quarter, figure) sums into a temp table"},
+        {"name": "(a)/(b) engine vs floor", "value": round(full / floor, 2), "unit": "×", "goal": "≤ 2"},
+        {"name": "(c) per-unit ORM reference (extrapolated)", "value": round(reference["seconds"], 1), "unit": "s",
+         "note": note_ref},
+        {"name": "(c)/(a) speed-up over the reference", "value": round(reference["seconds"] / full, 1),
+         "unit": "×", "goal": "≥ 20"},
+        {"name": "(d) incremental recompute after one approval, median", "value":
+            round(statistics.median(timings) * 1000, 1), "unit": "ms", "goal": "≤ 50",
+         "note": f"{INCREMENTAL_RUNS} runs, p90 {sorted(timings)[int(0.9 * len(timings))] * 1000:.1f} ms"},
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{row['name']}: {row['value']} {row['unit']}  {row.get('note', '')}")
