@@ -8,6 +8,7 @@ milliseconds. Messages must be Chinese and say what is wrong.
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 import tracemalloc
@@ -120,6 +121,27 @@ def test_a_three_million_row_sheet_is_refused_by_size_before_parsing(template, u
     rows = row * 3_000_000
     huge = replace_part(template, SHEET, lambda xml: xml.replace(b"</sheetData>", rows + b"</sheetData>"))
     rejected(huge, users.alice, expect="压缩炸弹")
+
+
+def test_an_oversized_shared_strings_part_is_refused_before_openpyxl_loads_it(template, users):
+    # openpyxl loads shared strings whole even in read-only mode: 6 MB of incompressible text is refused.
+    strings = b"<sst>" + os.urandom(3 * 1024 * 1024).hex().encode() + b"</sst>"
+    rejected(replace_part(template, "", b"", extra={"xl/sharedStrings.xml": strings}), users.alice, expect="部件过大")
+
+
+def test_one_giant_cell_in_the_sheet_stays_within_the_memory_bound(template, users, setup):
+    # A single 16 MB inline string (incompressible, so no ratio alarm) in S1's first figure cell.
+    giant = os.urandom(8 * 1024 * 1024).hex()
+
+    def stuff(xml: bytes) -> bytes:
+        return re.sub(
+            rb'<c r="D3"[^>]*>.*?</c>',
+            b'<c r="D3" t="inlineStr"><is><t>' + giant.encode() + b"</t></is></c>",
+            xml,
+            count=1,
+        )
+
+    rejected(replace_part(template, SHEET, stuff), users.alice, period=setup.q1, expect="请输入数字")
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
