@@ -313,8 +313,11 @@ class _Plan:
             f"{num} AS num, {den} AS den, {cnt} AS cnt FROM base WHERE {_filter_sql(indicator)}"
         )
 
-    def level_sql(self, lvl_sql: str) -> str:
-        """One upsert statement computing every indicator's rows for the units ``lvl_sql`` selects."""
+    def level_sql(self, lvl_sql: str, *, with_children: bool = True) -> str:
+        """One upsert statement computing every indicator's rows for the units ``lvl_sql`` selects.
+
+        ``with_children=False`` (the deepest level: leaves only) leaves out the children's rows.
+        """
         columns = "".join(f", piv.{name} AS {name}" for name in self.columns.values())
         owns = [sql for c in self.indicators if (sql := self._own_sql(c)) is not None]
         if not owns:
@@ -347,14 +350,8 @@ ch AS (
   FROM targets_indicatorvalue iv JOIN schools_orgunit c ON c.id = iv.org_unit_id
   WHERE c.parent_id IN (SELECT unit_id FROM lvl) AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids})
 ),
-allrows AS (SELECT * FROM own UNION ALL SELECT * FROM ch),
-agg AS (
-  SELECT a.indicator_id AS indicator_id, a.unit_id AS unit_id, a.period_id AS period_id,
-         CASE i.aggregation WHEN 'max' THEN MAX(a.num) WHEN 'min' THEN MIN(a.num) ELSE SUM(a.num) END AS num,
-         SUM(a.den) AS den, SUM(a.cnt) AS cnt, i.aggregation AS aggregation, i.factor AS factor
-  FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id
-  GROUP BY a.indicator_id, a.unit_id, a.period_id, i.aggregation, i.factor
-)
+allrows AS (SELECT * FROM own{" UNION ALL SELECT * FROM ch" if with_children else ""}),
+agg AS ({self._agg_sql(with_children)})
 SELECT agg.indicator_id, agg.unit_id, agg.period_id, agg.num, agg.den,
        CASE WHEN agg.aggregation <> 'ratio' THEN agg.num
             WHEN agg.num IS NULL OR agg.den IS NULL OR agg.den = 0 THEN NULL
@@ -366,6 +363,23 @@ ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET
   unit_count = excluded.unit_count, computed_at = excluded.computed_at
 WHERE {self._changed_sql()}
 """
+
+    @staticmethod
+    def _agg_sql(with_children: bool) -> str:
+        if not with_children:
+            # Leaves: one own row per (indicator, unit, period) already, nothing to combine.
+            return (
+                "SELECT a.indicator_id AS indicator_id, a.unit_id AS unit_id, a.period_id AS period_id, "
+                "a.num AS num, a.den AS den, a.cnt AS cnt, i.aggregation AS aggregation, i.factor AS factor "
+                "FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id"
+            )
+        return (
+            "SELECT a.indicator_id AS indicator_id, a.unit_id AS unit_id, a.period_id AS period_id, "
+            "CASE i.aggregation WHEN 'max' THEN MAX(a.num) WHEN 'min' THEN MIN(a.num) ELSE SUM(a.num) END AS num, "
+            "SUM(a.den) AS den, SUM(a.cnt) AS cnt, i.aggregation AS aggregation, i.factor AS factor "
+            "FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id "
+            "GROUP BY a.indicator_id, a.unit_id, a.period_id, i.aggregation, i.factor"
+        )
 
     @staticmethod
     def _changed_sql() -> str:
@@ -408,11 +422,17 @@ WHERE {self._changed_sql()}
 
 
 def _run_level(
-    plan: _Plan, lvl_sql: str, params: Sequence[object], now: datetime.datetime, *, check_stale: bool = True
+    plan: _Plan,
+    lvl_sql: str,
+    params: Sequence[object],
+    now: datetime.datetime,
+    *,
+    check_stale: bool = True,
+    with_children: bool = True,
 ) -> int:
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(plan.level_sql(lvl_sql), [*params, stamp])
+        cursor.execute(plan.level_sql(lvl_sql, with_children=with_children), [*params, stamp])
         written = max(cursor.rowcount, 0)
         if not check_stale:
             return written
@@ -421,6 +441,14 @@ def _run_level(
         if candidates:
             cursor.execute(plan.delete_stale_sql(candidates))
     return written
+
+
+def _tune_session() -> None:
+    """PostgreSQL fast path: enough memory for the level statements' hash aggregates not to spill
+    to disk (the default 4 MB does at a few thousand schools). Scoped to this transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '128MB'")
 
 
 def _lock_ancestors() -> None:
@@ -471,11 +499,13 @@ def full_recompute(
     now = timezone.now()
     written = 0
     with transaction.atomic():
+        _tune_session()
         for root in roots:
             depths = OrgUnit.objects.filter(path__startswith=root.path).values_list("depth", flat=True).distinct()
+            deepest = max(depths, default=root.depth)
             for depth in sorted(set(depths), reverse=True):
                 lvl = "SELECT id AS unit_id FROM schools_orgunit WHERE depth = %s AND path LIKE %s"
-                written += _run_level(plan, lvl, [depth, root.path + "%"], now)
+                written += _run_level(plan, lvl, [depth, root.path + "%"], now, with_children=depth != deepest)
         ancestor_ids = {pk for root in roots for pk in root.ancestor_ids[:-1]}
         if ancestor_ids:
             _lock_ancestors()
