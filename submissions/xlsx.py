@@ -126,10 +126,23 @@ def default_period() -> Period | None:
     )
 
 
-def template_units(user: AnyUser, root: OrgUnit) -> list[OrgUnit]:
-    """Active units under ``root`` the user may submit for or review, in tree order (one query)."""
+def template_units(user: AnyUser, root: OrgUnit | None) -> list[OrgUnit]:
+    """Active units under ``root`` (None: anywhere) the user may submit for or review, in tree order."""
     allowed = scope.scope_q(user, "", Perm.SUBMIT) | scope.scope_q(user, "", Perm.REVIEW)
-    return list(OrgUnit.objects.subtree_of(root).filter(is_active=True).filter(allowed).order_by("path"))
+    units = OrgUnit.objects.filter(is_active=True).filter(allowed)
+    if root is not None:
+        units = units.filter(path__startswith=root.path)
+    return list(units.order_by("path"))
+
+
+def common_path(units: Iterable[OrgUnit]) -> str:
+    """Path of the nearest common ancestor: stored data is read by one subtree filter, not id lists."""
+    units = list(units)
+    common = units[0].path
+    for unit in units[1:]:
+        while not unit.path.startswith(common):
+            common = common[: common.rstrip(".").rfind(".") + 1]
+    return common
 
 
 @dataclass
@@ -161,7 +174,7 @@ def _stored(period: Period, root_path: str) -> tuple[dict[int, dict[str, Decimal
     return values, submissions
 
 
-def template_data(user: AnyUser, period: Period, root: OrgUnit) -> TemplateData:
+def template_data(user: AnyUser, period: Period, root: OrgUnit | None) -> TemplateData:
     """Rows (units reporting something) and columns (the union of their figures, in form order)."""
     pool = active_figures()
     units: list[OrgUnit] = []
@@ -178,7 +191,7 @@ def template_data(user: AnyUser, period: Period, root: OrgUnit) -> TemplateData:
     if len(units) > MAX_TEMPLATE_ROWS:
         raise ServiceError({"unit": [_("范围过大（%(n)d 个单位），请按区县或学区分别下载。") % {"n": len(units)}]})
     figures = [figure for figure in pool if figure.code in used]
-    values, submissions = _stored(period, root.path)
+    values, submissions = _stored(period, common_path(units))
     return TemplateData(period, units, figures, reported, values, submissions)
 
 
@@ -239,8 +252,11 @@ def _validation(figure: Figure, column: str, first: int, last: int) -> DataValid
     return validation
 
 
-def build_template(user: AnyUser, period: Period, root: OrgUnit) -> bytes:
-    """The .xlsx template for ``root``'s subtree and ``period`` (PermissionDenied if nothing is in scope)."""
+def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes:
+    """The .xlsx template for ``root``'s subtree and ``period`` (PermissionDenied if nothing is in scope).
+
+    ``root=None`` gives every unit the user may submit for or review (a principal of several schools).
+    """
     data = template_data(user, period, root)
     workbook = Workbook()
     sheet = workbook.active
@@ -311,7 +327,8 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit) -> bytes:
     help_sheet.column_dimensions["A"].width = 100
     for line in (
         _("填报周期：%(period)s") % {"period": period.code},
-        _("填报范围：%(unit)s（%(n)d 个单位）") % {"unit": root.name, "n": len(data.units)},
+        _("填报范围：%(unit)s（%(n)d 个单位）")
+        % {"unit": root.name if root else _("您有权限的全部单位"), "n": len(data.units)},
         _("请在“填报”工作表中填写数值：只能填数字，不能使用公式；灰色单元格表示该单位不填报此项。"),
         _("不要增删行或列、不要修改单位代码；整行不修改的单位不会被更新。清空单元格表示清除该数值。"),
         _("状态为“已提交”或“已审核”的单位不能再修改，其数值仅供参考。"),
@@ -594,11 +611,7 @@ def _stored_for(
 ) -> tuple[dict[int, dict[str, Decimal | None]], dict[int, tuple[int, str]]]:
     """Stored values of the template's units: by subtree of their common ancestor (no huge id lists)."""
     units = list(units)
-    common = units[0].path
-    for unit in units[1:]:
-        while not unit.path.startswith(common):
-            common = common[: common.rstrip(".").rfind(".") + 1]
-    values, submissions = _stored(period, common)
+    values, submissions = _stored(period, common_path(units))
     wanted = {unit.pk for unit in units}
     return (
         {k: v for k, v in values.items() if k in wanted},

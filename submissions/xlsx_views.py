@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -73,16 +72,12 @@ def downloadable_units(user: object) -> list[OrgUnit]:
 @login_required
 @require_GET
 def template_download(request: HttpRequest) -> HttpResponse:
-    """``?period=2023Q2&unit=CODE``: the template for that unit's subtree (default: the user's first unit)."""
+    """``?period=2023Q2&unit=CODE``: the template for that unit's subtree (no unit: all the user's units)."""
     period = _period_from(request)
     if period is None:
         raise Http404
+    # No unit: every unit the user may submit for or review (a principal of several schools).
     unit = _unit_from(request)
-    if unit is None:
-        units = downloadable_units(request.user)
-        if not units:
-            raise PermissionDenied
-        unit = units[0]
     try:
         content = xlsx.build_template(request.user, period, unit)
     except ServiceError as exc:
@@ -92,7 +87,7 @@ def template_download(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("submissions:template_upload") + f"?period={period.code}")
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"填报模板_{unit.code}_{period.code}.xlsx"
+        as_attachment=True, filename=f"填报模板_{unit.code if unit else _('全部')}_{period.code}.xlsx"
     )
     return response
 
