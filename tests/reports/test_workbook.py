@@ -156,3 +156,18 @@ def test_the_workbook_reads_in_batches_not_per_unit(report, tree):
     # one batch of schools + the empty batch that ends it; data sheet: indicators, one batch of units,
     # its values, the empty unit batch. Per batch of 1,000 units, never per unit (≤ 1,000 units = 1 batch).
     assert few == many == 10
+
+
+def test_the_workbook_agrees_with_the_progress_api(client, book, users):
+    api = client.get("/api/v1/plans/p2023/targets/kg-rate/progress/", {"by": "children"}).json()
+    by_period = {p["period"]: p for p in api["periods"]}
+    header = [c.value for c in book["教育公平"][3]]
+    cells = dict(zip(header, [c.value for c in book["教育公平"][4]], strict=True))
+    # Q1..Q4 actuals of the scope (CITY): 97.0, 97.5, 98.0, 99.0 in both.
+    for quarter in ("Q1", "Q2", "Q3", "Q4"):
+        assert round(float(cells[quarter]) * 100, 1) == by_period[f"2023{quarter}"]["actual"]
+    assert cells["状态"] == {"met": "已达成"}[by_period["2023Q4"]["status"]]
+    # Children in the API = the districts' rows of the data sheet (D1 100.0, D2 98.0).
+    data = {(r[0], r[2]): r for r in book["指标数据"].iter_rows(min_row=4, values_only=True)}
+    for child in by_period["2023Q4"]["children"]:
+        assert round(float(data[("kg_rate", child["org_unit"])][8]) * 100, 1) == child["actual"]
