@@ -18,12 +18,12 @@ from collections.abc import Callable
 import pytest
 from django.core import signing
 from openpyxl import load_workbook
-from test_xlsx_support import download, fill, upload
 
 from portal.errors import ServiceError
 from submissions.models import Submission, SubmissionHistory, Value
 from submissions.upload_safety import UploadRejected
 from submissions.xlsx import DATA_SHEET, KEY_SHEET, TemplateKey, TemplateRejected, import_template
+from tests.submissions.test_xlsx_support import download, fill, upload
 
 pytestmark = pytest.mark.django_db
 

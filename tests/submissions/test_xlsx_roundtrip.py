@@ -9,12 +9,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
-from test_xlsx_support import columns, download, fill, rows, upload
 
 from schools.models import Level, Membership, OrgUnit, Ownership, Role, SchoolType
 from submissions import workflow
 from submissions.models import Channel, Submission, SubmissionHistory, SubmissionStatus, Value
 from submissions.xlsx import CODE_ROW, DATA_SHEET, KEY_SHEET, TemplateKey, build_template
+from tests.submissions.test_xlsx_support import columns, download, fill, rows, upload
 
 pytestmark = pytest.mark.django_db
 
