@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -63,7 +63,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from schools.models import Designation, Level, OrgUnit
+from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
     Comparator,
@@ -216,6 +216,7 @@ class UnitInfo:
     school_type: str = ""
     ownership: str = ""
     is_central: bool = False
+    is_active: bool = True
 
 
 @dataclass
@@ -224,12 +225,29 @@ class Inputs:
 
     periods_by_year: dict[int, list[Period]]
     agg: dict[tuple[int, int, int], Decimal | None]  # (indicator, unit, period) → value, scope + children
-    unit_values: dict[tuple[int, int], list[tuple[UnitInfo, Decimal | None]]]  # (indicator, period) → schools
-    schools: list[UnitInfo]  # active schools under the scopes of frequency targets
+    unit_values: dict[tuple[int, int], list[tuple[int, Decimal | None]]]  # (indicator, period) → (school, value)
+    schools: dict[int, UnitInfo]  # active schools under the scopes of per-unit targets, in path order
     designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]]
     notes: dict[int, list[TargetNote]]
     points: dict[int, dict[int, Decimal]]
     today: datetime.date
+    # Per-unit rows split by the child of a scope they fall under, built once per (key, scope): checking
+    # a district then costs its own schools, not a scan of the whole tree.
+    buckets: dict[tuple[Any, str], dict[str, list[Any]]] = field(default_factory=dict)
+
+    def under(self, key: Any, scope_path: str, unit_path: str, items: Callable[[], Iterable[Any]]) -> list[Any]:
+        """Items (with a ``.path`` or a school id first) under ``unit_path``: the scope itself or one child."""
+        cache_key = (key, scope_path)
+        if cache_key not in self.buckets:
+            width = len(scope_path) + PATH_SEGMENT_WIDTH + 1
+            grouped: dict[str, list[Any]] = defaultdict(list)
+            for item in items():
+                path = item.path if isinstance(item, UnitInfo) else self.schools[item[0]].path
+                if path.startswith(scope_path):
+                    grouped[""].append(item)
+                    grouped[path[:width]].append(item)
+            self.buckets[cache_key] = grouped
+        return self.buckets[cache_key].get("" if unit_path == scope_path else unit_path, [])
 
 
 def _targets(
@@ -271,7 +289,9 @@ def _subtree_q(paths: Iterable[str], prefix: str) -> Q:
     return condition
 
 
-def _load_inputs(targets: list[Target], units: dict[int, list[UnitInfo]]) -> Inputs:
+def _load_inputs(
+    targets: list[Target], units: dict[int, list[UnitInfo]], per_unit_period_ids: list[int] | None = None
+) -> Inputs:
     years = sorted({t.plan.year for t in targets})
     periods = list(Period.objects.filter(year__in=years).order_by("year", "quarter"))
     periods_by_year: dict[int, list[Period]] = defaultdict(list)
@@ -295,40 +315,26 @@ def _load_inputs(targets: list[Target], units: dict[int, list[UnitInfo]]) -> Inp
         if t.kind in (TargetKind.LIMIT, TargetKind.FREQUENCY)
         or (t.kind == TargetKind.THRESHOLD and t.applies_to_each_unit)
     ]
-    unit_values: dict[tuple[int, int], list[tuple[UnitInfo, Decimal | None]]] = defaultdict(list)
+    unit_values: dict[tuple[int, int], list[tuple[int, Decimal | None]]] = defaultdict(list)
+    schools: dict[int, UnitInfo] = {}
     if per_unit:
-        rows = (
-            IndicatorValue.objects.filter(
-                _subtree_q((t.scope.path for t in per_unit), "org_unit__"),
-                indicator_id__in={t.indicator_id for t in per_unit},
-                period_id__in=period_ids,
-                org_unit__level=Level.SCHOOL,
-            )
-            .order_by("org_unit__path")
-            .values(
-                "indicator_id",
-                "period_id",
-                "value",
-                "org_unit__id",
-                "org_unit__code",
-                "org_unit__name",
-                "org_unit__path",
-            )
-        )
-        for row in rows:
-            unit_values[(row["indicator_id"], row["period_id"])].append((_unit_info(row, "org_unit__"), row["value"]))
-
-    frequency = [t for t in measured if t.kind == TargetKind.FREQUENCY]
-    schools: list[UnitInfo] = []
-    if frequency:
-        schools = [
-            _unit_info(row)
-            for row in OrgUnit.objects.filter(
-                _subtree_q((t.scope.path for t in frequency), ""), level=Level.SCHOOL, is_active=True
-            )
+        paths = [t.scope.path for t in per_unit]
+        for row in (
+            OrgUnit.objects.filter(_subtree_q(paths, ""), level=Level.SCHOOL)
             .order_by("path")
-            .values("id", "code", "name", "path", "school_type", "ownership", "is_central")
-        ]
+            .values_list("id", "code", "name", "path", "school_type", "ownership", "is_central", "is_active")
+        ):
+            schools[row[0]] = UnitInfo(*row)
+        unit_period_ids = per_unit_period_ids or period_ids
+        for ind, per, unit, value in IndicatorValue.objects.filter(
+            _subtree_q(paths, "org_unit__"),
+            indicator_id__in={t.indicator_id for t in per_unit},
+            period_id__in=unit_period_ids,
+            org_unit__level=Level.SCHOOL,
+            value__isnull=False,  # undefined values are skipped anyway; most schools have some (other types)
+        ).values_list("indicator_id", "period_id", "org_unit_id", "value"):
+            if unit in schools:
+                unit_values[(ind, per)].append((unit, value))
 
     counting = [t for t in targets if t.kind == TargetKind.COUNT_UNITS and t.indicator_id]
     designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]] = []
@@ -472,42 +478,51 @@ def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
         return Result(expected=expected)
     if target.target_value is None:
         return Result(actual=actual, projection=actual, detail={"reason": "no_target_value"})
-    failing, checked = _failing_units(target, period, unit, data, bound=expected)
+    failing, failed, checked = _failing_units(target, period, unit, data, bound=expected)
     detail = {}
     if kind == TargetKind.LIMIT:
-        status = S.MET if satisfies(target, actual) and not failing else S.OFF_TRACK
-        detail = {"failing_units": failing, "units_checked": checked}
+        status = S.MET if satisfies(target, actual) and not failed else S.OFF_TRACK
+        detail = {"failing_units": failing, "failing_count": failed, "units_checked": checked}
     elif target.applies_to_each_unit:
-        complying = checked - len(failing)
+        complying = checked - failed
         share = HUNDRED * complying / checked if checked else None
         if share is None:
             status = _judge_numeric(target, period, actual, expected)
-        elif not failing:
+        elif not failed:
             status = S.MET
         elif period.index >= due_index(target):
             status = S.OFF_TRACK
         else:
             status = share_status(share, target.at_risk_margin)
-        detail = {"failing_units": failing, "units_checked": checked, "units_complying": complying}
+        detail = {
+            "failing_units": failing, "failing_count": failed, "units_checked": checked, "units_complying": complying,
+        }  # fmt: skip
     else:
         status = _judge_numeric(target, period, actual, expected)
     return Result(actual=actual, expected=expected, projection=actual, status=status, detail=detail)
 
 
+FAILING_LIMIT = 200  # units listed in ``detail``; the count is always complete
+
+
 def _failing_units(
     target: Target, period: Period, unit: UnitInfo, data: Inputs, bound: Decimal | None
-) -> tuple[list[dict[str, Any]], int]:
-    """Schools under ``unit`` with a value for the period that doesn't satisfy the bound, and how many had one."""
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Schools under ``unit`` failing the bound (first FAILING_LIMIT), how many fail, how many had a value."""
     if not (target.kind == TargetKind.LIMIT or target.applies_to_each_unit):
-        return [], 0
-    failing, checked = [], 0
-    for school, value in data.unit_values.get((target.indicator_id, period.pk), []):
-        if value is None or not school.path.startswith(unit.path):
+        return [], 0, 0
+    key = (target.indicator_id, period.pk)
+    entries = data.under(key, target.scope.path, unit.path, lambda: data.unit_values.get(key, []))
+    failing, failed, checked = [], 0, 0
+    for school_id, value in entries:
+        if value is None:
             continue
         checked += 1
         if not satisfies(target, value, bound if target.kind != TargetKind.LIMIT else None):
-            failing.append(_unit_ref(school, value=num(value)))
-    return failing, checked
+            failed += 1
+            if len(failing) < FAILING_LIMIT:
+                failing.append(_unit_ref(data.schools[school_id], value=num(value)))
+    return failing, failed, checked
 
 
 def _count_units(
@@ -544,25 +559,35 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
     semester = [p for p in periods if p.year == period.year and first_quarter <= p.quarter <= period.quarter]
     semester_ids = {p.pk for p in semester}
     mid_semester = period.quarter == first_quarter
-    qualifying = [s for s in data.schools if s.path.startswith(unit.path) and _qualifies(target, s)]
+    qualifying = data.under(
+        ("qualifying", target.indicator_id),
+        target.scope.path,
+        unit.path,
+        lambda: [s for s in data.schools.values() if s.is_active and _qualifies(target, s)],
+    )
     if not qualifying:
         return Result(detail={"reason": "no_qualifying_units"})
     totals: dict[int, Decimal] = {}
     for period_id in semester_ids:
-        for school, value in data.unit_values.get((target.indicator_id, period_id), []):
+        key = (target.indicator_id, period_id)
+        for school_id, value in data.under(
+            key, target.scope.path, unit.path, lambda k=key: data.unit_values.get(k, [])
+        ):
             if value is not None:
-                totals[school.id] = totals.get(school.id, Decimal(0)) + value
+                totals[school_id] = totals.get(school_id, Decimal(0)) + value
     if not any(s.id in totals for s in qualifying):
         return Result(expected=HUNDRED)
     pace = minimum / 2 if mid_semester else minimum
-    failing = [_unit_ref(s, value=num(totals.get(s.id))) for s in qualifying if totals.get(s.id, Decimal(0)) < pace]
-    complying = len(qualifying) - len(failing)
+    failing_schools = [s for s in qualifying if totals.get(s.id, Decimal(0)) < pace]
+    failing = [_unit_ref(s, value=num(totals.get(s.id))) for s in failing_schools[:FAILING_LIMIT]]
+    complying = len(qualifying) - len(failing_schools)
     actual = HUNDRED * complying / len(qualifying)
     status = share_status(actual, target.at_risk_margin)
     if status == S.MET and mid_semester and any(totals.get(s.id, Decimal(0)) < minimum for s in qualifying):
         status = S.ON_TRACK  # on pace, not there yet
     detail = {
         "failing_units": failing,
+        "failing_count": len(failing_schools),
         "units_qualifying": len(qualifying),
         "units_complying": complying,
         "per_unit_minimum": num(minimum),
@@ -630,13 +655,20 @@ def recompute_progress(
     if not targets:
         return 0
     units = _units_of(targets)
-    data = _load_inputs(targets, units)
     first_index: dict[int, int] = {}
+    per_unit_period_ids = None
     if period_ids is not None:
         for period in Period.objects.filter(pk__in=list(period_ids)):
             first_index[period.year] = min(first_index.get(period.year, period.index), period.index)
         if not first_index:
             return 0
+        # Per-school values are only needed from the start of the changed quarter's semester on.
+        per_unit_period_ids = [
+            p.pk
+            for p in Period.objects.filter(year__in=list(first_index))
+            if p.index >= first_index[p.year] - (first_index[p.year] % 2)
+        ]
+    data = _load_inputs(targets, units, per_unit_period_ids)
 
     now = timezone.now()
     rows: list[Progress] = []
