@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -405,6 +405,26 @@ def save_batch(
     return results
 
 
+def _insert_rows(model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Multi-row INSERTs in chunks: the ORM's bulk_create costs ~0.2 ms of Python per object, which is
+    most of a 60,000-value district upload; plain parameterised SQL is the same on SQLite and PostgreSQL."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    per_statement = max(1, min(500, (connection.features.max_query_params or 10_000) // len(columns)))
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            cursor.execute(head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row])
+
+
+def _in_chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _write(
     user: AnyUser,
     period: Period,
@@ -413,14 +433,20 @@ def _write(
     by_code: dict[str, Figure],
     channel: str,
 ) -> list[SaveResult]:
-    """Bulk-write a validated batch (inside the caller's transaction)."""
+    """Write a validated batch inside the caller's transaction, in a fixed number of statements per 500 rows.
+
+    Changed values are deleted and re-inserted (no other table points at a Value row), which avoids
+    one UPDATE per value; history rows are plain inserts.
+    """
     now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
     actor = _user(user)
+    actor_id = actor.pk if actor is not None else None
     missing = [Submission(org_unit=edit.org_unit, period=period) for edit, sub, *_rest in planned if sub is None]
     if missing:
         try:
             with transaction.atomic():
-                Submission.objects.bulk_create(missing)
+                Submission.objects.bulk_create(missing, batch_size=500)
         except IntegrityError:
             # Another request created one of these submissions after we looked: treat as a stale read.
             raise BatchError(
@@ -434,15 +460,20 @@ def _write(
             missing = [created[s.org_unit_id] for s in missing]
     fresh = iter(missing)
 
-    existing_values = {
-        (v.submission_id, v.figure_id): v
-        for v in Value.objects.filter(submission_id__in=[sub.pk for _e, sub, *_r in planned if sub is not None])
+    existing_ids = {
+        (submission_id, figure_id): pk
+        for pk, submission_id, figure_id in Value.objects.filter(
+            submission_id__in=[sub.pk for _e, sub, *_r in planned if sub is not None]
+        ).values_list("pk", "submission_id", "figure_id")
     }
-    to_create: list[Value] = []
-    to_update: list[Value] = []
-    history: list[SubmissionHistory] = []
-    touched: list[Submission] = []
+    value_rows: list[tuple[Any, ...]] = []
+    stale_value_ids: list[int] = []
+    history: list[tuple[Any, ...]] = []
+    bumped: list[int] = []
+    zero_report: dict[bool, list[int]] = {True: [], False: []}
+    explained: list[Submission] = []
     results: list[SaveResult] = []
+    created_note = _("创建填报")
     for edit, submission, _figures, new_values, explanations in planned:
         is_new = submission is None
         if submission is None:
@@ -450,14 +481,7 @@ def _write(
             submission.org_unit = edit.org_unit
             submission.period = period
             history.append(
-                SubmissionHistory(
-                    submission=submission,
-                    action=HistoryAction.VALUE,
-                    note=_("创建填报"),
-                    channel=channel,
-                    user=actor,
-                    version=1,
-                )
+                (submission.pk, HistoryAction.VALUE, None, None, None, created_note, channel, actor_id, 1, stamp)
             )
         old_values = stored.get(submission.pk, {})
         version = submission.version if is_new else submission.version + 1
@@ -466,52 +490,50 @@ def _write(
             old = old_values.get(code)
             if old == new and (code in old_values or new is None):
                 continue
-            figure = by_code[code]
-            row = existing_values.get((submission.pk, figure.pk))
-            if row is None:
-                to_create.append(Value(submission=submission, figure=figure, value=new))
-            else:
-                row.value = new
-                row.updated_at = now
-                to_update.append(row)
+            figure_id = by_code[code].pk
+            row_id = existing_ids.get((submission.pk, figure_id))
+            if row_id is not None:
+                stale_value_ids.append(row_id)
+            value_rows.append((submission.pk, figure_id, new, stamp))
             history.append(
-                SubmissionHistory(
-                    submission=submission,
-                    action=HistoryAction.VALUE,
-                    figure=figure,
-                    old_value=old,
-                    new_value=new,
-                    channel=channel,
-                    user=actor,
-                    version=version,
-                )
+                (submission.pk, HistoryAction.VALUE, figure_id, old, new, "", channel, actor_id, version, stamp)
             )
             changed.append(code)
         for key in sorted(set(explanations) | set(submission.explanations)):
             if explanations.get(key) != submission.explanations.get(key):
+                note = f"{key}: {explanations.get(key, '')}"
                 history.append(
-                    SubmissionHistory(
-                        submission=submission,
-                        action=HistoryAction.EXPLAIN,
-                        note=f"{key}: {explanations.get(key, '')}",
-                        channel=channel,
-                        user=actor,
-                        version=version,
-                    )
+                    (submission.pk, HistoryAction.EXPLAIN, None, None, None, note, channel, actor_id, version, stamp)
                 )
-        submission.explanations = explanations
-        if edit.is_zero_report is not None:
+        if explanations != submission.explanations:
+            submission.explanations = explanations
+            explained.append(submission)
+        if edit.is_zero_report is not None and bool(edit.is_zero_report) != submission.is_zero_report:
             submission.is_zero_report = bool(edit.is_zero_report)
+            zero_report[submission.is_zero_report].append(submission.pk)
         if not is_new:
             submission.version = version
+            bumped.append(submission.pk)
         submission.updated_at = now
-        touched.append(submission)
         results.append(SaveResult(submission, [], changed))
 
-    Submission.objects.bulk_update(touched, ["version", "explanations", "is_zero_report", "updated_at"], batch_size=500)
-    Value.objects.bulk_create(to_create, batch_size=1000)
-    Value.objects.bulk_update(to_update, ["value", "updated_at"], batch_size=1000)
-    SubmissionHistory.objects.bulk_create(history, batch_size=1000)
+    # Every existing submission of the batch moves on by exactly one version (checked under the row lock).
+    for ids in _in_chunks(bumped):
+        Submission.objects.filter(pk__in=ids).update(version=F("version") + 1, updated_at=now)
+    for flag, ids in zero_report.items():
+        for chunk in _in_chunks(ids):
+            Submission.objects.filter(pk__in=chunk).update(is_zero_report=flag, updated_at=now)
+    for submission in explained:  # rare in bulk (Excel has no explanations column): one UPDATE each
+        Submission.objects.filter(pk=submission.pk).update(explanations=submission.explanations, updated_at=now)
+    for ids in _in_chunks(stale_value_ids):
+        Value.objects.filter(pk__in=ids)._raw_delete(Value.objects.db)
+    _insert_rows(Value, ["submission_id", "figure_id", "value", "updated_at"], value_rows)
+    _insert_rows(
+        SubmissionHistory,
+        ["submission_id", "action", "figure_id", "old_value", "new_value", "note", "channel", "user_id", "version",
+         "created_at"],
+        history,
+    )  # fmt: skip
     return results
 
 
