@@ -42,9 +42,12 @@ from targets.models import Aggregation, Indicator
 
 logger = logging.getLogger(__name__)
 
-# pg_advisory_xact_lock key serialising the ancestor steps, so concurrent workers never combine
-# children rows that another transaction is about to change (last writer sees every commit).
-ANCESTOR_LOCK_KEY = 0x7461_7267  # "targ"
+# Concurrent writers (per-district nightly tasks, approvals) take PostgreSQL advisory locks, always
+# in the same order — the top-level subtrees (districts) they write into, sorted, then TOP_KEY for
+# the rows above them — so they never deadlock, and a bureau row is only combined from committed
+# children rows (the last writer sees every commit).
+LOCK_NAMESPACE = 0x7461_7267  # "targ"
+TOP_KEY = 0  # org unit ids are positive
 # A typed NULL: PostgreSQL cannot UNION an untyped NULL column with numeric rows.
 NULL_NUMERIC = "CAST(NULL AS NUMERIC)"
 _SAFE_LITERAL = re.compile(r"^[a-z_]+$")
@@ -451,10 +454,19 @@ def _tune_session() -> None:
             cursor.execute("SET LOCAL work_mem = '128MB'")
 
 
-def _lock_ancestors() -> None:
+def _lock(keys: Iterable[int]) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ANCESTOR_LOCK_KEY])
+            for key in sorted(set(keys)):
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, key])
+
+
+def _subtree_keys(unit: OrgUnit) -> list[int]:
+    """The top-level subtrees (a root's children: the districts) that writing ``unit``'s subtree touches."""
+    ids = unit.ancestor_ids
+    if len(ids) >= 2:
+        return [ids[1]]
+    return list(OrgUnit.objects.filter(parent_id=unit.pk).values_list("pk", flat=True))
 
 
 def _after_update(period_ids: list[int], indicator_ids: list[int]) -> None:
@@ -500,15 +512,18 @@ def full_recompute(
     written = 0
     with transaction.atomic():
         _tune_session()
+        _lock(key for root in roots for key in _subtree_keys(root))
         for root in roots:
-            depths = OrgUnit.objects.filter(path__startswith=root.path).values_list("depth", flat=True).distinct()
+            depths = set(OrgUnit.objects.filter(path__startswith=root.path).values_list("depth", flat=True))
             deepest = max(depths, default=root.depth)
-            for depth in sorted(set(depths), reverse=True):
+            for depth in sorted(depths, reverse=True):
+                if depth == 0:
+                    _lock([TOP_KEY])
                 lvl = "SELECT id AS unit_id FROM schools_orgunit WHERE depth = %s AND path LIKE %s"
                 written += _run_level(plan, lvl, [depth, root.path + "%"], now, with_children=depth != deepest)
         ancestor_ids = {pk for root in roots for pk in root.ancestor_ids[:-1]}
         if ancestor_ids:
-            _lock_ancestors()
+            _lock([TOP_KEY])
             by_depth = OrgUnit.objects.filter(pk__in=ancestor_ids).values_list("depth", "pk")
             for depth in sorted({d for d, _pk in by_depth}, reverse=True):
                 ids = [pk for d, pk in by_depth if d == depth]
@@ -545,7 +560,8 @@ def recompute_for(org_unit_id: int, period_id: int) -> int:
     now = timezone.now()
     written = 0
     with transaction.atomic():
-        _lock_ancestors()
+        _lock(_subtree_keys(unit))
+        _lock([TOP_KEY])
         # Deepest first: the unit itself, then each ancestor reading its children's fresh rows.
         # Only the unit itself can have become closed; its ancestors keep their rows.
         for pk in reversed(unit.ancestor_ids):
