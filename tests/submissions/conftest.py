@@ -42,9 +42,7 @@ class Setup:
 @pytest.fixture
 def clock():
     # 2023-04-01: 2023Q1 is open (due 04-10, locks 04-30).
-    with time_machine.travel(
-        datetime.datetime(2023, 4, 1, 10, 0, tzinfo=datetime.UTC), tick=False
-    ) as traveller:
+    with time_machine.travel(datetime.datetime(2023, 4, 1, 10, 0, tzinfo=datetime.UTC), tick=False) as traveller:
         yield traveller
 
 

@@ -46,9 +46,7 @@ def test_anything_but_arithmetic_is_refused_at_parse_time(text):
 
 
 def test_a_rule_definition_names_unknown_codes_and_syntax_errors(db):
-    errors = check_rule_definition(
-        "pri_new_entrants_migrant", "pri_new_entrant +", ["pri_new_entrants_migrant"]
-    )
+    errors = check_rule_definition("pri_new_entrants_migrant", "pri_new_entrant +", ["pri_new_entrants_migrant"])
     assert list(errors) == ["right"]
     assert "语法错误" in errors["right"][0]
     errors = check_rule_definition("foo", "1", ["bar"])

@@ -47,9 +47,7 @@ def test_a_principal_saves_a_draft_and_every_change_is_in_the_history(setup, use
     assert submission.version == 2
     assert stored(submission) == {"pri_new_entrants": Decimal(120), "pri_enrolled": Decimal(600)}
     assert sorted(result.changed) == ["pri_enrolled", "pri_new_entrants"]
-    rows = SubmissionHistory.objects.filter(
-        submission=submission, action=HistoryAction.VALUE, figure__isnull=False
-    )
+    rows = SubmissionHistory.objects.filter(submission=submission, action=HistoryAction.VALUE, figure__isnull=False)
     assert {(r.figure.code, r.old_value, r.new_value, r.channel, r.user, r.version) for r in rows} == {
         ("pri_new_entrants", None, Decimal(120), "web", users.alice, 2),
         ("pri_enrolled", None, Decimal(600), "web", users.alice, 2),
@@ -165,9 +163,7 @@ def test_submit_needs_every_value(setup, users, tree):
 def test_a_hard_rule_saves_as_draft_but_blocks_submit(setup, users, tree):
     submission = make_submission(tree.s1, setup.q1)
     # 120 migrants > 100 entrants breaks the error rule.
-    result = workflow.save_values(
-        submission, users.alice, S1_CLEAN | {"pri_new_entrants_migrant": 120}, version=1
-    )
+    result = workflow.save_values(submission, users.alice, S1_CLEAN | {"pri_new_entrants_migrant": 120}, version=1)
     assert [i.key for i in result.issues] == ["migrant_le_entrants"]
 
     with pytest.raises(ServiceError) as caught:
@@ -314,9 +310,7 @@ def test_a_stale_version_on_a_workflow_step_is_a_conflict(setup, users, tree):
 # --- recompute hook ---
 
 
-def test_approving_enqueues_the_recompute_once_after_commit(
-    setup, users, tree, django_capture_on_commit_callbacks
-):
+def test_approving_enqueues_the_recompute_once_after_commit(setup, users, tree, django_capture_on_commit_callbacks):
     submission = make_submission(tree.s1, setup.q1, status=S.SUBMITTED, **S1_CLEAN)
     with mock.patch("targets.tasks.process_pending_recompute_task.delay") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -402,3 +396,19 @@ def test_a_batch_creates_submissions_and_records_the_excel_channel(setup, users,
     assert [r.submission.org_unit for r in results] == [tree.s1, tree.s2]
     change = SubmissionHistory.objects.get(submission=existing, figure__code="pri_new_entrants")
     assert (change.old_value, change.new_value, change.channel) == (Decimal(10), Decimal(50), "excel")
+
+
+def test_top_area_figures_are_reported_by_districts_and_towns_directly_under_the_bureau(setup, tree):
+    from schools.models import Level, OrgUnit
+    from submissions.models import Figure
+    from submissions.validation import applies_to
+
+    population = Figure.objects.create(code="pop_age_5", name="5周岁人口", reported_by_top_areas=True)
+    town = OrgUnit.objects.create(code="TOWN", name="白沙镇", level=Level.TOWNSHIP, parent=tree.city)
+    # D1 (district) and a town under the bureau report it; T1 (a 学区 inside D1), schools and the bureau don't,
+    # so the population is never counted twice up the tree.
+    assert [u.code for u in (tree.d1, tree.d2, town, tree.t1, tree.s1, tree.city) if applies_to(population, u)] == [
+        "D1",
+        "D2",
+        "TOWN",
+    ]
