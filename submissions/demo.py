@@ -178,7 +178,11 @@ def load(stdout: TextIO | None = None) -> dict[str, int]:
             )  # fmt: skip
         periods = [_period(year, quarter) for year, quarter in DEMO_QUARTERS]
         today = timezone.localdate()
-        current = _period(today.year, (today.month - 1) // 3 + 1)  # open now: principals can try the form
+        current = _period(today.year, (today.month - 1) // 3 + 1)
+        if current.opens_on > today:
+            # The demo's current quarter is open from its first day, so principals can try the form now.
+            current.opens_on = current.start_date
+            current.save(update_fields=["opens_on", "updated_at"])
         counts = {"figures": len(figures), "periods": len(periods) + 1, "submissions": 0, "values": 0}
         units = [u for u in OrgUnit.objects.filter(is_active=True).order_by("path") if _reports(u, figures)]
         previous: dict[int, dict[str, Any]] = {}
