@@ -83,9 +83,7 @@ class IndicatorValue(models.Model):
         verbose_name_plural = _("指标值")
         ordering = ["indicator", "period", "org_unit", "pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["indicator", "org_unit", "period"], name="targets_indicatorvalue_unique"
-            ),
+            models.UniqueConstraint(fields=["indicator", "org_unit", "period"], name="targets_indicatorvalue_unique"),
         ]
         indexes = [
             # Drill-down tables: one indicator and period, the children of a unit.
@@ -99,7 +97,7 @@ class IndicatorValue(models.Model):
 
 
 class PendingRecompute(models.Model):
-    """A (unit, period) whose indicator values are stale: written in the approving transaction, cleared by the engine."""
+    """A stale (unit, period): written in the approving transaction, cleared by the engine."""
 
     org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="+")
     period = models.ForeignKey("submissions.Period", on_delete=models.CASCADE, related_name="+")
@@ -158,15 +156,27 @@ class Target(models.Model):
     """A target of a plan, its sentence kept verbatim, bound to what measures it."""
 
     plan = models.ForeignKey("plans.Plan", verbose_name=_("工作要点"), on_delete=models.CASCADE, related_name="targets")
-    section = models.ForeignKey("plans.Section", verbose_name=_("部分"), on_delete=models.PROTECT, related_name="targets")
+    section = models.ForeignKey(
+        "plans.Section", verbose_name=_("部分"), on_delete=models.PROTECT, related_name="targets"
+    )
     work_item = models.ForeignKey(
-        "plans.WorkItem", verbose_name=_("工作任务"), null=True, blank=True, on_delete=models.PROTECT, related_name="targets"
+        "plans.WorkItem",
+        verbose_name=_("工作任务"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
     )
     code = models.SlugField(_("代码"), max_length=60)
     text = models.TextField(_("目标原文"))
     kind = models.CharField(_("类型"), max_length=20, choices=TargetKind.choices)
     indicator = models.ForeignKey(
-        Indicator, verbose_name=_("统计指标"), null=True, blank=True, on_delete=models.PROTECT, related_name="targets"
+        Indicator,
+        verbose_name=_("统计指标"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
     )
     comparator = models.CharField(_("比较"), max_length=10, choices=Comparator.choices, blank=True)
     target_value = models.DecimalField(_("目标值"), max_digits=20, decimal_places=4, null=True, blank=True)
@@ -175,35 +185,69 @@ class Target(models.Model):
     per_unit_minimum = models.DecimalField(_("每单位最低次数"), max_digits=12, decimal_places=2, null=True, blank=True)
     baseline_value = models.DecimalField(_("基线值"), max_digits=20, decimal_places=4, null=True, blank=True)
     baseline_period = models.ForeignKey(
-        "submissions.Period", verbose_name=_("基线周期"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "submissions.Period",
+        verbose_name=_("基线周期"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    scope = models.ForeignKey("schools.OrgUnit", verbose_name=_("范围"), on_delete=models.PROTECT, related_name="targets")
+    scope = models.ForeignKey(
+        "schools.OrgUnit", verbose_name=_("范围"), on_delete=models.PROTECT, related_name="targets"
+    )
     applies_to_each_unit = models.BooleanField(_("每个单位均须达标"), default=False)
     due_period = models.ForeignKey(
-        "submissions.Period", verbose_name=_("完成期限"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "submissions.Period",
+        verbose_name=_("完成期限"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     due_date = models.DateField(_("截止日期"), null=True, blank=True)
     path_mode = models.CharField(_("预期路径"), max_length=20, choices=PathMode.choices, default=PathMode.LINEAR)
     at_risk_margin = models.DecimalField(
-        _("风险容差"), max_digits=8, decimal_places=4, default=Decimal("0.05"), help_text=_("与预期值相差在此比例内为“有风险”")
+        _("风险容差"),
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("0.05"),
+        help_text=_("与预期值相差在此比例内为“有风险”"),
     )
     owner_unit = models.ForeignKey(
-        "schools.OrgUnit", verbose_name=_("责任单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="owned_targets"
+        "schools.OrgUnit",
+        verbose_name=_("责任单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_targets",
     )
     owner_name = models.CharField(_("责任科室/人"), max_length=200, blank=True)
     owner_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("责任人账号"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("责任人账号"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     part_of = models.ForeignKey(
-        "self", verbose_name=_("所属目标"), null=True, blank=True, on_delete=models.CASCADE, related_name="sub_targets",
+        "self",
+        verbose_name=_("所属目标"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sub_targets",
         help_text=_("“其中外来生2000人”这样的子目标"),
     )
     contributes_to = models.ForeignKey(
-        "self", verbose_name=_("对应上级目标"), null=True, blank=True, on_delete=models.SET_NULL, related_name="contributions",
+        "self",
+        verbose_name=_("对应上级目标"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contributions",
     )
-    milestone_status = models.CharField(
-        _("里程碑状态"), max_length=20, choices=MilestoneStatus.choices, blank=True
-    )
+    milestone_status = models.CharField(_("里程碑状态"), max_length=20, choices=MilestoneStatus.choices, blank=True)
     order = models.PositiveIntegerField(_("顺序"), default=0)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -328,7 +372,9 @@ class TargetNote(models.Model):
     evidence = models.FileField(_("佐证材料"), upload_to="evidence/%Y/", blank=True)
     review_status = models.CharField(max_length=20, choices=NoteReview.choices, default=NoteReview.PENDING)
     review_comment = models.TextField(blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
