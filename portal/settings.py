@@ -229,6 +229,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set shared by several serializers (else W001 warnings and "Level7c6Enum").
+    "ENUM_NAME_OVERRIDES": {
+        "OrgUnitLevelEnum": "schools.models.Level",
+        "SchoolTypeEnum": "schools.models.SchoolType",
+        "OwnershipEnum": "schools.models.Ownership",
+        "DesignationLevelEnum": "schools.models.DesignationLevel",
+        "SubmissionStatusEnum": "submissions.models.SubmissionStatus",
+        "PlanStatusEnum": "plans.models.PlanStatus",
+        "ProgressStatusEnum": "targets.models.ProgressStatus",
+        "ExportStatusEnum": "reports.models.ExportStatus",
+    },
 }
 
 # --- Domain settings ---
