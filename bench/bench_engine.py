@@ -92,6 +92,7 @@ def floor_seconds() -> tuple[float, int]:
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '128MB'")  # the same memory the engine gets
         cursor.execute("DROP TABLE IF EXISTS bench_floor")
         started = time.perf_counter()
         cursor.execute(FLOOR_SQL)
@@ -227,9 +228,12 @@ def run() -> list[dict[str, Any]]:
     periods = list(Period.objects.filter(year=dataset.YEAR).order_by("quarter"))
     indicators = len(engine.load_indicators())
 
-    engine.full_recompute()  # warm-up (caches, first-write page allocation)
+    IndicatorValue.objects.all().delete()
     started = time.perf_counter()
-    rows = engine.full_recompute()
+    rows = engine.full_recompute()  # from an empty table: every row inserted
+    full_empty = time.perf_counter() - started
+    started = time.perf_counter()
+    engine.full_recompute()  # the nightly case: every value confirmed, nothing rewritten
     full = time.perf_counter() - started
 
     floor_runs = [floor_seconds() for _ in range(2)]
@@ -246,15 +250,18 @@ def run() -> list[dict[str, Any]]:
     )
     return [
         {"name": "dataset: approved values", "value": counts["values"], "unit": "rows"},
-        {"name": "(a) full recompute (engine)", "value": round(full, 2), "unit": "s",
-         "note": f"{rows} indicator values written ({indicators} indicators × all units × 4 quarters), "
-                 f"{IndicatorValue.objects.count()} rows in table"},
+        {"name": "(a) full recompute (engine), empty table", "value": round(full_empty, 2), "unit": "s",
+         "note": f"{rows} indicator values inserted ({indicators} indicators × all units × 4 quarters)"},
+        {"name": "(a) full recompute (engine), unchanged data (nightly)", "value": round(full, 2), "unit": "s",
+         "note": f"{IndicatorValue.objects.count()} rows confirmed, none rewritten"},
         {"name": "(b) floor: the same subtree sums as one raw SQL statement", "value": round(floor, 2), "unit": "s",
          "note": f"{floor_rows} (unit, quarter, figure) sums into a temp table"},
-        {"name": "(a)/(b) engine vs floor", "value": round(full / floor, 2), "unit": "×", "goal": "≤ 2"},
+        {"name": "(a)/(b) engine (empty table) vs floor", "value": round(full_empty / floor, 2), "unit": "×",
+         "goal": "≤ 2"},
+        {"name": "(a)/(b) engine (nightly) vs floor", "value": round(full / floor, 2), "unit": "×", "goal": "≤ 2"},
         {"name": "(c) per-unit ORM reference (extrapolated)", "value": round(reference["seconds"], 1), "unit": "s",
          "note": note_ref},
-        {"name": "(c)/(a) speed-up over the reference", "value": round(reference["seconds"] / full, 1),
+        {"name": "(c)/(a) speed-up over the reference", "value": round(reference["seconds"] / full_empty, 1),
          "unit": "×", "goal": "≥ 20"},
         {"name": "(d) incremental recompute after one approval, median", "value":
             round(statistics.median(timings) * 1000, 1), "unit": "ms", "goal": "≤ 50",

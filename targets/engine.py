@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from schools.models import OrgUnit
-from submissions.models import Figure, Period, SubmissionStatus, TimeAggregation
+from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation
 from targets import expressions
 from targets.expressions import ExpressionError
 from targets.models import Aggregation, Indicator
@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 # children rows (the last writer sees every commit).
 LOCK_NAMESPACE = 0x7461_7267  # "targ"
 TOP_KEY = 0  # org unit ids are positive
+ANALYZE_AFTER_ROWS = 50_000
 # A typed NULL: PostgreSQL cannot UNION an untyped NULL column with numeric rows.
 NULL_NUMERIC = "CAST(NULL AS NUMERIC)"
 _SAFE_LITERAL = re.compile(r"^[a-z_]+$")
@@ -227,6 +228,7 @@ class _Plan:
         statuses = [SubmissionStatus.APPROVED]
         if getattr(settings, "INDICATORS_INCLUDE_SUBMITTED", False):
             statuses.append(SubmissionStatus.SUBMITTED)
+        self.status_values = statuses
         self.statuses = _literal_list(statuses)
         self.indicator_ids = [c.indicator.pk for c in indicators]
         self.period_ids = [p.id for p in periods]
@@ -316,10 +318,12 @@ class _Plan:
             f"{num} AS num, {den} AS den, {cnt} AS cnt FROM base WHERE {_filter_sql(indicator)}"
         )
 
-    def level_sql(self, lvl_sql: str, *, with_children: bool = True) -> str:
+    def level_sql(self, lvl_sql: str, *, with_children: bool = True, with_own: bool = True) -> str:
         """One upsert statement computing every indicator's rows for the units ``lvl_sql`` selects.
 
-        ``with_children=False`` (the deepest level: leaves only) leaves out the children's rows.
+        ``with_children=False`` (the deepest level: leaves only) leaves out the children's rows;
+        ``with_own=False`` (an ancestor that reports nothing itself) leaves out its own figures, which
+        would only add NULLs — a much smaller statement for the incremental path.
         """
         columns = "".join(f", piv.{name} AS {name}" for name in self.columns.values())
         owns = [sql for c in self.indicators if (sql := self._own_sql(c)) is not None]
@@ -330,12 +334,9 @@ class _Plan:
             ]
         ids = ", ".join(map(str, self.indicator_ids)) or "NULL"
         pids = ", ".join(map(str, self.period_ids)) or "NULL"
-        return f"""
-INSERT INTO targets_indicatorvalue
-  (indicator_id, org_unit_id, period_id, numerator, denominator, value, unit_count, computed_at)
-WITH tp AS ({self._tp_sql()}),
+        parts = (["SELECT * FROM own"] if with_own else []) + (["SELECT * FROM ch"] if with_children else [])
+        own_ctes = f"""tp AS ({self._tp_sql()}),
 need AS ({self._need_sql()}),
-lvl AS ({lvl_sql}),
 eff AS MATERIALIZED ({self._eff_sql()}),
 piv AS ({self._piv_sql()}),
 base AS MATERIALIZED (
@@ -347,13 +348,18 @@ base AS MATERIALIZED (
   WHERE u.is_active
 ),
 own AS ({" UNION ALL ".join(owns)}),
-ch AS (
+"""
+        return f"""
+INSERT INTO targets_indicatorvalue
+  (indicator_id, org_unit_id, period_id, numerator, denominator, value, unit_count, computed_at)
+WITH lvl AS ({lvl_sql}),
+{own_ctes if with_own else ""}ch AS MATERIALIZED (
   SELECT iv.indicator_id AS indicator_id, c.parent_id AS unit_id, iv.period_id AS period_id,
          iv.numerator AS num, iv.denominator AS den, iv.unit_count AS cnt
   FROM targets_indicatorvalue iv JOIN schools_orgunit c ON c.id = iv.org_unit_id
   WHERE c.parent_id IN (SELECT unit_id FROM lvl) AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids})
 ),
-allrows AS (SELECT * FROM own{" UNION ALL SELECT * FROM ch" if with_children else ""}),
+allrows AS ({" UNION ALL ".join(parts)}),
 agg AS ({self._agg_sql(with_children)})
 SELECT agg.indicator_id, agg.unit_id, agg.period_id, agg.num, agg.den,
        CASE WHEN agg.aggregation <> 'ratio' THEN agg.num
@@ -432,10 +438,11 @@ def _run_level(
     *,
     check_stale: bool = True,
     with_children: bool = True,
+    with_own: bool = True,
 ) -> int:
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(plan.level_sql(lvl_sql, with_children=with_children), [*params, stamp])
+        cursor.execute(plan.level_sql(lvl_sql, with_children=with_children, with_own=with_own), [*params, stamp])
         written = max(cursor.rowcount, 0)
         if not check_stale:
             return written
@@ -528,6 +535,10 @@ def full_recompute(
             for depth in sorted({d for d, _pk in by_depth}, reverse=True):
                 ids = [pk for d, pk in by_depth if d == depth]
                 written += _run_level(plan, _ids_sql(ids), [], now)
+        if written > ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
+            # Fresh statistics, or the incremental path's small statements get plans for an empty table.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE targets_indicatorvalue")
         transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
     return written
 
@@ -557,15 +568,29 @@ def recompute_for(org_unit_id: int, period_id: int) -> int:
     offsets = {offset for c in indicators for _code, offset in c.refs}
     periods = [_period_info(p) for p in affected_periods(period, offsets)]
     plan = _Plan(indicators, periods)
+    has_children = OrgUnit.objects.filter(parent_id=unit.pk).exists()
+    reporting_ancestors = set(
+        Submission.objects.filter(
+            org_unit_id__in=unit.ancestor_ids[:-1],
+            status__in=plan.status_values,
+            period__year__in={(p.idx - k) // 4 for p in periods for k in plan.offsets},
+        ).values_list("org_unit_id", flat=True)
+    )
     now = timezone.now()
     written = 0
     with transaction.atomic():
         _lock(_subtree_keys(unit))
         _lock([TOP_KEY])
         # Deepest first: the unit itself, then each ancestor reading its children's fresh rows.
-        # Only the unit itself can have become closed; its ancestors keep their rows.
+        # Only the unit itself can have become closed; its ancestors keep their rows. An ancestor that
+        # reports no figures of its own is combined from its children's rows alone (a smaller statement).
         for pk in reversed(unit.ancestor_ids):
-            written += _run_level(plan, _ids_sql([pk]), [], now, check_stale=pk == unit.pk)
+            if pk == unit.pk:
+                written += _run_level(plan, _ids_sql([pk]), [], now, with_children=has_children)
+            else:
+                written += _run_level(
+                    plan, _ids_sql([pk]), [], now, check_stale=False, with_own=pk in reporting_ancestors
+                )
         transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
     return written
 

@@ -316,3 +316,21 @@ def test_explanation_lists_the_inputs_and_matches_the_stored_value(tree, retenti
     # 142 / 145 × 100, the same as the engine's row
     assert (result.numerator, result.denominator) == (D(142), D(145))
     assert result.value.quantize(D("0.0001")) == result.stored.value.quantize(D("0.0001"))
+
+
+def test_incremental_recompute_keeps_an_ancestors_own_figures(tree):
+    figure("kg_enrolled_3_5")
+    stock("pop_age_3_5")
+    rate = indicator("kg_3yr_rate", "kg_enrolled_3_5", "pop_age_3_5", factor=100)
+    q1 = period(2023, 1)
+    report(tree.k1, q1, kg_enrolled_3_5=90)
+    report(tree.d1, q1, pop_age_3_5=100)  # D1 reports its own population
+    engine.full_recompute()
+    report(tree.k1, q1, kg_enrolled_3_5=95)
+    engine.recompute_for(tree.k1.pk, q1.pk)
+    # D1 = K1's 95 / D1's own 100; T1 (reports nothing itself) = 95 / no denominator
+    assert value(rate, tree.d1, q1) == D("95.00")
+    assert value(rate, tree.t1, q1) is None
+    incremental = [row[1:] for row in snapshot()]
+    engine.full_recompute()
+    assert [row[1:] for row in snapshot()] == incremental
