@@ -53,6 +53,7 @@ class PlanTable(BaseTable):
 class PlanListView(ObjectListView):
     # Plans are public to every signed-in user of the bureau; targets inside are scoped.
     queryset = Plan.objects.select_related("owner_unit", "parent").annotate(section_count=Count("sections"))
+    model = Plan
     table_class = PlanTable
     filterset_fields = ["year", "status"]
     scope_field = None

@@ -11,7 +11,7 @@ class OrgUnitTable(BaseTable):
     code = tables.Column(linkify=True)
     name = tables.Column(linkify=True)
     parent = tables.Column(verbose_name=_("上级单位"), order_by=("parent__name", "pk"))
-    is_central = tables.BooleanColumn(yesno=("是", ""))
+    is_central = tables.BooleanColumn(yesno=(_("是"), ""))
 
     class Meta(BaseTable.Meta):
         model = OrgUnit
