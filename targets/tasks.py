@@ -28,8 +28,19 @@ def full_recompute_task(period_ids: list[int] | None = None) -> int:
     district_ids = pipeline.fan_out_unit_ids()
     for unit_id in district_ids:
         full_recompute_district_task.delay(unit_id, period_ids)
+    # Milestones and narratives have no indicator, so the districts' recomputes never reach them:
+    # the nightly run is what turns an overdue milestone off track.
+    recompute_all_progress_task.delay(period_ids)
     logger.info("full recompute fanned out to %d units", len(district_ids))
     return len(district_ids)
+
+
+@shared_task
+def recompute_all_progress_task(period_ids: list[int] | None = None) -> int:
+    """Every target's progress (all kinds), for the given periods or all."""
+    from targets.progress import recompute_progress
+
+    return recompute_progress(period_ids=period_ids)
 
 
 @shared_task

@@ -585,3 +585,21 @@ def test_recompute_query_count_does_not_grow_with_units(tree, quarters, section)
     # Queries: targets ids, targets, children of scopes, periods, aggregate values, school values,
     # qualifying schools, notes, then savepoint + upsert + cleanup + release — whatever the number of units.
     assert count() == few
+
+
+def test_the_nightly_task_reaches_milestones_which_have_no_indicator(tree, quarters, section) -> None:  # noqa: ANN001
+    from targets.tasks import full_recompute_task
+
+    t = target(
+        section,
+        "T18",
+        TargetKind.MILESTONE,
+        tree.city,
+        due_date=datetime.date(2023, 9, 30),
+        milestone_status=MilestoneStatus.IN_PROGRESS,
+    )
+    assert not Progress.objects.filter(target=t).exists()
+
+    full_recompute_task.delay()  # eager in tests: the fan-out and the progress pass run in-process
+
+    assert statuses(t, tree.city) == ["on_track", "on_track", "on_track", "off_track"]
