@@ -92,3 +92,11 @@ def users(tree: Tree) -> Personas:
         bea=make_user("bea", tree.city, Role.BUREAU_ADMIN),
         nobody=make_user("nobody"),
     )
+
+
+@pytest.fixture(autouse=True)
+def _chinese_by_default() -> None:
+    """Each test starts in the default language, whatever an earlier test activated in this thread."""
+    from django.utils import translation
+
+    translation.activate("zh-hans")
