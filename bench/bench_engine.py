@@ -20,8 +20,6 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -36,24 +34,9 @@ SAMPLE = {"school": 40, "township": 4, "district": 2, "bureau": 1}
 
 
 def _setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "bench"))
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_ENGINE_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "1")
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], capture_output=True, check=False)
-    import django
+    from benchdb import setup_django
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from schools.models import OrgUnit
-
-    if not OrgUnit.objects.filter(code="GEN").exists():
-        call_command("generate_dataset", units=UNITS, seed=1, verbosity=0)
+    setup_django("engine", DB_NAME, units=UNITS)
 
 
 # --- (b) the floor: one raw statement computing every subtree sum ---

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime
 import os
 import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -33,24 +32,9 @@ PLAN = "bench-progress-2023"
 
 
 def _setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "bench"))
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_PROGRESS_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "1")
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], capture_output=True, check=False)
-    import django
+    from benchdb import setup_django
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from schools.models import OrgUnit
-
-    if not OrgUnit.objects.filter(code="GEN").exists():
-        call_command("generate_dataset", units=UNITS, seed=1, verbosity=0)
+    setup_django("progress", DB_NAME, units=UNITS)
 
 
 def _plan() -> int:

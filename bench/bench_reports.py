@@ -24,11 +24,8 @@ django-import-export (bench-only dependency) in the same process.
 from __future__ import annotations
 
 import io
-import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 import tracemalloc
 from decimal import Decimal
@@ -43,23 +40,9 @@ PLAN = "bench-2023"
 
 
 def _setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_REPORTS_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "1")
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], capture_output=True, check=False)
-    import django
+    from benchdb import setup_django
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from schools.models import OrgUnit
-
-    if not OrgUnit.objects.filter(code="GEN").exists():
-        call_command("generate_dataset", units=UNITS, seed=1, verbosity=0)
+    setup_django("reports", DB_NAME, units=UNITS)
 
 
 def _arrange() -> dict[str, Any]:

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
 import random
-import subprocess
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -30,19 +27,9 @@ PREFIX = "UPB"
 
 
 def _setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_UPLOAD_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "1")
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], capture_output=True, check=False)
-    import django
+    from benchdb import setup_django
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django("upload", DB_NAME)
 
 
 def _arrange():  # noqa: ANN202 - returns model instances typed only after django.setup()

@@ -1,0 +1,38 @@
+"""Shared set-up of the benchmarks: each gets its own PostgreSQL database, migrated, optionally with a tree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django(name: str, db_name: str, *, units: int | None = None) -> None:
+    """Point Django at ``db_name`` (override with BENCH_<NAME>_DATABASE_URL), create and migrate it.
+
+    With ``units``, the synthetic tree of ``generate_dataset --units N --seed 1`` is created once.
+    """
+    for path in (str(ROOT), str(ROOT / "bench")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    os.environ["DATABASE_URL"] = os.environ.get(
+        f"BENCH_{name.upper()}_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{db_name}"
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DEBUG", "1")
+    # An existing database is fine: createdb then fails and the data built earlier is reused.
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db_name], capture_output=True, check=False)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if units is not None:
+        from schools.models import OrgUnit
+
+        if not OrgUnit.objects.filter(code="GEN").exists():
+            call_command("generate_dataset", units=units, seed=1, verbosity=0)
