@@ -73,9 +73,3 @@ class ObjectListView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterVi
         context = super().get_context_data(**kwargs)
         context["title"] = self.title
         return context
-
-
-@login_required
-def not_built_yet(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    """Scaffolding for pages whose issue has not landed; replaced app by app."""
-    return render(request, "portal/not_built_yet.html", status=501)
