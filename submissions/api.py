@@ -26,10 +26,13 @@ from submissions import workflow
 from submissions.models import Channel, Figure, Period, Submission, SubmissionHistory
 
 
-def number(value: Decimal | None) -> int | float | None:
-    """A stored DECIMAL(20, 4) as a JSON number: integral values as ints (600, not 600.0)."""
+def number(value: Decimal | int | None) -> int | float | None:
+    """A stored DECIMAL(20, 4) as a JSON number: integral values as ints (600, not 600.0).
+
+    A freshly created object still holds the model's default as given (``min_value=0``, an int)."""
     if value is None:
         return None
+    value = Decimal(value)
     return int(value) if value == value.to_integral_value() else float(value)
 
 

@@ -228,7 +228,9 @@ class Submission(models.Model):
 class Value(models.Model):
     """One reported number: a submission's value for a figure (null = not reported)."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="values")
+    # No index of its own: the unique (submission, figure) constraint's index serves every lookup by
+    # submission, and a second one only slows the bulk insert of a district's upload.
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="values", db_index=False)
     figure = models.ForeignKey(Figure, on_delete=models.PROTECT, related_name="values")
     value = models.DecimalField(_("数值"), max_digits=20, decimal_places=4, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -25,7 +25,7 @@ class SubmissionTable(BaseTable):
     status = StatusBadgeColumn()
     has_explanations = tables.BooleanColumn(verbose_name=_("有说明"), accessor="explanations", yesno=("是", ""))
     is_zero_report = tables.BooleanColumn(yesno=("是", ""))
-    submitted_at = tables.DateTimeColumn(format="Y-m-d H:i")
+    submitted_at = tables.DateTimeColumn(verbose_name=_("提交时间"), format="Y-m-d H:i")
     version = tables.Column(attrs={"td": {"class": "num"}})
 
     class Meta(BaseTable.Meta):

@@ -75,7 +75,8 @@ def parse_value(figure: Figure, raw: object) -> Decimal | None:
         raise FieldError(_("请输入数字")) from None
     if not value.is_finite():
         raise FieldError(_("请输入数字"))
-    if abs(value) >= MAX_ABS:
+    # By exponent, not arithmetic: abs() of "1e999999999" overflows the decimal context.
+    if value and value.adjusted() >= MAX_ABS.adjusted():
         raise FieldError(_("数值过大"))
     if figure.value_type == ValueType.INTEGER:
         if value != value.to_integral_value():

@@ -192,16 +192,18 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         version = int(request.POST.get("version", ""))
     except ValueError:
         version = None
+    submitting = request.POST.get("op") == "submit"
     try:
-        result = workflow.save_values(
-            submission, request.user, posted, version=version, explanations=explanations,
-            is_zero_report=request.POST.get("is_zero_report") == "on", channel=Channel.WEB,
-        )  # fmt: skip
-        if request.POST.get("op") == "submit":
-            workflow.submit(submission, request.user, version=result.submission.version, channel=Channel.WEB)
-            messages.success(request, _("已提交，等待审核。"))
-        else:
-            messages.success(request, _("已保存草稿。"))
+        # Save and submit are one transaction: a refused submit keeps nothing of the save either
+        # (the page shows the typed values again), so a 400 never leaves half of the request written.
+        with transaction.atomic():
+            result = workflow.save_values(
+                submission, request.user, posted, version=version, explanations=explanations,
+                is_zero_report=request.POST.get("is_zero_report") == "on", channel=Channel.WEB,
+            )  # fmt: skip
+            if submitting:
+                workflow.submit(submission, request.user, version=result.submission.version, channel=Channel.WEB)
+        messages.success(request, _("已提交，等待审核。") if submitting else _("已保存草稿。"))
     except VersionConflict as exc:
         messages.error(request, exc.errors["version"][0])
         context = _detail_context(request, _submission_for(request, pk), posted_values=posted)

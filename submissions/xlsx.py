@@ -556,8 +556,9 @@ def import_template(
         raise UploadRejected(_("文件无法作为 Excel 工作簿解析，请使用下载的模板。")) from None
 
     headers = [_header(figure) for figure in figures]
-    stored_values, _subs = _stored_for(period, units.values())
+    stored_values, current = _stored_for(period, units.values())
     edits: list[workflow.Edit] = []
+    stale: list[CellError] = []
     unchanged = 0
     for (row_number, raw), code, version in zip(rows, key.units, key.versions, strict=True):
         org_unit = units[code]
@@ -570,6 +571,14 @@ def import_template(
         if not changes:
             unchanged += 1
             continue
+        if version is None and org_unit.pk in current:
+            # No submission when the template was downloaded, one now: values saved since then
+            # must not be overwritten silently. An empty draft (opened, nothing saved) is fine;
+            # save_batch then checks its version under the row lock, in case that changes too.
+            if stored:
+                stale.append(CellError(_ref(row_number, 1), row_number, "", _("数据已被他人修改，请刷新后重试。")))
+                continue
+            version = current[org_unit.pk][0]
         # Send the whole row, so the saved submission is exactly what the sheet shows.
         values = {
             figure.code: raw[i] for i, figure in enumerate(figures) if raw[i] is not None or figure.code in stored
@@ -580,6 +589,8 @@ def import_template(
     header_of = {figure.code: headers[i] for i, figure in enumerate(figures)}
     if errors:
         raise TemplateRejected(errors)
+    if stale:
+        raise TemplateRejected(stale, status_code=409)
     result = ImportResult(period=period, rows=len(rows), unchanged=unchanged)
     if not edits:
         return result

@@ -148,3 +148,20 @@ def test_periods_are_created_by_code(api, setup, users):
     bad = api.post("/api/v1/periods/", payload | {"code": "2023Q5"}, format="json")
     assert bad.status_code == 400
     assert api.get("/api/v1/periods/2023Q1/").json()["due_on"] == "2023-04-10"
+
+
+def test_a_figure_created_without_a_range_answers_with_the_default_minimum(api, setup, users):
+    created = as_user(api, users.bea).post("/api/v1/figures/", {"code": "api_fig", "name": "接口填报项"}, format="json")
+    assert created.status_code == 201, created.content[:300]
+    assert (created.json()["min_value"], created.json()["max_value"]) == (0, None)
+
+
+@pytest.mark.parametrize("raw", ["1e999999999", "-1e999999999", "1e15"])
+def test_a_huge_exponent_is_a_clear_error_not_a_crash(api, setup, users, tree, raw):
+    submission = make_submission(tree.s1, setup.q1)
+    response = as_user(api, users.alice).patch(
+        f"/api/v1/submissions/{submission.pk}/", {"version": 1, "values": {"pri_new_entrants": raw}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"pri_new_entrants": ["数值过大"]}}
+    assert not Value.objects.filter(submission=submission).exists()

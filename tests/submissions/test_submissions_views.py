@@ -35,6 +35,29 @@ def stored(submission):
 # --- the principal's form ---
 
 
+def test_a_refused_submit_on_the_form_keeps_nothing_of_its_save(client, setup, users, tree):
+    # given: S1's draft, and a "submit" with one figure still missing
+    client.force_login(users.alice)
+    submission = Submission.objects.create(org_unit=tree.s1, period=setup.q1)
+    incomplete = {k: v for k, v in S1_CLEAN.items() if k != "pri_enrolled"}
+    # when
+    response = client.post(submission.get_absolute_url(), form_data(submission, op="submit", **incomplete))
+    # then: the errors, the typed values on the page, and nothing written
+    assert response.status_code == 400
+    assert "请填写此项" in response.content.decode()
+    assert 'value="100"' in response.content.decode()
+    submission.refresh_from_db()
+    assert (submission.status, submission.version) == (SubmissionStatus.DRAFT, 1)
+    assert stored(submission) == {}
+    assert not SubmissionHistory.objects.filter(submission=submission).exists()
+
+
+def test_the_review_list_headers_are_chinese():
+    from submissions.tables import SubmissionTable
+
+    assert SubmissionTable([]).columns["submitted_at"].header == "提交时间"
+
+
 def test_a_principal_opens_fills_and_submits_the_form(client, setup, users, tree):
     client.force_login(users.alice)
     page = client.get(reverse("submissions:my_submissions"))

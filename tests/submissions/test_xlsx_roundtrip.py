@@ -219,7 +219,9 @@ def test_a_submitted_unit_left_unchanged_does_not_block_the_others(client, users
     # then
     assert response.status_code == 200
     assert stored(tree.s2) == {"pri_new_entrants": Decimal(80)}
-    # when: S1's row changed → refused with the row named (S1 is row 4)
+    # when: S1's row changed in a fresh template → refused with the row named (S1 is row 4).
+    # (The first template is stale now: its empty S2 row would silently clear the 80 → 409, see test_xlsx_api.)
+    content = download(client, "2023Q1", "D1")
     response = upload(client, fill(content, {("S1", "pri_new_entrants"): 90}), "2023Q1")
     assert response.status_code == 400
     assert "填报!A4" in response.content.decode()
