@@ -19,7 +19,7 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from schools.models import DesignationKind, OrgUnit
 from submissions.models import Period
-from targets import explain, recompute
+from targets import engine, explain, recompute
 from targets.models import Indicator, IndicatorValue
 
 UNIT_FILTER_FIELDS = {
@@ -131,10 +131,20 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
         fields = ["indicator", "org_unit", "period", "numerator", "denominator", "value", "unit_count", "computed_at"]
 
 
+class WindowValueSerializer(IndicatorValueSerializer):
+    """The same fields for a value over a year or half (``engine.WindowValue``; period is its code)."""
+
+    period = serializers.CharField()
+
+
 EXPLAIN_PARAMS = [
     OpenApiParameter("indicator", str, description="indicator code"),
     OpenApiParameter("org_unit", str, description="org unit code"),
-    OpenApiParameter("period", str, description="period code, e.g. 2023Q1"),
+    OpenApiParameter(
+        "period",
+        str,
+        description="2023Q1; or 2023, 2023H1, 2023H2 where the indicator's period_mode allows it",
+    ),
     OpenApiParameter("explain", bool, description="with indicator, org_unit and period: add the explanation"),
 ]
 
@@ -161,9 +171,42 @@ class IndicatorValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(parameters=EXPLAIN_PARAMS)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         params = request.query_params
+        window = engine.parse_window(params.get("period") or "")
+        if window is not None:
+            return self.window_list(request, window)
         if params.get("explain") in ("1", "true") and all(params.get(k) for k in ("indicator", "org_unit", "period")):
             return self.explain(request)
         return super().list(request, *args, **kwargs)
+
+    def window_list(self, request: Request, window: engine.Window) -> Response:
+        """``period=2023`` / ``2023H1`` / ``2023H2``: values over the year or half, computed on request
+        for the indicators whose period_mode allows it (one asked for by code that does not: 400)."""
+        params = request.query_params
+        indicators = Indicator.objects.filter(is_active=True).order_by("code")
+        if params.get("indicator"):
+            indicators = indicators.filter(code=params["indicator"])
+            refused = [i for i in indicators if not engine.window_allowed(i, window)]
+            if refused:
+                raise ServiceError(
+                    {
+                        "period": [
+                            _("指标“{name}”的周期为“{mode}”，不能按“{period}”查询").format(
+                                name=refused[0].name, mode=refused[0].get_period_mode_display(), period=window.code
+                            )
+                        ]
+                    }
+                )
+        units = scope.visible_units(request.user).filter(is_active=True)
+        if params.get("org_unit"):
+            units = units.filter(code=params["org_unit"])
+        if params.get("parent"):
+            units = units.filter(parent__code=params["parent"])
+        if not Period.objects.filter(year=window.year).exists():
+            values: list[engine.WindowValue] = []  # a year nobody reports for, like an unknown quarter
+        else:
+            values = engine.window_values(list(indicators), list(units.order_by("path")), window)
+        page = self.paginate_queryset(values)  # type: ignore[arg-type]
+        return self.get_paginated_response(WindowValueSerializer(page, many=True).data)
 
     @extend_schema(parameters=EXPLAIN_PARAMS[:3])
     @action(detail=False, methods=["get"], url_path="explain")

@@ -50,13 +50,17 @@ RETENTION = {
     "name": "小学巩固率",
     "name_en": "Primary retention rate",
     "numerator": "pri_graduates",
-    "denominator": "pri_cohort_entrants + pri_transfers_in - pri_transfers_out",
+    # × 毕业生数 ÷ 毕业生数: the denominator exists only once the year's class has graduated (÷ 0 → no
+    # data). Graduates are reported in Q3 (the July graduation), so without it Q1–Q2 showed 0 %.
+    "denominator": "(pri_cohort_entrants + pri_transfers_in - pri_transfers_out) * pri_graduates / pri_graduates",
     "factor": 100,
     "unit": "%",
     "school_types": PRIMARY,
     "definition": (
         "毕业生数 ÷（该届入学时新生数 + 转入 − 转出）× 100。各小学填报：毕业生数、该届入学新生数、"
         "六年间累计转入与转出人数（流量，年内累计）。转入多于流失时可以超过 100%。"
+        "毕业生在第三季度（7 月毕业后）填报：本年尚无毕业生的季度没有可计算的毕业届次，显示“无数据”而不是 0%"
+        "（分母乘以“毕业生数 ÷ 毕业生数”，毕业生数为 0 时分母为空）。"
     ),
 }
 

@@ -438,10 +438,23 @@ def _sql_arith(node: Node, column: Callable[[str, int], str]) -> str:
     if isinstance(node, Neg):
         return f"(-{_sql_arith(node.operand, column)})"
     assert isinstance(node, BinOp)
-    left, right = _sql_arith(node.left, column), _sql_arith(node.right, column)
-    if node.op == "/":
-        return f"(({left}) * 1.0 / NULLIF({right}, 0))"
-    return f"({left} {node.op} {right})"
+    # A left-deep chain of one precedence (a + b - c …, a * b / c …) is rendered flat inside one pair of
+    # parentheses — the same left-to-right evaluation — because one pair per operator overflows SQLite's
+    # parser near 100 terms, and a 200-term sum is a legitimate expression.
+    group = "+-" if node.op in "+-" else "*/"
+    chain: list[tuple[str, Node]] = []
+    current: Node = node
+    while isinstance(current, BinOp) and current.op in group:
+        chain.append((current.op, current.right))
+        current = current.left
+    chain.reverse()
+    first = _sql_arith(current, column)
+    # Division: × 1.0 first so SQLite never divides integers; ÷ 0 gives NULL, never an error.
+    parts = [f"({first}) * 1.0" if any(op == "/" for op, _operand in chain) else first]
+    for op, operand in chain:
+        right = _sql_arith(operand, column)
+        parts.append(f"/ NULLIF({right}, 0)" if op == "/" else f"{op} {right}")
+    return f"({' '.join(parts)})"
 
 
 def compile_condition_sql(node: Node, column: Callable[[str, int], str]) -> str:
@@ -451,5 +464,12 @@ def compile_condition_sql(node: Node, column: Callable[[str, int], str]) -> str:
     if isinstance(node, Not):
         return f"(NOT {compile_condition_sql(node.operand, column)})"
     assert isinstance(node, BoolOp)
-    op = node.op.upper()
-    return f"({compile_condition_sql(node.left, column)} {op} {compile_condition_sql(node.right, column)})"
+    # A chain of one operator (a and b and c …) flat, as for arithmetic: SQLite's parser stack is shallow.
+    operands: list[Node] = []
+    current: Node = node
+    while isinstance(current, BoolOp) and current.op == node.op:
+        operands.append(current.right)
+        current = current.left
+    operands.append(current)
+    joined = f" {node.op.upper()} ".join(compile_condition_sql(o, column) for o in reversed(operands))
+    return f"({joined})"

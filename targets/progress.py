@@ -31,7 +31,8 @@ Kinds:
 - threshold: actual = the indicator value of the unit. With ``applies_to_each_unit`` every school in
   the unit's subtree must comply: detail lists ``failing_units``; met when none fails; at_risk when
   the share complying is within the margin of 100 %; off_track otherwise.
-- quantity: actual = sum of the quarter values of the plan year up to the period (YTD); the parent
+- quantity: actual = the indicator value of the period, which the engine already keeps year to date
+  for flow figures (the latest value for stocks) — never a sum of quarter rows; the parent
   of sub-targets ("其中外来生…") lists them in ``detail.sub_targets``; child units' rows show their
   contribution (expected and status only make sense for the scope: child rows are ``no_data`` with
   ``detail.contribution``).
@@ -40,7 +41,8 @@ Kinds:
 - limit: actual = the indicator value (a count of breaches, or a max); any breach → off_track,
   detail lists the schools breaking the bound.
 - frequency: every qualifying school (the indicator's unit filter, e.g. central schools) must reach
-  ``per_unit_minimum`` (else ``target_value``) per semester (Q1+Q2, Q3+Q4). Actual = % of qualifying
+  ``per_unit_minimum`` (else ``target_value``) per semester (Q1+Q2, Q3+Q4: the year-to-date value,
+  less the Q2 value in the second half). Actual = % of qualifying
   schools complying; in the first quarter of a semester a school complies when it has reached half
   the minimum (pace). Met when all comply at the end of the semester, on_track when all are on pace
   mid-semester; at_risk / off_track by the share as above. Detail lists the schools that don't.
@@ -325,7 +327,16 @@ def _load_inputs(
             .values_list("id", "code", "name", "path", "school_type", "ownership", "is_central", "is_active")
         ):
             schools[row[0]] = UnitInfo(*row)
-        unit_period_ids = per_unit_period_ids or period_ids
+        unit_period_ids = list(per_unit_period_ids or period_ids)
+        # A second-half frequency subtracts the year-to-date value at Q2 (see _frequency): load it too.
+        wanted = set(unit_period_ids)
+        unit_period_ids += [
+            q2.pk
+            for p in periods
+            if p.pk in wanted and p.quarter >= 3
+            for q2 in periods_by_year[p.year]
+            if q2.quarter == 2 and q2.pk not in wanted
+        ]
         for ind, per, unit, value in IndicatorValue.objects.filter(
             _subtree_q(paths, "org_unit__"),
             indicator_id__in={t.indicator_id for t in per_unit},
@@ -420,10 +431,6 @@ def _qualifies(target: Target, unit: UnitInfo) -> bool:
     return not (indicator.unit_filter_central_only and not unit.is_central)
 
 
-def _ytd_periods(periods: list[Period], period: Period) -> list[Period]:
-    return [p for p in periods if p.year == period.year and p.quarter <= period.quarter]
-
-
 def _judge_numeric(target: Target, period: Period, actual: Decimal, expected: Decimal | None) -> str:
     """Status of a numeric actual: met, the path comparison, and "due and not met" → off_track."""
     if satisfies(target, actual):
@@ -452,11 +459,11 @@ def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
         return _frequency(target, period, unit, periods, data)
 
     if kind == TargetKind.QUANTITY:
-        values = [data.agg.get((target.indicator_id, unit.id, p.pk)) for p in _ytd_periods(periods, period)]
-        known = [v for v in values if v is not None]
-        if not known:
+        # The engine's value already is the year to date (flow figures) or the latest (stock figures):
+        # the quarter's own row — summing the quarters' rows counted Q1 four times by Q4.
+        actual = data.agg.get((target.indicator_id, unit.id, period.pk))
+        if actual is None:
             return Result(expected=expected if is_scope else None)
-        actual = sum(known, Decimal(0))
         quarters = period.quarter if period.year == target.plan.year else 4
         projection = actual * 4 / quarters
         if not is_scope:
@@ -556,8 +563,6 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
     if minimum is None:
         return Result(detail={"reason": "no_target_value"})
     first_quarter = 1 if period.quarter <= 2 else 3
-    semester = [p for p in periods if p.year == period.year and first_quarter <= p.quarter <= period.quarter]
-    semester_ids = {p.pk for p in semester}
     mid_semester = period.quarter == first_quarter
     qualifying = data.under(
         ("qualifying", target.indicator_id),
@@ -567,14 +572,19 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
     )
     if not qualifying:
         return Result(detail={"reason": "no_qualifying_units"})
-    totals: dict[int, Decimal] = {}
-    for period_id in semester_ids:
+
+    # Stored values of these counts (flow figures) are year to date: the semester's count is the value
+    # now, less — in the second half — the value at the end of Q2.
+    def school_values(period_id: int) -> dict[int, Decimal]:
         key = (target.indicator_id, period_id)
-        for school_id, value in data.under(
-            key, target.scope.path, unit.path, lambda k=key: data.unit_values.get(k, [])
-        ):
-            if value is not None:
-                totals[school_id] = totals.get(school_id, Decimal(0)) + value
+        rows = data.under(key, target.scope.path, unit.path, lambda k=key: data.unit_values.get(k, []))
+        return {school_id: value for school_id, value in rows if value is not None}
+
+    totals = school_values(period.pk)
+    if first_quarter == 3:
+        q2 = next((p for p in periods if p.year == period.year and p.quarter == 2), None)
+        before = school_values(q2.pk) if q2 is not None else {}
+        totals = {school_id: value - before.get(school_id, Decimal(0)) for school_id, value in totals.items()}
     if not any(s.id in totals for s in qualifying):
         return Result(expected=HUNDRED)
     pace = minimum / 2 if mid_semester else minimum

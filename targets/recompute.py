@@ -56,6 +56,13 @@ OPEN_GRACE = datetime.timedelta(minutes=1)  # give the after-commit message time
 STUCK_AFTER = datetime.timedelta(minutes=10)  # a claim this old means the worker died
 
 
+def _is_designation(pending: PendingRecompute) -> bool:
+    """A designation change (targets.signals) recomputes count-of-designation indicators, not figures."""
+    from targets.signals import DESIGNATION_REASON
+
+    return pending.reason == DESIGNATION_REASON
+
+
 def process_pending(pending_id: int, now: datetime.datetime | None = None) -> int | None:
     """Claim one pending row, recompute its unit and period, mark it done.
 
@@ -68,7 +75,7 @@ def process_pending(pending_id: int, now: datetime.datetime | None = None) -> in
     if claimed != 1:
         return None  # another worker has it, or it already ran
     pending = PendingRecompute.objects.get(pk=pending_id)
-    written = _engine().recompute_for(pending.org_unit_id, pending.period_id)
+    written = _engine().recompute_for(pending.org_unit_id, pending.period_id, designations=_is_designation(pending))
     # Only our claim may close it: a sweep that re-claimed a stuck row owns it now.
     PendingRecompute.objects.filter(pk=pending_id, claimed_at=now).update(done_at=timezone.now())
     return written
@@ -82,9 +89,9 @@ def sweep(now: datetime.datetime | None = None) -> int:
     )
     ran = 0
     # Many rows for the same (unit, period) collapse into one recompute; the rest are closed with it.
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[int, int, bool]] = set()
     for pending in due.order_by("requested_at", "pk")[:500]:
-        key = (pending.org_unit_id, pending.period_id)
+        key = (pending.org_unit_id, pending.period_id, _is_designation(pending))
         if key in seen:
             PendingRecompute.objects.filter(pk=pending.pk, done_at__isnull=True).update(done_at=timezone.now())
             continue

@@ -60,3 +60,14 @@ class IndicatorValueTable(BaseTable):
         model = IndicatorValue
         fields = ("org_unit", "period", "value", "numerator", "denominator", "unit_count", "explain")
         order_by = ("org_unit",)
+
+
+class WindowValueTable(BaseTable):
+    """Values over a half-year or year (``engine.WindowValue``, computed on request: no explanation page)."""
+
+    org_unit = tables.Column(verbose_name=_("单位"), orderable=False)
+    period = tables.Column(verbose_name=_("周期"), orderable=False)
+    value = DecimalColumn(verbose_name=_("指标值"), decimals=2, default=_("无数据"), orderable=False)
+    numerator = DecimalColumn(verbose_name=_("分子"), decimals=2, default="—", orderable=False)
+    denominator = DecimalColumn(verbose_name=_("分母"), decimals=2, default="—", orderable=False)
+    unit_count = tables.Column(verbose_name=_("参与单位数"), attrs={"td": {"class": "num"}}, orderable=False)

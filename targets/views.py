@@ -22,11 +22,11 @@ from portal.scope import Perm
 from portal.views import ObjectListView
 from schools.models import OrgUnit
 from submissions.models import Period
-from targets import explain, recompute
+from targets import engine, explain, recompute
 from targets.filters import IndicatorFilterSet
 from targets.forms import IndicatorForm
 from targets.models import Indicator, IndicatorValue
-from targets.tables import IndicatorTable, IndicatorValueTable, formula_text
+from targets.tables import IndicatorTable, IndicatorValueTable, WindowValueTable, formula_text
 
 
 class IndicatorListView(ObjectListView):
@@ -60,8 +60,34 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     """Definition, formula and the values of the user's top units and their children for one period."""
     indicator = get_object_or_404(Indicator.objects.select_related("designation_kind"), code=code)
     periods = list(Period.objects.filter(indicator_values__indicator=indicator).distinct().order_by("year", "quarter"))
-    period = next((p for p in periods if p.code == request.GET.get("period")), None) or _latest_period(indicator)
     top_ids = list(scope.top_units(request.user).values_list("pk", flat=True))
+    # The half-years and years the indicator's period_mode allows, for the years it has values in.
+    windows = [
+        window
+        for year in sorted({p.year for p in periods})
+        for code_ in (f"{year}H1", f"{year}H2", str(year))
+        if (window := engine.parse_window(code_)) is not None and engine.window_allowed(indicator, window)
+    ]
+    window = next((w for w in windows if w.code == request.GET.get("period")), None)
+    if window is not None:
+        units = (
+            scope.visible_units(request.user)
+            .filter(Q(pk__in=top_ids) | Q(parent_id__in=top_ids), is_active=True)
+            .order_by("path")
+        )
+        window_table = WindowValueTable(engine.window_values([indicator], list(units), window))
+        RequestConfig(request, paginate={"per_page": 100}).configure(window_table)
+        context = {
+            "indicator": indicator,
+            "formula": formula_text(indicator),
+            "period": window,
+            "periods": periods,
+            "windows": windows,
+            "table": window_table,
+            "can_edit": scope.has_perm(request.user, Perm.ADMIN),
+        }
+        return render(request, "targets/indicator_detail.html", context)
+    period = next((p for p in periods if p.code == request.GET.get("period")), None) or _latest_period(indicator)
     values = IndicatorValue.objects.none()
     if period is not None:
         values = scope.filter_by_scope(
@@ -78,6 +104,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "formula": formula_text(indicator),
         "period": period,
         "periods": periods,
+        "windows": windows,
         "table": table,
         "can_edit": scope.has_perm(request.user, Perm.ADMIN),
     }

@@ -88,3 +88,40 @@ def test_sql_compilation_keeps_the_missing_data_rule_and_never_divides_integers(
         "ELSE ((COALESCE(c_kg_0, 0)) * 1.0 / NULLIF(COALESCE(c_pri_enrolled_0, 0), 0)) END)"
     )
     assert expressions.compile_sql(parse("2000"), str) == "2000.0"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kg + " * 199 + "kg",  # 200 terms: the SQL must not nest one parenthesis per operator
+        "kg * " * 99 + "kg",
+        "kg / 2 * 4 - kg + kg / 0 + 3",  # mixed precedence, left to right, ÷ 0 → NULL
+        "kg - (pri_enrolled - kg) * 2 / (kg + 1) - pri_enrolled",
+    ],
+)
+def test_long_chains_compile_to_sql_that_runs_and_agrees_with_python(text):
+    from django.db import connection
+
+    node = parse(text, CODES)
+    values = {("kg", 0): D(1), ("pri_enrolled", 0): D(3)}
+    sql = expressions.compile_sql(node, lambda code, offset: {"kg": "1", "pri_enrolled": "3"}[code])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}")
+        result = cursor.fetchone()[0]
+    expected = evaluate(node, values)
+    if expected is None:
+        assert result is None
+    else:
+        assert D(str(result)).quantize(D("0.0001")) == expected.quantize(D("0.0001"))
+
+
+@pytest.mark.django_db
+def test_long_condition_chains_compile_to_sql_that_runs():
+    from django.db import connection
+
+    node = parse(" and ".join(["kg > 0"] * 60) + " or kg < 0", CODES, condition=True)
+    sql = expressions.compile_condition_sql(node, lambda code, offset: "1")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT CASE WHEN {sql} THEN 1 ELSE 0 END")
+        assert cursor.fetchone()[0] == 1

@@ -41,3 +41,33 @@ def test_a_missing_figure_skips_its_indicator_instead_of_half_defining_it(demo_f
     demo.load(None)
     assert not Indicator.objects.filter(code="pri_ontime_entry_rate").exists()
     assert Indicator.objects.filter(code="pri_retention_rate").exists()
+
+
+@pytest.fixture
+def loaded_demo(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=StringIO())
+
+
+@pytest.mark.parametrize("code", ["pri_retention_rate", "compulsory_retention_rate"])
+def test_demo_retention_is_never_a_misleading_zero(loaded_demo, code):
+    """Graduates are reported in Q3 (the July graduation): before it the year has no graduating class,
+    so Q1–Q2 are "无数据" (null), and from Q3 on the rate is a believable one — never 0 %."""
+    from schools.models import OrgUnit
+    from targets.models import IndicatorValue
+
+    city = OrgUnit.objects.get(parent__isnull=True)
+    by_quarter = dict(
+        IndicatorValue.objects.filter(indicator__code=code, org_unit=city, period__year=2023).values_list(
+            "period__quarter", "value"
+        )
+    )
+    assert by_quarter[1] is None
+    assert by_quarter[2] is None
+    for quarter in (3, 4):
+        assert 90 < by_quarter[quarter] < 110, (quarter, by_quarter[quarter])
+    # No unit anywhere shows 0 % for a quarter without a graduation.
+    assert not IndicatorValue.objects.filter(indicator__code=code, value=0).exists()

@@ -274,7 +274,8 @@ def test_quantity_ytd_with_projection_and_sub_target(tree, quarters, section) ->
         target_value=D(2000),
         part_of=total,
     )
-    values(entrants, tree.city, quarters, [5500, 4500, 9000, 4500])
+    # Stored values are year to date (the engine sums flow figures over Q1..q): 5500, +4500, +9000, +4500.
+    values(entrants, tree.city, quarters, [5500, 10000, 19000, 23500])
     values(entrants, tree.d1, quarters, [2000, None, None, None])
     values(migrants, tree.city, quarters, [600, None, None, None])
 
@@ -309,7 +310,7 @@ def test_quantity_off_track_projection_is_what_decides(tree, quarters, section) 
         path_mode=PathMode.LINEAR,
         baseline_value=D(0),
     )
-    values(entrants, tree.city, quarters, [2000, 2000, None, None])
+    values(entrants, tree.city, quarters, [2000, 4000, 4000, 4000])  # year to date: nothing after Q2
 
     recompute_progress()
 
@@ -336,7 +337,7 @@ def test_quantity_with_milestone_path_ignores_the_pace(tree, quarters, section) 
     # Entrants arrive in September: the bureau's own path.
     TargetPathPoint.objects.create(target=t, period=quarters[0], expected_value=D(500))
     TargetPathPoint.objects.create(target=t, period=quarters[1], expected_value=D(1000))
-    values(entrants, tree.city, quarters, [600, 500, 21000, 1000])
+    values(entrants, tree.city, quarters, [600, 1100, 22100, 23100])  # year to date: +600, +500, +21000, +1000
 
     recompute_progress()
 
@@ -449,10 +450,11 @@ def test_frequency_per_unit_with_one_failing_central_school(tree, quarters, sect
         target_value=D(3),
         per_unit_minimum=D(3),
     )
-    values(research, tree.s1, quarters, [1, 1, 2, 1])
-    values(research, c2, quarters, [2, 2, 2, 1])
-    values(research, c3, quarters, [2, 1, 2, 1])
-    values(research, tree.s2, quarters, [5, 5, 5, 5])  # not a central school: not counted
+    # Year to date, as the engine stores a flow: per quarter S1 1, 1, 2, 1; C2 2, 2, 2, 1; C3 2, 1, 2, 1.
+    values(research, tree.s1, quarters, [1, 2, 4, 5])
+    values(research, c2, quarters, [2, 4, 6, 7])
+    values(research, c3, quarters, [2, 3, 5, 6])
+    values(research, tree.s2, quarters, [5, 10, 15, 20])  # not a central school: not counted
 
     recompute_progress()
 
@@ -530,15 +532,20 @@ def test_a_quantifiable_target_without_indicator_has_no_data(tree, quarters, sec
 def test_recompute_of_one_quarter_rewrites_that_quarter_and_the_later_ones(tree, quarters, section) -> None:  # noqa: ANN001
     entrants = indicator("kg_new_entrants", aggregation=Aggregation.SUM)
     t = target(section, "T01", TargetKind.QUANTITY, tree.city, indicator=entrants, target_value=D(100))
-    values(entrants, tree.city, quarters, [10, 20, 30, 40])
+    values(entrants, tree.city, quarters, [10, 30, 60, 100])  # year to date: 10, +20, +30, +40
     recompute_progress()
-    IndicatorValue.objects.filter(indicator=entrants, org_unit=tree.city, period=quarters[1]).update(value=D(50))
+    # Q2 approved again with 50 instead of 20: the engine moves Q2 and every later YTD value by 30.
+    for quarter, ytd in ((1, 40), (2, 90), (3, 130)):
+        IndicatorValue.objects.filter(indicator=entrants, org_unit=tree.city, period=quarters[quarter]).update(
+            value=D(ytd)
+        )
 
     written = recompute_progress(period_ids=[quarters[1].pk], indicator_ids=[entrants.pk])
 
-    # Q2, Q3, Q4 × (CITY, D1, D2) = 9 rows; YTD at Q4 = 10 + 50 + 30 + 40 = 130.
+    # Q2, Q3, Q4 × (CITY, D1, D2) = 9 rows; YTD at Q4 = 10 + 50 + 30 + 40 = 130, not a sum of YTD rows.
     assert written == 9
     assert row(t, tree.city, 4).actual == D(130)
+    assert row(t, tree.city, 2).actual == D(40)
     assert row(t, tree.city, 1).actual == D(10)
 
 
@@ -603,3 +610,35 @@ def test_the_nightly_task_reaches_milestones_which_have_no_indicator(tree, quart
     full_recompute_task.delay()  # eager in tests: the fan-out and the progress pass run in-process
 
     assert statuses(t, tree.city) == ["on_track", "on_track", "on_track", "off_track"]
+
+
+# --- end to end with the engine's own rows (flows are year to date) ---
+
+
+def test_quantity_and_frequency_read_the_engines_year_to_date_rows(tree, quarters, section) -> None:  # noqa: ANN001
+    """A flow of 10 per quarter is 40 by Q4, not 10 + 20 + 30 + 40 = 100 (bug reported by G)."""
+    from targets import engine
+    from tests.targets.engine_data import figure, report
+
+    figure("pri_new_entrants")
+    figure("central_joint_research")
+    entrants = Indicator.objects.create(code="entrants", name="招生", numerator="pri_new_entrants", aggregation="sum")
+    research = Indicator.objects.create(
+        code="research", name="联合教研", numerator="central_joint_research", aggregation="sum",
+        unit_filter_central_only=True,
+    )  # fmt: skip
+    quantity = target(section, "T07", TargetKind.QUANTITY, tree.city, indicator=entrants, target_value=D(40))
+    frequency = target(
+        section, "T51", TargetKind.FREQUENCY, tree.city, indicator=research, target_value=D(2), per_unit_minimum=D(2)
+    )
+    for period in quarters:
+        # S1 (central) holds 1 joint research session every quarter: 2 per semester, H1 and H2.
+        report(tree.s1, period, pri_new_entrants=10, central_joint_research=1)
+    engine.full_recompute()  # on commit, the progress follows; called here directly as well
+    recompute_progress()
+
+    assert [row(quantity, tree.city, q).actual for q in (1, 2, 3, 4)] == [D(10), D(20), D(30), D(40)]
+    assert row(quantity, tree.city, 4).status == "met"
+    # H2: the year-to-date 3 and 4 less Q2's 2 — 1 session by Q3 (on pace), 2 by Q4 (met).
+    assert statuses(frequency, tree.city) == ["on_track", "met", "on_track", "met"]
+    assert row(frequency, tree.city, 3).detail["failing_units"] == []
