@@ -313,8 +313,9 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
     else:
         base = OrgUnit.objects.filter(parent=unit)
     period_id = period.pk if period else None
-    progress = Progress.objects.filter(target=target, period_id=period_id, org_unit=OuterRef("pk"))
-    qs = base.select_related("parent").annotate(
+    # No ordering: the model's default ordering would join five tables per row for a unique row.
+    progress = Progress.objects.filter(target=target, period_id=period_id, org_unit=OuterRef("pk")).order_by()
+    qs = base.annotate(
         iv=FilteredRelation(
             "indicator_values",
             condition=Q(indicator_values__indicator_id=target.indicator_id, indicator_values__period_id=period_id),
@@ -367,3 +368,43 @@ def default_period(periods: list[Period], today: Any) -> Period | None:
     if opened:
         return opened[-1]
     return periods[0] if periods else None
+
+
+# --- Contributions (parent target ← child-plan targets) ---
+
+
+@dataclass
+class Contribution:
+    """A child-plan target that declares it contributes to a parent target, with its own status."""
+
+    target: Target
+    progress: Progress | None
+
+
+def target_contributions(user: Any, targets: list[Target], period: Period | None) -> dict[int, list[Contribution]]:
+    """Child-plan targets contributing to each of ``targets`` (``contributes_to``), keyed by parent pk.
+
+    The one query behind every "contributions" list (plan page, target page): only child targets
+    whose scope the user may see; each with its Progress at its own scope for ``period`` — shown
+    only when every child plan is of the period's year (a 2024 district plan contributing to a 2023
+    city target has no 2023 status). Queries: children, their progress (none when nothing to read).
+    """
+    from portal import scope
+
+    if not targets:
+        return {}
+    children = list(
+        scope.filter_by_scope(user, Target.objects.filter(contributes_to__in=[t.pk for t in targets]), "scope")
+        .select_related("plan", "scope")
+        .order_by("plan__code", "scope__path", "order", "code", "pk")
+    )
+    status: dict[int, Progress] = {}
+    if children and period is not None and {c.plan.year for c in children} == {period.year}:
+        rows = Progress.objects.filter(
+            target_id__in=[c.pk for c in children], period=period, org_unit_id=F("target__scope_id")
+        ).order_by()
+        status = {row.target_id: row for row in rows}
+    result: dict[int, list[Contribution]] = {}
+    for child in children:
+        result.setdefault(child.contributes_to_id, []).append(Contribution(child, status.get(child.pk)))
+    return result

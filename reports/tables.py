@@ -6,11 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 import django_tables2 as tables
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, QuerySet
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django_tables2.utils import signature
 
 from portal.tables import BaseTable
 from reports.queries import STATUS_LABELS, format_number
@@ -55,6 +59,8 @@ class DrilldownTable(BaseTable):
         fields = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
         sequence = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
         order_by = ("gap",)
+        # includes/table.html with the body rows rendered by rows_html() (the league table's hot path).
+        template_name = "reports/_drilldown_table.html"
 
     def __init__(
         self, *args: Any, decimals: int = 1, unit: str = "", link_params: dict[str, str] | None = None, **kwargs: Any
@@ -63,6 +69,63 @@ class DrilldownTable(BaseTable):
         self.unit = unit
         self.link_params = link_params or {}
         super().__init__(*args, **kwargs)
+
+    def rows_html(self) -> SafeString:
+        """The ``<tr>`` rows of the current page, the same HTML as django-tables2's row loop, faster.
+
+        django-tables2 looks up each cell's render method signature, column attributes and model field
+        for every cell, and the template loop adds its own cost: 50 rows × 10 columns were most of the
+        league table's server time. Here they are looked up once per column per page. A test renders
+        the same page both ways and compares the cells. A column this fast path does not know (a link,
+        localize set, a dotted accessor, a render method asking for the bound row, attributes computed
+        per cell) takes django-tables2's own path for its cells.
+        """
+        columns = [self._fast_column(bound) for bound in self.columns]
+        parts: list[str] = []
+        for row in self.paginated_rows:
+            record = row.record
+            parts.append(f"<tr {row.attrs.as_html()}>")
+            for bound, td, fast in columns:
+                if fast is None:
+                    cell = row.get_cell(bound.name)
+                else:
+                    display, render, wanted = fast
+                    value = getattr(record, display)() if display else getattr(record, bound.accessor, None)
+                    if value in bound.column.empty_values:
+                        cell = bound.default
+                    else:
+                        arguments = {"value": value, "record": record, "column": bound.column, "bound_column": bound}
+                        cell = render(**{k: arguments[k] for k in wanted})
+                parts.append(f"<td {td}>{conditional_escape(localize(cell))}</td>")
+            parts.append("</tr>")
+        if not parts and self.empty_text:
+            parts.append(f'<tr><td colspan="{len(columns)}">{conditional_escape(self.empty_text)}</td></tr>')
+        return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703  every cell went through conditional_escape
+
+    def _fast_column(self, bound: Any) -> tuple[Any, str, tuple[str, Any, list[str]] | None]:
+        """(bound column, its td attributes, (choices display method, render, its arguments) or None)."""
+        attrs = bound.column.attrs.get("td", bound.column.attrs.get("cell", {}))
+        td = bound.attrs["td"].as_html()
+        accessor = str(bound.accessor)
+        args, takes_kwargs = signature(bound.render)
+        simple = (
+            not bound.link
+            and bound.column.localize is None
+            and "." not in accessor
+            and "__" not in accessor
+            and not takes_kwargs
+            and not set(args) - {"value", "record", "column", "bound_column"}
+            and not any(callable(v) for v in attrs.values())
+        )
+        if not simple:
+            return bound, td, None
+        display = ""
+        try:
+            if self.Meta.model._meta.get_field(accessor).choices:
+                display = f"get_{accessor}_display"
+        except FieldDoesNotExist:
+            pass
+        return bound, td, (display, bound.render, list(args))
 
     # Sorting: flagged (small) rows always last, then the column, then path as a stable tie-breaker.
     def _order(self, queryset: QuerySet, name: str, is_descending: bool) -> tuple[QuerySet, bool]:

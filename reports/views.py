@@ -37,6 +37,7 @@ from reports.queries import (
     is_unit_level,
     plan_dashboard,
     small_denominator_applies,
+    target_contributions,
 )
 from reports.tables import DrilldownTable
 from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
@@ -144,7 +145,9 @@ class TargetDetailView(ObjectListView):
             return
         request, user = self.request, self.request.user
         self.target = get_object_or_404(
-            Target.objects.select_related("plan", "section", "indicator", "scope", "owner_unit", "work_item"),
+            Target.objects.select_related(
+                "plan", "section", "indicator", "scope", "owner_unit", "work_item", "contributes_to__plan"
+            ),
             plan__code=self.kwargs["plan"],
             code=self.kwargs["code"],
         )
@@ -256,6 +259,9 @@ class TargetDetailView(ObjectListView):
                 "small_threshold": settings.SMALL_DENOMINATOR_THRESHOLD,
                 "params": params,
                 "status_label": STATUS_LABELS.get(row.status, row.status),
+                # Child-plan targets (district plans) that say they contribute to this one: the same
+                # query as the plan page, the status of the page's quarter.
+                "contributions": target_contributions(self.request.user, [target], self.period).get(target.pk, []),
             }
         )
         return context

@@ -5,8 +5,9 @@ rate targets), one sheet per section (the dashboard rows), one drill-down sheet 
 target (one row per school), and 指标数据 (the indicator values of every unit in scope).
 
 The numbers come from the same functions as the pages (``reports.queries``), so they agree to the
-digit. Big sheets are read in batches of ``BATCH_SIZE`` units (keyset on the tree path) and
-streamed row by row: memory stays flat at 20,000 schools.
+digit. Big sheets are read with one query each through a server-side cursor, ``BATCH_SIZE`` rows at a
+time, and their rows written as XML text straight into the zip (``reports.xlsx_stream``): memory
+stays flat at 20,000 schools and no per-cell objects are built.
 
 Safety: any text starting with = + - @ is written as a string cell with Excel's quote prefix, never
 as a formula (unit names and target sentences are user input).
@@ -17,7 +18,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -43,6 +44,7 @@ from reports.queries import (
     plan_dashboard,
     unit_filter_q,
 )
+from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets.models import Aggregation, Indicator, IndicatorValue, Target
@@ -63,6 +65,7 @@ TITLE_FONT = Font(bold=True, size=14)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 ProgressCallback = Callable[[int], None]
+T = TypeVar("T")
 
 
 # --- Cells ---
@@ -199,6 +202,7 @@ def build_workbook(
     periods = _periods(plan)
     dash = plan_dashboard(plan, unit, period, periods)
     wb = Workbook(write_only=True)
+    book = StreamedBook(wb)
     used: set[str] = set()
     done = 0
 
@@ -212,9 +216,10 @@ def build_workbook(
     for block in dash.sections:
         tick(_section_sheet(wb, dash, block.section.title, block.rows, used))
     for target in _unit_level_targets(dash):
-        _drilldown_sheet(wb, dash, target, used, tick)
-    _data_sheet(wb, dash, used, tick)
-    wb.save(out)
+        _drilldown_sheet(book, dash, target, used, tick)
+    _data_sheet(book, dash, used, tick)
+    # The drill-down and data rows are read and written here, straight into the zip (xlsx_stream).
+    book.save(out)
     return done
 
 
@@ -321,15 +326,16 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
     return len(rows)
 
 
-def _by_path(queryset: QuerySet, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
-    """Rows of ``queryset`` in path order, ``BATCH_SIZE`` at a time (keyset, so each batch is one indexed query)."""
-    last = ""
-    while True:
-        batch = list(queryset.filter(path__gt=last).order_by("path").values(*fields)[:BATCH_SIZE])
-        if not batch:
-            return
+def _batches(rows: Iterable[T]) -> Iterator[list[T]]:
+    """``rows`` in lists of ``BATCH_SIZE`` (the export job's progress is saved per batch)."""
+    batch: list[T] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
         yield batch
-        last = batch[-1]["path"]
 
 
 DRILL_HEADERS = [
@@ -347,54 +353,91 @@ DRILL_HEADERS = [
 ]
 
 
+def number_style(book: StreamedBook, ws: WriteOnlyWorksheet, indicator: Indicator | None) -> tuple[int, bool]:
+    """(style index, is percent) of a value in the indicator's format — the streamed twin of number_cell."""
+    decimals = indicator.decimals if indicator is not None else 1
+    zeros = "." + "0" * decimals if decimals else ""
+    percent = is_percent(indicator)
+    return book.style(ws, number_format=f"0{zeros}%" if percent else f"#,##0{zeros}"), percent
+
+
+def status_styles(book: StreamedBook, ws: WriteOnlyWorksheet) -> dict[str, tuple[str, int]]:
+    """Status code → (translated word, RAG fill style index)."""
+    result = {}
+    for status in dict.fromkeys([*STATUS_LABELS, *RAG_FILLS]):  # a fixed order: the same file every time
+        fill = RAG_FILLS.get(status, RAG_FILLS["no_data"])
+        result[status] = (str(STATUS_LABELS.get(status, status)), book.style(ws, fill=fill))
+    return result
+
+
+def _status(statuses: dict[str, tuple[str, int]], status: str | None) -> tuple[str, int] | None:
+    if not status:
+        return None
+    return statuses.get(status) or (status, statuses["no_data"][1])
+
+
+def _labels(field_name: str) -> dict[str, str]:
+    """An OrgUnit choice field's labels, translated once (not once per row)."""
+    return {key: str(label) for key, label in OrgUnit._meta.get_field(field_name).choices}
+
+
 def _drilldown_sheet(
-    wb: Workbook, dash: Dashboard, target: Target, used: set[str], tick: Callable[[int], None]
+    book: StreamedBook, dash: Dashboard, target: Target, used: set[str], tick: Callable[[int], None]
 ) -> None:
-    indicator = target.indicator
+    wb, indicator = book.wb, target.indicator
     ws = wb.create_sheet(sheet_title(f"{_('明细')}-{target.code}", used))
     setup_sheet(ws, [14, 30, 24, 14, 12, 12, 12, 12, 12, 10, 14], header_rows=3)
     ws.append([text_cell(ws, target.text, font=TITLE_FONT)])
     ws.append([text_cell(ws, f"{_scope_line(dash)}  {_('指标')}：{indicator.name}")])
     ws.append(header_row(ws, [str(h) for h in DRILL_HEADERS]))
-    school_types = dict(OrgUnit._meta.get_field("school_type").choices)
-    ownerships = dict(OrgUnit._meta.get_field("ownership").choices)
-    qs = drilldown_queryset(target, dash.unit, dash.period, rows="schools")
-    fields = [
-        "path",
-        "code",
-        "name",
-        "parent__name",
-        "school_type",
-        "ownership",
-        "numerator",
-        "denominator",
-        "value",
-        "gap",
-        "status",
-        "is_small",
-    ]
-    written = 0
+    school_types, ownerships = _labels("school_type"), _labels("ownership")
+    number, percent = number_style(book, ws, indicator)
+    statuses = status_styles(book, ws)
+    # One query read through a server-side cursor (PostgreSQL), BATCH_SIZE rows at a time: flat memory,
+    # and no per-batch re-join and re-sort of the whole subtree (keyset batches cost 32 × 75 ms at 20,000 units).
+    rows = (
+        drilldown_queryset(target, dash.unit, dash.period, rows="schools")
+        .order_by("path")
+        .values_list(
+            "code",
+            "name",
+            "parent__name",
+            "school_type",
+            "ownership",
+            "numerator",
+            "denominator",
+            "value",
+            "gap",
+            "status",
+            "is_small",
+        )
+    )
     small = _("样本过小")
-    for batch in _by_path(qs, fields):
-        for r in batch:
-            ws.append(
-                [
-                    safe(ws, r["code"]),
-                    safe(ws, r["name"]),
-                    safe(ws, r["parent__name"]),
-                    str(school_types.get(r["school_type"], r["school_type"])),
-                    str(ownerships.get(r["ownership"], r["ownership"])),
-                    r["numerator"],
-                    r["denominator"],
-                    number_cell(ws, r["value"], indicator),
-                    number_cell(ws, r["gap"], indicator),
-                    status_cell(ws, r["status"]) if r["status"] else None,
-                    small if r["is_small"] else None,
-                ]
-            )
-        written += len(batch)
-        tick(len(batch))
-    ws.auto_filter.ref = f"A3:{get_column_letter(len(DRILL_HEADERS))}{3 + written}"
+
+    def fill(writer: RowWriter) -> None:
+        for batch in _batches(rows.iterator(chunk_size=BATCH_SIZE)):
+            for code, name, parent, school_type, ownership, num, den, value, gap, status, is_small in batch:
+                if percent:
+                    value = None if value is None else value / 100
+                    gap = None if gap is None else gap / 100
+                writer.append(
+                    (
+                        code,
+                        name,
+                        parent,
+                        school_types.get(school_type, school_type),
+                        ownerships.get(ownership, ownership),
+                        num,
+                        den,
+                        (value, number),
+                        (gap, number),
+                        _status(statuses, status),
+                        small if is_small else None,
+                    )
+                )
+            tick(len(batch))
+
+    book.stream(ws, header_rows=3, ncols=len(DRILL_HEADERS), fill=fill)
 
 
 DATA_HEADERS = [
@@ -411,50 +454,63 @@ DATA_HEADERS = [
 ]
 
 
-def _data_sheet(wb: Workbook, dash: Dashboard, used: set[str], tick: Callable[[int], None]) -> None:
-    ws = wb.create_sheet(sheet_title(_("指标数据"), used))
+def _data_sheet(book: StreamedBook, dash: Dashboard, used: set[str], tick: Callable[[int], None]) -> None:
+    ws = book.wb.create_sheet(sheet_title(_("指标数据"), used))
     setup_sheet(ws, [22, 30, 14, 30, 12, 10, 14, 14, 12, 10], header_rows=3)
     ws.append([text_cell(ws, f"{dash.plan.title} · {_('指标数据')}", font=TITLE_FONT)])
     ws.append([text_cell(ws, _scope_line(dash))])
     ws.append(header_row(ws, [str(h) for h in DATA_HEADERS]))
     indicator_ids = _indicator_ids(dash)
-    written = 0
-    if indicator_ids and dash.period is not None:
-        indicators = {i.pk: i for i in Indicator.objects.filter(pk__in=indicator_ids)}
-        levels = dict(Level.choices)
-        units = OrgUnit.objects.filter(path__startswith=dash.unit.path)
-        for batch in _by_path(units, ["path", "pk", "code", "name", "level"]):
-            by_unit: dict[int, list[tuple[Any, ...]]] = {}
-            for row in (
-                IndicatorValue.objects.filter(
-                    indicator_id__in=indicator_ids, period=dash.period, org_unit_id__in=[u["pk"] for u in batch]
-                )
-                .order_by("indicator__code")
-                .values_list("org_unit_id", "indicator_id", "numerator", "denominator", "value", "unit_count")
-            ):
-                by_unit.setdefault(row[0], []).append(row)
-            count = 0
-            for unit in batch:
-                for _u, ind_id, numerator, denominator, value, unit_count in by_unit.get(unit["pk"], []):
-                    indicator = indicators[ind_id]
-                    ws.append(
-                        [
-                            safe(ws, indicator.code),
-                            safe(ws, indicator.name),
-                            safe(ws, unit["code"]),
-                            safe(ws, unit["name"]),
-                            str(levels.get(unit["level"], unit["level"])),
-                            dash.period.code,
-                            numerator,
-                            denominator,
-                            number_cell(ws, value, indicator),
-                            unit_count,
-                        ]
+    period = dash.period
+    if not indicator_ids or period is None:
+        book.stream(ws, header_rows=3, ncols=len(DATA_HEADERS), fill=lambda writer: None)
+        return
+    indicators = {i.pk: i for i in Indicator.objects.filter(pk__in=indicator_ids)}
+    # Per indicator: its code and name, and the style of its values; rows come in indicator-code order.
+    formats = {pk: number_style(book, ws, indicator) for pk, indicator in indicators.items()}
+    levels = {key: str(label) for key, label in Level.choices}
+    # One query in (unit path, indicator code) order through a server-side cursor, like the drill-downs.
+    values = (
+        IndicatorValue.objects.filter(
+            indicator_id__in=indicator_ids, period=period, org_unit__path__startswith=dash.unit.path
+        )
+        .order_by("org_unit__path", "indicator__code")
+        .values_list(
+            "indicator_id",
+            "org_unit__code",
+            "org_unit__name",
+            "org_unit__level",
+            "numerator",
+            "denominator",
+            "value",
+            "unit_count",
+        )
+    )
+
+    def fill(writer: RowWriter) -> None:
+        for batch in _batches(values.iterator(chunk_size=BATCH_SIZE)):
+            for ind_id, code, name, level, numerator, denominator, value, unit_count in batch:
+                indicator = indicators[ind_id]
+                style, percent = formats[ind_id]
+                if percent and value is not None:
+                    value = value / 100
+                writer.append(
+                    (
+                        indicator.code,
+                        indicator.name,
+                        code,
+                        name,
+                        levels.get(level, level),
+                        period.code,
+                        numerator,
+                        denominator,
+                        (value, style),
+                        unit_count,
                     )
-                    count += 1
-            written += count
-            tick(count)
-    ws.auto_filter.ref = f"A3:{get_column_letter(len(DATA_HEADERS))}{3 + written}"
+                )
+            tick(len(batch))
+
+    book.stream(ws, header_rows=3, ncols=len(DATA_HEADERS), fill=fill)
 
 
 # --- Small table exports (drill-down page) ---
