@@ -67,10 +67,24 @@ def main(selected: list[str]) -> int:
         for row in rows:
             row.setdefault("bench", path.stem)
         results.extend(rows)
+    results = merge_with_previous(results, {p.stem for p in paths})
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
     write_markdown(results)
     failed = [r for r in results if r.get("value") is None]
     return 1 if failed else 0
+
+
+def merge_with_previous(results: list[dict[str, object]], ran: set[str]) -> list[dict[str, object]]:
+    """Keep the rows of benchmarks not run this time, so a subset run does not erase the others' numbers."""
+    previous_path = ROOT / "bench" / "results.json"
+    try:
+        previous = json.loads(previous_path.read_text())
+    except (OSError, ValueError):
+        return results
+    kept = [row for row in previous if row.get("bench") not in ran]
+    merged = kept + results
+    order = {path.stem: index for index, path in enumerate(sorted((ROOT / "bench").glob("bench_*.py")))}
+    return sorted(merged, key=lambda row: order.get(str(row.get("bench")), len(order)))
 
 
 def write_markdown(results: list[dict[str, object]]) -> None:
