@@ -40,6 +40,13 @@ class CodeField(serializers.SlugRelatedField):
         super().__init__(**kwargs)
 
 
+class WorkItemNumberField(serializers.IntegerField):
+    """A work item given by its number within the section; read back as that number (not the object)."""
+
+    def to_representation(self, value: Any) -> int:
+        return value.number if isinstance(value, WorkItem) else super().to_representation(value)
+
+
 DECIMAL = {"max_digits": 20, "decimal_places": 4, "coerce_to_string": False, "required": False, "allow_null": True}
 
 
@@ -107,7 +114,7 @@ class TargetSerializer(serializers.Serializer):
 
     code = serializers.SlugField(max_length=60)
     section = serializers.CharField()
-    work_item = serializers.IntegerField(required=False, allow_null=True)
+    work_item = WorkItemNumberField(required=False, allow_null=True)
     text = serializers.CharField()
     kind = serializers.ChoiceField(choices=Target._meta.get_field("kind").choices)
     indicator = CodeField(queryset=Indicator.objects.all(), required=False, allow_null=True)
@@ -221,6 +228,8 @@ class TargetDetailView(APIView):
         if obj is None:
             raise Http404
         scope.require(request.user, Perm.ADMIN, obj.scope)  # writes outside the scope: 403 (API contract)
+        if not isinstance(request.data, dict):
+            raise ServiceError({"non_field_errors": [str(_("请求体应为 JSON 对象。"))]})
         version = request.data.get("version")
         if not isinstance(version, int):
             raise ServiceError({"version": [str(_("请提供读取时的版本号（version）。"))]})

@@ -33,6 +33,7 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from portal.tables import BaseTable
 from portal.views import ObjectListView
+from reports.queries import target_contributions
 from submissions.models import Period
 from targets import targets_service
 from targets.models import Comparator, Indicator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
@@ -111,16 +112,7 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     period = current_period(plan.year)
     status = _status_rows(targets, period)
-    contributions = list(
-        scope.filter_by_scope(request.user, Target.objects.filter(contributes_to__in=targets), "scope").select_related(
-            "plan", "scope"
-        )
-    )
-    contribution_period = {c.plan.year for c in contributions} == {plan.year}
-    contribution_status = _status_rows(contributions, period if contribution_period else None)
-    by_parent: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for child in contributions:
-        by_parent[child.contributes_to_id].append({"target": child, "progress": contribution_status.get(child.pk)})
+    by_parent = target_contributions(request.user, targets, period)
 
     by_section: dict[int, list[dict[str, Any]]] = defaultdict(list)
     by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)

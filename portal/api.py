@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, pagination, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import ServiceError
+
+logger = logging.getLogger(__name__)
 
 
 def _as_lists(detail: Any) -> dict[str, list[str]]:
@@ -39,6 +43,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response({"errors": _as_lists(errors)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DatabaseError):
+        # The request's transaction was rolled back as a whole (ATOMIC_REQUESTS / service atomic blocks),
+        # so the honest answer is "nothing was saved, try again", in the contract's error shape.
+        logger.error("database error in %s", context.get("view"), exc_info=exc)
+        message = _("服务器暂时出错，本次操作没有保存任何数据，请稍后重试。")
+        return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("未找到。"))
     elif isinstance(exc, PermissionDenied):
@@ -47,6 +57,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None:
         response.data = {"errors": _as_lists(response.data)}
     return response
+
+
+class Pagination(pagination.LimitOffsetPagination):
+    """``?limit=&offset=`` with a ceiling: a huge limit is clamped, never passed to the database's LIMIT."""
+
+    max_limit = 1000
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, but a body nested deeper than Python's recursion limit is a 400, not a 500."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(_("JSON 嵌套过深。")) from None
 
 
 class ScopedObjectMixin:

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from portal import scope
 from portal.api import ScopedObjectMixin
@@ -87,6 +88,12 @@ class OrgUnitViewSet(
             queryset = queryset.filter(school_type=params["school_type"])
         return queryset.order_by("path")
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Only bureau admins create units: anyone else gets 403 before the body is looked at, so the
+        # answer never depends on (or reveals) whether the named parent exists.
+        scope.require(request.user, Perm.ADMIN)
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         parent = serializer.validated_data.get("parent")
         scope.require(self.request.user, Perm.ADMIN, parent)
@@ -131,6 +138,10 @@ class DesignationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewset
         if params.get("kind"):
             queryset = queryset.filter(kind__code=params["kind"])
         return queryset
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        scope.require(request.user, Perm.ADMIN)  # 403 for non-admins whatever the body names (see OrgUnitViewSet)
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         scope.require(self.request.user, Perm.ADMIN, serializer.validated_data["org_unit"])

@@ -26,7 +26,8 @@ from schools.models import (
     SchoolType,
 )
 
-DEMO_PASSWORD = "demo-password-2023"
+# The demo log-ins' password, printed by `make run` on purpose (demo data only, never production users).
+DEMO_PASSWORD = "demo-password-2023"  # nosec B105
 CN_NUMERALS = "一二三四五六七八九十"
 
 
@@ -171,7 +172,8 @@ def _school_specs(rng: random.Random) -> list[dict[str, object]]:
 
 @transaction.atomic
 def load(stdout: TextIO | None = None) -> dict[str, int]:
-    rng = random.Random(2023)
+    # Reproducible demo figures; nothing secret is drawn from it.
+    rng = random.Random(2023)  # nosec B311
     city = _unit(
         "CITY",
         {"name": "市教育局", "name_en": "City Education Bureau", "level": Level.BUREAU, "parent": None},

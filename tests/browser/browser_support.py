@@ -1,0 +1,197 @@
+"""Helpers of the browser journeys: log-in, the demo given, numbered steps with screenshots and accessibility checks."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import functools
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
+DEMO_NOW = datetime.datetime(2023, 12, 11, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+DEMO_PASSWORD = "demo-password-2023"
+PRINCIPAL_SCHOOL = "D01-X1-P001"  # 东城中心小学, the demo principal's school
+DEFAULT_TIMEOUT_MS = 20_000
+
+# axe-core rules for labels, document structure and table headers (the issue's accessibility basics).
+AXE_RULES = [
+    "label",
+    "select-name",
+    "button-name",
+    "input-button-name",
+    "link-name",
+    "form-field-multiple-labels",
+    "document-title",
+    "html-has-lang",
+    "html-lang-valid",
+    "page-has-heading-one",
+    "landmark-one-main",
+    "list",
+    "listitem",
+    "th-has-data-cells",
+    "td-headers-attr",
+    "td-has-header",
+    "scope-attr-valid",
+    "empty-table-header",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def outside_playwright_loop() -> Iterator[None]:
+    """Run Django code in this thread as plain sync code while Playwright's event loop is parked.
+
+    Playwright's sync API marks its asyncio loop as running in the main thread. Django then treats
+    the thread as an async context: the ORM refuses to run (SynchronousOnlyOperation), and
+    ``connections`` (thread-critical) would keep a separate connection per async context. Hiding the
+    loop for the duration of a block of ORM calls gives them the thread's own connection.
+    """
+    loop = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(loop)
+
+
+def django_side(function: Callable[P, R]) -> Callable[P, R]:
+    """Decorator form of ``outside_playwright_loop`` for test helpers that use the ORM."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with outside_playwright_loop():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@dataclass
+class DemoSite:
+    url: str
+
+    def __call__(self, path: str) -> str:
+        return self.url + path
+
+
+@django_side
+def reset_principal_quarter() -> None:
+    """Given: the demo principal has not started 2023Q4 yet (the demo had approved it) — numbers recomputed."""
+    from schools.models import OrgUnit
+    from submissions.models import Period, Submission
+    from targets import engine
+    from targets.progress import recompute_progress
+
+    period = Period.objects.get(code="2023Q4")
+    Submission.objects.filter(org_unit=OrgUnit.objects.get(code=PRINCIPAL_SCHOOL), period=period).delete()
+    engine.full_recompute(period_ids=[period.pk])
+    recompute_progress(period_ids=[period.pk])
+
+
+def log_in(page: Any, site: DemoSite, username: str) -> None:
+    """Through the real log-in form (the submit button inside <main>: the header has the language button)."""
+    page.goto(site("/accounts/login/"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/accounts/login/" not in page.url, f"log-in as {username} failed: {page.inner_text('main')[:300]}"
+
+
+FOCUSABLE_IN_MAIN_JS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  return {tag: el.tagName, text: (el.innerText || el.value || '').trim().slice(0, 40),
+          outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0,
+          boxShadow: style.boxShadow};
+}"""
+
+UNLABELLED_FIELDS_JS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
+  .filter(el => !(el.labels && el.labels.length))
+  .filter(el => !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+TABLES_WITHOUT_HEADERS_JS = """() => Array.from(document.querySelectorAll('table'))
+  .filter(t => t.querySelectorAll('th').length === 0).map(t => t.outerHTML.slice(0, 160))"""
+
+# A status badge must carry a word (or an icon drawn by ::before), not only a background colour.
+COLOUR_ONLY_BADGES_JS = """() => Array.from(document.querySelectorAll('.badge, [class*="status"] .dot, .rag'))
+  .filter(el => {
+    const text = (el.innerText || '').trim();
+    const icon = getComputedStyle(el, '::before').content;
+    const label = el.getAttribute('aria-label') || el.getAttribute('title') || '';
+    return !text && (!icon || icon === 'none' || icon === 'normal' || icon === '""') && !label;
+  }).map(el => el.outerHTML.slice(0, 160))"""
+
+
+@dataclass
+class Journey:
+    """Numbered steps of one journey: each saves a full-page screenshot and checks accessibility basics."""
+
+    name: str
+    count: int = 0
+    checked_focus: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.folder = SCREENSHOTS / self.name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def step(self, page: Any, label: str, *, a11y: bool = True) -> None:
+        self.count += 1
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+        page.wait_for_load_state()
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{slug}.png"), full_page=True)
+        if a11y:
+            check_accessibility(page, where=f"{self.name} step {self.count} ({label}) {page.url}")
+
+
+def check_accessibility(page: Any, where: str) -> None:
+    """axe-core (labels, structure, table headers) plus the explicit checks the issue lists."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "rule", "values": AXE_RULES}})
+    violations = [
+        f"{v['id']}: {v['help']} — " + "; ".join(node["html"][:120] for node in v["nodes"][:3])
+        for v in results.response["violations"]
+    ]
+    assert not violations, f"axe violations on {where}:\n" + "\n".join(violations)
+    h1_count = page.locator("h1").count()
+    assert h1_count == 1, f"{where}: {h1_count} <h1> elements, expected exactly one"
+    unlabelled = page.evaluate(UNLABELLED_FIELDS_JS)
+    assert not unlabelled, f"{where}: form fields without a label: {unlabelled}"
+    headless_tables = page.evaluate(TABLES_WITHOUT_HEADERS_JS)
+    assert not headless_tables, f"{where}: tables without <th> headers: {headless_tables}"
+    colour_only = page.evaluate(COLOUR_ONLY_BADGES_JS)
+    assert not colour_only, f"{where}: status shown by colour only: {colour_only}"
+    check_focus_visible(page, where)
+
+
+def check_focus_visible(page: Any, where: str) -> None:
+    """Tab from the top of the page to the first link or button and require a visible focus ring."""
+    page.evaluate("() => { if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0); }")
+    seen = None
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        seen = page.evaluate(FOCUSABLE_IN_MAIN_JS)
+        if seen and seen["tag"] in ("A", "BUTTON"):
+            break
+    assert seen, f"{where}: Tab reached nothing"
+    assert seen["tag"] in ("A", "BUTTON"), f"{where}: Tab reached no link or button ({seen})"
+    visible = (seen["outlineStyle"] != "none" and seen["outlineWidth"] > 0) or seen["boxShadow"] not in ("", "none")
+    assert visible, f"{where}: keyboard focus on {seen['tag']} '{seen['text']}' has no visible outline: {seen}"
+    page.keyboard.press("Escape")
+    page.evaluate("() => { if (document.activeElement) document.activeElement.blur(); }")

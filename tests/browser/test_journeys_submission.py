@@ -1,0 +1,258 @@
+"""Journeys 1 and 2: a principal reports the quarter (form and Excel); the district reviewer returns and approves.
+
+Both start from the same given: the demo principal (东城中心小学, D01-X1-P001) has not started 2023Q4.
+The figures the principal reports include 60 grade-1 entrants who entered at the proper age; once
+approved, 东城区's on-time entry rate (target T10, ≥ 100 %) moves from 99.6 % (off track) to above
+100 % (met) on the dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import PRINCIPAL_SCHOOL, django_side, log_in, reset_principal_quarter
+from openpyxl import load_workbook
+
+pytestmark = pytest.mark.browser
+
+PERIOD = "2023Q4"
+# This quarter's numbers beside last quarter's stock figures (kept, so no >30 % change warnings).
+NEW_FIGURES = {
+    "pri_new_entrants": "60",
+    "pri_new_entrants_migrant": "70",  # hard rule: cannot exceed the 60 entrants
+    "pri_new_entrants_ontime": "60",
+    "pri_graduates": "0",
+    "pri_transfers_in": "5",
+    "pri_transfers_out": "2",
+    "pri_dropouts": "0",
+    "pri_grade1_max_class_size": "58",  # warning: over 55 needs an explanation
+    "central_joint_research": "2",
+    "central_quality_monitoring": "1",
+}
+MIGRANT_ERROR = "外来生数不能超过一年级新生数"
+CLASS_SIZE_WARNING = "一年级最大班额超过55人，请说明原因"
+
+
+@django_side
+def quarter_figures() -> dict[str, str]:
+    """Every figure the school reports: last quarter's value for stocks, NEW_FIGURES for the rest."""
+    from schools.models import OrgUnit
+    from submissions import workflow
+    from submissions.models import Period
+
+    school = OrgUnit.objects.get(code=PRINCIPAL_SCHOOL)
+    previous = workflow.previous_values(Period.objects.get(code=PERIOD), [school.pk])[school.pk]
+    codes = [figure.code for figure in workflow.figures_for_unit(school)]
+    return {code: NEW_FIGURES.get(code, f"{previous[code]:f}".rstrip("0").rstrip(".")) for code in codes}
+
+
+@django_side
+def stored_submission() -> Any:
+    from submissions.models import Submission
+
+    return Submission.objects.select_related("period").get(org_unit__code=PRINCIPAL_SCHOOL, period__code=PERIOD)
+
+
+@django_side
+def stored_value(code: str) -> Decimal | None:
+    return stored_submission().values.get(figure__code=code).value
+
+
+def figure_row(page: Any, code: str) -> Any:
+    return page.locator("tr", has=page.locator(f"#id_v_{code}"))
+
+
+def test_principal_reports_the_quarter_by_form_and_excel(
+    site: Any, new_page: Any, journey: Any, tmp_path: Path
+) -> None:
+    # given
+    reset_principal_quarter()
+    figures = quarter_figures()
+    steps = journey("01-principal")
+    page = new_page()
+    log_in(page, site, "principal")
+    steps.step(page, "home")
+
+    # when: the principal opens this quarter's form from "本季度填报"
+    page.get_by_role("link", name="本季度填报").first.click()
+    assert page.locator("h1").inner_text() == "本季度填报"
+    steps.step(page, "my-submissions")
+    page.locator("tr", has_text=PERIOD).get_by_role("button", name="开始填报").click()
+    assert re.search(r"/submissions/\d+/$", page.url)
+    assert "东城中心小学 · 2023Q4" in page.locator("h1").inner_text()
+    assert "草稿" in page.locator("h1 .badge").inner_text()
+    steps.step(page, "empty-form")
+    # then: last quarter's figures stand beside the inputs
+    last_quarter = figure_row(page, "pri_enrolled").locator("td.num").nth(1).inner_text()
+    assert last_quarter.replace(",", "") == figures["pri_enrolled"]
+
+    # when: figures with a hard-rule error and a warning, saved as a draft
+    for code, value in figures.items():
+        page.fill(f"#id_v_{code}", value)
+    page.get_by_role("button", name="保存草稿").click()
+    # then: the draft is kept, the error and the warning sit on their rows, the warning asks for a reason
+    assert "已保存草稿" in page.locator(".messages").inner_text()
+    assert MIGRANT_ERROR in figure_row(page, "pri_new_entrants_migrant").inner_text()
+    size_row = figure_row(page, "pri_grade1_max_class_size")
+    assert CLASS_SIZE_WARNING in size_row.inner_text()
+    assert size_row.locator("textarea").count() == 1
+    assert stored_submission().status == "draft"
+    steps.step(page, "draft-with-error-and-warning")
+
+    # when: submitting while the error stands
+    page.get_by_role("button", name="保存并提交").click()
+    # then: refused, nothing submitted
+    assert "请修改标出的错误" in page.locator(".messages").inner_text()
+    assert stored_submission().status == "draft"
+    steps.step(page, "submit-refused")
+
+    # when: the principal fixes the error and explains the warning, saving the draft again
+    page.fill("#id_v_pri_new_entrants_migrant", "6")
+    figure_row(page, "pri_grade1_max_class_size").locator("textarea").fill("秋季插班生较多，已申请增设一个一年级班")
+    page.get_by_role("button", name="保存草稿").click()
+    assert MIGRANT_ERROR not in page.locator("main").inner_text()
+    assert stored_value("pri_new_entrants_migrant") == 6
+    steps.step(page, "draft-fixed")
+
+    # when: the Excel template is downloaded from the import page…
+    page.goto(site("/submissions/mine/"))
+    page.get_by_role("link", name="Excel 导入").click()
+    steps.step(page, "excel-page")
+    page.select_option("#dl-period", PERIOD)
+    page.select_option("#dl-unit", PRINCIPAL_SCHOOL)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="下载模板").click()
+    template = tmp_path / "template.xlsx"
+    download_info.value.save_as(template)
+    # …filled with openpyxl: a typo in one cell
+    workbook = load_workbook(template)
+    sheet = workbook["填报"]
+    columns = {cell.value: cell.column_letter for cell in sheet[2] if cell.value}
+    row = next(cell.row for cell in sheet["A"] if cell.value == PRINCIPAL_SCHOOL)
+    assert sheet[f"{columns['pri_new_entrants_migrant']}{row}"].value == 6  # the draft's value is pre-filled
+    bad_cell = f"{columns['pri_transfers_in']}{row}"
+    sheet[bad_cell] = "十二"
+    workbook.save(template)
+    page.select_option("#id_period", PERIOD)
+    page.set_input_files("#id_file", str(template))
+    page.get_by_role("button", name="上传并保存").click()
+    # then: the cell is named, nothing is saved
+    problems = page.locator("section[role=alert]")
+    assert bad_cell in problems.inner_text(), problems.inner_text()
+    assert stored_value("pri_transfers_in") == 5
+    steps.step(page, "excel-cell-error")
+
+    # when: the cell is fixed and the workbook uploaded again
+    sheet[bad_cell] = 12
+    workbook.save(template)
+    page.select_option("#id_period", PERIOD)
+    page.set_input_files("#id_file", str(template))
+    page.get_by_role("button", name="上传并保存").click()
+    # then: saved
+    assert "导入成功" in page.locator(".messages").inner_text()
+    assert page.locator("section[role=alert]").count() == 0
+    assert stored_value("pri_transfers_in") == 12
+    steps.step(page, "excel-imported")
+
+    # when: back on the form, the principal submits
+    page.get_by_role("link", name="东城中心小学", exact=True).click()
+    assert page.locator("#id_v_pri_transfers_in").input_value() == "12"
+    page.get_by_role("button", name="保存并提交").click()
+    # then: submitted for review
+    assert "已提交" in page.locator(".messages").inner_text()
+    assert "已提交" in page.locator("h1 .badge").inner_text()
+    submission = stored_submission()
+    assert submission.status == "submitted"
+    assert submission.explanations  # the warning's explanation travelled with it
+    steps.step(page, "submitted")
+
+
+@django_side
+def submit_as_principal(figures: dict[str, str]) -> None:
+    """Given: the principal's 2023Q4 figures submitted (through the same service functions as the form)."""
+    from django.contrib.auth import get_user_model
+
+    from schools.models import OrgUnit
+    from submissions import workflow
+    from submissions.models import Period
+
+    principal = get_user_model().objects.get(username="principal")
+    school = OrgUnit.objects.get(code=PRINCIPAL_SCHOOL)
+    submission = workflow.open_submission(principal, school, Period.objects.get(code=PERIOD))
+    result = workflow.save_values(submission, principal, figures, version=submission.version)
+    explanation = "秋季插班生较多，已申请增设一个一年级班"
+    explanations = {issue.key: explanation for issue in result.issues if not issue.is_error}
+    version = result.submission.version
+    result = workflow.save_values(submission, principal, {}, version=version, explanations=explanations)
+    workflow.submit(result.submission, principal, version=result.submission.version)
+
+
+def district_row(page: Any, site: Any, target: str) -> Any:
+    page.goto(site(f"/reports/?plan=2023-chuyou&scope=D01&period={PERIOD}"))
+    return page.locator("tr", has=page.locator(f"a[href*='/targets/{target}/']"))
+
+
+def test_reviewer_returns_then_approves_and_the_dashboard_follows(site: Any, new_page: Any, journey: Any) -> None:
+    # given: the principal's quarter submitted, with the hard error fixed
+    reset_principal_quarter()
+    figures = quarter_figures() | {"pri_new_entrants_migrant": "6"}
+    submit_as_principal(figures)
+    steps = journey("02-review")
+    reviewer = new_page()
+    log_in(reviewer, site, "reviewer")
+    before = district_row(reviewer, site, "T10")
+    assert "99.6%" in before.inner_text()
+    assert "滞后" in before.locator(".badge").inner_text()
+    steps.step(reviewer, "dashboard-before")
+
+    # when: the reviewer finds the submission on the review screen and compares with last quarter
+    reviewer.get_by_role("link", name="审核", exact=True).click()
+    steps.step(reviewer, "review-list")
+    reviewer.locator("tr", has_text="东城中心小学").get_by_role("link").first.click()
+    assert "东城中心小学 · 2023Q4" in reviewer.locator("h1").inner_text()
+    enrolled = reviewer.locator("tr", has_text="在校生数").first.locator("td.num")
+    this_quarter, last_quarter = enrolled.nth(0).inner_text(), enrolled.nth(1).inner_text()
+    assert last_quarter.strip() not in ("", "无数据")
+    assert this_quarter.replace(",", "") == figures["pri_enrolled"]
+    steps.step(reviewer, "compare-with-last-quarter")
+
+    # when: returned with a reason
+    reviewer.fill("textarea[name=reason]", "请核对转入转出人数")
+    reviewer.get_by_role("button", name="退回").click()
+    # then
+    assert "已退回" in reviewer.locator("h1 .badge").inner_text()
+    assert stored_submission().status == "returned"
+    steps.step(reviewer, "returned")
+
+    # when: the principal sees the reason, fixes a figure and resubmits
+    principal = new_page()
+    log_in(principal, site, "principal")
+    principal.get_by_role("link", name="本季度填报").first.click()
+    row = principal.locator("tr", has_text=PERIOD)
+    assert "已退回" in row.inner_text()
+    row.get_by_role("link", name="查看/填报").click()
+    assert "请核对转入转出人数" in principal.locator("main").inner_text()
+    steps.step(principal, "principal-sees-reason")
+    principal.fill("#id_v_pri_transfers_out", "3")
+    principal.get_by_role("button", name="保存并提交").click()
+    assert "已提交" in principal.locator("h1 .badge").inner_text()
+    steps.step(principal, "resubmitted")
+
+    # when: the reviewer approves (the recompute runs as an eager Celery task after commit)
+    reviewer.reload()
+    reviewer.get_by_role("button", name="审核通过").click()
+    assert "已审核" in reviewer.locator("h1 .badge").inner_text()
+    assert stored_submission().status == "approved"
+    steps.step(reviewer, "approved")
+
+    # then: the district's indicator value and the target's status changed on the dashboard
+    after = district_row(reviewer, site, "T10")
+    value = re.search(r"(\d+\.\d)%", after.locator("td.num").first.inner_text())
+    assert value, after.inner_text()
+    assert Decimal(value.group(1)) >= 100, after.inner_text()
+    assert "已达成" in after.locator(".badge").inner_text()
+    steps.step(reviewer, "dashboard-after")
