@@ -106,6 +106,15 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Argon2id first: memory-hard, and cheap enough in CPU that a deadline-day rush of log-ins does not queue every
+# other request behind PBKDF2's 1,000,000 rounds (see portal/hashers.py). Older PBKDF2 hashes still verify and
+# are rehashed with Argon2id at the user's next log-in.
+PASSWORD_HASHERS = [
+    "portal.hashers.OfficeArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
