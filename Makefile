@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser lint bench install migrate demo worker beat clean
+.PHONY: run test browser lint bench bench-load install migrate demo worker beat clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/run_all.py
+
+# Deadline-day load alone (200 principals, ~6 min; see bench/load/README.md).
+bench-load: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python bench/run_all.py load
 
 worker: $(STAMP)
 	$(BIN)/celery -A portal worker -l info
