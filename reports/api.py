@@ -9,7 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,7 +74,13 @@ class PlanExportView(APIView):
             OpenApiParameter("scope", str, description="org unit code (default: the root of the caller's scope)"),
             OpenApiParameter("period", str, description="quarter, e.g. 2023Q4 (default: latest opened quarter)"),
         ],
-        responses={200: bytes, 202: ExportJobSerializer},
+        # Keyed by media type: the 200 body is the workbook, not JSON (the schema would otherwise say JSON).
+        responses={
+            (200, exports.XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="the .xlsx workbook"),
+            (202, "application/json"): OpenApiResponse(
+                ExportJobSerializer, description="a big workbook: the export job to poll at /api/v1/exports/{job}/"
+            ),
+        },
     )
     def get(self, request: Request, code: str) -> Any:
         plan = get_object_or_404(Plan, code=code)

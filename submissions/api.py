@@ -7,12 +7,16 @@ service's ``scope.require`` answers 403, as API.md says.
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -23,7 +27,7 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from schools.models import Level, OrgUnit, SchoolType
 from submissions import workflow
-from submissions.models import Channel, Figure, Period, Submission, SubmissionHistory
+from submissions.models import Channel, Figure, HistoryAction, Period, Submission, SubmissionHistory
 
 
 def number(value: Decimal | int | None) -> int | float | None:
@@ -56,6 +60,10 @@ class FigureSerializer(serializers.ModelSerializer):
             "min_value", "max_value", "reported_by", "change_warning_share", "help_text", "group", "order",
             "is_active",
         ]  # fmt: skip
+        # Numbers in, numbers out (API.md: values are numbers): without this the schema documents them as strings.
+        extra_kwargs = {
+            name: {"coerce_to_string": False} for name in ("min_value", "max_value", "change_warning_share")
+        }
 
     def to_representation(self, instance: Figure) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -76,10 +84,17 @@ class FigureSerializer(serializers.ModelSerializer):
             attrs["reported_by_school_types"] = reported_by.get("school_types", [])
             attrs["reported_by_central_only"] = reported_by.get("central_only", False)
             attrs["reported_by_top_areas"] = reported_by.get("top_areas", False)
-        low = attrs.get("min_value", getattr(self.instance, "min_value", None))
-        high = attrs.get("max_value", getattr(self.instance, "max_value", None))
-        if low is not None and high is not None and high < low:
-            raise serializers.ValidationError({"max_value": [_("最大值不能小于最小值")]})
+        # The range rule is the model's check constraint, as in the web form. Checked on the figure as it would be
+        # saved: a new one takes the model's defaults, so a POST without min_value is checked against min_value=0
+        # (checking only the fields sent let a negative max_value through to the database: a 500, later a 503).
+        figure = copy.copy(self.instance) if self.instance is not None else Figure()
+        for name, value in attrs.items():
+            setattr(figure, name, value)
+        try:
+            figure.validate_constraints()
+        except DjangoValidationError as exc:
+            # Its only constraint spanning fields is the range order; clients have always seen it on max_value.
+            raise serializers.ValidationError({"max_value": exc.messages}) from None
         return attrs
 
 
@@ -205,6 +220,29 @@ class StepSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True)
 
 
+class HistoryEntrySerializer(serializers.Serializer):
+    """One row of ``GET /api/v1/submissions/{id}/history/`` (a list, oldest first): who, when, channel, old → new."""
+
+    action = serializers.ChoiceField(choices=HistoryAction.choices)
+    figure = serializers.CharField(allow_null=True, help_text="figure code; null for a workflow step")
+    old = serializers.FloatField(allow_null=True)
+    new = serializers.FloatField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    user = serializers.CharField(allow_null=True, help_text="username; null for the system")
+    version = serializers.IntegerField()
+    at = serializers.DateTimeField()
+
+
+def submission_pk(pk: str) -> int:
+    """The ``{id}`` of a submission URL: only ASCII digits name a submission; anything else is a 404.
+
+    (The ORM raises ValueError on ``pk="abc"``, a 500; ``int()`` alone would also take "-1", " 1" or "1_0".)"""
+    if not (pk.isascii() and pk.isdigit()):
+        raise Http404
+    return int(pk)
+
+
 class SubmissionViewSet(viewsets.GenericViewSet):
     """``/api/v1/submissions/``: list/create, ``{id}/`` read and partial update, workflow actions, history."""
 
@@ -225,11 +263,11 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return queryset.order_by("period__year", "period__quarter", "org_unit__path", "pk")
 
     def read_object(self, pk: str) -> Submission:
-        return scope.get_in_scope(self.request.user, self.base_queryset(), "org_unit", pk=pk)
+        return scope.get_in_scope(self.request.user, self.base_queryset(), "org_unit", pk=submission_pk(pk))
 
     def write_object(self, pk: str) -> Submission:
         # Unscoped lookup: the workflow's scope.require turns an outsider's write into 403.
-        return get_object_or_404(self.base_queryset(), pk=pk)
+        return get_object_or_404(self.base_queryset(), pk=submission_pk(pk))
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -304,7 +342,9 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     def reopen(self, request: Request, pk: str) -> Response:
         return self._step(request, pk, "reopen")
 
-    @action(detail=True, methods=["get"])
+    # The whole trail in one list, not paginated (API.md: "every value change"), so documented as a plain array.
+    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request: Request, pk: str) -> Response:
         submission = self.read_object(pk)
         rows = SubmissionHistory.objects.filter(submission=submission).select_related("figure", "user")
