@@ -243,11 +243,7 @@ def test_a_database_trigger_refusing_the_history_row_leaves_nothing(
     assert state_of(draft) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug reported to A (/tmp/bugs/A.md): bulk_sql._copy calls psycopg2 outside Django's error wrapper, "
-    "so a database error during COPY is not a django DatabaseError and the API answers 500, not 503",
-)
+# COPY goes to psycopg2 directly: bulk_sql._copy runs it inside connection.wrap_database_errors, or this was a 500.
 def test_a_database_trigger_refusing_the_history_row_is_answered_nothing_saved(
     users: Any, draft: Submission, refusing_trigger: None
 ) -> None:
