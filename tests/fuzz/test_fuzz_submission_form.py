@@ -62,11 +62,6 @@ def form_posts(draw: st.DrawFn, world: FuzzWorld, ops: list[str]) -> dict[str, A
     return post
 
 
-SUBMIT_NOT_ATOMIC = (
-    "/tmp/bugs/A.md: a refused submit keeps the save it made first (400, but values and history written)"
-)
-
-
 @pytest.mark.parametrize(
     "ops",
     [
