@@ -82,6 +82,11 @@ class PlanExportView(APIView):
             ),
         },
     )
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for the workbook's own media type (Accept: application/vnd.openxml…) must get it, not a
+        # 406: the 200 is a plain HttpResponse that no renderer touches, and the 202 job reply is always JSON.
+        return super().perform_content_negotiation(request, force=True)
+
     def get(self, request: Request, code: str) -> Any:
         plan = get_object_or_404(Plan, code=code)
         unit_code = request.query_params.get("scope", "").strip()
