@@ -12,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -69,6 +70,14 @@ class PlanExportView(APIView):
     404 when the scope unit is outside the caller's scope, 403 when they may see but not export.
     """
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for the workbook's own media type (Accept: application/vnd.openxml…) must get it, not a
+        # 406: the 200 is a plain HttpResponse that no renderer touches, and the 202 job reply is always JSON.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except NotAcceptable:
+            return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("scope", str, description="org unit code (default: the root of the caller's scope)"),
@@ -82,11 +91,6 @@ class PlanExportView(APIView):
             ),
         },
     )
-    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
-        # A client asking for the workbook's own media type (Accept: application/vnd.openxml…) must get it, not a
-        # 406: the 200 is a plain HttpResponse that no renderer touches, and the 202 job reply is always JSON.
-        return super().perform_content_negotiation(request, force=True)
-
     def get(self, request: Request, code: str) -> Any:
         plan = get_object_or_404(Plan, code=code)
         unit_code = request.query_params.get("scope", "").strip()
