@@ -65,6 +65,16 @@ if TYPE_CHECKING:
 
 EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED)
 MAX_EXPLANATION_LENGTH = 2000
+MAX_EXPLANATION_KEY_LENGTH = 100
+# NUL and the other C0 controls but tab, newline and carriage return: PostgreSQL's jsonb cannot hold \u0000,
+# and none of them belongs in a rule code or a written explanation.
+_CONTROL_CHARACTERS = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
+
+
+def _clean_text(text: str) -> bool:
+    return not _CONTROL_CHARACTERS.intersection(text)
+
+
 MAX_REASON_LENGTH = 2000
 NON_FIELD = "non_field_errors"
 
@@ -387,6 +397,10 @@ def save_batch(
             for key, text in (edit.explanations or {}).items():
                 if not isinstance(text, str) or len(text) > MAX_EXPLANATION_LENGTH:
                     items.append(BatchItem(edit.ref, f"explanations.{key}", _("说明须为不超过 2000 字的文字")))
+                elif not _clean_text(str(key)) or len(str(key)) > MAX_EXPLANATION_KEY_LENGTH:
+                    items.append(BatchItem(edit.ref, "explanations", _("说明对应的规则代码无效")))
+                elif not _clean_text(text):
+                    items.append(BatchItem(edit.ref, f"explanations.{key}", _("说明含有无法保存的控制字符")))
                 elif text.strip():
                     explanations[str(key)] = text.strip()
                 else:

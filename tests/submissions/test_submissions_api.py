@@ -64,6 +64,29 @@ def test_a_bad_value_is_400_naming_the_figure_and_translated_per_language(api, s
     assert not Value.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("explanations", "field", "message"),
+    [
+        # Found by the form fuzzer on PostgreSQL: jsonb cannot hold \u0000, the UPDATE failed with a 500.
+        ({"\u0000": "扩招"}, "explanations", "说明对应的规则代码无效"),
+        ({"r" * 101: "扩招"}, "explanations", "说明对应的规则代码无效"),
+        ({"big_change": "扩\u0007招"}, "explanations.big_change", "说明含有无法保存的控制字符"),
+    ],
+)
+def test_an_explanation_with_control_characters_is_400_and_nothing_is_stored(
+    api, setup, users, tree, explanations, field, message
+):
+    submission = make_submission(tree.s1, setup.q1)
+    url = f"/api/v1/submissions/{submission.pk}/"
+    body = {"version": 1, "values": {"pri_new_entrants": 5}, "explanations": explanations}
+    response = as_user(api, users.alice).patch(url, body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"errors": {field: [message]}}
+    submission.refresh_from_db()
+    assert (submission.version, submission.explanations) == (1, {})
+    assert not Value.objects.exists()
+
+
 def test_scope_404_for_reads_403_for_writes(api, setup, users, tree):
     submission = make_submission(tree.s1, setup.q1, status=SubmissionStatus.SUBMITTED, **S1_CLEAN)
     as_user(api, users.bob)
