@@ -56,11 +56,31 @@ class PortalLocaleMiddleware(LocaleMiddleware):
 
     Bureau PCs often run an English browser; that must not switch the portal's language. The API
     keeps Django's negotiation, so integrations get messages per ``Accept-Language``.
+
+    Only the language cookie decides a page's language: a cookie naming no language of LANGUAGES
+    (left by an older version, or by another application on the same host, since cookies ignore the
+    port) means Chinese, not "ask the browser".
     """
 
     def process_request(self, request: HttpRequest) -> None:
-        if request.path.startswith("/api/") or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        if is_api(request):
             super().process_request(request)
             return
-        translation.activate(settings.LANGUAGE_CODE)
+        translation.activate(chosen_language(request) or settings.LANGUAGE_CODE)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+def is_api(request: HttpRequest) -> bool:
+    # path_info: without the script prefix when the portal is served under a sub-path.
+    return request.path_info.startswith("/api/")
+
+
+def chosen_language(request: HttpRequest) -> str | None:
+    """The language picked with the switch (settings.LANGUAGE_COOKIE_NAME), if it is one of LANGUAGES."""
+    code = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if not code:
+        return None
+    try:
+        return translation.get_supported_language_variant(code)
+    except LookupError:
+        return None
