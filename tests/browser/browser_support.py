@@ -17,6 +17,15 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 CHROMIUM = Path("/usr/bin/chromium")
+# No sandbox (CI containers have no user namespaces); nothing in the background that could reach the network
+# or change the browser between runs (component and variations updates, sync, first-run set-up).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 DEMO_NOW = datetime.datetime(2023, 12, 11, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 DEMO_PASSWORD = "demo-password-2023"
@@ -127,14 +136,37 @@ UNLABELLED_FIELDS_JS = """() => Array.from(document.querySelectorAll('input, sel
 TABLES_WITHOUT_HEADERS_JS = """() => Array.from(document.querySelectorAll('table'))
   .filter(t => t.querySelectorAll('th').length === 0).map(t => t.outerHTML.slice(0, 160))"""
 
-# A status badge must carry a word (or an icon drawn by ::before), not only a background colour.
-COLOUR_ONLY_BADGES_JS = """() => Array.from(document.querySelectorAll('.badge, [class*="status"] .dot, .rag'))
-  .filter(el => {
+# A status badge must carry a word (or an icon drawn by ::before), not only a background colour; an error or
+# a warning beside a figure must say which it is (its message text alone does not).
+COLOUR_ONLY_BADGES_JS = """() => {
+  const drawn = el => {
+    const content = getComputedStyle(el, '::before').content;
+    return !!content && !['none', 'normal', '""'].includes(content);
+  };
+  const badges = Array.from(document.querySelectorAll('.badge, [class*="status"] .dot, .rag')).filter(el => {
     const text = (el.innerText || '').trim();
-    const icon = getComputedStyle(el, '::before').content;
     const label = el.getAttribute('aria-label') || el.getAttribute('title') || '';
-    return !text && (!icon || icon === 'none' || icon === 'normal' || icon === '""') && !label;
-  }).map(el => el.outerHTML.slice(0, 160))"""
+    return !text && !drawn(el) && !label;
+  });
+  const issues = Array.from(document.querySelectorAll('table .msg-error, table .msg-warning')).filter(el => !drawn(el));
+  return badges.concat(issues).map(el => el.outerHTML.slice(0, 160));
+}"""
+
+
+# The interface's own words (navigation, labels, buttons, column headers, status badges, footer), not the data
+# shown in it (unit and target names stay Chinese): in English none of it may be Chinese.
+UI_TEXT_IN_CHINESE_JS = r"""() => {
+  const selector = ['a.skip-link', 'nav.mainnav a', '.langswitch label', '.langswitch button',
+    'header form:not(.langswitch) button', 'footer', 'main label', 'main button', 'main thead th', 'main legend',
+    'main .badge', 'main .messages'].join(', ');
+  return Array.from(document.querySelectorAll(selector))
+    .map(el => (el.textContent || '').trim().replace(/\s+/g, ' '))
+    .filter(text => /[\u3400-\u9fff]/.test(text));
+}"""
+
+
+def ui_text_in_chinese(page: Any) -> list[str]:
+    return page.evaluate(UI_TEXT_IN_CHINESE_JS)
 
 
 @dataclass

@@ -22,7 +22,15 @@ from typing import Any
 
 import pytest
 import time_machine
-from browser_support import CHROMIUM, DEFAULT_TIMEOUT_MS, DEMO_NOW, DemoSite, Journey, outside_playwright_loop
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEFAULT_TIMEOUT_MS,
+    DEMO_NOW,
+    DemoSite,
+    Journey,
+    outside_playwright_loop,
+)
 from django.core.management import call_command
 
 from portal.celery import app as celery_app
@@ -46,7 +54,7 @@ def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless=new"])
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

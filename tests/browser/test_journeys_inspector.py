@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import log_in
+from browser_support import log_in, ui_text_in_chinese
 from openpyxl import load_workbook
 
 pytestmark = pytest.mark.browser
@@ -79,9 +79,10 @@ def test_inspector_drills_down_and_the_workbook_matches_the_page(
 
 def test_inspector_journey_in_english(site: Any, new_page: Any, journey: Any) -> None:
     steps = journey("05-english")
-    page = new_page()
+    page = new_page()  # a Chinese browser (Accept-Language zh-CN): only the switch may change the language
     page.goto(site("/accounts/login/"))
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.locator("h1").inner_text() == "登录"
 
     # when: English is picked with the language switch before logging in
     with page.expect_navigation():  # the select submits itself (static/js/portal.js), then comes back here
@@ -89,10 +90,19 @@ def test_inspector_journey_in_english(site: Any, new_page: Any, journey: Any) ->
     assert "/accounts/login/" in page.url
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Log in"
+    assert ui_text_in_chinese(page) == []
     steps.step(page, "login-english")
     page.fill("#id_username", "inspector")
     page.fill("#id_password", "demo-password-2023")
     page.click("main button[type=submit]")
+    page.wait_for_load_state()
+
+    # then: the language stays after log-in
+    assert "/accounts/login/" not in page.url
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Home"
+    assert ui_text_in_chinese(page) == []
+    steps.step(page, "home-english")
 
     # then: the dashboard and the drill-down speak English, numbers unchanged
     page.get_by_role("link", name="Progress dashboard").first.click()
@@ -100,12 +110,24 @@ def test_inspector_journey_in_english(site: Any, new_page: Any, journey: Any) ->
     row = dashboard_row(page, TARGET)
     assert row.locator(".badge").inner_text().strip() in {"Met", "On track", "At risk", "Off track", "No data"}
     assert "Export progress to Excel" in page.locator("main").inner_text()
+    assert ui_text_in_chinese(page) == []
     steps.step(page, "dashboard-english")
     page.select_option("#f-scope", "D01")
     page.get_by_role("button", name="View", exact=True).click()
     assert "Dongcheng" in page.locator("main").inner_text() or "东城区" in page.locator("main").inner_text()
+    assert ui_text_in_chinese(page) == []
     steps.step(page, "district-english")
     dashboard_row(page, TARGET).locator("a").first.click()
     assert "Current progress" in page.locator("main").inner_text()
     assert "Breakdown by sub-unit" in page.locator("main").inner_text()
+    assert ui_text_in_chinese(page) == []
     steps.step(page, "target-english")
+
+    # when: the user switches back to Chinese from a page after log-in
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-hans")
+    # then: the same page, in Chinese again
+    assert "/targets/" in page.url
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert "当前进展" in page.locator("main").inner_text()
+    steps.step(page, "target-chinese-again")

@@ -96,9 +96,11 @@ def test_principal_reports_the_quarter_by_form_and_excel(
     page.get_by_role("button", name="保存草稿").click()
     # then: the draft is kept, the error and the warning sit on their rows, the warning asks for a reason
     assert "已保存草稿" in page.locator(".messages").inner_text()
-    assert MIGRANT_ERROR in figure_row(page, "pri_new_entrants_migrant").inner_text()
+    migrant_row = figure_row(page, "pri_new_entrants_migrant")
+    assert MIGRANT_ERROR in migrant_row.locator(".msg-error").inner_text()
+    assert migrant_row.locator("textarea").count() == 0  # a hard rule cannot be explained away
     size_row = figure_row(page, "pri_grade1_max_class_size")
-    assert CLASS_SIZE_WARNING in size_row.inner_text()
+    assert CLASS_SIZE_WARNING in size_row.locator(".msg-warning").inner_text()
     assert size_row.locator("textarea").count() == 1
     assert stored_submission().status == "draft"
     steps.step(page, "draft-with-error-and-warning")
@@ -110,9 +112,21 @@ def test_principal_reports_the_quarter_by_form_and_excel(
     assert stored_submission().status == "draft"
     steps.step(page, "submit-refused")
 
-    # when: the principal fixes the error and explains the warning, saving the draft again
+    # when: the principal fixes the error but submits without explaining the warning
     page.fill("#id_v_pri_new_entrants_migrant", "6")
-    figure_row(page, "pri_grade1_max_class_size").locator("textarea").fill("秋季插班生较多，已申请增设一个一年级班")
+    page.get_by_role("button", name="保存并提交").click()
+    # then: refused again, for the warning alone; nothing of that request was kept (save and submit are one)
+    assert "请修改标出的错误" in page.locator(".messages").inner_text()
+    assert page.locator("#id_v_pri_new_entrants_migrant").input_value() == "6"  # the typed value is shown again
+    size_row = figure_row(page, "pri_grade1_max_class_size")
+    assert f"{CLASS_SIZE_WARNING}（警告：请在说明中填写原因后再提交）" in size_row.locator(".errorlist").inner_text()
+    assert size_row.locator("textarea").count() == 1
+    assert stored_submission().status == "draft"
+    assert stored_value("pri_new_entrants_migrant") == 70
+    steps.step(page, "submit-refused-unexplained-warning")
+
+    # when: the principal explains the warning and saves the draft again
+    size_row.locator("textarea").fill("秋季插班生较多，已申请增设一个一年级班")
     page.get_by_role("button", name="保存草稿").click()
     assert MIGRANT_ERROR not in page.locator("main").inner_text()
     assert stored_value("pri_new_entrants_migrant") == 6
