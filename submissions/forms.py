@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from schools.models import Level, OrgUnit, SchoolType
 from submissions import workflow
@@ -18,7 +19,24 @@ from submissions.models import Figure, Period, PeriodException, ValidationRule
 from submissions.validation import check_rule_definition
 
 
-class FigureForm(forms.ModelForm):
+def label_suffix() -> str:
+    """What ends a form label in the page's language: "：" in Chinese, ":" in English.
+
+    Django's default suffix comes from its own catalogue, whose zh_Hans translation is the ASCII ":"
+    ("原因:"), so every form of the submissions pages sets this one instead.
+    """
+    return pgettext("form label suffix", "：")
+
+
+class LabelSuffixMixin:
+    """A form whose labels end with the page language's colon (see ``label_suffix``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", label_suffix())
+        super().__init__(*args, **kwargs)
+
+
+class FigureForm(LabelSuffixMixin, forms.ModelForm):
     reported_by_levels = forms.MultipleChoiceField(
         label=_("填报层级"), choices=Level.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -39,7 +57,7 @@ class FigureForm(forms.ModelForm):
         }
 
 
-class ValidationRuleForm(forms.ModelForm):
+class ValidationRuleForm(LabelSuffixMixin, forms.ModelForm):
     class Meta:
         model = ValidationRule
         fields = ["code", "name", "left", "operator", "right", "severity", "message", "is_active"]
@@ -58,7 +76,7 @@ class ValidationRuleForm(forms.ModelForm):
         return data
 
 
-class PeriodForm(forms.ModelForm):
+class PeriodForm(LabelSuffixMixin, forms.ModelForm):
     code = forms.CharField(label=_("代码"), max_length=6, help_text=_("例如 2023Q1"))
 
     class Meta:
@@ -79,7 +97,7 @@ class PeriodForm(forms.ModelForm):
         return code
 
 
-class PeriodExceptionForm(forms.ModelForm):
+class PeriodExceptionForm(LabelSuffixMixin, forms.ModelForm):
     org_unit = forms.CharField(label=_("单位代码"))
 
     class Meta:
@@ -94,5 +112,5 @@ class PeriodExceptionForm(forms.ModelForm):
         return unit
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(LabelSuffixMixin, forms.Form):
     reason = forms.CharField(label=_("原因"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -18,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, UpdateView
 from django_tables2 import RequestConfig
@@ -32,10 +33,18 @@ from portal.views import ObjectListView
 from schools.models import OrgUnit, Role
 from submissions import completeness, workflow
 from submissions.filters import FigureFilterSet, SubmissionFilterSet
-from submissions.forms import FigureForm, PeriodExceptionForm, PeriodForm, ReasonForm, ValidationRuleForm
+from submissions.forms import (
+    FigureForm,
+    PeriodExceptionForm,
+    PeriodForm,
+    ReasonForm,
+    ValidationRuleForm,
+    label_suffix,
+)
 from submissions.models import (
     Channel,
     Figure,
+    HistoryAction,
     Period,
     Submission,
     SubmissionHistory,
@@ -51,6 +60,7 @@ from submissions.tables import (
     SubmissionTable,
     ValidationRuleTable,
 )
+from submissions.validation import CHANGE_KEY_PREFIX
 
 VALUE_PREFIX = "v_"
 EXPLANATION_PREFIX = "x_"
@@ -119,25 +129,99 @@ def _submission_for(request: HttpRequest, pk: int) -> Submission:
     )
 
 
+def figure_name(figure: Figure) -> str:
+    """The figure's name in the page's language: its English name on English pages when it has one."""
+    if figure.name_en and (get_language() or "").split("-")[0] == "en":
+        return figure.name_en
+    return figure.name
+
+
+@dataclass
+class TypedForm:
+    """What a refused save or submit posted: the page shows it again, with messages about it."""
+
+    values: dict[str, str]
+    explanations: dict[str, str] = field(default_factory=dict)
+    is_zero_report: bool = False
+
+
+@dataclass
+class HistoryRow:
+    """One row of the page's history: ``subject`` and ``text`` split an explanation's note for display."""
+
+    entry: SubmissionHistory
+    figure: str = ""
+    subject: str = ""
+    text: str = ""
+
+
+def _history(submission: Submission, figures: list[Figure]) -> list[HistoryRow]:
+    """The submission's trail, with the rule's (or figure's) name on each explanation instead of its key.
+
+    An explanation's note is stored as "<key>: <text>" (the API returns it as is); the key is a rule code or
+    ``change_<figure>`` for a quarter-on-quarter warning. A key naming nothing that exists any more is shown
+    as it is. At most two queries whatever the number of rows (rules, then figures the unit no longer reports).
+    """
+    entries = SubmissionHistory.objects.filter(submission=submission).select_related("figure", "user")
+    rows = [HistoryRow(entry, figure_name(entry.figure) if entry.figure else "") for entry in entries]
+    explained = []
+    for row in rows:
+        key, separator, text = row.entry.note.partition(": ")
+        if row.entry.action == HistoryAction.EXPLAIN and separator:
+            row.subject, row.text = key, text
+            explained.append(row)
+    if not explained:
+        return rows
+    keys = {row.subject for row in explained}
+    rule_names = dict(ValidationRule.objects.filter(code__in=keys).values_list("code", "name"))
+    figure_codes = {key: key.removeprefix(CHANGE_KEY_PREFIX) for key in keys if key.startswith(CHANGE_KEY_PREFIX)}
+    by_code = {figure.code: figure for figure in figures}
+    unknown = set(figure_codes.values()) - set(by_code)
+    if unknown:  # figures the unit no longer reports (deactivated, or now reported by other units)
+        by_code.update({figure.code: figure for figure in Figure.objects.filter(code__in=unknown)})
+    for row in explained:
+        figure = by_code.get(figure_codes.get(row.subject, ""))
+        if row.subject in rule_names:
+            row.subject = rule_names[row.subject]
+        elif figure is not None:
+            row.subject = _("{name}（较上季度变动）").format(name=figure_name(figure))
+    return rows
+
+
 def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) -> dict[str, Any]:
-    snap = workflow.snapshot(submission)
+    """The submission page's context; after a refused save or submit, ``typed`` holds the posted form.
+
+    Rule messages, explanation boxes and the "N left" count then describe the typed values (a preview
+    through the same checks as a save), so the page never contradicts what is in the boxes.
+    """
     user = request.user
     can_edit = (
         submission.status in workflow.EDITABLE
         and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
         and workflow.period_edit_error(submission.period, submission.org_unit) is None
     )
-    posted_values: dict[str, str] = extra.pop("posted_values", {})
+    typed: TypedForm | None = extra.pop("typed", None)
+    if typed is not None and not can_edit:
+        typed = None  # e.g. submitted meanwhile: the page shows the stored values, read-only
+    if typed is None:
+        snap = workflow.snapshot(submission)
+    else:
+        snap = workflow.preview(
+            submission, typed.values, explanations=typed.explanations, is_zero_report=typed.is_zero_report
+        )
+    posted_values = typed.values if typed is not None else {}
     errors: dict[str, list[str]] = extra.pop("errors", {})
-    issues_by_field: dict[str, list[Any]] = {}
+    issues_by_field: dict[str, list[dict[str, Any]]] = {}
     for issue in snap.issues:
-        issues_by_field.setdefault(issue.field, []).append(issue)
+        explanation = snap.explanations.get(issue.key, "")
+        issues_by_field.setdefault(issue.field, []).append({"issue": issue, "explanation": explanation})
     rows = []
     for figure in snap.figures:
         value = snap.values.get(figure.code)
         rows.append(
             {
                 "figure": figure,
+                "label": figure_name(figure),
                 "name": f"{VALUE_PREFIX}{figure.code}",
                 "value": value,
                 "input": posted_values.get(figure.code, "" if value is None else _plain(value)),
@@ -149,13 +233,13 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["figure"].group or _("填报项"), []).append(row)
-    history = SubmissionHistory.objects.filter(submission=submission).select_related("figure", "user")
     known = {figure.code for figure in snap.figures}
     return {
         "submission": submission,
         "snap": snap,
         "groups": groups,
         "issues": snap.issues,
+        "is_zero_report": snap.is_zero_report,
         "other_errors": {k: v for k, v in errors.items() if k not in known},
         "blocking": snap.blocking if submission.status in workflow.EDITABLE else {},
         "can_edit": can_edit,
@@ -164,7 +248,7 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         and scope.has_perm(user, Perm.REVIEW, submission.org_unit),
         "can_reopen": submission.status == SubmissionStatus.APPROVED
         and scope.has_perm(user, Perm.ADMIN, submission.org_unit),
-        "history": history,
+        "history": _history(submission, snap.figures),
         "reason_form": ReasonForm(),
         "title": f"{submission.org_unit.name} · {submission.period.code}",
         **extra,
@@ -188,6 +272,8 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     explanations = {
         key[len(EXPLANATION_PREFIX) :]: text for key, text in request.POST.items() if key.startswith(EXPLANATION_PREFIX)
     }
+    is_zero_report = request.POST.get("is_zero_report") == "on"
+    typed = TypedForm(posted, explanations, is_zero_report)
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
@@ -199,17 +285,17 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         with transaction.atomic():
             result = workflow.save_values(
                 submission, request.user, posted, version=version, explanations=explanations,
-                is_zero_report=request.POST.get("is_zero_report") == "on", channel=Channel.WEB,
+                is_zero_report=is_zero_report, channel=Channel.WEB,
             )  # fmt: skip
             if submitting:
                 workflow.submit(submission, request.user, version=result.submission.version, channel=Channel.WEB)
         messages.success(request, _("已提交，等待审核。") if submitting else _("已保存草稿。"))
     except VersionConflict as exc:
         messages.error(request, exc.errors["version"][0])
-        context = _detail_context(request, _submission_for(request, pk), posted_values=posted)
+        context = _detail_context(request, _submission_for(request, pk), typed=typed)
         return render(request, "submissions/submission_detail.html", context, status=409)
     except ServiceError as exc:
-        context = _detail_context(request, _submission_for(request, pk), posted_values=posted, errors=exc.errors)
+        context = _detail_context(request, _submission_for(request, pk), typed=typed, errors=exc.errors)
         messages.error(request, _("请修改标出的错误后再保存或提交。"))
         return render(request, "submissions/submission_detail.html", context, status=400)
     return redirect(submission.get_absolute_url())
@@ -247,7 +333,16 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 # --- Lists ---
 
 
-class SubmissionListView(ObjectListView):
+class LabelSuffixFilterMixin:
+    """The filter form (built by django-filter) ends its labels with the page language's colon too."""
+
+    def get_filterset(self, filterset_class):  # type: ignore[no-untyped-def]
+        filterset = super().get_filterset(filterset_class)  # type: ignore[misc]
+        filterset.form.label_suffix = label_suffix()
+        return filterset
+
+
+class SubmissionListView(LabelSuffixFilterMixin, ObjectListView):
     queryset = Submission.objects.select_related("org_unit", "org_unit__parent", "period")
     filterset_class = SubmissionFilterSet
     table_class = SubmissionTable
@@ -301,7 +396,7 @@ def review_bulk_approve(request: HttpRequest) -> HttpResponse:
         result = workflow.bulk_approve(request.user, submissions, channel=Channel.WEB)
         messages.success(request, _("已审核通过 {n} 份。").format(n=len(result.approved)))
         for submission, reason in result.skipped:
-            messages.warning(request, f"{submission.org_unit.name}：{reason}")
+            messages.warning(request, _("{unit}：{reason}").format(unit=submission.org_unit.name, reason=reason))
     return redirect(request.POST.get("next") or reverse("submissions:review_list"))
 
 
@@ -344,7 +439,7 @@ class AdminRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class FigureListView(AdminRequiredMixin, ObjectListView):
+class FigureListView(AdminRequiredMixin, LabelSuffixFilterMixin, ObjectListView):
     queryset = Figure.objects.all()
     filterset_class = FigureFilterSet
     table_class = FigureTable
@@ -354,7 +449,7 @@ class FigureListView(AdminRequiredMixin, ObjectListView):
     template_name = "submissions/definition_list.html"
 
 
-class RuleListView(AdminRequiredMixin, ObjectListView):
+class RuleListView(AdminRequiredMixin, LabelSuffixFilterMixin, ObjectListView):
     model = ValidationRule
     queryset = ValidationRule.objects.all()
     filterset_class = None
@@ -366,7 +461,7 @@ class RuleListView(AdminRequiredMixin, ObjectListView):
     template_name = "submissions/definition_list.html"
 
 
-class PeriodListView(AdminRequiredMixin, ObjectListView):
+class PeriodListView(AdminRequiredMixin, LabelSuffixFilterMixin, ObjectListView):
     model = Period
     queryset = Period.objects.all()
     filterset_class = None

@@ -159,16 +159,21 @@ class Snapshot:
     values: dict[str, Decimal | None]
     previous: dict[str, Decimal | None]
     issues: list[Issue]
+    # A preview (see ``preview``) carries the typed explanations and zero-report flag; None: the stored ones.
+    typed_explanations: dict[str, str] | None = None
+    typed_zero_report: bool | None = None
+
+    @property
+    def explanations(self) -> dict[str, str]:
+        return self.submission.explanations if self.typed_explanations is None else self.typed_explanations
+
+    @property
+    def is_zero_report(self) -> bool:
+        return self.submission.is_zero_report if self.typed_zero_report is None else self.typed_zero_report
 
     @property
     def blocking(self) -> dict[str, list[str]]:
-        return submit_errors(
-            self.values,
-            self.figures,
-            self.issues,
-            self.submission.explanations,
-            self.submission.is_zero_report,
-        )
+        return submit_errors(self.values, self.figures, self.issues, self.explanations, self.is_zero_report)
 
     @property
     def is_clean(self) -> bool:
@@ -202,6 +207,47 @@ def snapshots(
 
 def snapshot(submission: Submission) -> Snapshot:
     return snapshots([submission])[0]
+
+
+def preview(
+    submission: Submission,
+    values: Mapping[str, object],
+    *,
+    explanations: Mapping[str, object] | None = None,
+    is_zero_report: bool | None = None,
+) -> Snapshot:
+    """The snapshot as it would be after ``save_values`` with these inputs, without writing anything.
+
+    A form refused by save or submit is shown again with what the user typed; its rule messages,
+    explanation boxes and "N left" count must describe those values, not the stored ones. The same
+    checks as a save run on them (``parse_value``, ``RuleSet.check``, ``submit_errors``); a value that
+    cannot be parsed counts as not filled in (the caller shows its own error).
+    """
+    rules = RuleSet.load()
+    stored = snapshots([submission], rules=rules)[0]
+    by_code = {figure.code: figure for figure in stored.figures}
+    current = dict(stored.values)
+    for code, raw in values.items():
+        if code in by_code:
+            try:
+                current[code] = parse_value(by_code[code], raw)
+            except FieldError:
+                current[code] = None
+    typed = dict(submission.explanations)
+    for key, text in (explanations or {}).items():
+        if isinstance(text, str) and text.strip():
+            typed[str(key)] = text.strip()
+        elif isinstance(text, str):
+            typed.pop(str(key), None)
+    return Snapshot(
+        submission,
+        stored.figures,
+        current,
+        stored.previous,
+        rules.check(current, stored.figures, stored.previous),
+        typed_explanations=typed,
+        typed_zero_report=is_zero_report,
+    )
 
 
 # --- Opening a submission ---

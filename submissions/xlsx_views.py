@@ -20,13 +20,14 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from schools.models import Level, OrgUnit
 from submissions import xlsx
+from submissions.forms import LabelSuffixMixin
 from submissions.models import Period
 from submissions.upload_safety import UploadLimitHandler, UploadRejected
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class TemplateUploadForm(forms.Form):
+class TemplateUploadForm(LabelSuffixMixin, forms.Form):
     period = forms.ModelChoiceField(
         label=gettext_lazy("填报周期"),
         queryset=Period.objects.order_by("-year", "-quarter"),
