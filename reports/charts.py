@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from reports.queries import QuarterPoint, format_number
 
@@ -40,11 +41,11 @@ def _summary(points: Sequence[QuarterPoint], goal: Decimal | None, decimals: int
     for point in points:
         text = f"{point.label} {format_number(point.actual, decimals, unit)}"
         if point.expected is not None:
-            text += f"（{_('预期')} {format_number(point.expected, decimals, unit)}）"
+            text += _("（预期 {value}）").format(value=format_number(point.expected, decimals, unit))
         parts.append(text)
     if goal is not None:
         parts.append(f"{_('目标')} {format_number(goal, decimals, unit)}")
-    return "；".join(parts)
+    return pgettext("list separator", "；").join(parts)
 
 
 def trend_svg(

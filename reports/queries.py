@@ -95,6 +95,14 @@ class TargetRow:
     trend: list[QuarterPoint]
     computed_at: Any = None
     evaluated: bool = True  # False: no Progress row for this unit, the value comes straight from the indicator
+    # True: a child unit's share of a scope-wide quantity or count ("detail.contribution"): the plan sets no
+    # target per district, so the row has a value but no status of its own (docs/progress-rules.md).
+    contribution: bool = False
+
+    @property
+    def not_assessed(self) -> bool:
+        """A value without a status of its own: a contribution, or a unit with no Progress row."""
+        return self.contribution or (not self.evaluated and self.actual is not None)
 
     @property
     def decimals(self) -> int:
@@ -185,6 +193,10 @@ class Dashboard:
     def rows(self) -> list[TargetRow]:
         return [row for block in self.sections for row in block.rows]
 
+    @property
+    def has_not_assessed(self) -> bool:
+        return any(row.not_assessed for row in self.rows)
+
 
 def _counts(rows: list[TargetRow]) -> list[tuple[str, str, int]]:
     counter = Counter(row.status for row in rows)
@@ -253,7 +265,16 @@ def plan_dashboard(
             trend.append(QuarterPoint(p.code, f"Q{p.quarter}", actual, prog.expected if prog else None))
         current = progress.get((target.pk, period.pk)) if period else None
         if current is not None:
-            row = TargetRow(target, current.actual, current.expected, current.status, trend, current.computed_at)
+            contribution = isinstance(current.detail, dict) and bool(current.detail.get("contribution"))
+            row = TargetRow(
+                target,
+                current.actual,
+                current.expected,
+                current.status,
+                trend,
+                current.computed_at,
+                contribution=contribution,
+            )
             as_of = max(as_of, current.computed_at) if as_of else current.computed_at
         else:
             actual = values.get((target.indicator_id, period.pk)) if period else None
@@ -341,6 +362,65 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
     else:
         qs = qs.annotate(is_small=Value(False, output_field=BooleanField()))
     return qs.order_by("path")
+
+
+@dataclass
+class FailingUnits:
+    """The "units not meeting the target" block of a per-unit target (see docs/progress-rules.md).
+
+    The list names *schools* of the unit's subtree checked one by one against the period's bound
+    (``detail.failing_units``); the drill-down table shows the status of each *child unit*, judged on
+    its own figures. Both agree only where the school check applies, so the page says which case it
+    is (``case``) instead of printing "none" under a column of off-track rows:
+
+    - ``listed``: schools fail; ``units`` are those the user may see (``count`` in all).
+    - ``none_fail``: ``checked`` schools were checked and none fails.
+    - ``no_school_values``: no school has a value of its own, so none could be checked: the status of
+      the unit (and of each row below) comes from its total — e.g. 按时入学率, whose denominator (the
+      population aged 6) is only known for districts and 学区.
+    - ``by_total``: schools were checked and none fails, yet the unit is behind on its total (a
+      limit breached by the aggregate value).
+    - ``no_data``: nothing measured for the period; ``not_evaluated``: no progress row for this unit
+      (rows exist for the target's scope and its direct children only); ``no_check``: the target
+      cannot be checked (``reason``: no indicator, no target value, no qualifying school).
+    """
+
+    case: str
+    units: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+    checked: int | None = None
+    reason: str = ""
+
+    @property
+    def hidden(self) -> int:
+        """Failing schools not listed: beyond the stored list's limit, or outside the user's scope."""
+        return max(0, self.count - len(self.units))
+
+
+BEHIND = {ProgressStatus.AT_RISK, ProgressStatus.OFF_TRACK}
+
+
+def failing_summary(progress: Progress | None, user: Any) -> FailingUnits:
+    """What the page says about failing units for ``progress`` (the unit's row), for ``user``."""
+    if progress is None:
+        return FailingUnits("not_evaluated")
+    detail = progress.detail if isinstance(progress.detail, dict) else {}
+    if detail.get("reason"):
+        return FailingUnits("no_check", reason=str(detail["reason"]))
+    if progress.status == ProgressStatus.NO_DATA:
+        return FailingUnits("no_data")
+    units = failing_units(progress, user)
+    raw = detail.get("failing_units") or detail.get("failing") or []
+    count = detail.get("failing_count")
+    count = len(raw) if not isinstance(count, int) else count
+    checked = next((detail[k] for k in ("units_checked", "units_qualifying") if isinstance(detail.get(k), int)), None)
+    if count:
+        return FailingUnits("listed", units, count, checked)
+    if checked == 0:
+        return FailingUnits("no_school_values", checked=0)
+    if progress.status in BEHIND:
+        return FailingUnits("by_total", checked=checked)
+    return FailingUnits("none_fail", checked=checked)
 
 
 def failing_units(progress: Progress | None, user: Any) -> list[dict[str, Any]]:

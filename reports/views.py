@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,7 +33,7 @@ from reports.queries import (
     TargetRow,
     default_period,
     drilldown_queryset,
-    failing_units,
+    failing_summary,
     is_unit_level,
     plan_dashboard,
     small_denominator_applies,
@@ -241,6 +241,7 @@ class TargetDetailView(ObjectListView):
             for point, p in zip(trend, self.periods, strict=True)
         ]
         params = {"period": self.period.code if self.period else "", "unit": unit.code}
+        failing = failing_summary(current, self.request.user) if is_unit_level(target) else None
         context.update(
             {
                 "title": target.text,
@@ -253,7 +254,8 @@ class TargetDetailView(ObjectListView):
                 "period": self.period,
                 "rows_mode": self.rows_mode,
                 "breadcrumb": _breadcrumb(self.request.user, unit, top=target.scope),
-                "failing": failing_units(current, self.request.user) if is_unit_level(target) else [],
+                "failing": failing.units if failing else [],
+                "failing_summary": failing,
                 "unit_level": is_unit_level(target),
                 "small_guard": small_denominator_applies(target.indicator),
                 "small_threshold": settings.SMALL_DENOMINATOR_THRESHOLD,
@@ -309,12 +311,14 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     progress_at_unit = Progress.objects.filter(target=OuterRef("pk"), org_unit=unit, period_id=period_id)
     targets = list(
         Target.objects.filter(scope__path__in=ancestor_paths(unit.path))
-        .select_related("plan", "section", "indicator")
+        .select_related("plan", "section", "indicator", "scope")
         .annotate(
             unit_value=Subquery(value_at_unit.values("value")[:1]),
             unit_numerator=Subquery(value_at_unit.values("numerator")[:1]),
             unit_denominator=Subquery(value_at_unit.values("denominator")[:1]),
             unit_status=Subquery(progress_at_unit.values("status")[:1]),
+            # A share of a scope-wide quantity or count: a value, but no status of its own.
+            unit_contribution=Exists(progress_at_unit.filter(detail__contribution=True)),
         )
         .order_by("-plan__year", "plan__code", "section__order", "order", "code", "pk")
     )

@@ -226,7 +226,9 @@ def build_workbook(
 def _scope_line(dash: Dashboard) -> str:
     as_of = timezone.localtime(dash.as_of).strftime("%Y-%m-%d %H:%M") if dash.as_of else _("无数据")
     period = dash.period.code if dash.period else "—"
-    return f"{_('范围')}：{dash.unit.name}（{dash.unit.code}）  {_('截至')}：{period}  {_('计算时间')}：{as_of}"
+    return _("范围：{unit}（{code}）  截至：{period}  计算时间：{as_of}").format(
+        unit=dash.unit.name, code=dash.unit.code, period=period, as_of=as_of
+    )
 
 
 def _overview_sheet(wb: Workbook, dash: Dashboard, used: set[str]) -> None:
@@ -388,7 +390,8 @@ def _drilldown_sheet(
     ws = wb.create_sheet(sheet_title(f"{_('明细')}-{target.code}", used))
     setup_sheet(ws, [14, 30, 24, 14, 12, 12, 12, 12, 12, 10, 14], header_rows=3)
     ws.append([text_cell(ws, target.text, font=TITLE_FONT)])
-    ws.append([text_cell(ws, f"{_scope_line(dash)}  {_('指标')}：{indicator.name}")])
+    line = _("{scope}  指标：{indicator}").format(scope=_scope_line(dash), indicator=indicator.name)
+    ws.append([text_cell(ws, line)])
     ws.append(header_row(ws, [str(h) for h in DRILL_HEADERS]))
     school_types, ownerships = _labels("school_type"), _labels("ownership")
     number, percent = number_style(book, ws, indicator)
