@@ -11,29 +11,12 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
+from portal.labels import LabelSuffixMixin
 from schools.models import Level, OrgUnit, SchoolType
 from submissions import workflow
 from submissions.models import Figure, Period, PeriodException, ValidationRule
 from submissions.validation import check_rule_definition
-
-
-def label_suffix() -> str:
-    """What ends a form label in the page's language: "：" in Chinese, ":" in English.
-
-    Django's default suffix comes from its own catalogue, whose zh_Hans translation is the ASCII ":"
-    ("原因:"), so every form of the submissions pages sets this one instead.
-    """
-    return pgettext("form label suffix", "：")
-
-
-class LabelSuffixMixin:
-    """A form whose labels end with the page language's colon (see ``label_suffix``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", label_suffix())
-        super().__init__(*args, **kwargs)
 
 
 class FigureForm(LabelSuffixMixin, forms.ModelForm):

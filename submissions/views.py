@@ -28,6 +28,7 @@ from django_tables2.export import TableExport
 
 from portal import scope
 from portal.errors import ServiceError, VersionConflict
+from portal.labels import label_suffix
 from portal.scope import Perm
 from portal.views import ObjectListView
 from schools.models import OrgUnit, Role
@@ -39,7 +40,6 @@ from submissions.forms import (
     PeriodForm,
     ReasonForm,
     ValidationRuleForm,
-    label_suffix,
 )
 from submissions.models import (
     Channel,

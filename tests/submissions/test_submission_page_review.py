@@ -231,13 +231,13 @@ def test_a_returned_submission_reads_naturally_in_english(client, setup, users, 
 
 
 LABELLED_PAGES = [
-    ("bea", lambda s: reverse("submissions:figure_create"), "代码：</label>", "Code:</label>"),
-    ("bea", lambda s: reverse("submissions:rule_list"), "：</label>", ":</label>"),
-    ("bea", lambda s: reverse("submissions:figure_list"), "名称：</label>", "Name:</label>"),
-    ("bea", lambda s: reverse("submissions:period_update", args=["2023Q1"]), "单位代码：</label>", ":</label>"),
-    ("rita", lambda s: reverse("submissions:review_list"), "周期：</label>", "Period:</label>"),
-    ("rita", lambda s: s.get_absolute_url(), "原因：</label>", "Reason:</label>"),
-    ("alice", lambda s: reverse("submissions:template_upload"), "：</label>", ":</label>"),
+    ("bea", lambda s: reverse("submissions:figure_create"), "代码：</label>", "Code: </label>"),
+    ("bea", lambda s: reverse("submissions:rule_list"), "：</label>", ": </label>"),
+    ("bea", lambda s: reverse("submissions:figure_list"), "名称：</label>", "Name: </label>"),
+    ("bea", lambda s: reverse("submissions:period_update", args=["2023Q1"]), "单位代码：</label>", ": </label>"),
+    ("rita", lambda s: reverse("submissions:review_list"), "周期：</label>", "Period: </label>"),
+    ("rita", lambda s: s.get_absolute_url(), "原因：</label>", "Reason: </label>"),
+    ("alice", lambda s: reverse("submissions:template_upload"), "：</label>", ": </label>"),
 ]
 
 

@@ -1,5 +1,5 @@
 """Form labels of the plan and indicator pages end with the page language's colon, set in one place
-(``reports/templatetags/field_labels.py``): "标题：" in Chinese (Django's own suffix is an ASCII ":"
+(``portal/labels.py``): "标题：" in Chinese (Django's own suffix is an ASCII ":"
 there, "标题:"), "Title: " in English; a label followed by a value the same ("责任单位：…")."""
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ PAGES = [
     ("plans:target_notes", ["p23", "T16"]),
     ("targets:indicator_list", []),
     ("targets:indicator_create", []),
+    ("schools:orgunit_list", []),  # the generic list layout (templates/includes/object_list.html)
+    ("password_change", []),
 ]
 
 
