@@ -18,7 +18,7 @@
   function render(data) {
     box.textContent = "";
     var line = document.createElement("p");
-    if (data.period) { line.appendChild(document.createTextNode(data.period + ": ")); }
+    if (data.period) { line.appendChild(document.createTextNode(data.period + (box.getAttribute("data-label-suffix") || ": "))); }
     line.appendChild(text("span", data.status_label, "badge badge-" + data.status));
     if (data.actual !== null && data.actual !== undefined) {
       line.appendChild(document.createTextNode(" " + box.getAttribute("data-label-actual") + " "));
@@ -31,7 +31,7 @@
     box.appendChild(line);
     var failing = (data.detail && data.detail.failing_units) || [];
     if (failing.length) {
-      box.appendChild(text("p", box.getAttribute("data-label-failing") + ": " + failing.map(function (u) { return u.name; }).join("、")));
+      box.appendChild(text("p", box.getAttribute("data-label-failing") + (box.getAttribute("data-label-suffix") || ": ") + failing.map(function (u) { return u.name; }).join(box.getAttribute("data-list-separator") || "、")));
     }
   }
 
