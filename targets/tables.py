@@ -34,7 +34,7 @@ def formula_text(indicator: Indicator) -> str:
     if indicator.aggregation == "count_designations":
         return f"count({indicator.designation_kind_id and indicator.designation_kind})"
     if indicator.denominator:
-        factor = f" × {indicator.factor.normalize()}" if indicator.factor != 1 else ""
+        factor = f" × {format(indicator.factor.normalize(), 'f')}" if indicator.factor != 1 else ""
         return f"Σ({indicator.numerator}) ÷ Σ({indicator.denominator}){factor}"
     return f"{indicator.get_aggregation_display()}({indicator.numerator})"
 

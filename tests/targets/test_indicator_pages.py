@@ -114,3 +114,12 @@ def test_explanation_page_outside_scope_is_404(client, users, rate):
     client.force_login(users.rob)
     url = reverse("targets:indicator_value_detail", kwargs={"code": "kg_3yr_rate", "unit": "D1", "period": "2023Q1"})
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(("factor", "shown"), [("100", "× 100"), ("1000.00", "× 1000"), ("0.5", "× 0.5"), ("1", "")])
+def test_the_formula_shows_the_factor_as_a_plain_number(factor: str, shown: str) -> None:
+    from targets.tables import formula_text
+
+    rate = Indicator(code="r", numerator="a", denominator="b", factor=Decimal(factor))
+    # Decimal("100").normalize() prints as "1E+2": the list page showed "× 1E+2" for every percentage.
+    assert formula_text(rate) == f"Σ(a) ÷ Σ(b) {shown}".rstrip()
