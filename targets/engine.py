@@ -494,6 +494,7 @@ def _commit_without_waiting(own_transaction: bool) -> None:
 
 
 IV_TABLE = "targets_indicatorvalue"
+BULK_LOAD_LOCK_TIMEOUT = "200ms"
 
 
 def _begin_bulk_load(roots: Sequence[OrgUnit]) -> list[str] | None:
@@ -516,8 +517,13 @@ def _begin_bulk_load(roots: Sequence[OrgUnit]) -> list[str] | None:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
         if cursor.fetchone()[0]:
             return None
+        # The table lock joins the advisory-lock order at its end: TOP_KEY first (after the district keys the
+        # caller holds), then the table without waiting. A writer holding rows of the table while it waits
+        # for TOP_KEY would otherwise deadlock with us (found by test_engine_concurrency); NOWAIT fails
+        # instead, the savepoint rolls back and the caller upserts.
+        _lock([TOP_KEY])
         # Now exclusively (a concurrent writer may have committed rows since), and check again.
-        cursor.execute(f"LOCK TABLE {IV_TABLE} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute(f"LOCK TABLE {IV_TABLE} IN ACCESS EXCLUSIVE MODE NOWAIT")
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
         if cursor.fetchone()[0]:
             return None
@@ -613,8 +619,17 @@ def _try_bulk_load(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime
     """The bulk-load path inside a savepoint; None when it does not apply or the database refused its
     DDL (e.g. "pending trigger events" after writes earlier in the caller's transaction) — the caller
     then takes the ordinary upsert path, with nothing of the attempt left behind."""
+    # Dropping and re-adding the foreign keys also locks the referenced tables (org units, periods,
+    # indicators), which every concurrent writer reads: waiting there could deadlock with a writer that
+    # waits for our indicator table. So no lock wait of the bulk load may outlast BULK_LOAD_LOCK_TIMEOUT,
+    # well under PostgreSQL's deadlock_timeout (1 s): we give up first and take the upsert path instead.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous_timeout = cursor.fetchone()[0]
     try:
         with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOAD_LOCK_TIMEOUT])
             restore = _begin_bulk_load(roots)
             if restore is None:
                 return None
@@ -624,6 +639,9 @@ def _try_bulk_load(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime
     except DatabaseError as error:
         logger.info("bulk load not possible (%s); upserting instead", error)
         return None
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous_timeout])
 
 
 # --- Public API ---

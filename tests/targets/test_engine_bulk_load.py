@@ -137,3 +137,15 @@ def test_a_callers_transaction_keeps_its_synchronous_commit(tree, data) -> None:
         engine.recompute_for(tree.s1.pk, q1.pk)
         cursor.execute("SHOW synchronous_commit")  # the test's transaction is the caller's here
         assert cursor.fetchone()[0] == "on"
+
+
+def test_the_bulk_loads_short_lock_timeout_does_not_leak_into_the_callers_transaction(tree, data) -> None:
+    """The bulk load gives up on any lock wait over BULK_LOAD_LOCK_TIMEOUT (it would otherwise deadlock with
+    concurrent writers, see test_engine_concurrency); the caller's own lock_timeout is back afterwards."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '7s'")
+        with mock.patch.object(engine, "_end_bulk_load", wraps=engine._end_bulk_load) as restored:
+            engine.full_recompute()
+        assert restored.call_count == 1  # the bulk path ran (with its own short timeout)
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "7s"
