@@ -209,6 +209,14 @@ def snapshot(submission: Submission) -> Snapshot:
     return snapshots([submission])[0]
 
 
+def _set_explanation(explanations: dict[str, str], key: object, text: str) -> None:
+    """A typed explanation is stored trimmed; a blank one removes the explanation (save and preview alike)."""
+    if text.strip():
+        explanations[str(key)] = text.strip()
+    else:
+        explanations.pop(str(key), None)
+
+
 def preview(
     submission: Submission,
     values: Mapping[str, object],
@@ -235,10 +243,8 @@ def preview(
                 current[code] = None
     typed = dict(submission.explanations)
     for key, text in (explanations or {}).items():
-        if isinstance(text, str) and text.strip():
-            typed[str(key)] = text.strip()
-        elif isinstance(text, str):
-            typed.pop(str(key), None)
+        if isinstance(text, str):
+            _set_explanation(typed, key, text)
     return Snapshot(
         submission,
         stored.figures,
@@ -447,10 +453,8 @@ def save_batch(
                     items.append(BatchItem(edit.ref, "explanations", _("说明对应的规则代码无效")))
                 elif not _clean_text(text):
                     items.append(BatchItem(edit.ref, f"explanations.{key}", _("说明含有无法保存的控制字符")))
-                elif text.strip():
-                    explanations[str(key)] = text.strip()
                 else:
-                    explanations.pop(str(key), None)
+                    _set_explanation(explanations, key, text)
             current.update(new_values)
             issues = rules.check(current, unit_figures, before_values.get(unit.pk, {}))
             if strict:
