@@ -459,6 +459,7 @@ def run() -> list[dict[str, Any]]:
         late_approvals = approve_the_rest(base_url, PLAN)
         stop(server)
         still_open = wait_for_worker()
+        worker_exit = worker.poll()  # None while it runs; a code means it died (its log says why)
         from targets import engine
 
         before = indicator_table()
@@ -480,7 +481,9 @@ def run() -> list[dict[str, Any]]:
         {"name": "submitted values checked in the database", "value": checked, "unit": "values"},
         {"name": "lost or changed values", "value": lost, "unit": "values", "goal": "0"},
         {"name": "indicator values differing from a full recompute", "value": mismatches, "unit": "rows", "goal": "0",
-         "note": f"{len(after)} indicator rows compared; recomputes still open after waiting: {still_open}"},
+         "note": f"{len(after)} indicator rows compared; recomputes still open after waiting: {still_open}"
+                 + ("" if worker_exit is None else
+                    f"; the Celery worker had exited with code {worker_exit} (see {LOG_DIR / 'celery.log'})")},
     ]  # fmt: skip
     failed_accounts = [f"{a.username}: {a.errors}" for a in DONE if a.errors]
     if failed_accounts:

@@ -12,7 +12,6 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination, parsers, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import ServiceError
 
@@ -53,6 +52,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound(_("未找到。"))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(_("没有权限执行此操作。"))
+    # Imported here, not at the top: rest_framework.views reads DEFAULT_PARSER_CLASSES (which names this
+    # module) while it is being imported, so a top-level import is circular whenever DRF's settings are
+    # touched before any view — e.g. when Django happens to run DRF's pagination check first.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is not None:
         response.data = {"errors": _as_lists(response.data)}
