@@ -46,14 +46,18 @@ from targets.models import (
     TargetNote,
 )
 
+# Not a Progress status: how the summaries count a row that has a value but no status of its own
+# (TargetRow.not_assessed), so those rows are not lumped in with targets that have no data at all.
+NOT_ASSESSED = "not_assessed"
 STATUS_ORDER: list[str] = [
     ProgressStatus.MET,
     ProgressStatus.ON_TRACK,
     ProgressStatus.AT_RISK,
     ProgressStatus.OFF_TRACK,
     ProgressStatus.NO_DATA,
+    NOT_ASSESSED,
 ]
-STATUS_LABELS: dict[str, Any] = dict(ProgressStatus.choices)
+STATUS_LABELS: dict[str, Any] = {**dict(ProgressStatus.choices), NOT_ASSESSED: _("未单独评估")}
 # Targets measured unit by unit: the page lists failing units and the workbook gets a drill-down sheet.
 UNIT_LEVEL_KINDS = {TargetKind.LIMIT, TargetKind.FREQUENCY}
 
@@ -103,6 +107,11 @@ class TargetRow:
     def not_assessed(self) -> bool:
         """A value without a status of its own: a contribution, or a unit with no Progress row."""
         return self.contribution or (not self.evaluated and self.actual is not None)
+
+    @property
+    def summary_status(self) -> str:
+        """The status the summaries count and the status filter matches: a row not assessed is its own kind."""
+        return NOT_ASSESSED if self.not_assessed else self.status
 
     @property
     def decimals(self) -> int:
@@ -199,7 +208,7 @@ class Dashboard:
 
 
 def _counts(rows: list[TargetRow]) -> list[tuple[str, str, int]]:
-    counter = Counter(row.status for row in rows)
+    counter = Counter(row.summary_status for row in rows)
     return [(status, str(STATUS_LABELS[status]), counter.get(status, 0)) for status in STATUS_ORDER]
 
 
@@ -285,7 +294,7 @@ def plan_dashboard(
         block = blocks.setdefault(target.section_id, SectionBlock(target.section))
         if section and target.section.code != section:
             continue
-        if status and row.status != status:
+        if status and row.summary_status != status:
             continue
         if owner and row.owner != owner and (not target.owner_unit_id or target.owner_unit.code != owner):
             continue

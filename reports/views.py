@@ -29,6 +29,7 @@ from reports.filters import DrilldownFilterSet
 from reports.models import ExportStatus
 from reports.queries import (
     STATUS_LABELS,
+    STATUS_ORDER,
     QuarterPoint,
     TargetRow,
     default_period,
@@ -104,7 +105,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "periods": periods,
         "filters": filters,
         "sections": list(plan.sections.order_by("order", "pk")),
-        "statuses": ProgressStatus.choices,
+        "statuses": [(status, STATUS_LABELS[status]) for status in STATUS_ORDER],
         "scope_choices": list(
             scope.visible_units(request.user)
             .filter(level__in=SCOPE_LEVELS)

@@ -58,6 +58,7 @@ RAG_FILLS = {
     "at_risk": PatternFill("solid", fgColor="FFEB9C"),
     "off_track": PatternFill("solid", fgColor="FFC7CE"),
     "no_data": PatternFill("solid", fgColor="EDEDED"),
+    "not_assessed": PatternFill("solid", fgColor="DDEBF7"),
 }
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BOLD = Font(bold=True)
@@ -319,7 +320,7 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
                 *quarters,
                 number_cell(ws, row.actual, indicator) if row.actual is not None else safe(ws, row.actual_text),
                 number_cell(ws, row.expected, indicator),
-                status_cell(ws, row.status),
+                status_cell(ws, row.summary_status),
                 safe(ws, row.owner),
                 text_cell(ws, row.latest_note, alignment=WRAP) if row.latest_note else None,
             ]

@@ -41,7 +41,7 @@ def test_it_counts_targets_per_status_overall_and_per_section(client, report, us
     client.force_login(users.ivan)
     response = client.get(URL, {"plan": "p2023", "period": "2023Q4"})
     totals = {status: count for status, _label, count in response.context["dash"].totals}
-    assert totals == {"met": 1, "on_track": 0, "at_risk": 0, "off_track": 1, "no_data": 0}
+    assert totals == {"met": 1, "on_track": 0, "at_risk": 0, "off_track": 1, "no_data": 0, "not_assessed": 0}
     sections = {b.section.code: {s: c for s, _l, c in b.counts} for b in response.context["dash"].sections}
     assert sections["equity"]["met"] == 1
     assert sections["equity"]["off_track"] == 0

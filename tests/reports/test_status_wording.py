@@ -190,7 +190,41 @@ def test_a_districts_share_of_a_city_quantity_is_not_assessed_on_the_dashboard(c
     assert "未单独评估" in html
     assert "仅计贡献" in html
     assert "badge badge-no_data" not in html.split("targets-table", 1)[1]
-    assert "在状态汇总中计为“无数据”" in html
+    assert "在状态汇总中单独计数" in html
+
+
+def test_the_summary_counts_a_row_not_assessed_on_its_own_and_the_filter_finds_it(client, users, tree, entrants):
+    client.force_login(users.ivan)
+    url = reverse("reports:dashboard")
+    response = client.get(url, {"plan": "p23", "scope": "D1", "period": "2023Q4"})
+    totals = {status: count for status, _label, count in response.context["dash"].totals}
+    # a contribution is not a target without data: the summary says what the table says
+    assert (totals["not_assessed"], totals["no_data"]) == (1, 0)
+    assert '<span class="badge badge-not_assessed">未单独评估</span> <strong>1</strong>' in response.content.decode()
+    only = client.get(url, {"plan": "p23", "scope": "D1", "period": "2023Q4", "status": "not_assessed"})
+    assert [row.target.code for row in only.context["dash"].rows] == ["T01"]
+    none = client.get(url, {"plan": "p23", "scope": "D1", "period": "2023Q4", "status": "no_data"})
+    assert none.context["dash"].rows == []
+    # the city's own row is assessed: the filter for "not assessed" leaves it out there
+    city = client.get(url, {"plan": "p23", "scope": "CITY", "period": "2023Q4", "status": "not_assessed"})
+    assert city.context["dash"].rows == []
+
+
+def test_the_workbook_marks_a_districts_share_not_assessed_as_the_page_does(client, users, tree, entrants):
+    import io
+
+    import openpyxl
+
+    client.force_login(users.ivan)
+    response = client.get("/api/v1/plans/p23/export.xlsx", {"scope": "D1", "period": "2023Q4"})
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    overview = {row[0]: row[1] for row in book["概览"].iter_rows(min_row=5, max_row=11, values_only=True)}
+    assert (overview["未单独评估"], overview["无数据"]) == (1, 0)
+    section = book["主要目标"]
+    header = [cell.value for cell in section[3]]
+    (t01,) = [row for row in section.iter_rows(min_row=4, values_only=True) if row[0] == "T01"]
+    assert t01[header.index("状态")] == "未单独评估"
 
 
 def test_a_districts_share_is_marked_not_assessed_on_its_unit_page(client, users, tree, entrants):
