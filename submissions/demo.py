@@ -120,7 +120,7 @@ FIGURES = [
 ]  # fmt: skip
 
 RULES = [
-    # code, name, left, operator, right, severity, message
+    # code, name, left, operator, right, severity, message (the English name and message: RULES_EN)
     ("kg_migrant_le_new", "外来生不超过新招收幼儿数", "kg_new_entrants_migrant", Operator.LE, "kg_new_entrants",
      Severity.ERROR, "外来生数不能超过新招收幼儿数"),
     ("kg_senior_le_enrolled", "大班幼儿不超过在园幼儿", "kg_enrolled_senior", Operator.LE, "kg_enrolled",
@@ -142,6 +142,35 @@ RULES = [
     ("pop_5_le_3_5", "5周岁人口不超过3-5周岁人口", "pop_age_5", Operator.LE, "pop_age_3_5",
      Severity.ERROR, "5周岁儿童数不能超过3-5周岁儿童数"),
 ]  # fmt: skip
+
+# The rules' English name and message, shown on English pages (portal.i18n.localized).
+RULES_EN = {
+    "kg_migrant_le_new": (
+        "Migrant entrants ≤ new kindergarten entrants",
+        "Migrant children cannot exceed the newly admitted children",
+    ),
+    "kg_senior_le_enrolled": (
+        "Senior class ≤ children enrolled",
+        "Children in the senior class cannot exceed all children enrolled",
+    ),
+    "pri_migrant_le_new": ("Migrant entrants ≤ first-graders", "Migrant pupils cannot exceed the new first-graders"),
+    "pri_ontime_le_new": (
+        "On-time entrants ≤ first-graders",
+        "Pupils entering at the right age cannot exceed the new first-graders",
+    ),
+    "pri_new_le_enrolled": ("First-graders ≤ pupils enrolled", "New first-graders cannot exceed the pupils enrolled"),
+    "pri_over55_le_classes": ("Large classes ≤ classes", "Classes over 55 pupils cannot exceed the number of classes"),
+    "pri_grade1_le_classes": ("Grade-1 classes ≤ classes", "Grade-1 classes cannot exceed the number of classes"),
+    "pri_average_class_size": (
+        "Average class size ≤ 60",
+        "The average class has more than 60 pupils: please check the pupils enrolled and the classes",
+    ),
+    "pri_grade1_max_size": (
+        "Largest grade-1 class ≤ 55",
+        "The largest grade-1 class has more than 55 pupils: please explain why",
+    ),
+    "pop_5_le_3_5": ("Age 5 ≤ ages 3–5", "Children aged 5 cannot exceed the children aged 3–5"),
+}
 
 DEMO_QUARTERS = [(2022, 4), (2023, 1), (2023, 2), (2023, 3), (2023, 4)]
 AREA_PATH_LENGTH = 2 * (PATH_SEGMENT_WIDTH + 1)
@@ -171,11 +200,15 @@ def load(stdout: TextIO | None = None) -> dict[str, int]:
     with transaction.atomic():
         figures = _load_figures()
         for code, name, left, op, right, severity, message in RULES:
-            ValidationRule.objects.get_or_create(
+            name_en, message_en = RULES_EN[code]
+            rule, _created = ValidationRule.objects.get_or_create(
                 code=code,
                 defaults={"name": name, "left": left, "operator": op, "right": right, "severity": severity,
-                          "message": message},
+                          "message": message, "name_en": name_en, "message_en": message_en},
             )  # fmt: skip
+            if not rule.name_en and not rule.message_en:  # a demo loaded before rules had English texts
+                rule.name_en, rule.message_en = name_en, message_en
+                rule.save(update_fields=["name_en", "message_en", "updated_at"])
         periods = [_period(year, quarter) for year, quarter in DEMO_QUARTERS]
         today = timezone.localdate()
         current = _period(today.year, (today.month - 1) // 3 + 1)

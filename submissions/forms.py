@@ -43,7 +43,18 @@ class FigureForm(LabelSuffixMixin, forms.ModelForm):
 class ValidationRuleForm(LabelSuffixMixin, forms.ModelForm):
     class Meta:
         model = ValidationRule
-        fields = ["code", "name", "left", "operator", "right", "severity", "message", "is_active"]
+        fields = [
+            "code",
+            "name",
+            "name_en",
+            "left",
+            "operator",
+            "right",
+            "severity",
+            "message",
+            "message_en",
+            "is_active",
+        ]
         help_texts = {
             "left": _("填报项代码与数字的四则运算，例如 pri_new_entrants_migrant"),
             "right": _("例如 pri_new_entrants 或 pri_enrolled * 0.5"),

@@ -307,11 +307,15 @@ class ValidationRule(models.Model):
 
     code = models.SlugField(_("代码"), max_length=60, unique=True)
     name = models.CharField(_("名称"), max_length=200)
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
     left = models.CharField(_("左侧表达式"), max_length=500)
     operator = models.CharField(_("运算符"), max_length=2, choices=Operator.choices)
     right = models.CharField(_("右侧表达式"), max_length=500)
     severity = models.CharField(_("严重程度"), max_length=10, choices=Severity.choices, default=Severity.ERROR)
     message = models.CharField(_("提示信息"), max_length=500)
+    message_en = models.CharField(
+        _("英文提示信息"), max_length=500, blank=True, help_text=_("英文界面显示；留空则显示中文提示信息。")
+    )
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

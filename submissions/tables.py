@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from portal.columns import StatusBadgeColumn
+from portal.i18n import localized
 from portal.tables import BaseTable
 from submissions.models import Figure, Period, Submission, ValidationRule
 
@@ -64,6 +65,12 @@ class FigureTable(BaseTable):
         )  # fmt: skip
         order_by = ("group", "order")
 
+    def render_name(self, record: Figure) -> str:
+        return localized(record)
+
+    def value_name(self, record: Figure) -> str:
+        return localized(record)
+
     def value_reported_by(self, record: Figure) -> str:
         labels = list(record.reported_by_levels or []) + list(record.reported_by_school_types or [])
         text = ", ".join(labels) or "school"
@@ -80,6 +87,19 @@ class ValidationRuleTable(BaseTable):
     class Meta(BaseTable.Meta):
         model = ValidationRule
         fields = ("code", "name", "expression", "severity", "message", "is_active")
+
+    # English pages (and their exports) show the English name and message where one is filled in.
+    def render_name(self, record: ValidationRule) -> str:
+        return localized(record)
+
+    def value_name(self, record: ValidationRule) -> str:
+        return localized(record)
+
+    def render_message(self, record: ValidationRule) -> str:
+        return localized(record, "message")
+
+    def value_message(self, record: ValidationRule) -> str:
+        return localized(record, "message")
 
     def render_expression(self, record: ValidationRule) -> Any:
         return format_html("<code>{} {} {}</code>", record.left, record.get_operator_display(), record.right)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from portal.i18n import localized
 from schools.models import Level, OrgUnit
 from submissions.expressions import COMPARATORS, Expression, ExpressionError
 from submissions.models import Figure, Severity, TimeAggregation, ValidationRule, ValueType
@@ -170,7 +171,7 @@ class RuleSet:
                     Issue(
                         key=compiled.rule.code,
                         severity=compiled.rule.severity,
-                        message=compiled.rule.message or compiled.rule.name,
+                        message=localized(compiled.rule, "message") or localized(compiled.rule),
                         figures=compiled.figures,
                     )
                 )

@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, UpdateView
 from django_tables2 import RequestConfig
@@ -28,6 +28,7 @@ from django_tables2.export import TableExport
 
 from portal import scope
 from portal.errors import ServiceError, VersionConflict
+from portal.i18n import localized
 from portal.labels import label_suffix
 from portal.scope import Perm
 from portal.views import ObjectListView
@@ -131,9 +132,7 @@ def _submission_for(request: HttpRequest, pk: int) -> Submission:
 
 def figure_name(figure: Figure) -> str:
     """The figure's name in the page's language: its English name on English pages when it has one."""
-    if figure.name_en and (get_language() or "").split("-")[0] == "en":
-        return figure.name_en
-    return figure.name
+    return localized(figure)
 
 
 @dataclass
@@ -173,7 +172,7 @@ def _history(submission: Submission, figures: list[Figure]) -> list[HistoryRow]:
     if not explained:
         return rows
     keys = {row.subject for row in explained}
-    rule_names = dict(ValidationRule.objects.filter(code__in=keys).values_list("code", "name"))
+    rule_names = {rule.code: localized(rule) for rule in ValidationRule.objects.filter(code__in=keys)}
     figure_codes = {key: key.removeprefix(CHANGE_KEY_PREFIX) for key in keys if key.startswith(CHANGE_KEY_PREFIX)}
     by_code = {figure.code: figure for figure in figures}
     unknown = set(figure_codes.values()) - set(by_code)

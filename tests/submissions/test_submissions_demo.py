@@ -27,3 +27,20 @@ def test_the_demo_loads_once_and_every_submitted_figure_passes_the_rules(db):
     sent = list(Submission.objects.exclude(status=SubmissionStatus.DRAFT).select_related("org_unit", "period"))
     blocking = {snap.submission.org_unit.code: snap.blocking for snap in workflow.snapshots(sent) if snap.blocking}
     assert blocking == {}
+
+
+def test_the_demo_rules_have_english_texts_also_when_loaded_before_they_existed(db):
+    from submissions.models import ValidationRule
+
+    schools_demo.load(None)
+    demo.load(None)
+    assert not ValidationRule.objects.filter(name_en="").exists()
+    assert not ValidationRule.objects.filter(message_en="").exists()
+    # a demo database from before rules had English texts gets them on the next load
+    ValidationRule.objects.update(name_en="", message_en="")
+    demo.load(None)
+    assert ValidationRule.objects.filter(message_en="").count() == 0
+    # a rule someone gave texts of their own keeps them
+    ValidationRule.objects.filter(code="pop_5_le_3_5").update(name_en="Own name", message_en="Own message")
+    demo.load(None)
+    assert ValidationRule.objects.get(code="pop_5_le_3_5").message_en == "Own message"
