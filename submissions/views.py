@@ -33,7 +33,7 @@ from portal.labels import label_suffix
 from portal.scope import Perm
 from portal.views import ObjectListView
 from schools.models import OrgUnit, Role
-from submissions import completeness, workflow
+from submissions import completeness, validation, workflow
 from submissions.filters import FigureFilterSet, SubmissionFilterSet
 from submissions.forms import (
     FigureForm,
@@ -211,12 +211,20 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
     posted_values = typed.values if typed is not None else {}
     errors: dict[str, list[str]] = extra.pop("errors", {})
     issues_by_field: dict[str, list[dict[str, Any]]] = {}
+    shown_by_issue: dict[str, set[str]] = {}  # refusal messages each row's rule messages already say
     for issue in snap.issues:
         explanation = snap.explanations.get(issue.key, "")
-        issues_by_field.setdefault(issue.field, []).append({"issue": issue, "explanation": explanation})
+        # The same function that refused the submit says what this issue alone contributed to the refusal.
+        said = validation.submit_errors({}, [], [issue], snap.explanations, is_zero_report=True).get(issue.field, [])
+        refused = any(message in errors.get(issue.field, []) for message in said)
+        shown_by_issue.setdefault(issue.field, set()).update(said)
+        issues_by_field.setdefault(issue.field, []).append(
+            {"issue": issue, "explanation": explanation, "needs_explanation": refused and not issue.is_error}
+        )
     rows = []
     for figure in snap.figures:
         value = snap.values.get(figure.code)
+        field_errors = errors.get(figure.code, [])
         rows.append(
             {
                 "figure": figure,
@@ -225,7 +233,9 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
                 "value": value,
                 "input": posted_values.get(figure.code, "" if value is None else _plain(value)),
                 "previous": snap.previous.get(figure.code),
-                "errors": errors.get(figure.code, []),
+                "invalid": bool(field_errors),
+                # a rule's message is printed once, beside its rule (the issue block), not again as an error
+                "errors": [m for m in field_errors if m not in shown_by_issue.get(figure.code, set())],
                 "issues": issues_by_field.get(figure.code, []),
             }
         )

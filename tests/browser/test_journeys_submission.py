@@ -119,7 +119,9 @@ def test_principal_reports_the_quarter_by_form_and_excel(
     assert "请修改标出的错误" in page.locator(".messages").inner_text()
     assert page.locator("#id_v_pri_new_entrants_migrant").input_value() == "6"  # the typed value is shown again
     size_row = figure_row(page, "pri_grade1_max_class_size")
-    assert f"{CLASS_SIZE_WARNING}（警告：请在说明中填写原因后再提交）" in size_row.locator(".errorlist").inner_text()
+    assert CLASS_SIZE_WARNING in size_row.locator(".msg-warning").inner_text()
+    assert "请在说明中填写原因后再提交" in size_row.locator(".errorlist").inner_text()
+    assert size_row.inner_text().count(CLASS_SIZE_WARNING) == 1  # said once, beside its explanation box
     assert size_row.locator("textarea").count() == 1
     assert stored_submission().status == "draft"
     assert stored_value("pri_new_entrants_migrant") == 70

@@ -114,6 +114,27 @@ def test_an_explanation_typed_for_a_warning_counts_after_a_refused_submit(client
     assert "警告：请在说明中填写原因后再提交" not in body
 
 
+def test_a_refused_submit_prints_each_rule_message_once(client, setup, users, tree):
+    # given: typed values that break the error rule (migrants > entrants) and raise the unexplained warning
+    submission = make_submission(tree.s1, setup.q1, **S1_CLEAN)
+    client.force_login(users.alice)
+    typed = S1_CLEAN | {"pri_new_entrants": 400, "pri_new_entrants_migrant": 500}
+    # when
+    response = client.post(submission.get_absolute_url(), form_data(submission, op="submit", **typed))
+    # then: each message once, beside its rule; the refusal says only what is left to do
+    assert response.status_code == 400
+    body = response.content.decode()
+    migrants, entrants = field_cell(body, "pri_new_entrants_migrant"), field_cell(body, "pri_new_entrants")
+    assert migrants.count(ERROR_MESSAGE) == 1
+    assert entrants.count(WARNING_MESSAGE) == 1
+    assert "请在说明中填写原因后再提交" in entrants
+    assert re.search(r'<textarea id="x_entrants_half_enrolled"[^>]*aria-invalid="true"', entrants)
+    # both inputs are marked invalid and point at the cell that says why
+    for code, cell in (("pri_new_entrants_migrant", migrants), ("pri_new_entrants", entrants)):
+        assert f'aria-invalid="true" aria-describedby="err_v_{code}"' in cell
+        assert f'<td id="err_v_{code}">' in cell
+
+
 # --- 2. the history names the rule or figure an explanation is about ---
 
 
