@@ -130,6 +130,7 @@ class TargetSerializer(serializers.Serializer):
     applies_to_each_unit = serializers.BooleanField(required=False)
     due_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
+    assess_from = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     path_mode = serializers.ChoiceField(choices=Target._meta.get_field("path_mode").choices, required=False)
     at_risk_margin = serializers.DecimalField(max_digits=8, decimal_places=4, coerce_to_string=False, required=False)
     owner = CodeField(source="owner_unit", queryset=OrgUnit.objects.all(), required=False, allow_null=True)
@@ -184,8 +185,8 @@ class TargetSerializer(serializers.Serializer):
 
 def _targets(request: Request, plan: Plan) -> QuerySet[Target]:
     queryset = Target.objects.filter(plan=plan).select_related(
-        "section", "work_item", "indicator", "baseline_period", "scope", "due_period", "owner_unit", "part_of",
-        "contributes_to", "plan__owner_unit",
+        "section", "work_item", "indicator", "baseline_period", "scope", "due_period", "assess_from", "owner_unit",
+        "part_of", "contributes_to", "plan__owner_unit",
     )  # fmt: skip
     return scope.filter_by_scope(request.user, queryset, "scope")
 

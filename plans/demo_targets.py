@@ -40,6 +40,9 @@ DESIGNATION_MAP = {
 }
 # Targets every school must meet (not only the aggregate).
 EVERY_UNIT = {"T10", "T11", "T35"}
+# Autumn intake (new entrants, on-time entry, new classes): nothing to judge before the school year starts,
+# so these are assessed from Q3 on (起评季度); Q1–Q2 show their value without a status.
+AUTUMN_INTAKE = {"T01", "T02", "T07", "T08", "T10", "T13", "T14"}
 # Milestones: due date, state, a dated note.
 MILESTONES: dict[str, tuple[datetime.date, str, str]] = {
     "T12": (
@@ -110,6 +113,7 @@ def _fields(spec: dict[str, Any], plan: Plan, periods: dict[str, Period]) -> dic
         "applies_to_each_unit": spec["code"] in EVERY_UNIT,
         "per_unit_minimum": value if kind == "frequency" else None,
         "due_period": periods.get(spec.get("due") or ""),
+        "assess_from": periods.get(f"{plan.year}Q3") if spec["code"] in AUTUMN_INTAKE else None,
         "owner_name": "初幼教科",
         "order": int(spec["code"].lstrip("T")),
     }

@@ -95,6 +95,7 @@ class TargetForm(forms.ModelForm):
         periods = Period.objects.filter(year__in=[plan.year - 1, plan.year])
         self.fields["due_period"].queryset = periods
         self.fields["baseline_period"].queryset = periods
+        self.fields["assess_from"].queryset = periods.filter(year=plan.year)
         others = (
             Target.objects.filter(plan=plan).exclude(pk=self.instance.pk) if self.instance.pk else plan.targets.all()
         )

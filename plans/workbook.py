@@ -45,6 +45,7 @@ TARGET_COLUMNS = [
     ("due_period", "完成期限"), ("due_date", "截止日期"), ("path_mode", "预期路径"), ("at_risk_margin", "风险容差"),
     ("owner_unit", "责任单位代码"), ("owner_name", "责任科室/人"), ("part_of", "所属目标代码"),
     ("contributes_to", "对应上级目标代码"), ("milestone_status", "里程碑状态"), ("order", "顺序"),
+    ("assess_from", "起评季度"),
 ]  # fmt: skip
 YES, NO = "是", "否"
 
@@ -93,7 +94,7 @@ def export_plan(plan: Plan) -> bytes:
     sheet.append([header for _n, header in TARGET_COLUMNS])
     targets = Target.objects.filter(plan=plan).select_related(
         "section", "work_item", "indicator", "baseline_period", "scope", "due_period", "owner_unit", "part_of",
-        "contributes_to",
+        "contributes_to", "assess_from",
     )  # fmt: skip
     for target in targets:
         sheet.append(
@@ -109,6 +110,7 @@ def export_plan(plan: Plan) -> bytes:
                 target.part_of.code if target.part_of_id else "",
                 target.contributes_to.code if target.contributes_to_id else "",
                 _label(MilestoneStatus, target.milestone_status), target.order,
+                target.assess_from.code if target.assess_from_id else "",
             ]
         )  # fmt: skip
     buffer = io.BytesIO()
@@ -304,7 +306,10 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
     )
     units = {u.code: u for u in OrgUnit.objects.filter(code__in=unit_codes)}
     indicators = {i.code: i for i in Indicator.objects.filter(code__in=codes(target_rows, "indicator"))}
-    periods = {p.code: p for p in Period.objects.filter(code__in=codes(target_rows, "baseline_period", "due_period"))}
+    periods = {
+        p.code: p
+        for p in Period.objects.filter(code__in=codes(target_rows, "baseline_period", "due_period", "assess_from"))
+    }
 
     code = parsed.get(meta, "code", _text, required=True) if "code" in meta else None
     if code is None and "code" not in meta:
@@ -446,6 +451,8 @@ def _import_target(
         "milestone_status": parsed.get(row, "milestone_status", _choice(MilestoneStatus, _("里程碑状态"))) or "",
         "order": parsed.get(row, "order", _integer) or 0,
     }
+    if "assess_from" in row:  # a workbook exported before the column existed leaves the target's as it is
+        fields["assess_from"] = parsed.get(row, "assess_from", _lookup(periods, _("周期")))
     part_of = parsed.get(row, "part_of", _text)
     if len(errors.errors) > before or not code:
         return

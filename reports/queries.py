@@ -57,7 +57,7 @@ STATUS_ORDER: list[str] = [
     ProgressStatus.NO_DATA,
     NOT_ASSESSED,
 ]
-STATUS_LABELS: dict[str, Any] = {**dict(ProgressStatus.choices), NOT_ASSESSED: _("未单独评估")}
+STATUS_LABELS: dict[str, Any] = {**dict(ProgressStatus.choices), NOT_ASSESSED: _("未评估")}
 # Targets measured unit by unit: the page lists failing units and the workbook gets a drill-down sheet.
 UNIT_LEVEL_KINDS = {TargetKind.LIMIT, TargetKind.FREQUENCY}
 
@@ -102,11 +102,18 @@ class TargetRow:
     # True: a child unit's share of a scope-wide quantity or count ("detail.contribution"): the plan sets no
     # target per district, so the row has a value but no status of its own (docs/progress-rules.md).
     contribution: bool = False
+    # The target's 起评季度 when this period comes before it (progress ``detail.reason = before_assessment``).
+    assess_from: str = ""
+
+    @property
+    def before_assessment(self) -> bool:
+        return bool(self.assess_from)
 
     @property
     def not_assessed(self) -> bool:
-        """A value without a status of its own: a contribution, or a unit with no Progress row."""
-        return self.contribution or (not self.evaluated and self.actual is not None)
+        """A value without a status of its own: a contribution, a unit with no Progress row, or a quarter
+        before the target's 起评季度."""
+        return self.contribution or self.before_assessment or (not self.evaluated and self.actual is not None)
 
     @property
     def summary_status(self) -> str:
@@ -160,6 +167,8 @@ class TargetRow:
     @property
     def percent(self) -> int | None:
         """How far along the bar is drawn, 0–100; None when there is nothing to draw."""
+        if self.before_assessment:
+            return None  # spring's 0 new entrants is not 0 % of an autumn intake
         return completion(self.target, self.actual)
 
 
@@ -204,7 +213,12 @@ class Dashboard:
 
     @property
     def has_not_assessed(self) -> bool:
-        return any(row.not_assessed for row in self.rows)
+        """Rows whose target is assessed only at its scope (contributions, units without a row)."""
+        return any(row.not_assessed and not row.before_assessment for row in self.rows)
+
+    @property
+    def has_before_assessment(self) -> bool:
+        return any(row.before_assessment for row in self.rows)
 
 
 def _counts(rows: list[TargetRow]) -> list[tuple[str, str, int]]:
@@ -274,7 +288,7 @@ def plan_dashboard(
             trend.append(QuarterPoint(p.code, f"Q{p.quarter}", actual, prog.expected if prog else None))
         current = progress.get((target.pk, period.pk)) if period else None
         if current is not None:
-            contribution = isinstance(current.detail, dict) and bool(current.detail.get("contribution"))
+            detail = current.detail if isinstance(current.detail, dict) else {}
             row = TargetRow(
                 target,
                 current.actual,
@@ -282,7 +296,8 @@ def plan_dashboard(
                 current.status,
                 trend,
                 current.computed_at,
-                contribution=contribution,
+                contribution=bool(detail.get("contribution")),
+                assess_from=str(detail.get("assess_from", "")) if detail.get("reason") == "before_assessment" else "",
             )
             as_of = max(as_of, current.computed_at) if as_of else current.computed_at
         else:

@@ -124,6 +124,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # --- Target page with drill-down ---
 
 
+def _assess_from(progress: Progress | None) -> str:
+    """The 起评季度 when ``progress`` is for a quarter before it (``TargetRow.assess_from``), else ""."""
+    detail = progress.detail if progress is not None and isinstance(progress.detail, dict) else {}
+    return str(detail.get("assess_from", "")) if detail.get("reason") == "before_assessment" else ""
+
+
 class TargetDetailView(ObjectListView):
     """A target's definition, quarterly history and the drill-down table of the units below.
 
@@ -236,6 +242,7 @@ class TargetDetailView(ObjectListView):
             trend,
             current.computed_at if current else None,
             evaluated=current is not None,
+            assess_from=_assess_from(current),
         )
         history = [
             {"point": point, "value": values.get(p.pk), "progress": progress.get(p.pk)}
@@ -312,7 +319,7 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     progress_at_unit = Progress.objects.filter(target=OuterRef("pk"), org_unit=unit, period_id=period_id)
     targets = list(
         Target.objects.filter(scope__path__in=ancestor_paths(unit.path))
-        .select_related("plan", "section", "indicator", "scope")
+        .select_related("plan", "section", "indicator", "scope", "assess_from")
         .annotate(
             unit_value=Subquery(value_at_unit.values("value")[:1]),
             unit_numerator=Subquery(value_at_unit.values("numerator")[:1]),
@@ -320,6 +327,7 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
             unit_status=Subquery(progress_at_unit.values("status")[:1]),
             # A share of a scope-wide quantity or count: a value, but no status of its own.
             unit_contribution=Exists(progress_at_unit.filter(detail__contribution=True)),
+            unit_before_assessment=Exists(progress_at_unit.filter(detail__reason="before_assessment")),
         )
         .order_by("-plan__year", "plan__code", "section__order", "order", "code", "pk")
     )

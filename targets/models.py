@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -205,6 +206,17 @@ class Target(models.Model):
         related_name="+",
     )
     due_date = models.DateField(_("截止日期"), null=True, blank=True)
+    # Seasonal measures (autumn enrolment: new entrants, on-time entry) have nothing to judge before their
+    # season: earlier quarters keep their value but get no status (progress ``detail.reason``).
+    assess_from = models.ForeignKey(
+        "submissions.Period",
+        verbose_name=_("起评季度"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("此前的季度只显示数值、不评估状态，例如秋季入学后才有数据的目标填第3季度"),
+    )
     path_mode = models.CharField(_("预期路径"), max_length=20, choices=PathMode.choices, default=PathMode.LINEAR)
     at_risk_margin = models.DecimalField(
         _("风险容差"),
@@ -354,6 +366,16 @@ class TargetChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.code} · {self.field}"
+
+    @property
+    def field_label(self) -> str:
+        """The changed field as the form labels it ("起评季度", not "assess_from"); "创建" for the first row."""
+        if self.field == "created":
+            return str(_("创建"))
+        try:
+            return str(Target._meta.get_field(self.field).verbose_name)
+        except FieldDoesNotExist:  # a field renamed or removed since
+            return self.field
 
 
 class NoteReview(models.TextChoices):

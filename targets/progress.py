@@ -9,7 +9,8 @@ depend on the number of units: a handful of bulk reads, then one upsert and one 
 Status rules (also in docs/progress-rules.md — keep the two in step):
 
 - ``no_data``: nothing measured yet for the period (no indicator value, no designation data,
-  no note), or the target has no indicator / no target value to compare with (``detail.reason``).
+  no note), or the target has no indicator / no target value to compare with (``detail.reason``),
+  or the period comes before the target's ``assess_from`` quarter (the value is kept, no status).
 - ``met``: the actual satisfies the target (≥ / ≤ / = / range) for the period. For cumulative
   kinds (quantity, count_units) "=" means "reached", i.e. actual ≥ target.
 - otherwise the actual is compared with the *expected* value of the period:
@@ -267,7 +268,7 @@ def _targets(
     # Sub-targets and parents travel together: a parent's detail lists its sub-targets' status.
     return list(
         Target.objects.filter(Q(pk__in=ids) | Q(part_of_id__in=ids))
-        .select_related("plan", "indicator", "scope", "due_period", "baseline_period")
+        .select_related("plan", "indicator", "scope", "due_period", "baseline_period", "assess_from")
         .order_by("pk")
     )
 
@@ -443,6 +444,18 @@ def _judge_numeric(target: Target, period: Period, actual: Decimal, expected: De
 
 
 def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, data: Inputs) -> Result:
+    result = _measure(target, period, unit, is_scope, data)
+    if target.assess_from_id is not None and period.index < target.assess_from.index:
+        # Before the target's season: the value is a fact worth showing, a status would be noise
+        # (0 new entrants in spring is not "off track" for an autumn intake).
+        detail = {"reason": "before_assessment", "assess_from": target.assess_from.code}
+        if result.detail.get("contribution"):
+            detail["contribution"] = True
+        return Result(actual=result.actual, detail=detail)
+    return result
+
+
+def _measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool, data: Inputs) -> Result:
     kind = target.kind
     if kind == TargetKind.MILESTONE:
         return _milestone(target, period, data)

@@ -34,7 +34,7 @@ from targets.models import (
     TargetNote,
     TargetPathPoint,
 )
-from targets.progress import recompute_progress
+from targets.progress import due_index, recompute_progress
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 EDITABLE_FIELDS = (
     "section", "work_item", "code", "text", "kind", "indicator", "comparator", "target_value", "target_value_max",
     "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period",
-    "due_date", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user", "part_of",
+    "due_date", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user", "part_of",
     "contributes_to", "milestone_status", "order",
 )  # fmt: skip
 # Changing one of these on a published plan changes what the bureau promised: it needs a reason.
@@ -53,6 +53,7 @@ MEASURE_FIELDS = frozenset(
     {
         "kind", "indicator", "comparator", "target_value", "target_value_max", "per_unit_minimum",
         "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period", "due_date",
+        "assess_from",
     }
 )  # fmt: skip
 MEASURED_KINDS = {TargetKind.THRESHOLD, TargetKind.QUANTITY, TargetKind.COUNT_UNITS, TargetKind.LIMIT,
@@ -126,6 +127,13 @@ def validate_target(plan: Plan, target: Target) -> None:
             add("per_unit_minimum", _("请填写每单位最低次数。"))
     elif target.indicator_id is not None:
         add("indicator", _("里程碑和定性工作不关联统计指标。"))
+    if target.assess_from_id is not None:
+        if target.kind not in MEASURED_KINDS:
+            add("assess_from", _("里程碑和定性工作不设起评季度。"))
+        elif target.assess_from.year != plan.year:
+            add("assess_from", _("起评季度须在工作要点年度（{year}年）内。").format(year=plan.year))
+        elif target.assess_from.index > due_index(target):
+            add("assess_from", _("起评季度不能晚于完成期限。"))
     if target.at_risk_margin is not None and not (Decimal(0) <= target.at_risk_margin <= Decimal(1)):
         add("at_risk_margin", _("风险容差应在 0 到 1 之间（0.05 即 5%）。"))
     if target.part_of_id is not None and (target.part_of.plan_id != plan.pk or target.part_of_id == target.pk):

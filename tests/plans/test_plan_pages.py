@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -159,7 +160,9 @@ def test_changing_a_published_value_in_the_browser_needs_a_reason_and_shows_hist
     assert saved.status_code == 302
     page = client.get(url).content.decode()
     assert "省厅口径调整" in page
-    assert "target_value" in page
+    # the history names the field as the form labels it, not by its code
+    assert re.search(r"<td>目标值</td><td>99</td><td>98</td><td>省厅口径调整</td>", page)
+    assert "<td>target_value</td>" not in page
     stale = client.post(url, _form_data(target, owner_name="x"))  # version 1 again
     assert "数据已被他人修改" in stale.content.decode()
 

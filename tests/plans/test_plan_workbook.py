@@ -55,6 +55,7 @@ def plan(tree) -> Plan:  # noqa: ANN001
         comparator=Comparator.EQ,
         target_value=Decimal(23000),
         scope=tree.city,
+        assess_from=periods[2],
     )
     Target.objects.create(
         plan=plan,
@@ -109,7 +110,7 @@ def snapshot(plan: Plan) -> dict[str, object]:
          t.per_unit_minimum, t.baseline_value, t.baseline_period.code if t.baseline_period else None,
          t.scope.code, t.applies_to_each_unit, t.due_period.code if t.due_period else None, t.due_date,
          t.path_mode, t.at_risk_margin, t.owner_unit.code if t.owner_unit else None, t.owner_name,
-         t.part_of.code if t.part_of else None, t.milestone_status)
+         t.part_of.code if t.part_of else None, t.milestone_status, t.assess_from.code if t.assess_from else None)
         for t in Target.objects.filter(plan=plan).order_by("code")
     ]  # fmt: skip
     return {
@@ -143,6 +144,23 @@ def test_the_plan_workbook_round_trips(users, plan) -> None:  # noqa: ANN001
     import_plan(users.bea, io.BytesIO(content))
     assert snapshot(Plan.objects.get(code="p23")) == before
     assert Target.objects.get(plan=imported, code="T01").version == 1
+
+
+def test_a_workbook_without_the_assess_from_column_leaves_it_as_it_is(users, plan) -> None:  # noqa: ANN001
+    # given: a workbook exported before the 起评季度 column existed (the column removed)
+    workbook = load_workbook(io.BytesIO(export_plan(plan)))
+    sheet = workbook[TARGET_SHEET]
+    headers = [cell.value for cell in sheet[1]]
+    assert headers[-1] == "起评季度"
+    assert sheet.cell(row=2, column=len(headers)).value == "2023Q3"  # T01
+    sheet.delete_cols(len(headers))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    # when it is imported over the plan
+    import_plan(users.bea, buffer)
+    # then T01 is still assessed from Q3
+    assert Target.objects.get(plan=plan, code="T01").assess_from.code == "2023Q3"
 
 
 def _edit(content: bytes, sheet: str, cells: dict[str, object]) -> io.BytesIO:

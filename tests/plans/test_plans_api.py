@@ -92,6 +92,25 @@ def test_bureau_creates_a_target_with_natural_keys(users, plan) -> None:  # noqa
     )
 
 
+def test_a_targets_assess_from_quarter_is_set_and_read_by_its_code(users, plan) -> None:  # noqa: ANN001
+    day = datetime.date(2023, 7, 1)
+    Period.objects.create(code="2023Q3", year=2023, quarter=3, opens_on=day, due_on=day, locks_on=day)
+    body = {
+        "code": "T07", "section": "goals", "text": "小学招收一年级新生23000人", "kind": "quantity",
+        "indicator": "kg_rate", "comparator": "gte", "target_value": 23000, "assess_from": "2023Q3",
+    }  # fmt: skip
+    created = client_for(users.bea).post("/api/v1/plans/p23/targets/", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["assess_from"] == "2023Q3"
+    listed = {t["code"]: t for t in client_for(users.ivan).get("/api/v1/plans/p23/targets/").json()}
+    assert (listed["T07"]["assess_from"], listed["T05"]["assess_from"]) == ("2023Q3", None)
+    unknown = client_for(users.bea).post(
+        "/api/v1/plans/p23/targets/", {**body, "code": "T08", "assess_from": "2023Q9"}, format="json"
+    )
+    assert unknown.status_code == 400
+    assert "assess_from" in unknown.json()["errors"]
+
+
 def test_patching_a_published_value_needs_reason_and_version(users, plan) -> None:  # noqa: ANN001
     url = "/api/v1/plans/p23/targets/T05/"
     client = client_for(users.bea)

@@ -63,7 +63,7 @@ def test_the_overview_counts_statuses_and_charts_the_rate_targets(book):
     assert sheet["A1"].value == "2023年初等与学前教育工作要点"
     assert "2023Q4" in sheet["A2"].value
     counts = {sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=2).value for r in range(5, 12)}
-    assert counts == {"已达成": 1, "正常推进": 0, "有风险": 0, "滞后": 1, "无数据": 0, "未单独评估": 0, "合计": 2}
+    assert counts == {"已达成": 1, "正常推进": 0, "有风险": 0, "滞后": 1, "无数据": 0, "未评估": 0, "合计": 2}
     # Quarterly data block of the chart: header row 14, Q1..Q4 in rows 15..18.
     assert [sheet.cell(row=r, column=1).value for r in range(15, 19)] == ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
     assert [dec(sheet.cell(row=r, column=2).value) * 100 for r in range(15, 19)] == [97, Decimal("97.5"), 98, 99]

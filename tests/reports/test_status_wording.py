@@ -190,7 +190,7 @@ def test_a_districts_share_of_a_city_quantity_is_not_assessed_on_the_dashboard(c
     assert "未单独评估" in html
     assert "仅计贡献" in html
     assert "badge badge-no_data" not in html.split("targets-table", 1)[1]
-    assert "在状态汇总中单独计数" in html
+    assert "在状态汇总中计为“未评估”" in html
 
 
 def test_the_summary_counts_a_row_not_assessed_on_its_own_and_the_filter_finds_it(client, users, tree, entrants):
@@ -200,7 +200,7 @@ def test_the_summary_counts_a_row_not_assessed_on_its_own_and_the_filter_finds_i
     totals = {status: count for status, _label, count in response.context["dash"].totals}
     # a contribution is not a target without data: the summary says what the table says
     assert (totals["not_assessed"], totals["no_data"]) == (1, 0)
-    assert '<span class="badge badge-not_assessed">未单独评估</span> <strong>1</strong>' in response.content.decode()
+    assert '<span class="badge badge-not_assessed">未评估</span> <strong>1</strong>' in response.content.decode()
     only = client.get(url, {"plan": "p23", "scope": "D1", "period": "2023Q4", "status": "not_assessed"})
     assert [row.target.code for row in only.context["dash"].rows] == ["T01"]
     none = client.get(url, {"plan": "p23", "scope": "D1", "period": "2023Q4", "status": "no_data"})
@@ -220,11 +220,11 @@ def test_the_workbook_marks_a_districts_share_not_assessed_as_the_page_does(clie
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     overview = {row[0]: row[1] for row in book["概览"].iter_rows(min_row=5, max_row=11, values_only=True)}
-    assert (overview["未单独评估"], overview["无数据"]) == (1, 0)
+    assert (overview["未评估"], overview["无数据"]) == (1, 0)
     section = book["主要目标"]
     header = [cell.value for cell in section[3]]
     (t01,) = [row for row in section.iter_rows(min_row=4, values_only=True) if row[0] == "T01"]
-    assert t01[header.index("状态")] == "未单独评估"
+    assert t01[header.index("状态")] == "未评估"
 
 
 def test_a_districts_share_is_marked_not_assessed_on_its_unit_page(client, users, tree, entrants):
@@ -249,3 +249,43 @@ def test_not_assessed_on_a_school_page_is_a_one_line_badge(client, users, tree, 
     html = client.get(reverse("reports:unit_detail", kwargs={"code": "S1"}), {"period": "2023Q4"}).content.decode()
     assert re.search(r'<span class="badge badge-not_assessed" title="[^"]+">未单独评估</span>', html)
     assert '<span class="help">未单独评估</span>' not in html
+
+
+# --- 5. Before the target's 起评季度: the value is shown, "not assessed yet" instead of a status ---
+
+
+def test_a_quarter_before_the_assess_from_quarter_is_shown_as_not_assessed_yet(client, users, tree, section, q4):
+    ind = Indicator.objects.create(code="pri_new_entrants", name="一年级新生", unit="人", decimals=0,
+                                   aggregation=Aggregation.SUM)  # fmt: skip
+    q1, q3 = Period.objects.get(code="2023Q1"), Period.objects.get(code="2023Q3")
+    Target.objects.create(plan=section.plan, section=section, code="T07", text="招收一年级新生23000人",
+                          kind=TargetKind.QUANTITY, indicator=ind, comparator=Comparator.GTE,
+                          target_value=D(23000), scope=tree.city, assess_from=q3)  # fmt: skip
+    value(ind, tree.city, q1, "0")
+    value(ind, tree.city, q3, "23833")
+    recompute_progress()
+    client.force_login(users.ivan)
+    url = reverse("reports:dashboard")
+
+    spring = client.get(url, {"plan": "p23", "scope": "CITY", "period": "2023Q1"})
+    (row,) = spring.context["dash"].rows
+    assert (row.actual, row.status, row.assess_from, row.percent) == (D(0), "no_data", "2023Q3", None)
+    totals = {status: count for status, _label, count in spring.context["dash"].totals}
+    assert (totals["not_assessed"], totals["no_data"], totals["off_track"]) == (1, 0, 0)
+    html = spring.content.decode()
+    assert re.search(
+        r'<span class="badge badge-not_assessed" title="本目标自2023Q3起评估[^"]*">未到起评季度</span>', html
+    )
+    assert "“未到起评季度”" in html  # the legend
+    assert "“未单独评估”" not in html
+
+    autumn = client.get(url, {"plan": "p23", "scope": "CITY", "period": "2023Q3"})
+    (row,) = autumn.context["dash"].rows
+    assert (row.status, row.assess_from, row.percent) == ("met", "", 100)
+
+    detail = client.get(reverse("reports:target_detail", kwargs={"plan": "p23", "code": "T07"}), {"period": "2023Q1"})
+    assert "未到起评季度：本目标自2023Q3起评估" in detail.content.decode()
+    client.cookies["django_language"] = "en"
+    english = client.get(url, {"plan": "p23", "scope": "CITY", "period": "2023Q1"}).content.decode()
+    assert "Not assessed yet" in english
+    assert "assessed from 2023Q3" in english

@@ -297,6 +297,44 @@ def test_quantity_ytd_with_projection_and_sub_target(tree, quarters, section) ->
     assert (d1.actual, d1.status, d1.detail["contribution"]) == (D(2000), "no_data", True)
 
 
+def test_an_autumn_intake_is_not_judged_before_its_assess_from_quarter(tree, quarters, section) -> None:  # noqa: ANN001
+    entrants = indicator("pri_new_entrants", aggregation=Aggregation.SUM)
+    total = target(
+        section, "T07", TargetKind.QUANTITY, tree.city, indicator=entrants, comparator=Comparator.GTE,
+        target_value=D(23000), assess_from=quarters[2],
+    )  # fmt: skip
+    # First-graders arrive in September: nothing in spring, the whole intake by Q3.
+    values(entrants, tree.city, quarters, [0, 0, 23833, 23833])
+    values(entrants, tree.d1, quarters, [0, 0, 6000, 6000])
+
+    recompute_progress()
+
+    # Q1/Q2 keep their value (0) but get neither an expected value nor a status; Q3 is judged as usual.
+    assert statuses(total, tree.city) == ["no_data", "no_data", "met", "met"]
+    spring = row(total, tree.city, 2)
+    assert (spring.actual, spring.expected, spring.projection) == (D(0), None, None)
+    assert spring.detail == {"reason": "before_assessment", "assess_from": "2023Q3"}
+    # A district's share stays a contribution, also before the season.
+    district = row(total, tree.d1, 1).detail
+    assert district == {"reason": "before_assessment", "assess_from": "2023Q3", "contribution": True}
+    # Without the assess-from quarter the same spring is off track (linear path 5750 by Q1): the setting decides.
+    Target.objects.filter(pk=total.pk).update(assess_from=None)
+    recompute_progress(target_ids=[total.pk])
+    assert statuses(total, tree.city)[:2] == ["off_track", "off_track"]
+
+
+def test_a_rate_assessed_from_q3_has_no_status_in_spring(tree, quarters, section) -> None:  # noqa: ANN001
+    ontime = indicator("pri_ontime_entry_rate", unit="%")
+    rate = target(
+        section, "T10", TargetKind.THRESHOLD, tree.city, indicator=ontime, comparator=Comparator.GTE,
+        target_value=D(100), path_mode=PathMode.FLAT, assess_from=quarters[2],
+    )  # fmt: skip
+    values(ontime, tree.city, quarters, [0, 0, D("99.6"), D("99.6")])
+    recompute_progress()
+    # 99.6 < 100 flat: Q3 at risk (within 5 %), Q4 off track (due and not met); spring not judged.
+    assert statuses(rate, tree.city) == ["no_data", "no_data", "at_risk", "off_track"]
+
+
 def test_quantity_off_track_projection_is_what_decides(tree, quarters, section) -> None:  # noqa: ANN001
     entrants = indicator("pri_new_entrants", aggregation=Aggregation.SUM)
     t = target(

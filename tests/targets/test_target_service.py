@@ -13,7 +13,16 @@ from plans.models import Plan, PlanStatus, Section
 from portal.errors import ServiceError, VersionConflict
 from submissions.models import Period
 from targets import targets_service as service
-from targets.models import Comparator, Indicator, MilestoneStatus, NoteReview, Progress, TargetChange, TargetKind
+from targets.models import (
+    Comparator,
+    Indicator,
+    MilestoneStatus,
+    NoteReview,
+    Progress,
+    Target,
+    TargetChange,
+    TargetKind,
+)
 
 D = Decimal
 
@@ -76,6 +85,38 @@ def test_invalid_targets_are_refused_with_every_error(users, plan, section, rate
     with pytest.raises(ServiceError) as caught:
         service.create_target(users.bea, plan, fields(section, kind=TargetKind.COUNT_UNITS, indicator=rate))
     assert caught.value.errors["indicator"] == ["单位数目标需要选择“认定数”类指标。"]
+
+
+def test_the_assess_from_quarter_is_checked(users, plan, section, rate, q1) -> None:  # noqa: ANN001
+    q3 = Period.objects.create(code="2023Q3", year=2023, quarter=3, opens_on=q1.opens_on, due_on=q1.due_on,
+                               locks_on=q1.locks_on)  # fmt: skip
+    last_year = Period.objects.create(code="2022Q3", year=2022, quarter=3, opens_on=q1.opens_on, due_on=q1.due_on,
+                                      locks_on=q1.locks_on)  # fmt: skip
+    refused = {
+        "another year": fields(section, indicator=rate, assess_from=last_year),
+        "after the due period": fields(section, indicator=rate, assess_from=q3, due_period=q1),
+        "a milestone": fields(section, kind=TargetKind.MILESTONE, comparator="", assess_from=q3),
+    }
+    messages = {}
+    for case, bad in refused.items():
+        with pytest.raises(ServiceError) as caught:
+            service.create_target(users.bea, plan, bad)
+        messages[case] = caught.value.errors["assess_from"]
+    assert messages == {
+        "another year": ["起评季度须在工作要点年度（2023年）内。"],
+        "after the due period": ["起评季度不能晚于完成期限。"],
+        "a milestone": ["里程碑和定性工作不设起评季度。"],
+    }
+    target = service.create_target(users.bea, plan, fields(section, indicator=rate, assess_from=q3))
+    assert target.assess_from == q3
+    # On a published plan it changes how the target is judged: a reason is needed, and it is kept.
+    with pytest.raises(ServiceError):
+        service.update_target(users.bea, target, {"assess_from": None}, version=target.version)
+    target = Target.objects.get(pk=target.pk)  # the refused call changed the instance in memory, not the row
+    assert target.assess_from == q3
+    service.update_target(users.bea, target, {"assess_from": None}, version=target.version, reason="全年评估")
+    change = TargetChange.objects.get(target=target, field="assess_from")
+    assert (change.old_value, change.new_value, change.reason) == ("2023Q3", "", "全年评估")
 
 
 def test_duplicate_codes_are_refused(users, plan, section) -> None:  # noqa: ANN001
