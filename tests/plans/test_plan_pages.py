@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -68,6 +69,19 @@ def test_plan_detail_shows_targets_under_their_section_and_item_with_status(clie
     assert "badge badge-on_track" in html
     assert html.index("主要目标") < html.index("T05") < html.index("扩大小学教育资源") < html.index("T16")
     assert reverse("plans:target_create", args=["p23"]) not in html  # inspectors don't edit
+
+
+def test_plan_detail_marks_a_quarter_before_the_assess_from_quarter(client, users, plan) -> None:  # noqa: ANN001
+    day = datetime.date(2023, 7, 1)
+    q3 = Period.objects.create(code="2023Q3", year=2023, quarter=3, opens_on=day, due_on=day, locks_on=day)
+    Target.objects.filter(code="T05").update(assess_from=q3)
+    recompute_progress()
+    client.force_login(users.ivan)
+    with time_machine.travel(datetime.datetime(2023, 2, 15, tzinfo=datetime.UTC), tick=False):  # Q1 is current
+        html = client.get(reverse("plans:plan_detail", args=["p23"])).content.decode()
+    badge = r'<span class="badge badge-not_assessed" title="本目标自2023Q3起评估[^"]*">未到起评季度</span>'
+    assert re.search(badge, html)
+    assert "badge badge-at_risk" not in html  # 97 vs 99 is not judged before Q3
 
 
 def test_plan_detail_hides_targets_outside_the_scope(client, users, plan, tree) -> None:  # noqa: ANN001
