@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from plans.models import Plan
@@ -71,6 +71,7 @@ def request_export(user: Any, plan: Plan, unit: OrgUnit, period: Period | None) 
             period=period,
             requested_by=user if user.is_authenticated else None,
             rows_total=rows,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
         )
         # After commit: a worker must never look for a row that is not there yet.
         transaction.on_commit(lambda: export_plan_workbook_task.delay(job.pk))
@@ -86,6 +87,14 @@ def run_export_job(job_id: int) -> bool:
     if claimed != 1:
         return False
     job = ExportJob.objects.select_related("plan", "scope", "period").get(pk=job_id)
+    with translation.override(job.language):
+        _build(job)
+    return True
+
+
+def _build(job: ExportJob) -> None:
+    """Write a claimed job's workbook (in the active language) and record DONE or FAILED."""
+    job_id = job.pk
     last_saved = 0
 
     def progress(rows_done: int) -> None:
@@ -110,7 +119,7 @@ def run_export_job(job_id: int) -> bool:
             finished_at=timezone.now(),
             updated_at=timezone.now(),
         )
-        return True
+        return
     done = timezone.now()
     ExportJob.objects.filter(pk=job_id).update(
         status=ExportStatus.DONE,
@@ -120,7 +129,6 @@ def run_export_job(job_id: int) -> bool:
         finished_at=done,
         updated_at=done,
     )
-    return True
 
 
 def expire_old_exports(now: datetime | None = None) -> int:

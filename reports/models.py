@@ -30,6 +30,8 @@ class ExportJob(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     error = models.TextField(blank=True)
+    # The language of the page it was asked from: the worker writes the workbook (and any error) in it.
+    language = models.CharField(max_length=10, default="zh-hans")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

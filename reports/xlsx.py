@@ -33,6 +33,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from plans.models import Plan
+from portal.i18n import localized
 from reports.queries import (
     STATUS_LABELS,
     Dashboard,
@@ -294,7 +295,7 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
         fit_width([r.target.code for r in rows], 8, 20),
         60,
         12,
-        fit_width([r.target.indicator.name for r in rows if r.target.indicator_id], 12, 30),
+        fit_width([localized(r.target.indicator) for r in rows if r.target.indicator_id], 12, 30),
         *[11] * 9,
         10,
         fit_width([r.owner for r in rows], 10, 24),
@@ -313,7 +314,7 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
                 safe(ws, target.code),
                 text_cell(ws, target.text, alignment=WRAP),
                 target.get_kind_display(),
-                safe(ws, indicator.name) if indicator else None,
+                safe(ws, localized(indicator)) if indicator else None,
                 number_cell(ws, target.baseline_value, indicator),
                 target.get_comparator_display() if target.comparator else None,
                 number_cell(ws, target.target_value, indicator),
@@ -391,7 +392,7 @@ def _drilldown_sheet(
     ws = wb.create_sheet(sheet_title(f"{_('明细')}-{target.code}", used))
     setup_sheet(ws, [14, 30, 24, 14, 12, 12, 12, 12, 12, 10, 14], header_rows=3)
     ws.append([text_cell(ws, target.text, font=TITLE_FONT)])
-    line = _("{scope}  指标：{indicator}").format(scope=_scope_line(dash), indicator=indicator.name)
+    line = _("{scope}  指标：{indicator}").format(scope=_scope_line(dash), indicator=localized(indicator))
     ws.append([text_cell(ws, line)])
     ws.append(header_row(ws, [str(h) for h in DRILL_HEADERS]))
     school_types, ownerships = _labels("school_type"), _labels("ownership")
@@ -501,7 +502,7 @@ def _data_sheet(book: StreamedBook, dash: Dashboard, used: set[str], tick: Calla
                 writer.append(
                     (
                         indicator.code,
-                        indicator.name,
+                        localized(indicator),
                         code,
                         name,
                         levels.get(level, level),

@@ -6,6 +6,7 @@ import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from portal.columns import DecimalColumn
+from portal.i18n import localized
 from portal.tables import BaseTable
 from targets.models import Indicator, IndicatorValue
 
@@ -20,6 +21,12 @@ class IndicatorTable(BaseTable):
         model = Indicator
         fields = ("code", "name", "aggregation", "formula", "unit", "target_count", "is_active")
         order_by = ("code",)
+
+    def render_name(self, record: Indicator) -> str:
+        return localized(record)
+
+    def value_name(self, record: Indicator) -> str:
+        return localized(record)
 
     def render_formula(self, record: Indicator) -> str:
         return formula_text(record)

@@ -8,9 +8,11 @@ import io
 
 import openpyxl
 import time_machine
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import translation
 
 from reports import exports
 from reports.models import ExportJob, ExportStatus
@@ -51,6 +53,26 @@ def test_a_big_workbook_becomes_a_job_that_runs_after_commit(client, report, use
     download = client.get(reverse("reports:export_download", kwargs={"pk": job.pk}))
     book = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     assert book.sheetnames[0] == "概览"
+
+
+@override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5)
+def test_a_job_asked_from_an_english_page_writes_an_english_workbook(
+    client, report, users, django_capture_on_commit_callbacks
+):
+    client.force_login(users.ivan)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 202
+    with translation.override(settings.LANGUAGE_CODE):  # a worker process: the server's default language
+        for callback in callbacks:
+            callback()
+    job = ExportJob.objects.get()
+    assert (job.language, job.status) == ("en", ExportStatus.DONE)
+    download = client.get(reverse("reports:export_download", kwargs={"pk": job.pk}))
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    # the worker ran in the requester's language, not the server's default (Chinese)
+    assert book.sheetnames[0] == "Overview"
+    assert "概览" not in book.sheetnames
 
 
 @override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5)

@@ -123,3 +123,16 @@ def test_the_formula_shows_the_factor_as_a_plain_number(factor: str, shown: str)
     rate = Indicator(code="r", numerator="a", denominator="b", factor=Decimal(factor))
     # Decimal("100").normalize() prints as "1E+2": the list page showed "× 1E+2" for every percentage.
     assert formula_text(rate) == f"Σ(a) ÷ Σ(b) {shown}".rstrip()
+
+
+def test_english_pages_show_the_indicators_english_name_where_it_has_one(client, users, rate):
+    Indicator.objects.filter(pk=rate.pk).update(name="学前三年毛入园率", name_en="Gross three-year preschool rate")
+    client.force_login(users.bea)
+    chinese = client.get(reverse("targets:indicator_list")).content.decode()
+    assert "学前三年毛入园率" in chinese
+    assert "Gross three-year preschool rate" not in chinese
+    client.cookies["django_language"] = "en"
+    for url in (reverse("targets:indicator_list"), rate.get_absolute_url()):
+        english = client.get(url).content.decode()
+        assert "Gross three-year preschool rate" in english, url
+        assert "学前三年毛入园率" not in english, url
