@@ -367,6 +367,26 @@ class TargetChange(models.Model):
     def __str__(self) -> str:
         return f"{self.target.code} · {self.field}"
 
+    def _shown(self, value: str) -> str:
+        """A stored value as the form shows it: a choice's label, 是/否 for a flag, else as stored."""
+        try:
+            field = Target._meta.get_field(self.field)
+        except FieldDoesNotExist:
+            return value
+        if getattr(field, "choices", None) and value:
+            return str(dict(field.choices).get(value, value))
+        if isinstance(field, models.BooleanField) and value in ("True", "False"):
+            return str(_("是") if value == "True" else _("否"))
+        return value
+
+    @property
+    def old_display(self) -> str:
+        return self._shown(self.old_value)
+
+    @property
+    def new_display(self) -> str:
+        return self._shown(self.new_value)
+
     @property
     def field_label(self) -> str:
         """The changed field as the form labels it ("起评季度", not "assess_from"); "创建" for the first row."""

@@ -177,7 +177,12 @@ def test_changing_a_published_value_in_the_browser_needs_a_reason_and_shows_hist
     # the history names the field as the form labels it, not by its code
     assert re.search(r"<td>目标值</td><td>99</td><td>98</td><td>省厅口径调整</td>", page)
     assert "<td>target_value</td>" not in page
-    stale = client.post(url, _form_data(target, owner_name="x"))  # version 1 again
+    # a choice is shown by its label too
+    target.refresh_from_db()
+    client.post(url, _form_data(target, path_mode="linear", reason="改为线性路径"))
+    page = client.get(url).content.decode()
+    assert re.search(r"<td>预期路径</td><td>每期均须达标</td><td>从基线线性推进</td><td>改为线性路径</td>", page), page
+    stale = client.post(url, _form_data(target, owner_name="x"))  # the version read before the last save
     assert "数据已被他人修改" in stale.content.decode()
 
 
