@@ -8,6 +8,8 @@ from typing import Any
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from portal.i18n import localized
+
 
 class StatusBadgeColumn(tables.Column):
     """A status shown as a badge with its label (colour is never the only carrier of the status)."""
@@ -20,6 +22,16 @@ class StatusBadgeColumn(tables.Column):
     def value(self, value: Any, record: Any, bound_column: Any) -> str:
         display = getattr(record, f"get_{bound_column.accessor}_display", None)
         return str(display() if callable(display) else value)
+
+
+class LocalizedColumn(tables.Column):
+    """A text staff typed in two languages: its ``*_en`` twin on English pages when filled in (portal.i18n)."""
+
+    def render(self, record: Any, bound_column: Any) -> str:
+        return localized(record, bound_column.accessor)
+
+    def value(self, record: Any, bound_column: Any) -> str:
+        return localized(record, bound_column.accessor)
 
 
 class DecimalColumn(tables.Column):

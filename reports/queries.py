@@ -288,7 +288,6 @@ def plan_dashboard(
             trend.append(QuarterPoint(p.code, f"Q{p.quarter}", actual, prog.expected if prog else None))
         current = progress.get((target.pk, period.pk)) if period else None
         if current is not None:
-            detail = current.detail if isinstance(current.detail, dict) else {}
             row = TargetRow(
                 target,
                 current.actual,
@@ -296,8 +295,8 @@ def plan_dashboard(
                 current.status,
                 trend,
                 current.computed_at,
-                contribution=bool(detail.get("contribution")),
-                assess_from=str(detail.get("assess_from", "")) if detail.get("reason") == "before_assessment" else "",
+                contribution=isinstance(current.detail, dict) and bool(current.detail.get("contribution")),
+                assess_from=current.assess_from_code,
             )
             as_of = max(as_of, current.computed_at) if as_of else current.computed_at
         else:

@@ -44,7 +44,7 @@ from reports.tables import DrilldownTable
 from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
 from submissions.models import Period, Submission
-from targets.models import IndicatorValue, Progress, ProgressStatus, Target
+from targets.models import BEFORE_ASSESSMENT, IndicatorValue, Progress, ProgressStatus, Target
 
 SCOPE_LEVELS = (Level.BUREAU, Level.DISTRICT, Level.TOWNSHIP)
 
@@ -122,12 +122,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 # --- Target page with drill-down ---
-
-
-def _assess_from(progress: Progress | None) -> str:
-    """The 起评季度 when ``progress`` is for a quarter before it (``TargetRow.assess_from``), else ""."""
-    detail = progress.detail if progress is not None and isinstance(progress.detail, dict) else {}
-    return str(detail.get("assess_from", "")) if detail.get("reason") == "before_assessment" else ""
 
 
 class TargetDetailView(ObjectListView):
@@ -242,7 +236,7 @@ class TargetDetailView(ObjectListView):
             trend,
             current.computed_at if current else None,
             evaluated=current is not None,
-            assess_from=_assess_from(current),
+            assess_from=current.assess_from_code if current else "",
         )
         history = [
             {"point": point, "value": values.get(p.pk), "progress": progress.get(p.pk)}
@@ -327,7 +321,7 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
             unit_status=Subquery(progress_at_unit.values("status")[:1]),
             # A share of a scope-wide quantity or count: a value, but no status of its own.
             unit_contribution=Exists(progress_at_unit.filter(detail__contribution=True)),
-            unit_before_assessment=Exists(progress_at_unit.filter(detail__reason="before_assessment")),
+            unit_before_assessment=Exists(progress_at_unit.filter(detail__reason=BEFORE_ASSESSMENT)),
         )
         .order_by("-plan__year", "plan__code", "section__order", "order", "code", "pk")
     )

@@ -8,8 +8,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from portal.columns import StatusBadgeColumn
-from portal.i18n import localized
+from portal.columns import LocalizedColumn, StatusBadgeColumn
 from portal.tables import BaseTable
 from submissions.models import Figure, Period, Submission, ValidationRule
 
@@ -55,6 +54,7 @@ class ReviewTable(SubmissionTable):
 
 class FigureTable(BaseTable):
     code = tables.Column(linkify=("submissions:figure_update", {"code": tables.A("code")}))
+    name = LocalizedColumn()
     reported_by = tables.Column(verbose_name=_("填报单位"), empty_values=(), orderable=False)
 
     class Meta(BaseTable.Meta):
@@ -64,12 +64,6 @@ class FigureTable(BaseTable):
             "reported_by", "group", "order", "is_active",
         )  # fmt: skip
         order_by = ("group", "order")
-
-    def render_name(self, record: Figure) -> str:
-        return localized(record)
-
-    def value_name(self, record: Figure) -> str:
-        return localized(record)
 
     def value_reported_by(self, record: Figure) -> str:
         labels = list(record.reported_by_levels or []) + list(record.reported_by_school_types or [])
@@ -82,24 +76,14 @@ class FigureTable(BaseTable):
 
 class ValidationRuleTable(BaseTable):
     code = tables.Column(linkify=("submissions:rule_update", {"pk": tables.A("pk")}))
+    # English pages (and their exports) show the English name and message where one is filled in.
+    name = LocalizedColumn()
+    message = LocalizedColumn()
     expression = tables.Column(verbose_name=_("规则"), empty_values=(), orderable=False)
 
     class Meta(BaseTable.Meta):
         model = ValidationRule
         fields = ("code", "name", "expression", "severity", "message", "is_active")
-
-    # English pages (and their exports) show the English name and message where one is filled in.
-    def render_name(self, record: ValidationRule) -> str:
-        return localized(record)
-
-    def value_name(self, record: ValidationRule) -> str:
-        return localized(record)
-
-    def render_message(self, record: ValidationRule) -> str:
-        return localized(record, "message")
-
-    def value_message(self, record: ValidationRule) -> str:
-        return localized(record, "message")
 
     def render_expression(self, record: ValidationRule) -> Any:
         return format_html("<code>{} {} {}</code>", record.left, record.get_operator_display(), record.right)

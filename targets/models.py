@@ -318,6 +318,10 @@ class ProgressStatus(models.TextChoices):
     NO_DATA = "no_data", _("无数据")
 
 
+# ``Progress.detail["reason"]`` of a quarter before the target's 起评季度 (Target.assess_from).
+BEFORE_ASSESSMENT = "before_assessment"
+
+
 class Progress(models.Model):
     """A target's computed state for one period and one unit (its scope, or a unit inside it for drill-down)."""
 
@@ -346,6 +350,12 @@ class Progress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.code} · {self.period_id} · {self.status}"
+
+    @property
+    def assess_from_code(self) -> str:
+        """The target's 起评季度 when this row's quarter comes before it (no status yet), else ""."""
+        detail = self.detail if isinstance(self.detail, dict) else {}
+        return str(detail.get("assess_from", "")) if detail.get("reason") == BEFORE_ASSESSMENT else ""
 
 
 class TargetChange(models.Model):

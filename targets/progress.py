@@ -69,6 +69,7 @@ from django.utils import timezone
 from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
+    BEFORE_ASSESSMENT,
     Comparator,
     IndicatorValue,
     MilestoneStatus,
@@ -448,7 +449,7 @@ def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
     if target.assess_from_id is not None and period.index < target.assess_from.index:
         # Before the target's season: the value is a fact worth showing, a status would be noise
         # (0 new entrants in spring is not "off track" for an autumn intake).
-        detail = {"reason": "before_assessment", "assess_from": target.assess_from.code}
+        detail = {"reason": BEFORE_ASSESSMENT, "assess_from": target.assess_from.code}
         if result.detail.get("contribution"):
             detail["contribution"] = True
         return Result(actual=result.actual, detail=detail)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from portal.columns import DecimalColumn
-from portal.i18n import localized
+from portal.columns import DecimalColumn, LocalizedColumn
 from portal.tables import BaseTable
 from targets.models import Indicator, IndicatorValue
 
 
 class IndicatorTable(BaseTable):
     code = tables.Column(linkify=True)
-    name = tables.Column(linkify=lambda record: record.get_absolute_url())
+    name = LocalizedColumn(linkify=lambda record: record.get_absolute_url())
     formula = tables.Column(verbose_name=_("公式"), accessor="numerator", orderable=False, empty_values=())
     target_count = tables.Column(verbose_name=_("关联目标"), attrs={"td": {"class": "num"}})
 
@@ -21,12 +20,6 @@ class IndicatorTable(BaseTable):
         model = Indicator
         fields = ("code", "name", "aggregation", "formula", "unit", "target_count", "is_active")
         order_by = ("code",)
-
-    def render_name(self, record: Indicator) -> str:
-        return localized(record)
-
-    def value_name(self, record: Indicator) -> str:
-        return localized(record)
 
     def render_formula(self, record: Indicator) -> str:
         return formula_text(record)
