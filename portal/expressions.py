@@ -1,4 +1,5 @@
-"""The safe expression language of indicators: arithmetic over figure codes, period offsets, conditions.
+"""The one safe expression language (indicator formulas and validation rules): arithmetic over figure codes, period
+offsets, conditions. Pure: no models, no database; the engine compiles it to SQL, rules evaluate it in Python.
 
 ``pri_graduates / (pri_cohort_entrants + pri_transfers_in - pri_transfers_out)``,
 ``kg_enrolled_senior[-4]`` (the value four quarters earlier) and ``pri_enrolled > 2000 and is_x == 1``
@@ -293,17 +294,6 @@ def parse(text: str, known_codes: Iterable[str] | None = None, *, condition: boo
     if not condition and isinstance(node, BOOLEAN_NODES):
         raise ExpressionError(_("此处应为数值表达式，不能是条件"))
     return node
-
-
-def known_figure_codes() -> set[str]:
-    from submissions.models import Figure
-
-    return set(Figure.objects.values_list("code", flat=True))
-
-
-def validate(text: str, *, condition: bool = False, known_codes: Iterable[str] | None = None) -> Node:
-    """Parse against the figure codes in the database (the form/API check)."""
-    return parse(text, known_figure_codes() if known_codes is None else known_codes, condition=condition)
 
 
 # --- Analysis ---

@@ -659,8 +659,9 @@ DIGEST_MODELS = (
     "schools.OrgUnit", "schools.Membership", "schools.Designation", "schools.DesignationKind",
     "submissions.Figure", "submissions.Period", "submissions.PeriodException", "submissions.ValidationRule",
     "submissions.Submission", "submissions.Value", "submissions.SubmissionHistory",
-    "indicators.Indicator", "indicators.IndicatorValue", "targets.Target", "targets.TargetNote", "targets.TargetPathPoint",
-    "targets.TargetChange", "targets.Progress", "plans.Plan", "plans.Section", "plans.WorkItem",
+    "indicators.Indicator", "indicators.IndicatorValue",
+    "targets.Target", "targets.TargetNote", "targets.TargetPathPoint", "targets.TargetChange", "targets.Progress",
+    "plans.Plan", "plans.Section", "plans.WorkItem",
     "reports.ExportJob", "authtoken.Token", "auth.User",
 )  # fmt: skip
 
