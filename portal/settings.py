@@ -216,6 +216,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "nightly-full-recompute": {"task": "indicators.tasks.full_recompute_task", "schedule": 24 * 3600.0},
     "send-submission-reminders": {"task": "submissions.tasks.send_reminders_task", "schedule": 3600.0},
     "delete-old-exports": {"task": "reports.tasks.delete_old_exports_task", "schedule": 3600.0},
+    "sweep-export-jobs": {"task": "reports.tasks.sweep_export_jobs_task", "schedule": 60.0},
 }
 
 # --- REST API ---

@@ -25,7 +25,7 @@ from indicators.models import IndicatorValue
 from plans.models import Plan
 from portal import scope
 from portal.views import ObjectListView
-from reports import exports
+from reports import dispatch, exports
 from reports.filters import DrilldownFilterSet
 from reports.models import ExportStatus
 from reports.queries import (
@@ -351,7 +351,7 @@ def plan_export(request: HttpRequest) -> HttpResponse:
     unit = _unit_from_request(request, "scope")
     periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
     period = _period(request, periods)
-    result = exports.request_export(request.user, plan, unit, period)
+    result = dispatch.request_export(request.user, plan, unit, period)
     if result.job is not None:
         return redirect(result.job.get_absolute_url())
     response = HttpResponse(result.content, content_type=exports.XLSX_CONTENT_TYPE)
