@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from indicators.models import Indicator
-from plans import workbook
 from plans.forms import (
     NoteForm,
     PathPointFormSet,
@@ -36,7 +35,7 @@ from portal.tables import BaseTable
 from portal.views import ObjectListView
 from reports.queries import target_contributions
 from submissions.models import Period
-from targets import targets_service
+from targets import targets_service, workbook
 from targets.models import Comparator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
 from targets.progress import current_period, preview
 
