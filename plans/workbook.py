@@ -4,6 +4,9 @@ Sheets: 工作要点 (the plan itself, one field per row), 章节 (sections), �
 目标 (targets). Import creates or updates by natural keys (plan code, section code, section + number,
 target code); rows missing from the workbook are left alone. Targets go through
 ``targets.targets_service`` so the rules are the same as in the browser and the API.
+
+Every cell is written through ``portal.xlsx`` (titles, texts and names are staff-typed): text that
+begins like a formula is a string cell, never a formula, and reads back exactly as typed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from plans.models import Plan, PlanStatus, Section, WorkItem
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from portal.xlsx import safe_row
 from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
@@ -73,46 +77,45 @@ def export_plan(plan: Plan) -> bytes:
         "parent": plan.parent.code if plan.parent_id else "", "status": _label(PlanStatus, plan.status),
         "guiding_ideas": plan.guiding_ideas,
     }  # fmt: skip
-    sheet.append(["项目", "内容"])
+    sheet.append(safe_row(sheet, ["项目", "内容"]))
     for name, header in PLAN_FIELDS:
-        sheet.append([header, meta[name]])
+        sheet.append(safe_row(sheet, [header, meta[name]]))
 
     sheet = workbook.create_sheet(SECTION_SHEET)
-    sheet.append([header for _n, header in SECTION_COLUMNS])
+    sheet.append(safe_row(sheet, [header for _n, header in SECTION_COLUMNS]))
     sections = list(plan.sections.order_by("order", "pk"))
     for section in sections:
-        sheet.append([section.code, section.title, section.order, section.intro])
+        sheet.append(safe_row(sheet, [section.code, section.title, section.order, section.intro]))
 
     sheet = workbook.create_sheet(ITEM_SHEET)
-    sheet.append([header for _n, header in ITEM_COLUMNS])
+    sheet.append(safe_row(sheet, [header for _n, header in ITEM_COLUMNS]))
     for item in (
         WorkItem.objects.filter(section__plan=plan).select_related("section").order_by("section__order", "number")
     ):
-        sheet.append([item.section.code, item.number, item.title, item.text])
+        sheet.append(safe_row(sheet, [item.section.code, item.number, item.title, item.text]))
 
     sheet = workbook.create_sheet(TARGET_SHEET)
-    sheet.append([header for _n, header in TARGET_COLUMNS])
+    sheet.append(safe_row(sheet, [header for _n, header in TARGET_COLUMNS]))
     targets = Target.objects.filter(plan=plan).select_related(
         "section", "work_item", "indicator", "baseline_period", "scope", "due_period", "owner_unit", "part_of",
         "contributes_to", "assess_from",
     )  # fmt: skip
     for target in targets:
-        sheet.append(
-            [
-                target.code, target.section.code, target.work_item.number if target.work_item_id else None,
-                target.text, _label(TargetKind, target.kind), target.indicator.code if target.indicator_id else "",
-                _label(Comparator, target.comparator), target.target_value, target.target_value_max,
-                target.per_unit_minimum, target.baseline_value,
-                target.baseline_period.code if target.baseline_period_id else "", target.scope.code,
-                YES if target.applies_to_each_unit else NO, target.due_period.code if target.due_period_id else "",
-                target.due_date, _label(PathMode, target.path_mode), target.at_risk_margin,
-                target.owner_unit.code if target.owner_unit_id else "", target.owner_name,
-                target.part_of.code if target.part_of_id else "",
-                target.contributes_to.code if target.contributes_to_id else "",
-                _label(MilestoneStatus, target.milestone_status), target.order,
-                target.assess_from.code if target.assess_from_id else "",
-            ]
-        )  # fmt: skip
+        row = [
+            target.code, target.section.code, target.work_item.number if target.work_item_id else None,
+            target.text, _label(TargetKind, target.kind), target.indicator.code if target.indicator_id else "",
+            _label(Comparator, target.comparator), target.target_value, target.target_value_max,
+            target.per_unit_minimum, target.baseline_value,
+            target.baseline_period.code if target.baseline_period_id else "", target.scope.code,
+            YES if target.applies_to_each_unit else NO, target.due_period.code if target.due_period_id else "",
+            target.due_date, _label(PathMode, target.path_mode), target.at_risk_margin,
+            target.owner_unit.code if target.owner_unit_id else "", target.owner_name,
+            target.part_of.code if target.part_of_id else "",
+            target.contributes_to.code if target.contributes_to_id else "",
+            _label(MilestoneStatus, target.milestone_status), target.order,
+            target.assess_from.code if target.assess_from_id else "",
+        ]  # fmt: skip
+        sheet.append(safe_row(sheet, row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

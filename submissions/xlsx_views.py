@@ -18,13 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import Level, OrgUnit
 from submissions import xlsx
 from submissions.forms import LabelSuffixMixin
 from submissions.models import Period
 from submissions.upload_safety import UploadLimitHandler, UploadRejected
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class TemplateUploadForm(LabelSuffixMixin, forms.Form):
