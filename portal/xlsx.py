@@ -12,6 +12,8 @@
 - **Widths** of CJK text (two units per character) and **plain numbers** (``1200.0000`` → ``1200``).
 - The **content types** of .xlsx and CSV responses; **CSV** is UTF-8 with a BOM, so Excel on Windows
   opens Chinese text right.
+- **One error type for every importer** (``ImportErrors``): each problem located by sheet, row and
+  column, with a translated message; nothing is stored when it is raised.
 
 This module sits in ``portal`` (the bottom layer) and imports no other app of the project.
 """
@@ -23,14 +25,18 @@ import csv
 import io
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from portal.errors import ServiceError
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -160,3 +166,68 @@ def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
     for row in rows:
         writer.writerow([safe_text(value) if isinstance(value, str) else value for value in row])
     return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+
+
+# --- Import errors ---
+
+
+@dataclass(frozen=True)
+class CellError:
+    """One problem of an uploaded workbook, located as precisely as we can.
+
+    ``ref`` is a cell (``填报!D7``), a sheet name for a sheet-wide problem, or ``"file"``.
+    """
+
+    ref: str
+    row: int | None
+    column: str  # header text of the column, or "" for a row-, sheet- or file-level problem
+    message: str
+
+
+def cell_ref(sheet: str, row: int, column: int) -> str:
+    """The reference of a cell as Excel writes it across sheets: ``填报!D7``."""
+    return f"{sheet}!{get_column_letter(column)}{row}"
+
+
+class ImportErrors(ServiceError):
+    """An import was refused and nothing was stored; ``cell_errors`` lists every located problem.
+
+    The same type for every importer (the submission template, the plan workbook, the upload
+    checks): ``errors`` maps each reference to its translated messages, for the API and the pages
+    alike. An importer may collect problems first (``add`` …) and raise once (``raise_if_any``).
+    """
+
+    def __init__(self, cell_errors: Iterable[CellError] = (), status_code: int = 400) -> None:
+        super().__init__({})
+        self.cell_errors: list[CellError] = []
+        self.status_code = status_code
+        for error in cell_errors:
+            self.add(error)
+
+    def add(self, error: CellError) -> None:
+        self.cell_errors.append(error)
+        self.errors.setdefault(error.ref or "file", []).append(str(error.message))
+
+    def add_file(self, message: str) -> None:
+        """A problem of the whole file."""
+        self.add(CellError("file", None, "", message))
+
+    def add_sheet(self, sheet: str, message: str) -> None:
+        """A problem of a whole sheet (missing, or missing a column)."""
+        self.add(CellError(sheet, None, "", message))
+
+    def add_cell(self, sheet: str, row: int, column: int, header: str, message: str) -> None:
+        """A problem of one cell, its message naming the sheet, row and column for a reader of the list."""
+        located = _("“%(sheet)s”表第 %(row)s 行 %(col)s 列（%(header)s）：%(msg)s") % {
+            "sheet": sheet,
+            "row": row,
+            "col": get_column_letter(column),
+            "header": header,
+            "msg": message,
+        }
+        self.add(CellError(cell_ref(sheet, row, column), row, header, located))
+
+    def raise_if_any(self) -> None:
+        """Raise this error if any problem was collected."""
+        if self.cell_errors:
+            raise self

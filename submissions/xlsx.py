@@ -21,7 +21,8 @@ Upload (``import_template``): ``upload_safety.check_xlsx_upload`` first (size, t
 macros), then openpyxl in read-only mode; the key must verify, name the expected period (and lie
 inside the expected unit), and every unit must be in the uploader's Perm.SUBMIT scope. Rows whose
 values differ from what is stored become ``workflow.Edit``s saved by ``workflow.save_batch`` in
-one transaction — every row or none; its errors come back as cell references such as ``填报!D7``.
+one transaction — every row or none; its errors come back as cell references such as ``填报!D7``,
+raised as ``portal.xlsx.ImportErrors`` (the error type of every importer).
 
 Every text cell the template writes (unit names, staff-typed figure names) goes through
 ``portal.xlsx``: text that begins like a formula is a string cell, never a formula.
@@ -51,7 +52,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
-from portal.xlsx import display_width, plain_number, safe_row, write_cell
+from portal.xlsx import CellError, ImportErrors, cell_ref, display_width, plain_number, safe_row, write_cell
 from schools.models import OrgUnit
 from submissions import workflow
 from submissions.models import Channel, Figure, Period, Submission, SubmissionStatus, Value, ValueType
@@ -342,28 +343,6 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
 # --- Upload ---
 
 
-@dataclass(frozen=True)
-class CellError:
-    """One problem of an uploaded template, located as precisely as we can (``填报!D7``)."""
-
-    ref: str
-    row: int | None
-    column: str  # header text of the column, or "" for a row- or file-level problem
-    message: str
-
-
-class TemplateRejected(ServiceError):
-    """The upload was refused; nothing was stored. ``cell_errors`` lists each located problem."""
-
-    def __init__(self, cell_errors: list[CellError], status_code: int = 400) -> None:
-        self.cell_errors = cell_errors
-        errors: dict[str, list[str]] = {}
-        for item in cell_errors:
-            errors.setdefault(item.ref or "file", []).append(item.message)
-        super().__init__(errors)
-        self.status_code = status_code
-
-
 @dataclass
 class ImportResult:
     """What an accepted upload changed, plus the warnings the reviewer will see."""
@@ -380,11 +359,11 @@ class ImportResult:
 
 
 def _ref(row: int, col: int) -> str:
-    return f"{DATA_SHEET}!{get_column_letter(col)}{row}"
+    return cell_ref(DATA_SHEET, row, col)
 
 
-def _file_error(message: str) -> TemplateRejected:
-    return TemplateRejected([CellError("file", None, "", message)])
+def _file_error(message: str) -> ImportErrors:
+    return ImportErrors([CellError("file", None, "", message)])
 
 
 def _read_key(workbook: Any) -> TemplateKey:
@@ -436,7 +415,7 @@ def _check_scope(
             )
     denied = [units[code] for code in key.units if not scope.has_perm(user, Perm.SUBMIT, units[code])]
     if denied:
-        raise TemplateRejected(
+        raise ImportErrors(
             [
                 CellError(
                     "file",
@@ -524,7 +503,7 @@ def import_template(
 
     ``period``/``unit`` are what the uploader expects (the period chosen on the page, the unit the
     page was opened for); the signed key must match them. Raises UploadRejected (unsafe file),
-    TemplateRejected (located problems; status 403 when a unit is outside the uploader's scope).
+    ImportErrors (located problems; status 403 when a unit is outside the uploader's scope).
     """
     check_xlsx_upload(fileobj)
     try:
@@ -580,9 +559,9 @@ def import_template(
     column_of = {figure.code: FIRST_FIGURE_COL + i for i, figure in enumerate(figures)}
     header_of = {figure.code: headers[i] for i, figure in enumerate(figures)}
     if errors:
-        raise TemplateRejected(errors)
+        raise ImportErrors(errors)
     if stale:
-        raise TemplateRejected(stale, status_code=409)
+        raise ImportErrors(stale, status_code=409)
     result = ImportResult(period=period, rows=len(rows), unchanged=unchanged)
     if not edits:
         return result
@@ -591,7 +570,7 @@ def import_template(
         result.saved = workflow.save_batch(user, period, edits, channel=channel, strict=True)
     except workflow.BatchError as exc:
         located = [_locate(item.ref, item.field, item.message, column_of, header_of) for item in exc.items]
-        raise TemplateRejected(located, status_code=exc.status_code) from None
+        raise ImportErrors(located, status_code=exc.status_code) from None
     for edit, saved in zip(edits, result.saved, strict=True):
         saved.submission.org_unit = edit.org_unit  # already loaded: the result page shows its name
         for issue in saved.issues:
