@@ -32,10 +32,17 @@ def export_table(
     """
     rows = table.as_values(exclude_columns=tuple(exclude_columns))
     if export_format == "xlsx":
-        response = HttpResponse(xlsx.table_workbook(rows), content_type=xlsx.XLSX_CONTENT_TYPE)
+        response = HttpResponse(xlsx.table_workbook(rows, _sheet_title(table)), content_type=xlsx.XLSX_CONTENT_TYPE)
     elif export_format == "csv":
         response = HttpResponse(xlsx.csv_bytes(rows), content_type=xlsx.CSV_CONTENT_TYPE)
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _sheet_title(table: tables.Table) -> str:
+    """The sheet's name: the model's plural name (as the tablib export had it), else "Sheet1"."""
+    model = getattr(table.Meta, "model", None)
+    name = str(model._meta.verbose_name_plural) if model is not None else ""
+    return "".join(ch for ch in name if ch not in "[]:*?/\\")[:31].strip() or "Sheet1"
