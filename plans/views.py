@@ -33,6 +33,7 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from portal.tables import BaseTable
 from portal.views import ObjectListView
+from portal.xlsx import XLSX_CONTENT_TYPE
 from reports.queries import target_contributions
 from submissions.models import Period
 from targets import targets_service, workbook
@@ -302,10 +303,7 @@ def target_path(request: HttpRequest, code: str, target: str) -> HttpResponse:
 @login_required
 def plan_export(request: HttpRequest, code: str) -> HttpResponse:
     plan = _admin_plan(request, code)
-    response = HttpResponse(
-        workbook.export_plan(plan),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    response = HttpResponse(workbook.export_plan(plan), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="plan-{plan.code}.xlsx"'
     return response
 
