@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from schools.models import OrgUnit, Role
+from schools.models import Membership, OrgUnit, Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -60,8 +60,6 @@ def grants(user: AnyUser) -> list[Grant]:
         return []
     cached = getattr(user, "_scope_grants", None)
     if cached is None:
-        from schools.models import Membership
-
         cached = [
             Grant(path=path, unit_id=unit_id, role=role)
             for path, unit_id, role in Membership.objects.filter(user=user, org_unit__is_active=True).values_list(
@@ -70,6 +68,11 @@ def grants(user: AnyUser) -> list[Grant]:
         ]
         user._scope_grants = cached  # type: ignore[union-attr]
     return cached
+
+
+def memberships(user: AnyUser) -> QuerySet[Membership]:
+    """The user's memberships with their units (for pages that list them, such as the home page)."""
+    return Membership.objects.filter(user=user).select_related("org_unit").order_by("role")
 
 
 def is_superuser(user: AnyUser) -> bool:

@@ -16,12 +16,11 @@ from rest_framework.authtoken.models import Token
 
 from portal import scope
 from portal.tables import EXPORT_FORMATS, export_table
-from schools.models import Membership
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("org_unit").order_by("role")
+    memberships = scope.memberships(request.user)
     return render(request, "portal/home.html", {"memberships": memberships, "roles": scope.roles(request.user)})
 
 
