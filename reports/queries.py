@@ -31,6 +31,7 @@ from django.db.models import (
 from django.utils.translation import gettext_lazy as _
 
 from plans.models import Plan, Section
+from portal.numbers import NO_DATA, format_number
 from schools.models import Level, OrgUnit, ancestor_paths
 from submissions.models import Period
 from targets.models import (
@@ -68,14 +69,6 @@ def is_unit_level(target: Target) -> bool:
 
 def is_percent(indicator: Indicator | None) -> bool:
     return indicator is not None and indicator.unit.strip() == "%"
-
-
-def format_number(value: Decimal | None, decimals: int = 1, unit: str = "") -> str:
-    """The one way numbers are printed on pages: fixed decimals, unit appended, "无数据" for null."""
-    if value is None:
-        return str(_("无数据"))
-    text = f"{value:,.{decimals}f}"
-    return f"{text}{unit}" if unit == "%" else (f"{text} {unit}" if unit else text)
 
 
 @dataclass
@@ -151,7 +144,7 @@ class TargetRow:
     def actual_text(self) -> str:
         if self.target.kind == TargetKind.MILESTONE and self.actual is None:
             return self.target.get_milestone_status_display() or str(_("无数据"))
-        return format_number(self.actual, self.decimals, self.unit_label)
+        return format_number(self.actual, self.decimals, self.unit_label, empty=NO_DATA)
 
     @property
     def target_text(self) -> str:

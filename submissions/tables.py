@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from portal.columns import LocalizedColumn, StatusBadgeColumn
+from portal.numbers import NO_DATA, format_number
 from portal.tables import BaseTable
 from submissions.models import Figure, Period, Submission, ValidationRule
 
@@ -121,7 +122,7 @@ class CompletenessTable(tables.Table):
         per_page = 1000
 
     def render_rate(self, value: float | None) -> str:
-        return "无数据" if value is None else f"{value:.1f}%"
+        return format_number(value, 1, "%", empty=NO_DATA)
 
 
 class MissingTable(tables.Table):
