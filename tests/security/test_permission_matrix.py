@@ -125,6 +125,8 @@ def _values(s: Side, w: World) -> dict[str, Any]:
 # fmt: off
 RULES: list[Rule] = [
     # ---- project pages                      anon alice bob rita rob ivan bea
+    *R("favicon", "GET", "-",                 "301= 301= 301= 301= 301= 301= 301="),
+    *R("favicon", "POST", "-",                "405= 405= 405= 405= 405= 405= 405="),
     *R("home", "GET", "-",                    "L 200 200 200 200 200 200"),
     *R("home", "POST", "-",                   "L 200= 200= 200= 200= 200= 200="),
     *R("profile", "GET", "-",                 "L 200 200 200 200 200 200"),
