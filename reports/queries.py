@@ -491,7 +491,7 @@ def target_contributions(user: Any, targets: list[Target], period: Period | None
         return {}
     children = list(
         scope.filter_by_scope(user, Target.objects.filter(contributes_to__in=[t.pk for t in targets]), "scope")
-        .select_related("plan", "scope")
+        .select_related("plan", "scope", "indicator")  # indicator: its decimals and unit print the status
         .order_by("plan__code", "scope__path", "order", "code", "pk")
     )
     status: dict[int, Progress] = {}
