@@ -313,7 +313,10 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def submission_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """approve / return / reopen from the submission page (POST, with the version the page showed)."""
+    """submit / approve / return / reopen (POST, with the version the page showed).
+
+    ``submit`` sends a saved draft for review as it stands: the button after an Excel upload, whose values are
+    already saved (the submission page's own form saves and submits in one step instead)."""
     submission = get_object_or_404(Submission.objects.select_related("org_unit", "period"), pk=pk)
     try:
         version = int(request.POST.get("version", ""))
@@ -321,7 +324,10 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
         version = None
     reason = request.POST.get("reason", "")
     try:
-        if action == "approve":
+        if action == "submit":
+            workflow.submit(submission, request.user, version=version)
+            messages.success(request, _("已提交，等待审核。"))
+        elif action == "approve":
             workflow.approve(submission, request.user, version=version)
             messages.success(request, _("已审核通过。"))
         elif action == "return":
