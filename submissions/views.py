@@ -194,11 +194,16 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
     through the same checks as a save), so the page never contradicts what is in the boxes.
     """
     user = request.user
-    can_edit = (
-        submission.status in workflow.EDITABLE
-        and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
-        and workflow.period_edit_error(submission.period, submission.org_unit) is None
-    )
+    may_submit = submission.status in workflow.EDITABLE and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
+    edit_error = workflow.period_edit_error(submission.period, submission.org_unit) if may_submit else None
+    can_edit = may_submit and edit_error is None
+    # A draft or returned submission in a locked period is no dead end: say what to do and who can open it.
+    locked = None
+    if may_submit and edit_error is not None and workflow.is_locked(submission.period):
+        locked = {
+            "admins": list(scope.holders(Perm.ADMIN, submission.org_unit)),
+            "can_grant": scope.has_perm(user, Perm.ADMIN, submission.org_unit),
+        }
     typed: TypedForm | None = extra.pop("typed", None)
     if typed is not None and not can_edit:
         typed = None  # e.g. submitted meanwhile: the page shows the stored values, read-only
@@ -253,6 +258,7 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "blocking": snap.blocking if submission.status in workflow.EDITABLE else {},
         "can_edit": can_edit,
         "can_submit": can_edit,
+        "locked": locked,
         "can_review": submission.status == SubmissionStatus.SUBMITTED
         and scope.has_perm(user, Perm.REVIEW, submission.org_unit),
         "can_reopen": submission.status == SubmissionStatus.APPROVED
