@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan, Section
+from portal.numbers import NO_DATA, format_number
 from schools.models import Level, OrgUnit, ancestor_paths
 from submissions.models import Period
 from targets.models import Comparator, MilestoneStatus, Progress, ProgressStatus, Target, TargetKind, TargetNote
@@ -58,14 +59,6 @@ def is_unit_level(target: Target) -> bool:
 
 def is_percent(indicator: Indicator | None) -> bool:
     return indicator is not None and indicator.unit.strip() == "%"
-
-
-def format_number(value: Decimal | None, decimals: int = 1, unit: str = "") -> str:
-    """The one way numbers are printed on pages: fixed decimals, unit appended, "无数据" for null."""
-    if value is None:
-        return str(_("无数据"))
-    text = f"{value:,.{decimals}f}"
-    return f"{text}{unit}" if unit == "%" else (f"{text} {unit}" if unit else text)
 
 
 @dataclass
@@ -141,7 +134,7 @@ class TargetRow:
     def actual_text(self) -> str:
         if self.target.kind == TargetKind.MILESTONE and self.actual is None:
             return self.target.get_milestone_status_display() or str(_("无数据"))
-        return format_number(self.actual, self.decimals, self.unit_label)
+        return format_number(self.actual, self.decimals, self.unit_label, empty=NO_DATA)
 
     @property
     def target_text(self) -> str:
@@ -488,7 +481,7 @@ def target_contributions(user: Any, targets: list[Target], period: Period | None
         return {}
     children = list(
         scope.filter_by_scope(user, Target.objects.filter(contributes_to__in=[t.pk for t in targets]), "scope")
-        .select_related("plan", "scope")
+        .select_related("plan", "scope", "indicator")  # indicator: its decimals and unit print the status
         .order_by("plan__code", "scope__path", "order", "code", "pk")
     )
     status: dict[int, Progress] = {}

@@ -9,6 +9,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
+
+from schools.models import describe_units
 
 
 class ValueType(models.TextChoices):
@@ -86,6 +89,17 @@ class Figure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def reported_by_text(self) -> str:
+        """Who reports the figure, in words (the list page and its export show no choice codes)."""
+        text = describe_units(
+            self.reported_by_levels, self.reported_by_school_types, central_only=self.reported_by_central_only
+        )
+        if self.reported_by_top_areas:
+            top = str(_("教育局直属区县/乡镇"))
+            text = pgettext("list separator", "、").join([top, text]) if text else top
+        return text or str(_("所有学校"))
 
 
 class Period(models.Model):

@@ -195,11 +195,16 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
     through the same checks as a save), so the page never contradicts what is in the boxes.
     """
     user = request.user
-    can_edit = (
-        submission.status in workflow.EDITABLE
-        and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
-        and workflow.period_edit_error(submission.period, submission.org_unit) is None
-    )
+    may_submit = submission.status in workflow.EDITABLE and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
+    edit_error = workflow.period_edit_error(submission.period, submission.org_unit) if may_submit else None
+    can_edit = may_submit and edit_error is None
+    # A draft or returned submission in a locked period is no dead end: say what to do and who can open it.
+    locked = None
+    if may_submit and edit_error is not None and workflow.is_locked(submission.period):
+        locked = {
+            "admins": list(scope.holders(Perm.ADMIN, submission.org_unit)),
+            "can_grant": scope.has_perm(user, Perm.ADMIN, submission.org_unit),
+        }
     typed: TypedForm | None = extra.pop("typed", None)
     if typed is not None and not can_edit:
         typed = None  # e.g. submitted meanwhile: the page shows the stored values, read-only
@@ -254,6 +259,7 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "blocking": snap.blocking if submission.status in workflow.EDITABLE else {},
         "can_edit": can_edit,
         "can_submit": can_edit,
+        "locked": locked,
         "can_review": submission.status == SubmissionStatus.SUBMITTED
         and scope.has_perm(user, Perm.REVIEW, submission.org_unit),
         "can_reopen": submission.status == SubmissionStatus.APPROVED
@@ -309,7 +315,10 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def submission_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """approve / return / reopen from the submission page (POST, with the version the page showed)."""
+    """submit / approve / return / reopen (POST, with the version the page showed).
+
+    ``submit`` sends a saved draft for review as it stands: the button after an Excel upload, whose values are
+    already saved (the submission page's own form saves and submits in one step instead)."""
     submission = get_object_or_404(Submission.objects.select_related("org_unit", "period"), pk=pk)
     try:
         version = int(request.POST.get("version", ""))
@@ -317,7 +326,10 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
         version = None
     reason = request.POST.get("reason", "")
     try:
-        if action == "approve":
+        if action == "submit":
+            workflow.submit(submission, request.user, version=version)
+            messages.success(request, _("已提交，等待审核。"))
+        elif action == "approve":
             workflow.approve(submission, request.user, version=version)
             messages.success(request, _("已审核通过。"))
         elif action == "return":

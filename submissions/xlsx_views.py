@@ -135,9 +135,13 @@ def _template_upload(request: HttpRequest) -> HttpResponse:
                 status = exc.status_code
             else:
                 context["result"] = result
+                # An upload only saves: say so, or principals think the quarter is reported (issue 14).
                 messages.success(
                     request,
-                    _("导入成功：%(units)d 个单位共 %(values)d 个数值已保存，%(same)d 行没有变化。")
+                    _(
+                        "导入成功，已保存为草稿：%(units)d 个单位共 %(values)d 个数值已保存，%(same)d 行没有变化。"
+                        "草稿尚未提交，请核对后点击下方的“提交审核”。"
+                    )
                     % {"units": len(result.saved), "values": result.values_changed, "same": result.unchanged},
                 )
         else:

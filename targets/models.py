@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.numbers import format_margin, format_number
+
 # --- Targets ---
 
 
@@ -278,6 +280,9 @@ class TargetChange(models.Model):
             return str(dict(field.choices).get(value, value))
         if isinstance(field, models.BooleanField) and value in ("True", "False"):
             return str(_("是") if value == "True" else _("否"))
+        if isinstance(field, models.DecimalField) and value:
+            # The margin is a share (0.05) that people read as 5 %; target values get thousands separators.
+            return format_margin(value) if self.field == "at_risk_margin" else format_number(value)
         return value
 
     @property

@@ -125,6 +125,8 @@ def _values(s: Side, w: World) -> dict[str, Any]:
 # fmt: off
 RULES: list[Rule] = [
     # ---- project pages                      anon alice bob rita rob ivan bea
+    *R("favicon", "GET", "-",                 "301= 301= 301= 301= 301= 301= 301="),
+    *R("favicon", "POST", "-",                "405= 405= 405= 405= 405= 405= 405="),
     *R("home", "GET", "-",                    "L 200 200 200 200 200 200"),
     *R("home", "POST", "-",                   "L 200= 200= 200= 200= 200= 200="),
     *R("profile", "GET", "-",                 "L 200 200 200 200 200 200"),
@@ -288,6 +290,9 @@ RULES: list[Rule] = [
     *AB("submissions:submission_action", "GET",
         a="L 405 405 405 405 405 405",
         b="L 405 405 405 405 405 405", kwargs=_action("approve", "submitted")),
+    *AB("submissions:submission_action", "POST",
+        a="L 302 403 403 403 403 302",
+        b="L 403 302 403 403 403 302", kwargs=_action("submit", "draft")),
     *AB("submissions:submission_action", "POST",
         a="L 403 403 302 403 403 302",
         b="L 403 403 403 302 403 302", kwargs=_action("approve", "submitted")),
