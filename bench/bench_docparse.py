@@ -84,7 +84,7 @@ def compare(draft: PlanDraft, demo: dict) -> dict[str, object]:
             score = _score(d_text, p_text)
             if score >= 0.6:
                 pairs.append((score, d_index, p_index))
-    pairs.sort(reverse=True)
+    pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
     matched_demo: dict[int, int] = {}
     used: set[int] = set()
     for _score_value, d_index, p_index in pairs:

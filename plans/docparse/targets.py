@@ -32,7 +32,7 @@ _MASK = "\u25a1"  # same length as the character it hides
 _ADVERBS = (
     r"(?:进一步|积极|认真|全面|深入|大力|继续|持续|切实|着力|不断|努力|扎实|严格|加快|逐步|坚决|务必|主动|有效"
     r"|依法依规|依法|及时|统筹|科学|精准|重点|全力|稳步|力争|争取|确保|要|应|将|并|同时|还要|必须|须|坚持|共同"
-    r"|充分|广泛|有序|规范地|真正|每年|定期|按时|原则上)"
+    r"|充分|广泛|有序|规范地|真正|每年|定期|按时|原则上|顺利|圆满|按期|如期)"
 )
 _ADVERB_PREFIX = re.compile(rf"^(?:{_ADVERBS}\s*)+")
 _SUBJECT_MODAL = re.compile(r"^[^,]{1,14}?(?:将|要|应|须|必须|坚持|负责|继续|不得|严禁)")
@@ -49,6 +49,16 @@ _NARRATIVE_VERBS = re.compile(
     r"|抓好|抓住|执行|严控|减轻|确认|扶持|培育|指导|督促|整合|关爱|办好|开设|申报|争创|夯实|改善|筹建|改造|新建"
     r"|扩建|推广|总结|评选|举行|实现|做实|做到|形成|提供|解决|加快|坚持|进行|落细|建立|制定|完成|启动|创建|设立|上|参加)"
 )
+# Establishing something through something else ("依托…建立…中心"), or a named building project ("推进…学校建设").
+_BUILDS = re.compile(
+    r"^(?:依托|通过|利用|借助|结合)[^,]{0,30}?(?:建立|设立|建成|成立|组建)"
+    r"|^(?:推动|推进|加快推进|加快|启动|完成)[^,]{2,40}建设$"
+)
+# Done once: "顺利通过…", "圆满完成…", an inspection to pass (迎检, 验收), a standard to reach.
+_MILESTONE_MARKS = re.compile(r"^(?:顺利|圆满|按期|如期)|迎检|验收|督导评估|达到[^,]{0,30}标准$")
+_VERB_INSIDE = re.compile(
+    r"落实|推进|推动|开展|加强|提高|提升|完善|健全|实施|深化|做好|强化|巩固|保持|完成|建立|实现|确保"
+)
 _LIMIT_VERBS = re.compile(
     r"^(?:严禁|禁止|杜绝|不得|不准|不许|严防|纠正|制止|消除|根除|查处|严肃查处|严厉查处|坚决纠正|坚决杜绝|坚决制止)"
 )
@@ -56,7 +66,7 @@ _IMPROVE = re.compile(
     r"(?:有一定提高|有一定提升|有所提高|有所提升|有较大提高|明显提高|显著提高|取得新突破|实现新突破|稳中有升"
     r"|(?:进一步|逐步|稳步|持续|不断|努力|积极)?(?:提高|提升|增长|增加|降低|减少|巩固提高))"
 )
-_MEASURE_OBJECT = re.compile(r"率|比例|人数|数量|占比")
+_MEASURE_OBJECT = re.compile(r"(?<![效频])率|比例|人数|数量|占比")
 _COMPARATOR_WORDS = re.compile(
     r"不超过|不高于|不多于|不大于|控制在|控制到|压缩到|压减到|降至|降到|降低到|不少于|不低于|不小于|至少|达到|超过"
     r"|高于|多于|提高到|提升到|增加到|保持在|稳定在|低于|少于|小于|达"
@@ -207,6 +217,9 @@ def _accept_value(value: Value, masked: str) -> bool:
         # A bare number counts only after a comparator word: "达到95".
         return bool(re.search(r"(?:不低于|不少于|达到|达|不超过|控制在)\s*$", before)) and value.value < 10_000
     if value.chinese:
+        if value.value == 1 and value.unit != "次" and not value.post and not _COMPARATOR_WORDS.search(before[-4:]):
+            # "打造一支队伍", "建设一所学校": 一 is an article here, not a count to reach.
+            return False
         near = before[-8:]
         return bool(
             value.post in ("以上", "及以上", "以内", "以下")
@@ -314,13 +327,22 @@ class BlockReader:
         masked = self.masked_slice(start, end)
         out: list[Clause] = []
         for part_start, part_end in _split_top(self.norm, start, end, {","}):
+            of_whole = _strip_prefix(self.norm[part_start:part_end]).startswith("其中")
             for piece_start, piece_end in _split_values(masked[part_start - start : part_end - start], part_start):
                 own_end = piece_end
                 for open_index, close_index in children + nested:
                     # A parenthesis read on its own is not part of its host clause's text.
                     if piece_start < open_index < own_end and not self.norm[close_index + 1 : piece_end].strip():
                         own_end = open_index
-                out.append(Clause(piece_start, own_end, sentence, masked[piece_start - start : own_end - start]))
+                out.append(
+                    Clause(
+                        piece_start,
+                        own_end,
+                        sentence,
+                        masked[piece_start - start : own_end - start],
+                        child_of_previous=of_whole,
+                    )
+                )
                 for open_index, close_index in children:
                     if piece_start <= open_index < piece_end:
                         inner_masked = self.masked_slice(open_index + 1, close_index)
@@ -356,6 +378,13 @@ def _limit_unit(text: str) -> str | None:
     if _LIMIT_UNIT_PEOPLE.search(text):
         return "人"
     return None
+
+
+def propose_targets(text: str, plan_year: int | None = None) -> list[DraftTarget]:
+    """Proposed targets of a whole text read as one block (no headings): the rules without the structure."""
+    from .textnorm import normalize
+
+    return read_block(text, normalize(text), 0, len(text), None, None, plan_year, 0)
 
 
 def read_block(
@@ -483,7 +512,7 @@ def _read_clause(
         return target
     improve = _IMPROVE.search(clause_norm)
     if improve and _MEASURE_OBJECT.search(clause_norm[improve.start() :] + clause_norm[: improve.start()]):
-        if "率" in clause_norm or "比例" in clause_norm or "占比" in clause_norm:
+        if re.search(r"(?<![效频])率|比例|占比", clause_norm):
             target.kind, target.unit = "threshold", "%"
         else:
             target.kind, target.unit = "quantity", "人" if "人数" in clause_norm else None
@@ -505,13 +534,24 @@ def _read_clause(
         target.confidence = 0.55
         _finish(target, clause_norm, "")
         return target
-    if _MILESTONE_VERBS.match(verb_part) or _EVENT.search(clause_norm):
+    ongoing = re.match(r"^(?:坚持|持续|继续|长期|常态化)", clause_norm)
+    if not ongoing and (
+        _MILESTONE_VERBS.match(verb_part)
+        or _EVENT.search(clause_norm)
+        or _BUILDS.search(verb_part)
+        or _MILESTONE_MARKS.search(clause_norm)
+    ):
         target.kind = "milestone"
         target.confidence = 0.45
         return target
     if _NARRATIVE_VERBS.match(verb_part):
         target.kind = "narrative"
         target.confidence = 0.3
+        return target
+    if len(clause_norm) >= 6 and _VERB_INSIDE.search(clause_norm[:16]):
+        # A subject first ("学前教育和义务教育质量巩固并保持…"): still a commitment, less surely one.
+        target.kind = "narrative"
+        target.confidence = 0.25
         return target
     target.kind = "_continuation"
     return target
