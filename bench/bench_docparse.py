@@ -156,7 +156,11 @@ def time_parse(text: str, runs: int = 20) -> float:
 def main(argv: list[str]) -> int:
     """Run the comparison for every seed with a demo plan; print a report (or a markdown table)."""
     args = [arg for arg in argv if not arg.startswith("--")]
-    seeds = Path(args[0] if args else os.environ.get("DOCPARSE_SEEDS", ROOT.parent / "shared" / "seeds"))
+    default = next(
+        (folder / "shared" / "seeds" for folder in ROOT.parents if (folder / "shared" / "seeds").is_dir()),
+        ROOT.parent / "shared" / "seeds",
+    )
+    seeds = Path(args[0] if args else os.environ.get("DOCPARSE_SEEDS") or default)
     if not seeds.is_dir():
         print(f"skipped: no seed directory at {seeds}")
         return 0

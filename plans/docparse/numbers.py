@@ -183,6 +183,11 @@ class Value:
         return self.unit in PERCENT_UNITS
 
     @property
+    def is_scaled(self) -> bool:
+        """Written with 万/亿 (14.1万): a quantity even when its unit is left to the context."""
+        return "万" in self.raw or "亿" in self.raw
+
+    @property
     def is_qualifier(self) -> bool:
         """A year, an age, a grade or a duration in months: describes, never a target value."""
         return self.unit in QUALIFIER_UNITS

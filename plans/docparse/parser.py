@@ -5,7 +5,7 @@ from __future__ import annotations
 from .model import DraftPoint, DraftSection, DraftTarget, DraftWorkItem, PlanDraft
 from .noise import clean
 from .structure import GUIDING_TITLES, Heading, build_tree, find_headings, find_title, find_year
-from .targets import read_block, tidy
+from .targets import read_block, tidy, tidy_block
 from .textnorm import normalize
 
 
@@ -42,7 +42,7 @@ class _Builder:
                 order=len(self.sections) + 1,
                 level=1 if parent is None else 2,
                 parent=parent,
-                intro=tidy(self.text[heading.text_start : intro_end]),
+                intro=tidy_block(self.text[heading.text_start : intro_end]),
             )
         )
         self.read(heading.text_start, intro_end, code, None)
@@ -64,7 +64,7 @@ class _Builder:
             DraftPoint(
                 marker="(n)" if point.level == 4 else "n是",
                 number=point.number,
-                text=tidy(self.text[point.body : point.end]),
+                text=tidy_block(self.text[point.body : point.end]),
             )
             for point in heading.children
             if point.level in (4, 5)
@@ -74,11 +74,15 @@ class _Builder:
                 section=section,
                 number=heading.number,
                 title=self.title_of(heading),
-                text=tidy(self.text[heading.text_start : heading.end]),
+                text=tidy_block(self.text[heading.text_start : heading.end]),
                 points=points,
             )
         )
-        self.read(heading.text_start, heading.end, section, heading.number)
+        if self.norm[heading.text_start : heading.end].strip():
+            self.read(heading.text_start, heading.end, section, heading.number)
+        else:
+            # "1.新建公办园10所。": an item that is one sentence is its own target.
+            self.read(heading.body, heading.title_end, section, heading.number)
 
 
 def parse_text(text: str, year: int | None = None, title: str | None = None) -> PlanDraft:
@@ -97,9 +101,9 @@ def parse_text(text: str, year: int | None = None, title: str | None = None) -> 
         None,
     )
     if guiding_root is not None:
-        guiding = tidy(cleaned[guiding_root.text_start : guiding_root.end])
+        guiding = tidy_block(cleaned[guiding_root.text_start : guiding_root.end])
     else:
-        preamble = tidy(cleaned[title_end:first_heading])
+        preamble = tidy_block(cleaned[title_end:first_heading])
         if len(preamble) > 20:
             guiding = preamble
     plan_year = year or find_year(normalize(draft_title), normalize(guiding), norm[:3000])

@@ -115,7 +115,7 @@ _BIG_CLASS = re.compile(r"^\s*的?[^,。;]{0,5}?(班额|校额|规模|的学校|
 _LIMIT_UNIT_PEOPLE = re.compile(r"招收|招生|转学|录取|辍学|流失|学生$")
 _LIMIT_UNIT_CLASS = re.compile(r"班$|班、|开设|办班")
 _SPLIT_WORDS = re.compile(r"、|和|及|以及|与")
-_POINT_PREFIX = re.compile(r"^\s*(?:\(\d{1,2}\)|[一二三四五六七八九十]是|\d{1,2}[.、](?!\d))\s*")
+_POINT_PREFIX = re.compile(r"^\s*(?:[(（]\d{1,2}[)）]|[一二三四五六七八九十]是|\d{1,2}[.、．](?!\d))\s*")
 
 
 @dataclass
@@ -134,6 +134,13 @@ def tidy(text: str) -> str:
     text = re.sub(r"[ \t\u3000]+(?=[\u3400-\u9fff，。、；：（）《》“”%％])", "", text)
     text = re.sub(r"(?<=[\u3400-\u9fff，。、；：（）《》“”])[ \t\u3000]+", "", text)
     return text.strip(" \t\n，,；;、。")
+
+
+def tidy_block(text: str) -> str:
+    """A paragraph verbatim without extraction spaces, keeping its final full stop."""
+    text = re.sub(r"[ \t\u3000]+(?=[\u3400-\u9fff，。、；：（）《》“”%％])", "", text)
+    text = re.sub(r"(?<=[\u3400-\u9fff，。、；：（）《》“”])[ \t\u3000]+", "", text)
+    return text.strip(" \t\n，,；;、")
 
 
 def _bracket_pairs(norm: str, start: int, end: int) -> dict[int, int]:
@@ -213,6 +220,8 @@ def _accept_value(value: Value, masked: str) -> bool:
         return False
     if _MASK in masked[value.start : value.end]:
         return False
+    if not value.unit and not value.post and value.is_scaled and not value.chinese:
+        return True
     if not value.unit and not value.post:
         # A bare number counts only after a comparator word: "达到95".
         return bool(re.search(r"(?:不低于|不少于|达到|达|不超过|控制在)\s*$", before)) and value.value < 10_000
@@ -354,7 +363,7 @@ class BlockReader:
 
 def _split_values(masked: str, offset: int) -> list[tuple[int, int]]:
     """Split a clause at 、/和/及 lying between two accepted measured values (offsets in the block)."""
-    values = [v for v in find_values(masked) if (v.unit or v.post) and _accept_value(v, masked)]
+    values = [v for v in find_values(masked) if (v.unit or v.post or v.is_scaled) and _accept_value(v, masked)]
     if len(values) < 2:
         return [(offset, offset + len(masked))]
     pieces = []
@@ -544,7 +553,7 @@ def _read_clause(
         target.kind = "milestone"
         target.confidence = 0.45
         return target
-    if _NARRATIVE_VERBS.match(verb_part):
+    if ongoing or _NARRATIVE_VERBS.match(verb_part):
         target.kind = "narrative"
         target.confidence = 0.3
         return target
