@@ -153,23 +153,22 @@ def time_parse(text: str, runs: int = 20) -> float:
     return statistics.median(samples)
 
 
-def main(argv: list[str]) -> int:
-    """Run the comparison for every seed with a demo plan; print a report (or a markdown table)."""
-    args = [arg for arg in argv if not arg.startswith("--")]
+def seeds_dir(args: list[str]) -> Path:
+    """The seed folder: the argument, ``DOCPARSE_SEEDS``, or ``shared/seeds`` next to the repository."""
     default = next(
         (folder / "shared" / "seeds" for folder in ROOT.parents if (folder / "shared" / "seeds").is_dir()),
         ROOT.parent / "shared" / "seeds",
     )
-    seeds = Path(args[0] if args else os.environ.get("DOCPARSE_SEEDS") or default)
-    if not seeds.is_dir():
-        print(f"skipped: no seed directory at {seeds}")
-        return 0
+    return Path(args[0] if args else os.environ.get("DOCPARSE_SEEDS") or default)
+
+
+def measure(seeds: Path) -> list[dict[str, object]]:
+    """Comparison rows for every seed that has a demo plan."""
     rows = []
     for number in ("000", "001"):
         files = sorted(seeds.glob(f"{number}_*.txt"))
         demo_file = ROOT / "plans" / "demo_data" / f"plan_{number}.json"
         if not files or not demo_file.exists():
-            print(f"skipped seed {number}: not found")
             continue
         text = files[0].read_text(encoding="utf-8")
         demo = json.loads(demo_file.read_text(encoding="utf-8"))
@@ -178,6 +177,42 @@ def main(argv: list[str]) -> int:
         result["chars"] = len(text)
         result["seed"] = number
         rows.append(result)
+    return rows
+
+
+def run() -> list[dict[str, object]]:
+    """Rows for ``bench/run_all.py``; none when the seeds are absent."""
+    seeds = seeds_dir([])
+    if not seeds.is_dir():
+        return []
+    out: list[dict[str, object]] = []
+    for r in measure(seeds):
+        seed = f"seed {r['seed']}"
+        out += [
+            {
+                "name": f"{seed}: demo targets found with right kind and numbers",
+                "value": round(100 * r["found_share"]),
+                "unit": "%",
+                "goal": "≥ 90 %",
+                "note": f"{r['found']}/{r['demo_targets']}; measured kinds "
+                f"{r['measured_found']}/{r['measured_total']}; milestone≈narrative {r['found_relaxed']}",
+            },
+            {"name": f"{seed}: extra proposals, confidence ≥ 0.5", "value": r["extra_confident"], "unit": "targets"},
+            {"name": f"{seed}: extra proposals, confidence < 0.5", "value": r["extra_low"], "unit": "targets"},
+            {"name": f"{seed}: noise taken for plan", "value": r["noise"], "unit": "texts", "goal": "0"},
+            {"name": f"{seed}: parse time", "value": round(r["seconds"] * 1000, 1), "unit": "ms", "goal": "< 1 s"},
+        ]
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """Run the comparison for every seed with a demo plan; print a report (or a markdown table)."""
+    args = [arg for arg in argv if not arg.startswith("--")]
+    seeds = seeds_dir(args)
+    if not seeds.is_dir():
+        print(f"skipped: no seed directory at {seeds}")
+        return 0
+    rows = measure(seeds)
     # A 20-page plan: seed 000 (11 pages) repeated to ~20 pages.
     if rows:
         text = sorted(seeds.glob("000_*.txt"))[0].read_text(encoding="utf-8")
