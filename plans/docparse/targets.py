@@ -111,7 +111,8 @@ _SEASONS = (
 )
 _QUARTER = re.compile(r"第([一二三四1-4])季度")
 _RANK = re.compile(r"保(\d+|[一二三四五六七八九十])争(\d+|[一二三四五六七八九十])")
-_BIG_CLASS = re.compile(r"^\s*的?[^,。;]{0,5}?(班额|校额|规模|的学校|学校)")
+_BIG_CLASS = re.compile(r"^\s*的?[^,。;]{0,5}?(班额|校额)")
+_ZERO = re.compile(r"(?:实现|确保|保持|做到|力争)零[\u4e00-\u9fff]{1,6}|为零$|零发生|零容忍")
 _LIMIT_UNIT_PEOPLE = re.compile(r"招收|招生|转学|录取|辍学|流失|学生$")
 _LIMIT_UNIT_CLASS = re.compile(r"班$|班、|开设|办班")
 _SPLIT_WORDS = re.compile(r"、|和|及|以及|与")
@@ -488,7 +489,7 @@ def _read_clause(
     if values:
         primary = next((v for v in values if v.is_percent), None) or values[0]
         after = masked[primary.end :]
-        if primary.post in ("以上", "及以上") and _BIG_CLASS.match(after):
+        if primary.post in ("以上", "及以上") and not primary.is_percent and _BIG_CLASS.match(after):
             # "55人以上的大班额": the number defines what is counted; the rule is that there are none.
             target.kind, target.comparator, target.target_value = "limit", "lte", Decimal(0)
             target.unit = "班" if "班" in _BIG_CLASS.match(after).group(0) else "所"
@@ -513,7 +514,7 @@ def _read_clause(
         return target
 
     # 2. No value: a rule of zero tolerance, an improvement, a rhythm, a date, a commitment.
-    if _LIMIT_VERBS.match(verb_part):
+    if _LIMIT_VERBS.match(verb_part) or _ZERO.search(clause_norm):
         target.kind, target.comparator, target.target_value = "limit", "lte", Decimal(0)
         target.unit = _limit_unit(clause_norm)
         target.confidence = 0.7

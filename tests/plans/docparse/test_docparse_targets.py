@@ -310,3 +310,37 @@ def test_long_remark_in_parentheses_is_read_on_its_own() -> None:
     assert frequency[0].target_value == Decimal(2)
     assert frequency[0].per == "semester"
     assert any(t.kind == "milestone" and "开学前报送" in t.text for t in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "comparator", "value", "unit"),
+    [
+        ("每年至少开展一次安全演练。", "frequency", "gte", "1", "次"),
+        ("每学年组织教师培训不少于两次。", "frequency", "gte", "2", "次"),
+        ("体质健康测试覆盖率达到100%。", "threshold", "gte", "100", "%"),
+        ("义务教育巩固率保持在99%以上。", "threshold", "gte", "99", "%"),
+        ("培训教师500人次以上。", "quantity", "gte", "500", "人次"),
+        ("全市新增学位1.2万个。", "quantity", "eq", "12000", "个"),
+        ("投入资金3000万元。", "quantity", "eq", "30000000", "元"),
+        ("全年开展送教下乡活动10场次。", "quantity", "eq", "10", "场次"),
+        ("力争50%以上的学校达到省标准。", "threshold", "gte", "50", "%"),
+        ("校车安全事故为零。", "limit", "lte", "0", None),
+        ("实现零辍学。", "limit", "lte", "0", "人"),
+    ],
+)
+def test_more_measured_sentences(text: str, kind: str, comparator: str, value: str, unit: str | None) -> None:
+    target = only(text)
+    assert (target.kind, target.comparator, target.target_value, target.unit) == (
+        kind,
+        comparator,
+        Decimal(value),
+        unit,
+    )
+
+
+def test_a_dated_tail_is_its_own_milestone() -> None:
+    found = propose_targets("农村教师周转房建设200套，6月底前完成。", 2024)
+    assert [(t.kind, t.target_value, t.due_month) for t in found] == [
+        ("quantity", Decimal(200), None),
+        ("milestone", None, 6),
+    ]
