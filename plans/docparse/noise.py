@@ -18,6 +18,7 @@ _BOILERPLATE_RE = re.compile(
     r"|不代表本站|本站观点|咨询客服|客服老师|欢迎参考|欢迎下载|免费下载|点击下载|下载全文|文档下载|下载文档"
     r"|页珍藏版|本文档|文档格式|可编辑|版权归|侵权|请联系删除|浏览次数|阅读次数|点击次数|点击数|文件大小"
     r"|www\.|https?://|\.com\b|\.cn\b|\.net\b|返回顶部|打印本页|关闭窗口|分享到|扫一扫|二维码|收藏本|字号"
+    r"|责任编辑|文章来源|点击查看|查看更多|浏览量|\[打印\]|\[关闭\]|本文由.{0,20}整理"
     r"|^\s*(?:时间|发布时间|发布日期|来源|作者|导语|摘要|编辑)\s*:",
     re.IGNORECASE,
 )
@@ -34,7 +35,8 @@ _PAGE_MARKER_RE = re.compile(
     r"|^\s*[-—]\s*\d{1,3}\s*[-—]"  # -2- at a line start
     r"|第\s*\d{1,3}\s*页\s*[/,]?\s*共\s*\d{1,3}\s*页"  # 第1页 / 共6页
     r"|^\s*第\s*\d{1,3}\s*页\s*$"
-    r"|^\s*\d{1,3}\s*/\s*\d{1,3}\s*$",  # 1/6 alone on a line
+    r"|^\s*\d{1,3}\s*/\s*\d{1,3}\s*$"  # 1/6 alone on a line
+    r"|\bPage\s*\d{1,3}\s*(?:of|/)\s*\d{1,3}",
     re.MULTILINE,
 )
 _PHONE_RE = re.compile(
@@ -165,6 +167,8 @@ def clean(text: str) -> tuple[str, list[NoiseSnippet]]:
                 spans.append((match.start(), match.end()))
                 noise.append(NoiseSnippet(reason, text[match.start() : match.end()]))
     text = _remove_spans(text, spans)
+    # Brackets left empty by a removed phone number or address: "（电话：…）" → "".
+    text = re.sub(r"[（(]\s*[:：]?\s*[)）]", "", text)
 
     normalised = normalize(text)
     spans = []

@@ -102,3 +102,15 @@ def test_text_with_no_plan_yields_no_structure() -> None:
     assert draft.sections == []
     assert draft.work_items == []
     assert draft.targets == []
+
+
+def test_brackets_left_empty_by_a_removed_phone_go_too() -> None:
+    cleaned, _ = clean("各校于3月底前报送教育科（联系电话：0571-88886666）。")
+    assert cleaned == "各校于3月底前报送教育科。"
+
+
+def test_editor_credits_and_page_of_pages() -> None:
+    cleaned, _ = clean("一、主要目标\n新建学校3所。\n责任编辑：张三\nPage 2 of 6\n")
+    assert "张三" not in cleaned
+    assert "Page" not in cleaned
+    assert "新建学校3所。" in cleaned
