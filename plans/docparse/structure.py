@@ -59,6 +59,15 @@ def _starts_text(text: str, index: int) -> bool:
     return not (char.isdigit() or char in "一二三四五六七八九十%.)、" or text.startswith("年级", index))
 
 
+def _glued_first(start: int, boundary_ones: list[int], boundary_twos: list[int]) -> bool:
+    """A 一、 not at a line start is the first heading only if a 二、 at a line start follows, with no 一、 at a
+    line start in between (which would be the real one)."""
+    following_two = next((two for two in boundary_twos if two > start), None)
+    if following_two is None:
+        return False
+    return not any(start < one < following_two for one in boundary_ones)
+
+
 def find_headings(norm: str) -> list[Heading]:
     """Every heading in the normalised text, in order, each level numbered in sequence."""
     candidates: list[tuple[int, int, int, int]] = []  # (start, level, number, body)
@@ -70,6 +79,12 @@ def find_headings(norm: str) -> list[Heading]:
                 continue
             candidates.append((match.start(), level, number, match.end()))
     candidates.sort()
+    first_level_one = [
+        start for start, level, number, _body in candidates if level == 1 and number == 1 and _is_boundary(norm, start)
+    ]
+    second_level_one = [
+        start for start, level, number, _body in candidates if level == 1 and number == 2 and _is_boundary(norm, start)
+    ]
 
     accepted: list[Heading] = []
     last = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0}
@@ -82,9 +97,13 @@ def find_headings(norm: str) -> list[Heading]:
             continue
         ok = False
         if level == 1:
-            ok = number == last[1] + 1 and (_is_boundary(norm, start) or number == 1)
+            # A first 一、 glued to the title (web copies lose line breaks) counts only when a 二、 follows
+            # at a line or sentence start: "统一、规范管理" in a preamble is not a heading.
+            ok = number == last[1] + 1 and (
+                _is_boundary(norm, start) or (number == 1 and _glued_first(start, first_level_one, second_level_one))
+            )
         elif level == 2:
-            ok = number == last[2] + 1 or (number == 1 and last[1] > 0 and last[2] > 0 and fresh.get(2, False))
+            ok = number == last[2] + 1
         elif level == 3:
             ok = _is_boundary(norm, start) and (number == last[3] + 1 or (number == 1 and fresh[3]))
         elif level == 4:
@@ -101,7 +120,6 @@ def find_headings(norm: str) -> list[Heading]:
         for deeper in range(level + 1, 6):
             last[deeper] = 0 if deeper != 3 else last[3]
             fresh[deeper] = True
-        fresh[2] = level == 1
         if level >= 3:
             fresh[level] = False
         if level in (1, 2):
@@ -119,7 +137,7 @@ def _title_end(norm: str, heading: Heading, limit: int) -> int:
             break
     if heading.level == 1:
         known = _KNOWN_L1_TITLES.match(norm, index)
-        if known and (stop - index > 20 or heading.level == 1):
+        if known:
             following = norm[known.end() : known.end() + 1]
             if stop - index > len(known.group(0)) + 1 and following not in "，,、":
                 return known.end()

@@ -135,3 +135,10 @@ def test_to_dict_has_the_api_shape() -> None:
     }
     assert expected <= set(target)
     assert target["target_value"] == "92"
+
+
+def test_a_list_inside_the_preamble_is_not_a_heading() -> None:
+    preamble = "坚持立德树人，实现统一、规范管理，办好人民满意的教育。"
+    draft = parse_text(f"某县2024年工作要点\n{preamble}\n一、主要目标\n新建学校3所。\n二、保障措施\n加强领导。")
+    assert [s.title for s in draft.sections] == ["主要目标", "保障措施"]
+    assert draft.guiding_ideas == preamble
