@@ -28,6 +28,7 @@ _OPEN = "(《“[<"
 _CLOSE = ")》”]>"
 _SENTENCE_ENDS = set("。;!?\n")
 _MASK = "\u25a1"  # same length as the character it hides
+MAX_NESTING = 2  # parentheses read as sentences of their own, at most this deep
 
 _ADVERBS = (
     r"(?:进一步|积极|认真|全面|深入|大力|继续|持续|切实|着力|不断|努力|扎实|严格|加快|逐步|坚决|务必|主动|有效"
@@ -215,7 +216,7 @@ def _accept_value(value: Value, masked: str) -> bool:
     """Whether a number found in a clause is a target value (not a year, age, ordinal, name or list count)."""
     if value.is_qualifier:
         return False
-    before = masked[: value.start]
+    before = masked[max(0, value.start - 24) : value.start]  # the words right before are all that matter
     after = masked[value.end : value.end + 1]
     if before.endswith(("第", "等", "每", "前", "近")) or after == "性":
         return False
@@ -314,14 +315,14 @@ class BlockReader:
                 chars[index - start] = _MASK
         return "".join(chars)
 
-    def clauses(self, start: int, end: int) -> list[Clause]:
+    def clauses(self, start: int, end: int, depth: int = 0) -> list[Clause]:
         """Clauses of [start, end): sentences, then commas, then splits between several measured values."""
         out: list[Clause] = []
         for sentence in _split_top(self.norm, start, end, _SENTENCE_ENDS):
-            out.extend(self._sentence_clauses(sentence))
+            out.extend(self._sentence_clauses(sentence, depth))
         return out
 
-    def _sentence_clauses(self, sentence: tuple[int, int]) -> list[Clause]:
+    def _sentence_clauses(self, sentence: tuple[int, int], depth: int = 0) -> list[Clause]:
         """Clauses of one sentence; long parentheses are read as sentences of their own."""
         start, end = sentence
         nested: list[tuple[int, int]] = []
@@ -332,7 +333,7 @@ class BlockReader:
             inner = self.norm[open_index + 1 : close_index]
             if inner.startswith("其中"):
                 children.append((open_index, close_index))
-            elif len(inner) >= 12 and re.search(r"[,;]|每|不少于|以上|严禁|不得|前", inner):
+            elif depth < MAX_NESTING and len(inner) >= 12 and re.search(r"[,;]|每|不少于|以上|严禁|不得|前", inner):
                 nested.append((open_index, close_index))
         masked = self.masked_slice(start, end)
         out: list[Clause] = []
@@ -358,7 +359,7 @@ class BlockReader:
                         inner_masked = self.masked_slice(open_index + 1, close_index)
                         out.append(Clause(open_index + 1, close_index, sentence, inner_masked, child_of_previous=True))
         for open_index, close_index in nested:
-            out.extend(self.clauses(open_index + 1, close_index))
+            out.extend(self.clauses(open_index + 1, close_index, depth + 1))
         return out
 
 
