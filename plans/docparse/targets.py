@@ -48,7 +48,8 @@ _NARRATIVE_VERBS = re.compile(
     r"^(?:落实|推进|推动|开展|加强|提高|提升|完善|健全|实施|深化|做好|组织|强化|探索|规范|加快|加大|实行|开齐|配齐"
     r"|参与|贯彻|构建|优化|扩大|表彰|鼓励|引导|培养|发挥|增强|营造|打造|支持|依托|重视|注重|保障|保持|巩固|促进"
     r"|抓好|抓住|执行|严控|减轻|确认|扶持|培育|指导|督促|整合|关爱|办好|开设|申报|争创|夯实|改善|筹建|改造|新建"
-    r"|扩建|推广|总结|评选|举行|实现|做实|做到|形成|提供|解决|加快|坚持|进行|落细|建立|制定|完成|启动|创建|设立|上|参加)"
+    r"|扩建|推广|总结|评选|举行|实现|做实|做到|形成|提供|解决|加快|坚持|进行|落细|建立|制定|完成|启动|创建|设立|上|参加"
+    r"|推行|开足|配备|建好|用好|管好)"
 )
 # Establishing something through something else ("依托…建立…中心"), or a named building project ("推进…学校建设").
 _BUILDS = re.compile(
@@ -111,6 +112,13 @@ _SEASONS = (
     (re.compile(r"下半年|年底|年末|年内"), 12),
 )
 _QUARTER = re.compile(r"第([一二三四1-4])季度")
+_TIME_ONLY = re.compile(
+    r"^(?:到|至|截至|截止|在|于|力争)?(?:\d{4}年)?(?:年?底|年?末|上半年|下半年|秋季|春季|\d{1,2}月(?:份|底|末)?)?"
+    r"(?:前|之前|以前)?$"
+)
+# "2025年秋季学期起": when something starts, not when it is due.
+_STARTING = re.compile(r"(?:\d{4}\s*年)?[^,;。]{0,8}?(?:学期|月份?|季度|年|季)(?:起|开始)")
+_PER_HEAD = re.compile(r"生均|人均|每生|每名学生|师均")
 _RANK = re.compile(r"保(\d+|[一二三四五六七八九十])争(\d+|[一二三四五六七八九十])")
 _BIG_CLASS = re.compile(r"^\s*的?[^,。;]{0,5}?(班额|校额)")
 _ZERO = re.compile(r"(?:实现|确保|保持|做到|力争)零[\u4e00-\u9fff]{1,6}|为零$|零发生|零容忍")
@@ -277,6 +285,7 @@ def _kind_for(unit: str | None, comparator: str | None) -> tuple[str, str]:
 
 def due_of(norm: str, plan_year: int | None) -> tuple[int | None, int | None, int | None]:
     """(year, month, start month) a clause is due by, from "(3月份)", "2-7月份", "秋季交付", "年底前"…"""
+    norm = _STARTING.sub(lambda match: " " * len(match.group(0)), norm)
     year_match = re.search(r"((?:19|20)\d{2})\s*年", norm)
     year = int(year_match.group(1)) if year_match else plan_year
     ranged = _MONTH_RANGE.search(norm)
@@ -415,14 +424,23 @@ def read_block(
     last_measured: int | None = None
     last_sentence: tuple[int, int] | None = None
     previous_qualitative: DraftTarget | None = None
+    sentence_due: tuple[int | None, int | None, int | None] = (None, None, None)
     for clause in clauses:
         if clause.sentence != last_sentence:
             previous_qualitative = None
             last_sentence = clause.sentence
+            sentence_due = (None, None, None)
+        clause_norm = compact_norm(norm[clause.start : clause.end])
+        if _TIME_ONLY.match(clause_norm) and any(char.isdigit() or char in "底末季" for char in clause_norm):
+            # "到2024年底，…": a time phrase heading the sentence dates the clauses after it.
+            sentence_due = due_of(clause_norm, plan_year)
+            continue
         target = _read_clause(reader, clause, section, work_item, plan_year)
         if target is None:
             previous_qualitative = None
             continue
+        if target.due_month is None and sentence_due[1] is not None and target.kind != "_continuation":
+            target.due_year, target.due_month, target.due_start_month = sentence_due
         if target.kind == "_continuation":
             if previous_qualitative is not None:
                 previous_qualitative.end = target.end
@@ -500,6 +518,10 @@ def _read_clause(
         before = masked[: primary.start]
         comparator = _comparator(primary, before)
         target.kind, target.comparator = _kind_for(primary.unit, comparator)
+        if target.kind == "quantity" and _PER_HEAD.search(clause_norm):
+            # 生均/人均 values are levels each unit reaches, not amounts to add up.
+            target.kind = "threshold"
+            target.comparator = comparator or "gte"
         target.target_value = primary.value
         target.target_value_max = primary.value_max
         target.unit = primary.unit

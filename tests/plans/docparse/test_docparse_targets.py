@@ -344,3 +344,24 @@ def test_a_dated_tail_is_its_own_milestone() -> None:
         ("quantity", Decimal(200), None),
         ("milestone", None, 6),
     ]
+
+
+def test_a_leading_time_phrase_dates_the_clauses_after_it() -> None:
+    found = propose_targets("到2024年底，公办园在园幼儿占比达到55%以上，普惠性幼儿园覆盖率达到90%以上。", 2023)
+    assert [t.text for t in found] == ["公办园在园幼儿占比达到55%以上", "普惠性幼儿园覆盖率达到90%以上"]
+    assert [t.due_date.isoformat() for t in found] == ["2024-12-31", "2024-12-31"]
+
+
+def test_a_starting_date_is_not_a_due_date() -> None:
+    found = propose_targets("2025年秋季学期起，全面推行课后服务。", 2024)
+    assert [(t.kind, t.due_month) for t in found] == [("narrative", None)]
+
+
+def test_per_student_amounts_are_levels() -> None:
+    target = only("生均公用经费标准提高到每生每年800元。")
+    assert (target.kind, target.comparator, target.target_value, target.unit) == (
+        "threshold",
+        "gte",
+        Decimal(800),
+        "元",
+    )
