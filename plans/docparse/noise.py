@@ -51,6 +51,7 @@ _PAGE_COUNTER_RE = re.compile(r"^(\d{1,3})、", re.MULTILINE)
 _SENTENCE_END = "。！？!?；;"
 _TITLE_LINE_RE = re.compile(r"(?:工作要点|工作计划|工作意见|工作方案|实施方案|工作总结|工作安排|通知|讲话)\s*$")
 _L1_AT_LINE_START = re.compile(r"^\s*一、", re.MULTILINE)
+_HEADING_START = re.compile(r"^(?:[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|[一二三四五六七八九十]+、)")
 
 
 def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -123,7 +124,13 @@ def _cut_appended_documents(text: str, noise: list[NoiseSnippet]) -> str:
             noise.append(NoiseSnippet("appended", "\n".join(lines[index:])[:500]))
             return "\n".join(lines[:index])
         stripped = line.strip()
-        if seen_heading and 0 < len(stripped) <= 40 and _TITLE_LINE_RE.search(stripped) and "。" not in stripped:
+        if (
+            seen_heading
+            and 0 < len(stripped) <= 40
+            and _TITLE_LINE_RE.search(stripped)
+            and "。" not in stripped
+            and not _HEADING_START.match(stripped)
+        ):
             rest = "\n".join(normalised[index + 1 :])
             if _L1_AT_LINE_START.search(rest) or re.search(r"一、", rest[:400]):
                 noise.append(NoiseSnippet("appended", "\n".join(lines[index:])[:500]))

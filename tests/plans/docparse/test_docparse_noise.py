@@ -114,3 +114,12 @@ def test_editor_credits_and_page_of_pages() -> None:
     assert "张三" not in cleaned
     assert "Page" not in cleaned
     assert "新建学校3所。" in cleaned
+
+
+def test_a_heading_named_like_a_document_does_not_cut_the_plan() -> None:
+    text = (
+        "一、主要目标\n新建学校3所。\n（一）制定年度工作计划\n1、一、二年级不布置书面作业。\n二、保障措施\n加强领导。"
+    )
+    draft = parse_text(text)
+    assert [s.title for s in draft.sections] == ["主要目标", "保障措施"]
+    assert [(w.title, w.text) for w in draft.work_items] == [("制定年度工作计划", "1、一、二年级不布置书面作业。")]
