@@ -74,8 +74,9 @@ def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
 def join_page_counters(text: str, noise: list[NoiseSnippet]) -> str:
     """Remove "1、2、3、" page counters that start each page and join the words they split.
 
-    A run of line-initial counters 1, 2, 3… (at least three) is taken for page counters when the lines are long
-    or most pages break mid-sentence; numbered list items ("1、加强…" after a full stop) are left alone.
+    A run of line-initial counters 1, 2, 3… (at least three) is taken for page counters when most of them break
+    a sentence (the line before does not end a sentence) on lines of page length; numbered list items
+    ("1、加强…" after a full stop, however long) are left alone.
     """
     lines = text.split("\n")
     expected = 1
@@ -96,7 +97,7 @@ def join_page_counters(text: str, noise: list[NoiseSnippet]) -> str:
             mid_sentence += 1
     breaks = len(counter_lines) - 1
     average = sum(lengths) / max(len(lengths), 1)
-    if not (average > 200 or mid_sentence * 2 > breaks):
+    if not (mid_sentence * 2 > breaks and average > 40):
         return text
     counter_set = set(counter_lines)
     out: list[str] = []

@@ -30,10 +30,11 @@ def test_range_is_not_a_page_marker() -> None:
 
 
 def test_page_counters_that_split_words_are_removed_and_words_joined() -> None:
+    filler = "坚持立德树人，深化教育教学改革，推进教育公平，全面提升教育质量，"
     text = (
-        "1、2024年教育工作要点一、主要目标新建标准化幼\n"
-        "2、儿园5所，学前三年入园率达90%以上，各学校每学期开展家访活\n"
-        "3、动两次以上，严禁有偿补\n"
+        f"1、2024年教育工作要点一、主要目标{filler}新建标准化幼\n"
+        f"2、儿园5所，{filler}学前三年入园率达90%以上，各学校每学期开展家访活\n"
+        f"3、动两次以上，{filler}严禁有偿补\n"
         "4、课。"
     )
     cleaned, noise = clean(text)
@@ -41,6 +42,13 @@ def test_page_counters_that_split_words_are_removed_and_words_joined() -> None:
     assert "家访活动两次以上" in cleaned
     assert "有偿补课" in cleaned
     assert [n.text for n in noise if n.reason == "page_counter"] == ["1、", "2、", "3、", "4、"]
+
+
+def test_short_numbered_titles_are_not_page_counters() -> None:
+    text = "一、重点工作\n1、加强师德建设\n2、推进课程改革\n3、规范办学行为\n4、强化督导考核"
+    cleaned, noise = clean(text)
+    assert cleaned == text
+    assert noise == []
 
 
 def test_numbered_list_items_are_not_page_counters() -> None:
@@ -123,3 +131,11 @@ def test_a_heading_named_like_a_document_does_not_cut_the_plan() -> None:
     draft = parse_text(text)
     assert [s.title for s in draft.sections] == ["主要目标", "保障措施"]
     assert [(w.title, w.text) for w in draft.work_items] == [("制定年度工作计划", "1、一、二年级不布置书面作业。")]
+
+
+def test_long_numbered_paragraphs_are_not_page_counters() -> None:
+    paragraph = "加强师德师风建设，健全教师考核评价机制，" * 12 + "全面提升教师队伍素质。"
+    text = "一、重点工作\n" + "\n".join(f"{n}、{paragraph}" for n in range(1, 5))
+    cleaned, noise = clean(text)
+    assert cleaned == text
+    assert noise == []
