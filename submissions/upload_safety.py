@@ -118,30 +118,41 @@ def check_xlsx_upload(fileobj: IO[bytes], *, max_bytes: int | None = None) -> No
         _check_content_types(archive)
         # Every part, not only *.xml: a workbook may point its sheet at any part name.
         for info in infos:
-            _scan_part(archive, info)
+            scan_part(archive, info)
     fileobj.seek(0)
+
+
+def check_zip_bomb(
+    infos: list[zipfile.ZipInfo], *, max_members: int = MAX_MEMBERS, max_total: int = MAX_UNCOMPRESSED_BYTES
+) -> None:
+    """Refuse a zip with too many parts, too much declared data, or an absurd compression ratio.
+
+    Works from the central directory alone; shared by every zip-based upload (.xlsx, .docx).
+    """
+    if len(infos) > max_members:
+        raise UploadRejected(_("文件内部结构异常（部件过多），已拒绝。"))
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > max_total:
+            raise UploadRejected(_("文件解压后过大，疑似压缩炸弹，已拒绝。"))
+        if info.file_size > RATIO_MIN_PART_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise UploadRejected(_("文件压缩比异常，疑似压缩炸弹，已拒绝。"))
 
 
 def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
     """Zip-bomb and macro checks from the central directory alone (nothing inflated yet)."""
-    if len(infos) > MAX_MEMBERS:
-        raise UploadRejected(_("文件内部结构异常（部件过多），已拒绝。"))
-    total = 0
+    check_zip_bomb(infos)
     for info in infos:
         name = info.filename.lower()
         if name.endswith("vbaproject.bin"):
             raise UploadRejected(_("工作簿包含宏（VBA），出于安全原因不能上传。请另存为不含宏的 .xlsx 文件。"))
         if info.flag_bits & 0x1:
             raise UploadRejected(_("工作簿已加密，请取消密码后再上传。"))
-        total += info.file_size
         if info.file_size > MAX_LOADED_PART_BYTES and not (name.startswith(STREAMED_PREFIX) and name.count("/") == 2):
             raise UploadRejected(_("文件内部部件过大（%(name)s），已拒绝。") % {"name": info.filename[:80]})
-        if total > MAX_UNCOMPRESSED_BYTES:
-            raise UploadRejected(_("文件解压后过大，疑似压缩炸弹，已拒绝。"))
-        if info.file_size > RATIO_MIN_PART_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
-            info.compress_size, 1
-        ):
-            raise UploadRejected(_("文件压缩比异常，疑似压缩炸弹，已拒绝。"))
 
 
 def _check_content_types(archive: zipfile.ZipFile) -> None:
@@ -151,7 +162,7 @@ def _check_content_types(archive: zipfile.ZipFile) -> None:
         raise UploadRejected(_("压缩包不是 Excel 工作簿（缺少 [Content_Types].xml），请使用下载的模板。")) from None
     if info.file_size > MAX_CONTENT_TYPES_BYTES:
         raise UploadRejected(_("文件内部结构异常，已拒绝。"))
-    data = _read_bounded(archive, info, MAX_CONTENT_TYPES_BYTES)
+    data = read_bounded(archive, info, MAX_CONTENT_TYPES_BYTES)
     try:
         root = safe_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
@@ -168,18 +179,19 @@ def _check_content_types(archive: zipfile.ZipFile) -> None:
 _CT_TAGS = {f"{CT_NS}Override", f"{CT_NS}Default"}
 
 
-def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+def read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, *, damaged: str | None = None) -> bytes:
+    """One part of the zip, refused past ``limit`` bytes; ``damaged`` is the message for a broken part."""
     try:
         with archive.open(info) as stream:
             data = stream.read(limit + 1)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
-        raise UploadRejected(_("文件已损坏，无法作为 Excel 工作簿（.xlsx）打开。")) from None
+        raise UploadRejected(damaged or _("文件已损坏，无法作为 Excel 工作簿（.xlsx）打开。")) from None
     if len(data) > limit:
         raise UploadRejected(_("文件内部结构异常，已拒绝。"))
     return data
 
 
-def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, damaged: str | None = None) -> None:
     """Stream one part looking for a DTD; refuse UTF-16 text, where a byte scan could be dodged.
 
     (expat reads only UTF-8/UTF-16 and 8-bit ASCII-compatible encodings, in which ``<!DOCTYPE``
@@ -203,7 +215,7 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 tail = window[-16:]
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
         # Includes a part inflating past its declared size (CRC/length mismatch) — a lying bomb.
-        raise UploadRejected(_("文件已损坏，无法作为 Excel 工作簿（.xlsx）打开。")) from None
+        raise UploadRejected(damaged or _("文件已损坏，无法作为 Excel 工作簿（.xlsx）打开。")) from None
 
 
 class UploadLimitHandler(FileUploadHandler):
