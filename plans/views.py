@@ -38,7 +38,7 @@ from reports.queries import target_contributions
 from submissions.models import Period
 from targets import targets_service, workbook
 from targets.models import Comparator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
-from targets.progress import current_period, preview
+from targets.progress import preview
 
 # --- List and detail ---
 
@@ -111,7 +111,7 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
         .select_related("indicator", "scope", "owner_unit", "part_of", "contributes_to__plan")
         .order_by("order", "code", "pk")
     )
-    period = current_period(plan.year)
+    period = Period.objects.current(year=plan.year)
     status = _status_rows(targets, period)
     by_parent = target_contributions(request.user, targets, period)
 
@@ -343,7 +343,7 @@ def my_targets(request: HttpRequest) -> HttpResponse:
     )
     progress = {}
     for year in {t.plan.year for t in targets}:
-        progress.update(_status_rows([t for t in targets if t.plan.year == year], current_period(year)))
+        progress.update(_status_rows([t for t in targets if t.plan.year == year], Period.objects.current(year=year)))
     rows = [{"target": t, "progress": progress.get(t.pk)} for t in targets]
     return render(request, "plans/my_targets.html", {"rows": rows})
 

@@ -448,14 +448,6 @@ def failing_units(progress: Progress | None, user: Any) -> list[dict[str, Any]]:
     return [{**item, "name": names[item["code"]]} for item in items if item.get("code") in names]
 
 
-def default_period(periods: list[Period], today: Any) -> Period | None:
-    """The latest quarter that has opened (the plan year's last quarter once the year is over)."""
-    opened = [p for p in periods if p.opens_on <= today]
-    if opened:
-        return opened[-1]
-    return periods[0] if periods else None
-
-
 # --- Contributions (parent target ← child-plan targets) ---
 
 

@@ -33,7 +33,6 @@ from reports.queries import (
     STATUS_ORDER,
     QuarterPoint,
     TargetRow,
-    default_period,
     drilldown_queryset,
     failing_summary,
     is_unit_level,
@@ -43,7 +42,7 @@ from reports.queries import (
 )
 from reports.tables import DrilldownTable
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
-from submissions.models import Period, Submission
+from submissions.models import Period, Submission, current_of
 from targets.models import BEFORE_ASSESSMENT, Progress, ProgressStatus, Target
 
 SCOPE_LEVELS = (Level.BUREAU, Level.DISTRICT, Level.TOWNSHIP)
@@ -65,7 +64,7 @@ def _period(request: HttpRequest, periods: list[Period]) -> Period | None:
     for period in periods:
         if period.code == code:
             return period
-    return default_period(periods, timezone.localdate())
+    return current_of(periods, timezone.localdate())
 
 
 def _breadcrumb(user: Any, unit: OrgUnit, top: OrgUnit | None = None) -> list[OrgUnit]:

@@ -68,14 +68,6 @@ VALUE_PREFIX = "v_"
 EXPLANATION_PREFIX = "x_"
 
 
-def current_period() -> Period | None:
-    """The latest period that has opened (the one people are working on), else the latest one."""
-    return (
-        Period.objects.filter(opens_on__lte=workflow.today()).order_by("-year", "-quarter").first()
-        or Period.objects.order_by("-year", "-quarter").first()
-    )
-
-
 # --- Principal: my submissions ---
 
 
@@ -376,7 +368,7 @@ class SubmissionListView(LabelSuffixFilterMixin, ObjectListView):
         kwargs = super().get_filterset_kwargs(filterset_class)
         if kwargs.get("data") is None or "period" not in kwargs["data"]:
             data = kwargs["data"].copy() if kwargs.get("data") is not None else {}
-            period = current_period()
+            period = Period.objects.current()
             if period is not None:
                 data["period"] = str(period.pk)
             kwargs["data"] = data
@@ -424,7 +416,7 @@ def review_bulk_approve(request: HttpRequest) -> HttpResponse:
 def completeness_view(request: HttpRequest) -> HttpResponse:
     periods = list(Period.objects.order_by("-year", "-quarter"))
     code = request.GET.get("period", "")
-    period = next((p for p in periods if p.code == code), None) or current_period()
+    period = next((p for p in periods if p.code == code), None) or Period.objects.current()
     if period is None:
         return render(request, "submissions/completeness.html", {"periods": [], "title": _("填报进度")})
     data = completeness.board(request.user, period, workflow.today())

@@ -99,7 +99,7 @@ class SubmissionTemplateView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         """Same workbook as the web page's download (``xlsx.build_template``)."""
-        period = _period(request.query_params.get("period")) or xlsx.default_period()
+        period = _period(request.query_params.get("period")) or Period.objects.current()
         if period is None:
             raise ServiceError({"period": [_("周期不存在")]})
         code = (request.query_params.get("org_unit") or "").strip()

@@ -47,7 +47,7 @@ def _period_from(request: HttpRequest) -> Period | None:
         if period is None:
             raise Http404
         return period
-    return xlsx.default_period()
+    return Period.objects.current()
 
 
 def _unit_from(request: HttpRequest) -> OrgUnit | None:

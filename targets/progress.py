@@ -744,23 +744,13 @@ def recompute_progress(
     return len(rows)
 
 
-def current_period(year: int) -> Period | None:
-    """The latest quarter of ``year`` that has started (the whole year once it is over)."""
-    periods = Period.objects.filter(year=year).order_by("-quarter")
-    today = timezone.localdate()
-    started = [p for p in periods if p.start_date <= today]
-    if started:
-        return started[0]
-    return periods.last()
-
-
 def preview(target: Target) -> dict[str, Any]:
     """Actual, expected and status an (unsaved) target would have in the current quarter of its plan.
 
     Used by the target form's preview while bureau staff pick the indicator and comparator; computed
     exactly like the stored progress, nothing written.
     """
-    period = current_period(target.plan.year)
+    period = Period.objects.current(year=target.plan.year)
     if period is None:
         return {"period": None, "status": S.NO_DATA, "actual": None, "expected": None, "detail": {}}
     units = _units_of([target])
