@@ -37,7 +37,7 @@ from reports.queries import target_contributions
 from submissions.models import Period
 from targets import targets_service
 from targets.models import Comparator, Indicator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
-from targets.progress import current_period, preview
+from targets.progress import ProgressPreview, current_period, preview
 
 # --- List and detail ---
 
@@ -196,7 +196,7 @@ def workitem_edit(request: HttpRequest, code: str, pk: int | None = None) -> Htt
 # --- Targets (bureau staff) ---
 
 
-def _preview_target(plan: Plan, form: TargetForm) -> dict[str, Any] | None:
+def _preview_target(plan: Plan, form: TargetForm) -> ProgressPreview | None:
     """Preview of the bound form's values (no save); None when the form is not usable yet."""
     if not form.is_valid():
         return None
@@ -274,7 +274,7 @@ def target_preview(request: HttpRequest, code: str) -> JsonResponse:
     )
     if candidate.target_value_max is not None and candidate.comparator != Comparator.RANGE:
         candidate.target_value_max = None
-    return JsonResponse(preview(candidate))
+    return JsonResponse(preview(candidate).to_json())
 
 
 @login_required

@@ -295,7 +295,7 @@ def plan_dashboard(
                 current.status,
                 trend,
                 current.computed_at,
-                contribution=isinstance(current.detail, dict) and bool(current.detail.get("contribution")),
+                contribution=current.typed_detail.is_contribution,
                 assess_from=current.assess_from_code,
             )
             as_of = max(as_of, current.computed_at) if as_of else current.computed_at
@@ -427,16 +427,13 @@ def failing_summary(progress: Progress | None, user: Any) -> FailingUnits:
     """What the page says about failing units for ``progress`` (the unit's row), for ``user``."""
     if progress is None:
         return FailingUnits("not_evaluated")
-    detail = progress.detail if isinstance(progress.detail, dict) else {}
-    if detail.get("reason"):
-        return FailingUnits("no_check", reason=str(detail["reason"]))
+    detail = progress.typed_detail
+    if detail.reason:
+        return FailingUnits("no_check", reason=detail.reason)
     if progress.status == ProgressStatus.NO_DATA:
         return FailingUnits("no_data")
     units = failing_units(progress, user)
-    raw = detail.get("failing_units") or detail.get("failing") or []
-    count = detail.get("failing_count")
-    count = len(raw) if not isinstance(count, int) else count
-    checked = next((detail[k] for k in ("units_checked", "units_qualifying") if isinstance(detail.get(k), int)), None)
+    count, checked = detail.failing_total, detail.checked
     if count:
         return FailingUnits("listed", units, count, checked)
     if checked == 0:
@@ -447,18 +444,14 @@ def failing_summary(progress: Progress | None, user: Any) -> FailingUnits:
 
 
 def failing_units(progress: Progress | None, user: Any) -> list[dict[str, Any]]:
-    """Units listed as failing in the Progress detail, restricted to what ``user`` may see.
-
-    targets.progress writes ``detail["failing_units"]`` as codes or as dicts with a "code"
-    (and optionally "value"); both shapes are accepted so the page does not break if it changes.
-    """
+    """Units listed as failing in the Progress detail (``ProgressDetail.failing_units``), restricted to what
+    ``user`` may see, each with its name as the user's scope knows it."""
     from portal import scope
 
-    if progress is None or not isinstance(progress.detail, dict):
+    if progress is None:
         return []
-    raw = progress.detail.get("failing_units") or progress.detail.get("failing") or []
-    items = [{"code": item} if isinstance(item, str) else dict(item) for item in raw if item]
-    codes = [item.get("code") for item in items if item.get("code")]
+    items = [dict(item) for item in progress.typed_detail.failing_units or []]
+    codes = [item["code"] for item in items]
     if not codes:
         return []
     names = dict(scope.visible_units(user).filter(code__in=codes).values_list("code", "name"))

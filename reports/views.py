@@ -44,7 +44,8 @@ from reports.tables import DrilldownTable
 from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
 from submissions.models import Period, Submission
-from targets.models import BEFORE_ASSESSMENT, IndicatorValue, Progress, ProgressStatus, Target
+from targets.models import IndicatorValue, Progress, ProgressStatus, Target
+from targets.progress_detail import before_assessment_q, contribution_q
 
 SCOPE_LEVELS = (Level.BUREAU, Level.DISTRICT, Level.TOWNSHIP)
 
@@ -320,8 +321,8 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
             unit_denominator=Subquery(value_at_unit.values("denominator")[:1]),
             unit_status=Subquery(progress_at_unit.values("status")[:1]),
             # A share of a scope-wide quantity or count: a value, but no status of its own.
-            unit_contribution=Exists(progress_at_unit.filter(detail__contribution=True)),
-            unit_before_assessment=Exists(progress_at_unit.filter(detail__reason=BEFORE_ASSESSMENT)),
+            unit_contribution=Exists(progress_at_unit.filter(contribution_q())),
+            unit_before_assessment=Exists(progress_at_unit.filter(before_assessment_q())),
         )
         .order_by("-plan__year", "plan__code", "section__order", "order", "code", "pk")
     )
