@@ -109,19 +109,46 @@ class TargetForm(forms.ModelForm):
             .distinct()
         )
         self.fields["version"].initial = self.instance.version if self.instance.pk else None
-        for name in ("indicator", "comparator", "target_value", "target_value_max", "scope", "kind"):
-            self.fields[name].widget.attrs["data-preview"] = name
+        # Validating writes the cleaned values onto ``self.instance``: keep what is stored now.
+        self.stored_scope = self.instance.scope if self.instance.pk else plan.owner_unit
+        self.stored_values = {
+            Target._meta.get_field(name).attname: getattr(self.instance, Target._meta.get_field(name).attname)
+            for name in self.Meta.fields
+        }
 
     def target_fields(self) -> dict[str, Any]:
         """The cleaned values the service takes (only the model fields)."""
         fields = {name: self.cleaned_data.get(name) for name in self.Meta.fields}
         if fields.get("scope") is None:
-            fields["scope"] = self.instance.scope if self.instance.pk else self.plan.owner_unit
+            fields["scope"] = self.stored_scope
         for name in ("comparator", "owner_name", "milestone_status"):
             fields[name] = fields.get(name) or ""
         if fields.get("order") is None:
             fields["order"] = 0
         return fields
+
+    def candidate(self) -> Target:
+        """The unsaved target this bound form describes, for the preview (the 预览 button and the live JS).
+
+        Built from ``target_fields()``, the values saving hands to the target service, so a valid form
+        previews exactly what it would save. A form still being filled in previews what it has: a field
+        that does not validate yet keeps the target's current value (a new target: the model's default;
+        a kind not chosen yet is previewed as a threshold).
+        """
+        self.is_valid()
+        fields = {
+            name: value for name, value in self.target_fields().items() if name in self.cleaned_data or name == "scope"
+        }
+        candidate = Target(plan=self.plan, **fields)
+        if self.instance.pk:
+            for name in self.Meta.fields:
+                if name not in fields:
+                    attname = Target._meta.get_field(name).attname
+                    setattr(candidate, attname, self.stored_values[attname])
+            candidate.pk = self.instance.pk
+        if candidate.kind not in TargetKind.values:
+            candidate.kind = TargetKind.THRESHOLD
+        return candidate
 
 
 class PathPointForm(forms.Form):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import django_tables2 as tables
@@ -36,8 +35,8 @@ from portal.views import ObjectListView
 from reports.queries import target_contributions
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Comparator, Indicator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
-from targets.progress import ProgressPreview, current_period, preview
+from targets.models import Progress, Target, TargetKind, TargetNote, TargetPathPoint
+from targets.progress import current_period, preview
 
 # --- List and detail ---
 
@@ -196,16 +195,6 @@ def workitem_edit(request: HttpRequest, code: str, pk: int | None = None) -> Htt
 # --- Targets (bureau staff) ---
 
 
-def _preview_target(plan: Plan, form: TargetForm) -> ProgressPreview | None:
-    """Preview of the bound form's values (no save); None when the form is not usable yet."""
-    if not form.is_valid():
-        return None
-    candidate = Target(plan=plan, **form.target_fields())
-    if form.instance.pk:
-        candidate.pk = form.instance.pk
-    return preview(candidate)
-
-
 @login_required
 def target_edit(request: HttpRequest, code: str, target: str | None = None) -> HttpResponse:
     """Create or edit a target. "预览" re-renders with the current value and status without saving (no JS needed)."""
@@ -220,7 +209,7 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
     preview_data = None
     if request.method == "POST":
         if "preview" in request.POST:
-            preview_data = _preview_target(plan, form)
+            preview_data = preview(form.candidate())
         elif form.is_valid():
             try:
                 if instance is None:
@@ -247,34 +236,18 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
     )
 
 
-def _decimal_param(value: str | None) -> Decimal | None:
-    try:
-        return Decimal(value) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
-
-
 @login_required
 def target_preview(request: HttpRequest, code: str) -> JsonResponse:
-    """JSON for static/js/plans.js: the current value and status for the chosen indicator and comparator."""
+    """JSON for static/js/plans.js: the preview of the target form's current values (``?target=CODE`` when
+    editing one), built by the same ``TargetForm.candidate`` as the 预览 button from the same form data."""
     plan = _admin_plan(request, code)
-    params = request.GET
-    unit = None
-    if params.get("scope"):
-        unit = scope.visible_units(request.user).filter(pk=params["scope"]).first()
-    candidate = Target(
-        plan=plan,
-        kind=params.get("kind") if params.get("kind") in TargetKind.values else TargetKind.THRESHOLD,
-        indicator=Indicator.objects.filter(pk=params.get("indicator") or None).first(),
-        comparator=params.get("comparator") if params.get("comparator") in Comparator.values else "",
-        target_value=_decimal_param(params.get("target_value")),
-        target_value_max=_decimal_param(params.get("target_value_max")),
-        scope=unit or plan.owner_unit,
-        path_mode="flat",
-    )
-    if candidate.target_value_max is not None and candidate.comparator != Comparator.RANGE:
-        candidate.target_value_max = None
-    return JsonResponse(preview(candidate).to_json())
+    instance = None
+    if request.GET.get("target"):
+        instance = get_object_or_404(Target.objects.select_related("plan", "scope"), plan=plan,
+                                     code=request.GET["target"])  # fmt: skip
+        scope.require(request.user, Perm.ADMIN, instance.scope)
+    form = TargetForm(request.GET, instance=instance, plan=plan, user=request.user)
+    return JsonResponse(preview(form.candidate()).to_json())
 
 
 @login_required
