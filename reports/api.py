@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from plans.models import Plan
 from portal import scope
-from reports import exports
+from reports import dispatch, exports
 from reports.models import ExportJob, ExportStatus
 from reports.queries import default_period
 from schools.models import OrgUnit
@@ -103,7 +103,7 @@ class PlanExportView(APIView):
         periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
         wanted = request.query_params.get("period", "").strip()
         period = next((p for p in periods if p.code == wanted), None) or default_period(periods, timezone.localdate())
-        result = exports.request_export(request.user, plan, unit, period)
+        result = dispatch.request_export(request.user, plan, unit, period)
         if result.job is not None:
             data = ExportJobSerializer(result.job, context={"request": request}).data
             data["url"] = request.build_absolute_uri(reverse("api_export_job", kwargs={"pk": result.job.pk}))

@@ -21,10 +21,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_tables2.export import TableExport
 
+from indicators.models import IndicatorValue
 from plans.models import Plan
 from portal import scope
 from portal.views import ObjectListView
-from reports import exports
+from reports import dispatch, exports
 from reports.filters import DrilldownFilterSet
 from reports.models import ExportStatus
 from reports.queries import (
@@ -44,7 +45,7 @@ from reports.tables import DrilldownTable
 from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
 from submissions.models import Period, Submission
-from targets.models import IndicatorValue, Progress, ProgressStatus, Target
+from targets.models import Progress, ProgressStatus, Target
 from targets.progress_detail import before_assessment_q, contribution_q
 
 SCOPE_LEVELS = (Level.BUREAU, Level.DISTRICT, Level.TOWNSHIP)
@@ -351,7 +352,7 @@ def plan_export(request: HttpRequest) -> HttpResponse:
     unit = _unit_from_request(request, "scope")
     periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
     period = _period(request, periods)
-    result = exports.request_export(request.user, plan, unit, period)
+    result = dispatch.request_export(request.user, plan, unit, period)
     if result.job is not None:
         return redirect(result.job.get_absolute_url())
     response = HttpResponse(result.content, content_type=exports.XLSX_CONTENT_TYPE)

@@ -207,3 +207,49 @@ def test_a_big_export_answers_its_job_as_json_whatever_the_accept_header(client,
     assert response.status_code == 202
     assert response["Content-Type"] == "application/json"
     assert response.json()["job"] == ExportJob.objects.get().pk
+
+
+@override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5)
+def test_broker_down_the_export_is_recorded_and_the_sweep_sends_it_once_it_is_back(
+    client, report, users, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from reports.tasks import sweep_export_jobs_task
+
+    client.force_login(users.ivan)
+    refused = mock.patch.object(export_plan_workbook_task, "delay", side_effect=OperationalError("connection refused"))
+    # when: the broker refuses the message
+    with refused, django_capture_on_commit_callbacks(execute=True):
+        response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"})
+    # then: the request is answered at once (202, not a 500) and the job waits, pending
+    assert response.status_code == 202
+    job = ExportJob.objects.get()
+    assert job.status == ExportStatus.PENDING
+    # when: a minute later the broker is back and the sweep runs
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)):
+        assert sweep_export_jobs_task() == 1
+    job.refresh_from_db()
+    assert job.status == ExportStatus.DONE
+    assert default_storage.exists(job.file.name)
+
+
+@override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5, CELERY_TASK_TIME_LIMIT=60)
+def test_a_job_whose_worker_died_is_failed_after_the_time_limit(report, tree):
+    from reports.tasks import sweep_export_jobs_task
+
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    job = ExportJob.objects.create(
+        plan=report.plan, scope=tree.city, status=ExportStatus.RUNNING, started_at=started, rows_total=10
+    )
+    fresh = ExportJob.objects.create(
+        plan=report.plan, scope=tree.city, status=ExportStatus.RUNNING, started_at=dt.datetime.now(dt.UTC)
+    )
+    sweep_export_jobs_task()
+    job.refresh_from_db()
+    fresh.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+    assert job.error  # the page shows why and stops polling
+    assert fresh.status == ExportStatus.RUNNING
