@@ -21,9 +21,9 @@ from plans.models import Plan
 from portal import scope
 from reports import dispatch, exports
 from reports.models import ExportJob, ExportStatus
-from reports.queries import default_period
 from schools.models import OrgUnit
 from submissions.models import Period
+from targets.queries import default_period
 
 
 class ExportJobSerializer(serializers.ModelSerializer):

@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from reports.queries import QuarterPoint, format_number
+from targets.queries import QuarterPoint, format_number
 
 
 def _scale(values: list[Decimal], height: float, pad: float) -> tuple[Decimal, Decimal, float]:

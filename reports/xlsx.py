@@ -35,21 +35,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan
 from portal.i18n import localized
-from reports.queries import (
-    STATUS_LABELS,
-    Dashboard,
-    TargetRow,
-    covering_targets,
-    drilldown_queryset,
-    is_percent,
-    is_unit_level,
-    plan_dashboard,
-    unit_filter_q,
-)
+from reports.queries import Dashboard, covering_targets, is_percent, plan_dashboard
 from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets.models import Target
+from targets.queries import STATUS_LABELS, TargetRow, drilldown_queryset, is_unit_level, unit_filter_q
 
 BATCH_SIZE = 1000
 FORMULA_PREFIXES = ("=", "+", "-", "@")

@@ -9,7 +9,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from reports import charts
-from reports.queries import TargetRow, format_number
+from targets.queries import TargetRow, format_number
 
 register = template.Library()
 

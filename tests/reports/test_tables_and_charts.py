@@ -8,8 +8,8 @@ import pytest
 from django.test import RequestFactory
 
 from reports.charts import progress_bar_svg, trend_svg
-from reports.queries import QuarterPoint, drilldown_queryset
-from reports.tables import DrilldownTable, plain, safe_text
+from targets.queries import QuarterPoint, drilldown_queryset
+from targets.tables import DrilldownTable, plain, safe_text
 
 ORDERABLE = ["code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status"]
 

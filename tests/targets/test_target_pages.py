@@ -1,4 +1,5 @@
-"""Plan pages: detail with targets and status, editing by bureau staff, preview, notes by owners, workbook."""
+"""The plan page with its targets and status, editing a target (bureau staff), the preview, notes by owners;
+also plans' own section, work item and workbook pages, which need the same plan with targets."""
 
 from __future__ import annotations
 
