@@ -8,9 +8,7 @@ from plans import views
 urlpatterns = [
     path("", views.PlanListView.as_view(), name="plan_list"),
     path("new/", views.plan_create, name="plan_create"),
-    path("import/", views.plan_import, name="plan_import"),
     path("<slug:code>/edit/", views.plan_update, name="plan_update"),
-    path("<slug:code>/export.xlsx", views.plan_export, name="plan_export"),
     path("<slug:code>/sections/new/", views.section_edit, name="section_create"),
     path("<slug:code>/sections/<slug:section>/edit/", views.section_edit, name="section_update"),
     path("<slug:code>/work-items/new/", views.workitem_edit, name="workitem_create"),

@@ -1,8 +1,8 @@
-"""Plan pages without targets: the list, editing plans, sections and work items, the plan workbook.
+"""Plan pages without targets: the list, editing plans, sections and work items.
 
-The plan page with its targets and their status, the target pages and the progress notes live in
-targets.views (they read targets and their progress, which sit above plans); the URLs stay under
-/plans/ in the "plans" namespace (targets/plan_urls.py).
+The plan page with its targets and their status, the plan workbook, the target pages and the progress
+notes live in targets.views (they read targets and their progress, which sit above plans); the URLs
+stay under /plans/ in the "plans" namespace (targets/plan_urls.py).
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from plans import workbook
-from plans.forms import PlanForm, PlanImportForm, SectionForm, WorkItemForm
+from plans.forms import PlanForm, SectionForm, WorkItemForm
 from plans.models import Plan, Section, WorkItem
 from portal import scope
-from portal.errors import ServiceError
 from portal.scope import Perm
 from portal.tables import BaseTable
 from portal.views import ObjectListView
@@ -112,33 +110,3 @@ def workitem_edit(request: HttpRequest, code: str, pk: int | None = None) -> Htt
         return redirect(plan)
     title = _("编辑工作任务") if pk else _("新增工作任务")
     return render(request, "plans/plan_form.html", {"form": form, "plan": plan, "title": title})
-
-
-# --- Workbook ---
-
-
-@login_required
-def plan_export(request: HttpRequest, code: str) -> HttpResponse:
-    plan = admin_plan(request, code)
-    response = HttpResponse(
-        workbook.export_plan(plan),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="plan-{plan.code}.xlsx"'
-    return response
-
-
-@login_required
-def plan_import(request: HttpRequest) -> HttpResponse:
-    scope.require(request.user, Perm.ADMIN)
-    form = PlanImportForm(request.POST or None, request.FILES or None)
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST" and form.is_valid():
-        try:
-            plan = workbook.import_plan(request.user, form.cleaned_data["file"])
-        except ServiceError as error:
-            errors = error.errors
-        else:
-            messages.success(request, _("已导入工作要点“%(title)s”。") % {"title": plan.title})
-            return redirect(plan)
-    return render(request, "plans/plan_import.html", {"form": form, "errors": errors})

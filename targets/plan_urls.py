@@ -11,8 +11,10 @@ app_name = "plans"
 
 urlpatterns = [
     *plan_urls.urlpatterns,
+    path("import/", views.plan_import, name="plan_import"),
     path("my-targets/", views.my_targets, name="my_targets"),
     path("<slug:code>/", views.plan_detail, name="plan_detail"),
+    path("<slug:code>/export.xlsx", views.plan_export, name="plan_export"),
     path("<slug:code>/targets/new/", views.target_edit, name="target_create"),
     path("<slug:code>/targets/preview/", views.target_preview, name="target_preview"),
     path("<slug:code>/targets/<slug:target>/edit/", views.target_edit, name="target_update"),

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from django_tables2.export import TableExport
 
 from indicators.models import IndicatorValue
+from plans.forms import PlanImportForm
 from plans.models import Plan, Section, WorkItem
 from plans.views import admin_plan
 from portal import scope
@@ -33,7 +34,7 @@ from portal.views import ObjectListView
 from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
 from schools.models import OrgUnit
 from submissions.models import Period
-from targets import targets_service
+from targets import targets_service, workbook
 from targets.filters import DrilldownFilterSet
 from targets.forms import NoteForm, PathPointFormSet, ReviewForm, TargetForm
 from targets.models import Progress, ProgressStatus, Target, TargetKind, TargetNote, TargetPathPoint
@@ -189,6 +190,36 @@ def target_path(request: HttpRequest, code: str, target: str) -> HttpResponse:
         return redirect("plans:target_update", code=plan.code, target=obj.code)
     rows = list(zip(periods, formset.forms, strict=True)) if len(periods) == len(formset.forms) else []
     return render(request, "targets/target_path.html", {"plan": plan, "target": obj, "formset": formset, "rows": rows})
+
+
+# --- The plan workbook (a plan with its targets; targets.workbook) ---
+
+
+@login_required
+def plan_export(request: HttpRequest, code: str) -> HttpResponse:
+    plan = admin_plan(request, code)
+    response = HttpResponse(
+        workbook.export_plan(plan),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="plan-{plan.code}.xlsx"'
+    return response
+
+
+@login_required
+def plan_import(request: HttpRequest) -> HttpResponse:
+    scope.require(request.user, Perm.ADMIN)
+    form = PlanImportForm(request.POST or None, request.FILES or None)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = workbook.import_plan(request.user, form.cleaned_data["file"])
+        except ServiceError as error:
+            errors = error.errors
+        else:
+            messages.success(request, _("已导入工作要点“%(title)s”。") % {"title": plan.title})
+            return redirect(plan)
+    return render(request, "targets/plan_import.html", {"form": form, "errors": errors})
 
 
 # --- Progress notes (owners) and review (bureau) ---
