@@ -229,6 +229,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "PAGE_SIZE": 100,
+    # One shape: every decimal is a JSON number (the figures API already was; indicator values were strings).
+    "COERCE_DECIMAL_TO_STRING": False,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "portal.api.JSONParser",  # deep nesting → 400

@@ -27,7 +27,6 @@ from submissions.models import Period
 
 logger = logging.getLogger(__name__)
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Write progress to the job row at most every this many rows: the status page reads it, the
 # writer should not spend its time updating it.
 PROGRESS_EVERY = 1000

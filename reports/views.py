@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from indicators.models import IndicatorValue
 from plans.models import Plan
 from portal import scope
+from portal.xlsx import XLSX_CONTENT_TYPE
 from reports import dispatch, exports
 from reports.models import ExportStatus
 from reports.queries import plan_dashboard
@@ -173,7 +174,7 @@ def plan_export(request: HttpRequest) -> HttpResponse:
     result = dispatch.request_export(request.user, plan, unit, period)
     if result.job is not None:
         return redirect(result.job.get_absolute_url())
-    response = HttpResponse(result.content, content_type=exports.XLSX_CONTENT_TYPE)
+    response = HttpResponse(result.content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     return response
 

@@ -21,7 +21,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_tables2.export import TableExport
 
 from indicators.models import IndicatorValue
 from plans.forms import PlanImportForm
@@ -31,7 +30,7 @@ from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
 from portal.views import ObjectListView
-from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
+from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service, workbook
@@ -198,10 +197,7 @@ def target_path(request: HttpRequest, code: str, target: str) -> HttpResponse:
 @login_required
 def plan_export(request: HttpRequest, code: str) -> HttpResponse:
     plan = admin_plan(request, code)
-    response = HttpResponse(
-        workbook.export_plan(plan),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    response = HttpResponse(workbook.export_plan(plan), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="plan-{plan.code}.xlsx"'
     return response
 
@@ -375,17 +371,6 @@ class TargetDetailView(ObjectListView):
 
     def get_export_filename(self, export_format: str) -> str:
         return f"{self.target.plan.code}-{self.target.code}-{self.unit.code}.{export_format}"
-
-    def create_export(self, export_format: str) -> HttpResponse:
-        table = self.get_table(**self.get_table_kwargs())
-        if export_format == "xlsx":
-            # Our own writer: hostile text stays text (tablib would write "=..." as a formula).
-            response = HttpResponse(table_to_xlsx(table), content_type=XLSX_CONTENT_TYPE_TABLE)
-            response["Content-Disposition"] = f'attachment; filename="{self.get_export_filename("xlsx")}"'
-            return response
-        if not TableExport.is_valid_format(export_format):
-            raise Http404
-        return TableExport(export_format, table).response(filename=self.get_export_filename(export_format))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
