@@ -27,7 +27,8 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("schools/", include("schools.urls")),
-    path("plans/", include("plans.urls")),
+    # plans' own pages and the target pages share /plans/ and the "plans" namespace (see the module).
+    path("plans/", include("targets.plan_urls")),
     path("submissions/", include("submissions.urls")),
     path("targets/", include("indicators.urls")),
     path("reports/", include("reports.urls")),

@@ -1,4 +1,4 @@
-""""Which quarter is current" is one rule (submissions.models.current_of): the latest quarter that has opened for
+""" "Which quarter is current" is one rule (submissions.models.current_of): the latest quarter that has opened for
 reporting, the earliest before any has. Between a quarter's first day and its opening day (1 April to the day Q2
 opens) the plan page showed Q2 while the dashboard showed Q1; now every page, export and the target preview agree."""
 

@@ -18,8 +18,8 @@ from django_tables2.utils import signature
 
 from portal.numbers import NO_DATA, format_number, format_signed
 from portal.tables import BaseTable
-from reports.queries import STATUS_LABELS
 from schools.models import Level, OrgUnit
+from targets.queries import STATUS_LABELS
 
 
 class DrilldownTable(BaseTable):
@@ -52,7 +52,7 @@ class DrilldownTable(BaseTable):
         sequence = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
         order_by = ("gap",)
         # includes/table.html with the body rows rendered by rows_html() (the league table's hot path).
-        template_name = "reports/_drilldown_table.html"
+        template_name = "targets/_drilldown_table.html"
 
     def __init__(
         self, *args: Any, decimals: int = 1, unit: str = "", link_params: dict[str, str] | None = None, **kwargs: Any

@@ -13,7 +13,7 @@ from indicators.models import Indicator, IndicatorValue
 from plans.models import Plan
 from targets.models import Comparator, Target, TargetChange, TargetKind
 from targets.progress import recompute_progress
-from tests.plans.test_plan_pages import plan, q1  # noqa: F401  # the page's fixtures
+from tests.targets.test_target_pages import plan, q1  # noqa: F401  # the page's fixtures
 
 pytestmark = pytest.mark.django_db
 
