@@ -30,6 +30,7 @@ from plans.forms import (
 from plans.models import Plan, Section, WorkItem
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from portal.tables import BaseTable
 from portal.views import ObjectListView
@@ -310,6 +311,7 @@ def plan_export(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@accepts_uploads
 @login_required
 def plan_import(request: HttpRequest) -> HttpResponse:
     scope.require(request.user, Perm.ADMIN)
@@ -350,6 +352,7 @@ def my_targets(request: HttpRequest) -> HttpResponse:
     return render(request, "plans/my_targets.html", {"rows": rows})
 
 
+@accepts_uploads
 @login_required
 def target_notes(request: HttpRequest, code: str, target: str) -> HttpResponse:
     obj = get_object_or_404(

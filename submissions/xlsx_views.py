@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from schools.models import Level, OrgUnit
 from submissions import xlsx
@@ -93,6 +94,7 @@ def template_download(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@accepts_uploads
 @csrf_exempt
 @login_required
 def template_upload(request: HttpRequest) -> HttpResponse:
