@@ -250,9 +250,20 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
 
 def _decimal_param(value: str | None) -> Decimal | None:
     try:
-        return Decimal(value) if value not in (None, "") else None
+        number = Decimal(value) if value not in (None, "") else None
     except InvalidOperation:
         return None
+    return number if number is None or number.is_finite() else None
+
+
+def _id_param(request: HttpRequest, name: str) -> int | None:
+    """An optional numeric id from the query string; ServiceError (→ 400) when it is not a number."""
+    raw = (request.GET.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ServiceError({name: [_("参数 %(name)s 应为数字编号。") % {"name": name}]})
+    return int(raw)
 
 
 @login_required
@@ -260,13 +271,17 @@ def target_preview(request: HttpRequest, code: str) -> JsonResponse:
     """JSON for static/js/plans.js: the current value and status for the chosen indicator and comparator."""
     plan = _admin_plan(request, code)
     params = request.GET
+    try:
+        scope_id, indicator_id = _id_param(request, "scope"), _id_param(request, "indicator")
+    except ServiceError as error:
+        return JsonResponse({"errors": error.errors}, status=400)
     unit = None
-    if params.get("scope"):
-        unit = scope.visible_units(request.user).filter(pk=params["scope"]).first()
+    if scope_id is not None:
+        unit = scope.visible_units(request.user).filter(pk=scope_id).first()
     candidate = Target(
         plan=plan,
         kind=params.get("kind") if params.get("kind") in TargetKind.values else TargetKind.THRESHOLD,
-        indicator=Indicator.objects.filter(pk=params.get("indicator") or None).first(),
+        indicator=Indicator.objects.filter(pk=indicator_id).first() if indicator_id is not None else None,
         comparator=params.get("comparator") if params.get("comparator") in Comparator.values else "",
         target_value=_decimal_param(params.get("target_value")),
         target_value_max=_decimal_param(params.get("target_value_max")),
