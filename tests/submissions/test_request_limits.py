@@ -131,3 +131,21 @@ def test_a_signed_in_evidence_file_over_the_form_data_cap_is_accepted(client: Cl
     response = client.post(url, {"text": "已完成", "evidence": evidence})
     assert response.status_code == 302
     assert TargetNote.objects.get().evidence.size > DJANGO_FORM_DATA_CAP
+
+
+def test_admin_change_forms_take_files_from_active_staff_only(rf, users) -> None:  # noqa: ANN001
+    # Admin pages carry evidence files (targets' notes, designations): staff may post up to the upload cap.
+    from django.contrib.auth.models import AnonymousUser
+    from django.urls import resolve
+
+    from portal.middleware import RequestSizeLimitMiddleware
+
+    view = resolve("/admin/plans/plan/add/").func
+    middleware = RequestSizeLimitMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    users.bea.is_staff = True
+    for user, expected in ((users.bea, None), (users.alice, 413), (AnonymousUser(), 413)):
+        request = rf.post("/admin/plans/plan/add/", b"x", content_type="multipart/form-data; boundary=x")
+        request.META["CONTENT_LENGTH"] = NINE_MB
+        request.user = user
+        response = middleware.process_view(request, view, (), {})
+        assert (response and response.status_code) == expected, user
