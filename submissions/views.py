@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -310,8 +311,11 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     """submit / approve / return / reopen (POST, with the version the page showed).
 
     ``submit`` sends a saved draft for review as it stands: the button after an Excel upload, whose values are
-    already saved (the submission page's own form saves and submits in one step instead)."""
-    submission = get_object_or_404(Submission.objects.select_related("org_unit", "period"), pk=pk)
+    already saved (the submission page's own form saves and submits in one step instead). A submission outside
+    the user's scope is a 404, as a missing one is (no probing which ids exist); one the user can see but not act
+    on is a 403 from the workflow's own check.
+    """
+    submission = _submission_for(request, pk)
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
@@ -406,7 +410,15 @@ def review_bulk_approve(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("已审核通过 {n} 份。").format(n=len(result.approved)))
         for submission, reason in result.skipped:
             messages.warning(request, _("{unit}：{reason}").format(unit=submission.org_unit.name, reason=reason))
-    return redirect(request.POST.get("next") or reverse("submissions:review_list"))
+    return redirect(_safe_next(request, reverse("submissions:review_list")))
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """The posted ``next`` when it points into this site, else ``fallback`` (no open redirect)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
 
 
 # --- Completeness ---

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
@@ -141,6 +142,7 @@ class UploadResultSerializer(serializers.Serializer):
     )
 
 
+@accepts_uploads
 class SubmissionUploadView(APIView):
     """``POST /api/v1/submissions/upload/`` (multipart ``file``): store a filled-in template, all rows or none."""
 

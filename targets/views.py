@@ -28,6 +28,7 @@ from plans.models import Plan, Section, WorkItem
 from plans.views import admin_plan
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from portal.views import ObjectListView
 from portal.xlsx import XLSX_CONTENT_TYPE
@@ -158,11 +159,26 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
     )
 
 
+def _id_param(request: HttpRequest, name: str) -> int | None:
+    """An optional numeric id from the query string; ServiceError (→ 400) when it is not a number."""
+    raw = (request.GET.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ServiceError({name: [_("参数 %(name)s 应为数字编号。") % {"name": name}]})
+    return int(raw)
+
+
 @login_required
 def target_preview(request: HttpRequest, code: str) -> JsonResponse:
     """JSON for static/js/plans.js: the preview of the target form's current values (``?target=CODE`` when
     editing one), built by the same ``TargetForm.candidate`` as the 预览 button from the same form data."""
     plan = admin_plan(request, code)
+    try:
+        for name in ("scope", "indicator"):
+            _id_param(request, name)
+    except ServiceError as error:
+        return JsonResponse({"errors": error.errors}, status=400)
     instance = None
     if request.GET.get("target"):
         instance = get_object_or_404(Target.objects.select_related("plan", "scope"), plan=plan,
@@ -202,6 +218,7 @@ def plan_export(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@accepts_uploads
 @login_required
 def plan_import(request: HttpRequest) -> HttpResponse:
     scope.require(request.user, Perm.ADMIN)
@@ -242,6 +259,7 @@ def my_targets(request: HttpRequest) -> HttpResponse:
     return render(request, "targets/my_targets.html", {"rows": rows})
 
 
+@accepts_uploads
 @login_required
 def target_notes(request: HttpRequest, code: str, target: str) -> HttpResponse:
     obj = get_object_or_404(
