@@ -94,6 +94,23 @@ def users(tree: Tree) -> Personas:
     )
 
 
+# The deep lane (`make test-all`, what CI runs): fuzzing, fault injection, concurrency and schema fuzzing.
+# One place says what is deep, by where a test lives; `make test` (the fast lane) deselects `-m deep`.
+DEEP_TESTS = (
+    "tests/fuzz/",
+    "tests/faults/",
+    "tests/concurrency/",
+    "tests/api_contract/test_schemathesis.py::test_every_operation_answers_without_5xx_and_as_documented",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under ``DEEP_TESTS`` as ``deep`` (the contract smoke tests beside the fuzzer stay fast)."""
+    for item in items:
+        if item.nodeid.startswith(DEEP_TESTS):
+            item.add_marker(pytest.mark.deep)
+
+
 @pytest.fixture(autouse=True)
 def _chinese_by_default() -> None:
     """Each test starts in the default language, whatever an earlier test activated in this thread."""

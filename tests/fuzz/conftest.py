@@ -1,6 +1,6 @@
 """Hypothesis profiles and a small world for the fuzz tests (issue 7).
 
-Profiles: ``default`` (100 examples per test, for ``make test``) and ``ci`` (1,000 examples per test),
+Profiles: ``default`` (100 examples per test, for ``make test-all`` locally) and ``ci`` (1,000 examples per test),
 chosen with ``HYPOTHESIS_PROFILE=ci``. No deadline: the first example of a test pays for imports and
 query compilation, and the shared CI machine's timings vary; speed is measured by bench scripts.
 
