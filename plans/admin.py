@@ -39,7 +39,7 @@ class ChangeInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ("created_at", "user", "field", "old_value", "new_value", "reason")
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]  # noqa: ARG002
+    def has_add_permission(self, request, obj=None):  # noqa: ARG002
         return False
 
 

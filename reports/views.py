@@ -171,7 +171,7 @@ class TargetDetailView(ObjectListView):
         self._load()
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         self._load()
         qs = drilldown_queryset(self.target, self.unit, self.period, self.rows_mode)
         return scope.filter_by_scope(self.request.user, qs)

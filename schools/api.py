@@ -28,7 +28,7 @@ class ScopedCodeField(serializers.SlugRelatedField):
         kwargs.setdefault("slug_field", "code")
         super().__init__(**kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         request = self.context.get("request")
         return scope.visible_units(request.user) if request else OrgUnit.objects.none()
 
@@ -74,10 +74,10 @@ class OrgUnitViewSet(
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         return OrgUnit.objects.select_related("parent")
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = super().get_queryset()
         params = self.request.query_params
         if params.get("parent"):
@@ -128,11 +128,11 @@ class DesignationSerializer(serializers.ModelSerializer):
 class DesignationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = DesignationSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = scope.filter_by_scope(
             self.request.user, Designation.objects.select_related("org_unit", "kind"), "org_unit"
         )
-        params: Request = self.request.query_params  # type: ignore[assignment]
+        params: Request = self.request.query_params
         if params.get("org_unit"):
             queryset = queryset.filter(org_unit__code=params["org_unit"])
         if params.get("kind"):

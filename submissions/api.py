@@ -248,10 +248,10 @@ class SubmissionViewSet(viewsets.GenericViewSet):
 
     serializer_class = SubmissionUpdateSerializer
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Submission.objects.select_related("org_unit", "period")
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = scope.filter_by_scope(self.request.user, self.base_queryset(), "org_unit")
         params = self.request.query_params
         if params.get("period"):

@@ -62,7 +62,7 @@ def test_demo_is_idempotent_and_realistic() -> None:
 
 
 @pytest.mark.django_db
-def test_the_demo_bureau_admin_can_use_django_admin(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_bureau_admin_can_use_django_admin(client) -> None:
     call_command("load_demo", stdout=StringIO())
     admin = get_user_model().objects.get(username="admin")
     assert not admin.is_superuser
