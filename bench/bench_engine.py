@@ -91,11 +91,11 @@ def floor_seconds() -> tuple[float, int]:
 
 def reference_value(compiled: Any, unit: Any, period: Any) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
     """Value of one indicator for one unit and period the obvious way: load the subtree's values, loop."""
+    from indicators.explain import eligible_units
+    from indicators.models import Aggregation
+    from portal import expressions
     from schools.models import OrgUnit
     from submissions.models import Value
-    from targets import expressions
-    from targets.explain import eligible_units
-    from targets.models import Aggregation
 
     indicator = compiled.indicator
     units = eligible_units(indicator, unit)
@@ -144,9 +144,9 @@ def reference_value(compiled: Any, unit: Any, period: Any) -> tuple[Decimal | No
 
 def reference_run(periods: list[Any]) -> dict[str, Any]:
     """Time the reference on a sample per level; extrapolate to every unit × period × indicator."""
+    from indicators.engine import load_indicators
+    from indicators.models import IndicatorValue
     from schools.models import OrgUnit
-    from targets.engine import load_indicators
-    from targets.models import IndicatorValue
 
     compiled = [c for c in load_indicators() if c.indicator.aggregation != "count_designations"]
     rng = random.Random(7)
@@ -181,9 +181,9 @@ def reference_run(periods: list[Any]) -> dict[str, Any]:
 
 
 def incremental(periods: list[Any]) -> list[float]:
+    from indicators import engine
     from schools.models import OrgUnit
     from submissions.models import Value
-    from targets import engine
 
     rng = random.Random(11)
     schools = list(OrgUnit.objects.filter(level="school", school_type="primary").values_list("pk", flat=True))
@@ -203,9 +203,9 @@ def run() -> list[dict[str, Any]]:
     _setup_django()
     import dataset
 
+    from indicators import engine
+    from indicators.models import IndicatorValue
     from submissions.models import Period
-    from targets import engine
-    from targets.models import IndicatorValue
 
     counts = dataset.build()
     periods = list(Period.objects.filter(year=dataset.YEAR).order_by("quarter"))

@@ -88,11 +88,11 @@ def build_data() -> Plan:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
+    from indicators import engine
     from schools.models import Level, Membership, OrgUnit, Ownership, Role, SchoolType
     from submissions.demo import _school_values  # the demo's generator: plausible values that pass the rules
     from submissions.models import Period
     from submissions.validation import RuleSet, figures_for_unit
-    from targets import engine
 
     call_command("load_demo", verbosity=0)
     today = timezone.localdate()
@@ -138,7 +138,7 @@ def build_data() -> Plan:
 
 
 def indicator_table() -> dict[tuple[int, int, int], tuple[Any, ...]]:
-    from targets.models import IndicatorValue
+    from indicators.models import IndicatorValue
 
     return {
         (row[0], row[1], row[2]): row[3:]
@@ -363,7 +363,7 @@ def approve_the_rest(base_url: str, plan: Plan) -> int:
 
 def wait_for_worker(seconds: float = float(os.environ.get("BENCH_LOAD_WORKER_WAIT", "300"))) -> int:
     """Wait until the worker has done every pending recompute; returns how many are still open."""
-    from targets.models import PendingRecompute
+    from indicators.models import PendingRecompute
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -460,7 +460,7 @@ def run() -> list[dict[str, Any]]:
         stop(server)
         still_open = wait_for_worker()
         worker_exit = worker.poll()  # None while it runs; a code means it died (its log says why)
-        from targets import engine
+        from indicators import engine
 
         before = indicator_table()
         checked, lost = verify_values(PLAN)

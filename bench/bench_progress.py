@@ -39,9 +39,10 @@ def _setup_django() -> None:
 
 def _plan() -> int:
     """The plan and its targets (idempotent); returns the number of targets."""
+    from indicators.models import Aggregation, Indicator
     from plans.models import Plan, PlanStatus, Section
     from schools.models import Designation, DesignationKind, OrgUnit
-    from targets.models import Aggregation, Indicator, NoteReview, Target, TargetKind, TargetNote
+    from targets.models import NoteReview, Target, TargetKind, TargetNote
 
     root = OrgUnit.objects.get(code="GEN")
     plan, _ = Plan.objects.get_or_create(
@@ -101,9 +102,10 @@ def run() -> list[dict[str, Any]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from indicators import engine
+    from indicators.models import IndicatorValue
     from submissions.models import Period
-    from targets import engine
-    from targets.models import IndicatorValue, Progress
+    from targets.models import Progress
     from targets.progress import recompute_progress
 
     dataset.build()

@@ -53,10 +53,11 @@ def _arrange() -> dict[str, Any]:
     from django.db import transaction
     from django.utils import timezone
 
+    from indicators.models import Aggregation, Indicator, IndicatorValue
     from plans.models import Plan, Section
     from schools.models import Level, Membership, OrgUnit, Role, SchoolType
     from submissions.models import Period
-    from targets.models import Aggregation, Comparator, Indicator, IndicatorValue, Progress, Target, TargetKind
+    from targets.models import Comparator, Progress, Target, TargetKind
 
     root = OrgUnit.objects.get(code="GEN")
     user, _ = get_user_model().objects.get_or_create(username="bench-inspector")
@@ -242,9 +243,10 @@ def _import_export(plan: Any, root: Any, period: Any) -> int:
     from import_export import fields, resources
     from tablib import Databook
 
+    from indicators.models import IndicatorValue
     from reports.queries import drilldown_queryset, is_unit_level
     from schools.models import OrgUnit
-    from targets.models import IndicatorValue, Target
+    from targets.models import Target
 
     class DrilldownResource(resources.ModelResource):
         parent_name = fields.Field(attribute="parent__name", column_name="上级单位")

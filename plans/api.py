@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from indicators.models import Indicator
 from plans.models import Plan, Section, WorkItem
 from portal import scope
 from portal.errors import ServiceError
@@ -27,7 +28,7 @@ from portal.scope import Perm
 from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Indicator, Progress, Target
+from targets.models import Progress, Target
 
 
 class CodeField(serializers.SlugRelatedField):

@@ -18,12 +18,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from openpyxl import load_workbook
 
+from indicators.models import Aggregation, Indicator
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from plans.workbook import TARGET_COLUMNS, TARGET_SHEET, import_plan
 from schools.models import DesignationKind, OrgUnit
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Aggregation, Indicator, MilestoneStatus, NoteReview, PathMode, Target, TargetNote
+from targets.models import MilestoneStatus, NoteReview, PathMode, Target, TargetNote
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 PLAN_000 = DEMO_DATA / "plan_000.json"

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from indicators.models import Indicator
 from plans import workbook
 from plans.forms import (
     NoteForm,
@@ -36,7 +37,7 @@ from portal.views import ObjectListView
 from reports.queries import target_contributions
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Comparator, Indicator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
+from targets.models import Comparator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
 from targets.progress import current_period, preview
 
 # --- List and detail ---

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
+from indicators.models import Indicator
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from portal import scope
 from portal.errors import ServiceError
@@ -27,7 +28,7 @@ from portal.scope import Perm
 from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Comparator, Indicator, MilestoneStatus, PathMode, Target, TargetKind
+from targets.models import Comparator, MilestoneStatus, PathMode, Target, TargetKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -47,8 +47,9 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "schools",
-    "plans",
     "submissions",
+    "indicators",
+    "plans",
     "targets",
     "reports",
 ]
@@ -207,12 +208,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minim
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A down broker must not turn a save into an error page: publishing gives up quickly and the
-# periodic sweep re-enqueues what was recorded (see targets.recompute).
+# periodic sweep re-enqueues what was recorded (see indicators.recompute).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "sweep-pending-recomputes": {"task": "targets.tasks.sweep_pending_recomputes_task", "schedule": 60.0},
-    "nightly-full-recompute": {"task": "targets.tasks.full_recompute_task", "schedule": 24 * 3600.0},
+    "sweep-pending-recomputes": {"task": "indicators.tasks.sweep_pending_recomputes_task", "schedule": 60.0},
+    "nightly-full-recompute": {"task": "indicators.tasks.full_recompute_task", "schedule": 24 * 3600.0},
     "send-submission-reminders": {"task": "submissions.tasks.send_reminders_task", "schedule": 3600.0},
     "delete-old-exports": {"task": "reports.tasks.delete_old_exports_task", "schedule": 3600.0},
 }

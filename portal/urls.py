@@ -9,7 +9,7 @@ from portal import views
 api_v1 = [
     path("", include("schools.api_urls")),
     path("", include("submissions.api_urls")),
-    path("", include("targets.api_urls")),
+    path("", include("indicators.api_urls")),
     path("", include("plans.api_urls")),
     path("", include("reports.api_urls")),
 ]
@@ -27,7 +27,7 @@ urlpatterns = [
     path("schools/", include("schools.urls")),
     path("plans/", include("plans.urls")),
     path("submissions/", include("submissions.urls")),
-    path("targets/", include("targets.urls")),
+    path("targets/", include("indicators.urls")),
     path("reports/", include("reports.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -30,21 +30,11 @@ from django.db.models import (
 )
 from django.utils.translation import gettext_lazy as _
 
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan, Section
 from schools.models import Level, OrgUnit, ancestor_paths
 from submissions.models import Period
-from targets.models import (
-    Aggregation,
-    Comparator,
-    Indicator,
-    IndicatorValue,
-    MilestoneStatus,
-    Progress,
-    ProgressStatus,
-    Target,
-    TargetKind,
-    TargetNote,
-)
+from targets.models import Comparator, MilestoneStatus, Progress, ProgressStatus, Target, TargetKind, TargetNote
 
 # Not a Progress status: how the summaries count a row that has a value but no status of its own
 # (TargetRow.not_assessed), so those rows are not lumped in with targets that have no data at all.

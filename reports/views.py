@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_tables2.export import TableExport
 
+from indicators.models import IndicatorValue
 from plans.models import Plan
 from portal import scope
 from portal.views import ObjectListView
@@ -44,7 +45,7 @@ from reports.tables import DrilldownTable
 from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
 from submissions.models import Period, Submission
-from targets.models import BEFORE_ASSESSMENT, IndicatorValue, Progress, ProgressStatus, Target
+from targets.models import BEFORE_ASSESSMENT, Progress, ProgressStatus, Target
 
 SCOPE_LEVELS = (Level.BUREAU, Level.DISTRICT, Level.TOWNSHIP)
 

@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan
 from portal.i18n import localized
 from reports.queries import (
@@ -48,7 +49,7 @@ from reports.queries import (
 from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
 from submissions.models import Period
-from targets.models import Aggregation, Indicator, IndicatorValue, Target
+from targets.models import Target
 
 BATCH_SIZE = 1000
 FORMULA_PREFIXES = ("=", "+", "-", "@")

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from targets.expressions import ExpressionError, parse, references
-from targets.expressions import evaluate as evaluate_node
+from portal.expressions import ExpressionError, parse, references
+from portal.expressions import evaluate as evaluate_node
 
 __all__ = ["COMPARATORS", "Expression", "ExpressionError"]
 

@@ -38,7 +38,7 @@ from portal import scope
 from portal.errors import ServiceError, StateError, VersionConflict
 from portal.scope import Perm
 from schools.models import OrgUnit
-from submissions import bulk_sql
+from submissions import bulk_sql, events
 from submissions.models import (
     Channel,
     Figure,
@@ -648,9 +648,9 @@ def _step(
             version=current.version,
         )
         if action in (HistoryAction.APPROVE, HistoryAction.REOPEN):
-            from targets.recompute import request_recompute
-
-            request_recompute(current.org_unit_id, current.period_id, reason=action)
+            events.figures_changed.send(
+                sender=Submission, org_unit_id=current.org_unit_id, period_id=current.period_id, action=action
+            )
     submission.__dict__.update({k: v for k, v in current.__dict__.items() if not k.startswith("_")})
     return current
 

@@ -4,8 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 class TargetsConfig(AppConfig):
     name = "targets"
-    verbose_name = _("指标与目标")
+    verbose_name = _("目标与进展")
 
     def ready(self) -> None:
-        # Designation changes → pending recomputes of count-of-designation indicators.
-        from targets import signals  # noqa: F401
+        # Django connects receivers on import: recomputed indicator values → the targets' progress.
+        from targets import receivers  # noqa: F401

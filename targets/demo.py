@@ -12,10 +12,10 @@ from typing import Any, TextIO
 
 from django.db import transaction
 
+from indicators.models import Aggregation, Indicator
+from portal import expressions
 from schools.models import DesignationKind, SchoolType
 from submissions.models import Figure
-from targets import expressions
-from targets.models import Aggregation, Indicator
 
 KG = [SchoolType.KINDERGARTEN]
 PRIMARY = [SchoolType.PRIMARY, SchoolType.NINE_YEAR, SchoolType.TEACHING_POINT]

@@ -1,6 +1,6 @@
 """Progress of every target: actual, expected, projection and status per period and org unit.
 
-``recompute_progress`` reads precomputed IndicatorValue rows (written by ``targets.engine``),
+``recompute_progress`` reads precomputed IndicatorValue rows (written by ``indicators.engine``),
 designations and progress notes, and bulk-upserts one Progress row per target × period × unit:
 the target's scope unit and each direct child of the scope (so dashboards drill down without
 computing). Milestones and narratives only get a row for the scope unit. The queries do not
@@ -66,12 +66,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from indicators.models import IndicatorValue
 from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
     BEFORE_ASSESSMENT,
     Comparator,
-    IndicatorValue,
     MilestoneStatus,
     NoteReview,
     PathMode,

@@ -18,12 +18,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from indicators.models import Aggregation
 from plans.models import Plan, PlanStatus
 from portal import scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
 from targets.models import (
-    Aggregation,
     Comparator,
     MilestoneStatus,
     NoteReview,

@@ -32,7 +32,7 @@ def target_state(code: str) -> tuple[Decimal | None, list[tuple[str, str, str]]]
 
 @django_side
 def indicator_values(code: str) -> dict[str, Decimal | None]:
-    from targets.models import IndicatorValue
+    from indicators.models import IndicatorValue
 
     rows = IndicatorValue.objects.filter(
         indicator__code=code, period__code="2023Q4", org_unit__code__in=["CITY", "D01"]

@@ -31,12 +31,12 @@ from django.db import connection
 from django.db.models import Max
 from django.test import Client
 
+from indicators import dispatch
+from indicators.models import PendingRecompute
 from portal.errors import ServiceError, StateError, VersionConflict
 from schools.models import Role
 from submissions import workflow
 from submissions.models import HistoryAction, Submission, SubmissionHistory, SubmissionStatus
-from targets import recompute
-from targets.models import PendingRecompute
 from tests.conftest import make_user
 from tests.faults.world import World, build_world, values_of
 
@@ -267,7 +267,7 @@ def stage(tree: Any, users: Any) -> Iterator[Stage]:
         clients[name].force_login(user)
     # The approval's after-commit enqueue would run the indicator engine eagerly in the thread; the
     # pending row is what this test counts, so the enqueue is a no-op here.
-    with mock.patch.object(recompute, "_enqueue", return_value=None):
+    with mock.patch.object(dispatch, "_enqueue", return_value=None):
         yield Stage(world, Submission.objects.get(pk=submission.pk), cast, clients)
 
 

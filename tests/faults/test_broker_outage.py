@@ -17,9 +17,9 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
 
+from indicators import engine, tasks
+from indicators.models import IndicatorValue, PendingRecompute
 from submissions.models import Submission, SubmissionStatus, Value
-from targets import engine, tasks
-from targets.models import IndicatorValue, PendingRecompute
 from targets.progress import recompute_progress
 from tests.faults.conftest import RedisServer
 from tests.faults.world import build_world, indicator_table, progress_table, values_of

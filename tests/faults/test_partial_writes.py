@@ -19,9 +19,9 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test import Client
 
+from indicators.models import PendingRecompute
 from submissions import workflow
 from submissions.models import Submission, SubmissionHistory, SubmissionStatus, Value
-from targets.models import PendingRecompute
 from tests.faults.world import World, build_world, state_of
 from tests.submissions.test_xlsx_support import download, fill, upload
 

@@ -32,12 +32,12 @@ import psutil
 import psycopg2
 import pytest
 
-from targets import tasks
+from indicators import tasks
 from tests.faults.conftest import RedisServer, celery_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = 2000
-TASK = "targets.tasks.recompute_scope_task"
+TASK = "indicators.tasks.recompute_scope_task"
 
 pytestmark = pytest.mark.slow
 

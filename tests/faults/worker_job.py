@@ -60,14 +60,15 @@ def setup(units: int) -> None:
 
 def recompute() -> None:
     _django()
-    from targets import recompute as pipeline
+    from indicators import recompute as pipeline
 
     pipeline.run()
 
 
 def clear() -> None:
     _django()
-    from targets.models import IndicatorValue, Progress
+    from indicators.models import IndicatorValue
+    from targets.models import Progress
 
     IndicatorValue.objects.all().delete()
     Progress.objects.all().delete()

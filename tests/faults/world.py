@@ -13,10 +13,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan, PlanStatus, Section
 from schools.models import SchoolType
 from submissions.models import Figure, Period, Submission, SubmissionHistory, TimeAggregation, Value
-from targets.models import Aggregation, Comparator, Indicator, IndicatorValue, Progress, Target, TargetKind
+from targets.models import Comparator, Progress, Target, TargetKind
 
 PRIMARY = [SchoolType.PRIMARY]
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
+from indicators.models import Aggregation, Indicator
 from plans.models import Plan, PlanStatus, Section
 from schools.models import DesignationKind, Level, SchoolType
 from submissions.models import (
@@ -44,7 +45,7 @@ from submissions.models import (
     Value,
     ValueType,
 )
-from targets.models import Aggregation, Comparator, Indicator, Target, TargetKind
+from targets.models import Comparator, Target, TargetKind
 
 # Function-scoped fixtures are fine here: the world is built once per test and each example rolls
 # back its own savepoint, which is exactly what the health check warns might not happen.

@@ -23,7 +23,7 @@ from django.db import connection
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from targets.expressions import (
+from portal.expressions import (
     MAX_DEPTH,
     ExpressionError,
     Node,

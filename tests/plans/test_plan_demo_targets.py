@@ -6,10 +6,11 @@ import datetime
 
 import pytest
 
+from indicators.models import Indicator
 from plans import demo, demo_targets
 from schools import demo as schools_demo
 from submissions.models import Period
-from targets.models import Indicator, Progress, Target, TargetKind
+from targets.models import Progress, Target, TargetKind
 
 
 @pytest.mark.slow

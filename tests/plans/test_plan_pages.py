@@ -16,19 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from indicators.models import Indicator, IndicatorValue
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions.models import Period
-from targets.models import (
-    Comparator,
-    Indicator,
-    IndicatorValue,
-    MilestoneStatus,
-    Target,
-    TargetChange,
-    TargetKind,
-    TargetNote,
-)
+from targets.models import Comparator, MilestoneStatus, Target, TargetChange, TargetKind, TargetNote
 from targets.progress import recompute_progress
 
 

@@ -11,11 +11,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from openpyxl import load_workbook
 
+from indicators.models import Indicator
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from plans.workbook import TARGET_SHEET, export_plan, import_plan
 from portal.errors import ServiceError
 from submissions.models import Period
-from targets.models import Comparator, Indicator, PathMode, Progress, Target, TargetKind
+from targets.models import Comparator, PathMode, Progress, Target, TargetKind
 from targets.progress import recompute_progress
 
 SEED_001 = Path(__file__).resolve().parents[2] / "plans" / "demo_data" / "plan_001.xlsx"

@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from indicators.models import Indicator, IndicatorValue
 from plans.models import Plan, PlanStatus, Section
 from submissions.models import Period
-from targets.models import Comparator, Indicator, IndicatorValue, Target, TargetChange, TargetKind
+from targets.models import Comparator, Target, TargetChange, TargetKind
 from targets.progress import recompute_progress
 
 

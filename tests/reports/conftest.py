@@ -23,19 +23,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan, Section
 from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions.models import Period
-from targets.models import (
-    Aggregation,
-    Comparator,
-    Indicator,
-    IndicatorValue,
-    Progress,
-    Target,
-    TargetKind,
-    TargetNote,
-)
+from targets.models import Comparator, Progress, Target, TargetKind, TargetNote
 
 D = Decimal
 

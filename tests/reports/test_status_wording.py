@@ -20,10 +20,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan, PlanStatus, Section
 from schools.models import OrgUnit
 from submissions.models import Period
-from targets.models import Aggregation, Comparator, Indicator, IndicatorValue, PathMode, Target, TargetKind
+from targets.models import Comparator, PathMode, Target, TargetKind
 from targets.progress import recompute_progress
 
 D = Decimal

@@ -25,20 +25,13 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.authtoken.models import Token
 
+from indicators.models import Indicator, IndicatorValue
 from plans.models import Plan, Section, WorkItem
 from reports.models import ExportJob, ExportStatus
 from schools.models import Designation, DesignationKind, OrgUnit, SchoolType
 from submissions import xlsx
 from submissions.models import Figure, Period, Submission, SubmissionStatus, ValidationRule, Value
-from targets.models import (
-    Comparator,
-    Indicator,
-    IndicatorValue,
-    NoteReview,
-    Target,
-    TargetKind,
-    TargetNote,
-)
+from targets.models import Comparator, NoteReview, Target, TargetKind, TargetNote
 from tests import conftest as shared
 from tests.conftest import Personas, Tree
 

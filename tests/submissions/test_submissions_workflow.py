@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from indicators.models import PendingRecompute
 from portal.errors import ServiceError, StateError, VersionConflict
 from submissions import workflow
 from submissions.models import (
@@ -20,7 +21,6 @@ from submissions.models import (
     SubmissionStatus,
     Value,
 )
-from targets.models import PendingRecompute
 from tests.submissions.conftest import S1_CLEAN, make_submission
 
 
@@ -312,7 +312,7 @@ def test_a_stale_version_on_a_workflow_step_is_a_conflict(setup, users, tree):
 
 def test_approving_enqueues_the_recompute_once_after_commit(setup, users, tree, django_capture_on_commit_callbacks):
     submission = make_submission(tree.s1, setup.q1, status=S.SUBMITTED, **S1_CLEAN)
-    with mock.patch("targets.tasks.process_pending_recompute_task.delay") as delay:
+    with mock.patch("indicators.tasks.process_pending_recompute_task.delay") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             workflow.approve(submission, users.rita, version=1)
         # Nothing is sent before the commit …

@@ -12,9 +12,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from indicators.models import Indicator
 from plans.models import Plan, PlanStatus, Section
 from submissions.models import Period
-from targets.models import Comparator, Indicator, MilestoneStatus, Target, TargetKind
+from targets.models import Comparator, MilestoneStatus, Target, TargetKind
 
 
 @pytest.fixture
@@ -41,8 +42,8 @@ PAGES = [
     ("plans:target_create", ["p23"]),
     ("plans:target_update", ["p23", "T05"]),
     ("plans:target_notes", ["p23", "T16"]),
-    ("targets:indicator_list", []),
-    ("targets:indicator_create", []),
+    ("indicators:indicator_list", []),
+    ("indicators:indicator_create", []),
     ("schools:orgunit_list", []),  # the generic list layout (templates/includes/object_list.html)
     ("password_change", []),
 ]

@@ -13,14 +13,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan, PlanStatus, Section
 from schools.models import Designation, DesignationKind, Level, OrgUnit, Ownership, SchoolType
 from submissions.models import Period
 from targets.models import (
-    Aggregation,
     Comparator,
-    Indicator,
-    IndicatorValue,
     MilestoneStatus,
     NoteReview,
     PathMode,
@@ -633,7 +631,7 @@ def test_recompute_query_count_does_not_grow_with_units(tree, quarters, section)
 
 
 def test_the_nightly_task_reaches_milestones_which_have_no_indicator(tree, quarters, section) -> None:  # noqa: ANN001
-    from targets.tasks import full_recompute_task
+    from indicators.tasks import full_recompute_task
 
     t = target(
         section,
@@ -655,8 +653,8 @@ def test_the_nightly_task_reaches_milestones_which_have_no_indicator(tree, quart
 
 def test_quantity_and_frequency_read_the_engines_year_to_date_rows(tree, quarters, section) -> None:  # noqa: ANN001
     """A flow of 10 per quarter is 40 by Q4, not 10 + 20 + 30 + 40 = 100 (bug reported by G)."""
-    from targets import engine
-    from tests.targets.engine_data import figure, report
+    from indicators import engine
+    from tests.indicators.engine_data import figure, report
 
     figure("pri_new_entrants")
     figure("central_joint_research")

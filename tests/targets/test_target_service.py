@@ -9,20 +9,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from indicators.models import Indicator
 from plans.models import Plan, PlanStatus, Section
 from portal.errors import ServiceError, VersionConflict
 from submissions.models import Period
 from targets import targets_service as service
-from targets.models import (
-    Comparator,
-    Indicator,
-    MilestoneStatus,
-    NoteReview,
-    Progress,
-    Target,
-    TargetChange,
-    TargetKind,
-)
+from targets.models import Comparator, MilestoneStatus, NoteReview, Progress, Target, TargetChange, TargetKind
 
 D = Decimal
 

@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 continue
             getattr(module, function_name)(self.stdout)
         try:
-            engine = importlib.import_module("targets.engine")
+            engine = importlib.import_module("indicators.engine")
         except ModuleNotFoundError:
             engine = None
         if engine is not None and hasattr(engine, "full_recompute"):

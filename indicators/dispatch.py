@@ -1,0 +1,49 @@
+"""Recording and enqueueing recomputes: the one place that hands work to the Celery tasks.
+
+``request_recompute`` runs inside the transaction that made the numbers stale (an approval, a designation
+change): it records a PendingRecompute row — the outbox — and, after commit, enqueues the task. If the broker is
+down the row stays open and the periodic sweep picks it up, so numbers are delayed, never lost.
+``enqueue_indicator`` does the same for an indicator whose definition changed (the nightly run catches up).
+Services never enqueue; their callers (pages, API, receivers) call these.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from indicators.models import PendingRecompute, RecomputeKind
+from indicators.tasks import process_pending_recompute_task, recompute_indicator_task
+
+logger = logging.getLogger(__name__)
+
+
+def request_recompute(
+    org_unit_id: int, period_id: int, kind: RecomputeKind = RecomputeKind.FIGURES, reason: str = ""
+) -> PendingRecompute:
+    """Record that ``org_unit_id``'s numbers for ``period_id`` are stale; enqueue their recompute after commit."""
+    pending = PendingRecompute.objects.create(
+        org_unit_id=org_unit_id, period_id=period_id, kind=kind, reason=reason[:100]
+    )
+    transaction.on_commit(lambda: _enqueue(pending.pk))
+    return pending
+
+
+def _enqueue(pending_id: int) -> None:
+    try:
+        process_pending_recompute_task.delay(pending_id)
+    except Exception:  # noqa: BLE001  (any broker failure: the sweep will retry; never fail the request)
+        logger.warning("broker unavailable; pending recompute %s left for the sweep", pending_id, exc_info=True)
+
+
+def enqueue_indicator(indicator_id: int) -> None:
+    """After commit, recompute every value of an indicator whose definition changed."""
+    transaction.on_commit(lambda: _enqueue_indicator(indicator_id))
+
+
+def _enqueue_indicator(indicator_id: int) -> None:
+    try:
+        recompute_indicator_task.delay(indicator_id)
+    except Exception:  # noqa: BLE001  (broker down: the nightly full recompute catches up)
+        logger.warning("broker unavailable; indicator %s recomputes at the nightly run", indicator_id, exc_info=True)

@@ -1,0 +1,938 @@
+"""The indicator engine: set-based recompute of IndicatorValue for indicators × org units × periods.
+
+How a value is made (all in SQL, one statement per tree level, every indicator at once):
+
+1. ``eff`` — each reporting unit's effective figure values for every period needed: flow figures are
+   the year-to-date sum of quarters Q1..q of that year, stock figures the latest non-null value up to
+   the quarter within the year. Only approved submissions count (``INDICATORS_INCLUDE_SUBMITTED``
+   adds submitted ones). Period offsets ``code[-k]`` read the effective value k quarters earlier.
+2. ``own`` — per reporting unit and indicator, the numerator and denominator (or the value for max /
+   min, 1/0 for a condition, the designation count) — the unit filter of the indicator applies to
+   schools; closed (inactive) units contribute nothing.
+3. aggregation up the tree, bottom-up by depth: a unit's row = its own contribution combined with
+   its children's rows (sum of numerators and of denominators — a rate is never an average of
+   rates —, max / min of values, sum of counts). Ratio = Σnum × factor / Σden, null when Σden is
+   null or 0.
+
+The same level statement serves the full recompute (all units of a depth at a time, fanned out per
+district by the Celery task) and the incremental recompute after an approval (one unit, then its
+ancestors one level at a time, reading their children's stored rows): both give identical rows.
+Rows are upserted (``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE changed``) so ids stay stable,
+unchanged rows are not rewritten and the run is idempotent; rows of the level the statement can no
+longer produce (a closed school with no children rows) are deleted.
+
+The statements are assembled as text (``# nosec B608`` marks them): everything interpolated is an int
+(ids, offsets, quarter indexes), a status or filter code matching ``[a-z_]+`` (``_literal_list``), a
+generated column name (``r0``, ``r1`` …), an ISO date, or SQL compiled from a parsed expression tree
+(Decimal literals, those column names, a fixed set of operators) — never user text.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from indicators import events
+from indicators.models import Aggregation, Indicator
+from portal import expressions
+from portal.expressions import ExpressionError
+from schools.models import OrgUnit
+from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation
+
+logger = logging.getLogger(__name__)
+
+# Concurrent writers (per-district nightly tasks, approvals) take PostgreSQL advisory locks, always
+# in the same order — the top-level subtrees (districts) they write into, sorted, then TOP_KEY for
+# the rows above them — so they never deadlock, and a bureau row is only combined from committed
+# children rows (the last writer sees every commit).
+LOCK_NAMESPACE = 0x7461_7267  # "targ"
+TOP_KEY = 0  # org unit ids are positive
+ANALYZE_AFTER_ROWS = 50_000
+# A typed NULL: PostgreSQL cannot UNION an untyped NULL column with numeric rows.
+NULL_NUMERIC = "CAST(NULL AS NUMERIC)"
+_SAFE_LITERAL = re.compile(r"^[a-z_]+$")
+
+
+# --- Periods ---
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    id: int
+    idx: int  # year * 4 + quarter - 1
+    year: int
+    quarter: int
+    end: datetime.date
+
+    @property
+    def year_start(self) -> datetime.date:
+        return datetime.date(self.year, 1, 1)
+
+
+def _period_info(period: Period) -> PeriodInfo:
+    return PeriodInfo(period.pk, period.index, period.year, period.quarter, period.end_date)
+
+
+def _year_quarter(idx: int) -> tuple[int, int]:
+    return idx // 4, idx % 4 + 1
+
+
+# --- Compiled indicators ---
+
+
+@dataclass
+class CompiledIndicator:
+    indicator: Indicator
+    numerator: expressions.Node | None
+    denominator: expressions.Node | None
+    condition: expressions.Node | None
+
+    @property
+    def refs(self) -> list[tuple[str, int]]:
+        found: dict[tuple[str, int], None] = {}
+        for node in (self.numerator, self.denominator, self.condition):
+            if node is not None:
+                for ref in expressions.references(node):
+                    found.setdefault(ref, None)
+        return list(found)
+
+
+def compile_indicator(indicator: Indicator, known_codes: set[str] | None = None) -> CompiledIndicator:
+    """Parse an indicator's expressions (raises ExpressionError on a bad one)."""
+    mode = indicator.aggregation
+    numerator = denominator = condition = None
+    if mode == Aggregation.COUNT_UNITS_WHERE:
+        condition = expressions.parse(indicator.condition, known_codes, condition=True)
+    elif mode != Aggregation.COUNT_DESIGNATIONS:
+        numerator = expressions.parse(indicator.numerator, known_codes)
+        if mode == Aggregation.RATIO and indicator.denominator.strip():
+            denominator = expressions.parse(indicator.denominator, known_codes)
+    return CompiledIndicator(indicator, numerator, denominator, condition)
+
+
+def validate_definition(indicator: Indicator, known_codes: set[str] | None = None) -> dict[str, list[str]]:
+    """Field → messages for a definition that cannot be computed (positions named); {} when fine."""
+    from django.utils.translation import gettext as _
+
+    known = set(Figure.objects.values_list("code", flat=True)) if known_codes is None else known_codes
+    errors: dict[str, list[str]] = {}
+    mode = indicator.aggregation
+    checks: list[tuple[str, str, bool]] = []
+    if mode == Aggregation.COUNT_UNITS_WHERE:
+        checks.append(("condition", indicator.condition, True))
+    elif mode == Aggregation.COUNT_DESIGNATIONS:
+        if indicator.designation_kind_id is None:
+            errors["designation_kind"] = [_("“认定数”指标需要选择认定类别")]
+    else:
+        checks.append(("numerator", indicator.numerator, False))
+        if mode == Aggregation.RATIO:
+            if not (indicator.denominator or "").strip():
+                errors["denominator"] = [_("比率指标需要分母表达式")]
+            else:
+                checks.append(("denominator", indicator.denominator, False))
+        elif (indicator.denominator or "").strip():
+            errors["denominator"] = [_("只有比率指标使用分母")]
+    for field_name, text, is_condition in checks:
+        try:
+            expressions.parse(text, known, condition=is_condition)
+        except ExpressionError as error:
+            errors[field_name] = [str(error)]
+    if indicator.factor is not None and indicator.factor <= 0:
+        errors["factor"] = [_("系数必须大于 0")]
+    return errors
+
+
+def load_indicators(indicator_ids: Iterable[int] | None = None) -> list[CompiledIndicator]:
+    """Active indicators that compile; a broken one is logged and skipped, never blocks the others."""
+    queryset = Indicator.objects.filter(is_active=True)
+    if indicator_ids is not None:
+        queryset = queryset.filter(pk__in=list(indicator_ids))
+    known = set(Figure.objects.values_list("code", flat=True))
+    compiled = []
+    for indicator in queryset:
+        if indicator.aggregation == Aggregation.COUNT_DESIGNATIONS and indicator.designation_kind_id is None:
+            logger.warning("indicator %s counts designations but has no kind; skipped", indicator.code)
+            continue
+        try:
+            compiled.append(compile_indicator(indicator, known))
+        except ExpressionError as error:
+            logger.warning("indicator %s does not compile (%s); skipped", indicator.code, error)
+    return compiled
+
+
+# --- SQL building ---
+
+
+def _literal_list(values: Iterable[str]) -> str:
+    # Filter values are TextChoices codes; anything else is dropped rather than quoted.
+    return ", ".join(f"'{value}'" for value in values if _SAFE_LITERAL.match(str(value)))
+
+
+def _date_sql(value: datetime.date) -> str:
+    if connection.vendor == "postgresql":
+        return f"DATE '{value.isoformat()}'"
+    return f"'{value.isoformat()}'"
+
+
+def _filter_sql(indicator: Indicator) -> str:
+    """The indicator's unit filter over ``base`` columns; type/ownership/central apply to schools only."""
+    parts = ["1 = 1"]
+    if indicator.unit_filter_levels:
+        parts.append(f"base.level IN ({_literal_list(indicator.unit_filter_levels) or 'NULL'})")
+    school_parts = []
+    if indicator.unit_filter_school_types:
+        school_parts.append(f"base.school_type IN ({_literal_list(indicator.unit_filter_school_types) or 'NULL'})")
+    if indicator.unit_filter_ownership:
+        school_parts.append(f"base.ownership IN ({_literal_list(indicator.unit_filter_ownership) or 'NULL'})")
+    if indicator.unit_filter_central_only:
+        school_parts.append("base.is_central")
+    if school_parts:
+        parts.append(f"(base.level <> 'school' OR ({' AND '.join(school_parts)}))")
+    return " AND ".join(parts)
+
+
+def unit_contributes(indicator: Indicator, unit: OrgUnit) -> bool:
+    """Does ``unit``'s own data feed ``indicator`` (the Python twin of ``_filter_sql``, plus active)?"""
+    if not unit.is_active:
+        return False
+    if indicator.unit_filter_levels and unit.level not in indicator.unit_filter_levels:
+        return False
+    if unit.level != "school":
+        return True
+    if indicator.unit_filter_school_types and unit.school_type not in indicator.unit_filter_school_types:
+        return False
+    if indicator.unit_filter_ownership and unit.ownership not in indicator.unit_filter_ownership:
+        return False
+    return not (indicator.unit_filter_central_only and not unit.is_central)
+
+
+class _Plan:
+    """Everything one recompute needs that does not depend on the level: periods, indicators, columns."""
+
+    def __init__(self, indicators: list[CompiledIndicator], periods: list[PeriodInfo]) -> None:
+        self.indicators = indicators
+        self.periods = periods
+        figures = {code: (pk, agg) for code, pk, agg in Figure.objects.values_list("code", "pk", "time_aggregation")}
+        self.columns: dict[tuple[str, int], str] = {}
+        self.figure_ids: dict[tuple[str, int], int] = {}
+        for compiled in indicators:
+            for ref in compiled.refs:
+                if ref not in self.columns and ref[0] in figures:
+                    self.columns[ref] = f"r{len(self.columns)}"
+                    self.figure_ids[ref] = figures[ref[0]][0]
+        used = {code for code, _offset in self.columns}
+        self.flow_ids = sorted(figures[c][0] for c in used if figures[c][1] == TimeAggregation.FLOW)
+        self.stock_ids = sorted(figures[c][0] for c in used if figures[c][1] != TimeAggregation.FLOW)
+        self.offsets = sorted({offset for _code, offset in self.columns} | {0})
+        statuses = [SubmissionStatus.APPROVED]
+        if getattr(settings, "INDICATORS_INCLUDE_SUBMITTED", False):
+            statuses.append(SubmissionStatus.SUBMITTED)
+        self.status_values = statuses
+        self.statuses = _literal_list(statuses)
+        self.indicator_ids = [c.indicator.pk for c in indicators]
+        self.period_ids = [p.id for p in periods]
+
+    def column(self, code: str, offset: int) -> str:
+        return f"base.{self.columns[(code, offset)]}"
+
+    def _tp_sql(self) -> str:
+        rows = [
+            f"SELECT {p.id} AS period_id, {p.idx} AS idx, {_date_sql(p.year_start)} AS year_start, "
+            f"{_date_sql(p.end)} AS period_end"
+            for p in self.periods
+        ]
+        return " UNION ALL ".join(rows)
+
+    def _need_sql(self) -> str:
+        needed = sorted({p.idx - k for p in self.periods for k in self.offsets})
+        return " UNION ALL ".join("SELECT {} AS idx, {} AS yr, {} AS qtr".format(i, *_year_quarter(i)) for i in needed)
+
+    def _eff_sql(self) -> str:
+        parts = []
+        joins = (
+            "FROM submissions_value v "
+            "JOIN submissions_submission s ON s.id = v.submission_id "
+            "JOIN submissions_period p ON p.id = s.period_id "
+            "JOIN need n ON p.year = n.yr AND p.quarter <= n.qtr "
+        )
+        where = f"s.status IN ({self.statuses}) AND s.org_unit_id IN (SELECT unit_id FROM lvl)"  # nosec B608
+        if self.flow_ids:
+            parts.append(
+                "SELECT s.org_unit_id AS unit_id, n.idx AS idx, v.figure_id AS figure_id, SUM(v.value) AS value "
+                f"{joins} WHERE {where} AND v.figure_id IN ({', '.join(map(str, self.flow_ids))}) "
+                "GROUP BY s.org_unit_id, n.idx, v.figure_id"
+            )
+        if self.stock_ids:
+            parts.append(
+                "SELECT unit_id, idx, figure_id, value FROM ("  # nosec B608
+                "SELECT s.org_unit_id AS unit_id, n.idx AS idx, v.figure_id AS figure_id, v.value AS value, "
+                "ROW_NUMBER() OVER (PARTITION BY s.org_unit_id, n.idx, v.figure_id ORDER BY p.quarter DESC) AS rn "
+                f"{joins} WHERE {where} AND v.value IS NOT NULL "
+                f"AND v.figure_id IN ({', '.join(map(str, self.stock_ids))})"
+                ") ranked WHERE rn = 1"
+            )
+        if not parts:
+            return "SELECT 0 AS unit_id, 0 AS idx, 0 AS figure_id, CAST(NULL AS NUMERIC) AS value WHERE 1 = 0"
+        return " UNION ALL ".join(parts)
+
+    def _piv_sql(self) -> str:
+        cols = [
+            f"MAX(CASE WHEN e.figure_id = {self.figure_ids[ref]} AND e.idx = tp.idx - {ref[1]} "
+            f"THEN e.value END) AS {name}"
+            for ref, name in self.columns.items()
+        ]
+        select = ", ".join(["e.unit_id AS unit_id", "tp.period_id AS period_id", *cols])
+        return (
+            f"SELECT {select} FROM eff e JOIN tp ON e.idx BETWEEN tp.idx - {max(self.offsets)} AND tp.idx "  # nosec B608
+            "GROUP BY e.unit_id, tp.period_id"
+        )
+
+    def _own_sql(self, compiled: CompiledIndicator) -> str | None:
+        indicator = compiled.indicator
+        if any(ref not in self.columns for ref in compiled.refs):
+            return None  # a figure was deleted since the indicator was saved
+        mode = indicator.aggregation
+        if mode == Aggregation.COUNT_DESIGNATIONS:
+            num = (
+                "(SELECT COUNT(*) FROM schools_designation d WHERE d.org_unit_id = base.unit_id "  # nosec B608
+                f"AND d.kind_id = {int(indicator.designation_kind_id or 0)} "
+                "AND d.granted_on >= base.year_start AND d.granted_on <= base.period_end "
+                "AND (d.revoked_on IS NULL OR d.revoked_on > base.period_end))"
+            )
+            den, cnt = NULL_NUMERIC, f"CASE WHEN {num} > 0 THEN 1 ELSE 0 END"
+        elif mode == Aggregation.COUNT_UNITS_WHERE:
+            assert compiled.condition is not None
+            cond = expressions.compile_condition_sql(compiled.condition, self.column)
+            num = f"(CASE WHEN {cond} THEN 1 WHEN NOT {cond} THEN 0 END)"
+            den, cnt = NULL_NUMERIC, f"CASE WHEN {num} IS NULL THEN 0 ELSE 1 END"
+        else:
+            assert compiled.numerator is not None
+            num = expressions.compile_sql(compiled.numerator, self.column)
+            den = NULL_NUMERIC
+            if compiled.denominator is not None:
+                den = expressions.compile_sql(compiled.denominator, self.column)
+            cnt = f"CASE WHEN {num} IS NULL AND {den} IS NULL THEN 0 ELSE 1 END"
+        return (
+            f"SELECT {indicator.pk} AS indicator_id, base.unit_id AS unit_id, base.period_id AS period_id, "  # nosec B608
+            f"{num} AS num, {den} AS den, {cnt} AS cnt FROM base WHERE {_filter_sql(indicator)}"
+        )
+
+    def level_sql(self, lvl_sql: str, *, with_children: bool = True, with_own: bool = True, upsert: bool = True) -> str:
+        """One upsert statement computing every indicator's rows for the units ``lvl_sql`` selects.
+
+        ``with_children=False`` (the deepest level: leaves only) leaves out the children's rows;
+        ``with_own=False`` (an ancestor that reports nothing itself) leaves out its own figures, which
+        would only add NULLs — a much smaller statement for the incremental path.
+        ``upsert=False`` (a bulk load into a table known to hold none of these rows) is a plain INSERT.
+        """
+        columns = "".join(f", piv.{name} AS {name}" for name in self.columns.values())
+        owns = [sql for c in self.indicators if (sql := self._own_sql(c)) is not None]
+        if not owns:
+            owns = [
+                f"SELECT 0 AS indicator_id, 0 AS unit_id, 0 AS period_id, {NULL_NUMERIC} AS num, "
+                f"{NULL_NUMERIC} AS den, 0 AS cnt WHERE 1 = 0"
+            ]
+        ids = ", ".join(map(str, self.indicator_ids)) or "NULL"
+        pids = ", ".join(map(str, self.period_ids)) or "NULL"
+        parts = (["SELECT * FROM own"] if with_own else []) + (["SELECT * FROM ch"] if with_children else [])
+        own_ctes = f"""tp AS ({self._tp_sql()}),
+need AS ({self._need_sql()}),
+eff AS MATERIALIZED ({self._eff_sql()}),
+piv AS ({self._piv_sql()}),
+base AS MATERIALIZED (
+  SELECT u.id AS unit_id, u.level AS level, u.school_type AS school_type, u.ownership AS ownership,
+         u.is_central AS is_central, tp.period_id AS period_id, tp.year_start AS year_start,
+         tp.period_end AS period_end{columns}
+  FROM schools_orgunit u JOIN lvl ON lvl.unit_id = u.id CROSS JOIN tp
+  LEFT JOIN piv ON piv.unit_id = u.id AND piv.period_id = tp.period_id
+  WHERE u.is_active
+),
+own AS ({" UNION ALL ".join(owns)}),
+"""  # nosec B608
+        conflict = (
+            f"""ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET
+  numerator = excluded.numerator, denominator = excluded.denominator, value = excluded.value,
+  unit_count = excluded.unit_count, computed_at = excluded.computed_at
+WHERE {self._changed_sql()}"""  # nosec B608
+            if upsert
+            else ""
+        )
+        return f"""
+INSERT INTO targets_indicatorvalue
+  (indicator_id, org_unit_id, period_id, numerator, denominator, value, unit_count, computed_at)
+WITH lvl AS ({lvl_sql}),
+{own_ctes if with_own else ""}ch AS MATERIALIZED (
+  SELECT iv.indicator_id AS indicator_id, c.parent_id AS unit_id, iv.period_id AS period_id,
+         iv.numerator AS num, iv.denominator AS den, iv.unit_count AS cnt
+  FROM targets_indicatorvalue iv JOIN schools_orgunit c ON c.id = iv.org_unit_id
+  WHERE c.parent_id IN (SELECT unit_id FROM lvl) AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids})
+),
+allrows AS ({" UNION ALL ".join(parts)}),
+agg AS ({self._agg_sql(with_children)})
+SELECT agg.indicator_id, agg.unit_id, agg.period_id, agg.num, agg.den,
+       CASE WHEN agg.aggregation <> 'ratio' THEN agg.num
+            WHEN agg.num IS NULL OR agg.den IS NULL OR agg.den = 0 THEN NULL
+            ELSE agg.num * agg.factor * 1.0 / agg.den END,
+       agg.cnt, %s
+FROM agg WHERE 1 = 1
+{conflict}
+"""  # nosec B608
+
+    @staticmethod
+    def _agg_sql(with_children: bool) -> str:
+        if not with_children:
+            # Leaves: one own row per (indicator, unit, period) already, nothing to combine.
+            return (
+                "SELECT a.indicator_id AS indicator_id, a.unit_id AS unit_id, a.period_id AS period_id, "
+                "a.num AS num, a.den AS den, a.cnt AS cnt, i.aggregation AS aggregation, i.factor AS factor "
+                "FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id"
+            )
+        return (
+            "SELECT a.indicator_id AS indicator_id, a.unit_id AS unit_id, a.period_id AS period_id, "
+            "CASE i.aggregation WHEN 'max' THEN MAX(a.num) WHEN 'min' THEN MIN(a.num) ELSE SUM(a.num) END AS num, "
+            "SUM(a.den) AS den, SUM(a.cnt) AS cnt, i.aggregation AS aggregation, i.factor AS factor "
+            "FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id "
+            "GROUP BY a.indicator_id, a.unit_id, a.period_id, i.aggregation, i.factor"
+        )
+
+    @staticmethod
+    def _changed_sql() -> str:
+        # Rewriting an unchanged row costs a new tuple and index entries for nothing (the nightly run
+        # confirms almost every value), so only changed rows are written; computed_at = last change.
+        differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+        return " OR ".join(
+            f"targets_indicatorvalue.{col} {differs} excluded.{col}"
+            for col in ("numerator", "denominator", "value", "unit_count")
+        )
+
+    def stale_candidates_sql(self, lvl_sql: str) -> str:
+        """Rows of the level's units whose unit no longer contributes itself: closed, or outside the
+        indicator's filter. Almost always none; only these are then checked for children rows."""
+        ids = ", ".join(map(str, self.indicator_ids)) or "NULL"
+        pids = ", ".join(map(str, self.period_ids)) or "NULL"
+        own = [
+            f"(iv.indicator_id = {c.indicator.pk} AND {_filter_sql(c.indicator)})"
+            for c in self.indicators
+            if all(ref in self.columns for ref in c.refs)
+        ]
+        return (
+            "SELECT iv.id FROM targets_indicatorvalue iv JOIN schools_orgunit base ON base.id = iv.org_unit_id "  # nosec B608
+            f"WHERE iv.org_unit_id IN (SELECT unit_id FROM ({lvl_sql}) lvl) "
+            f"AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids}) "
+            f"AND NOT (base.is_active AND ({' OR '.join(own) or '1 = 0'}))"
+        )
+
+    @staticmethod
+    def delete_stale_sql(candidate_ids: Sequence[int]) -> str:
+        """Of those candidates, the rows no child feeds any more (e.g. a school closed since last run)."""
+        listed = ", ".join(str(int(pk)) for pk in candidate_ids)
+        return (
+            f"DELETE FROM targets_indicatorvalue WHERE id IN ({listed}) AND NOT EXISTS ("  # nosec B608
+            "SELECT 1 FROM targets_indicatorvalue c JOIN schools_orgunit cu ON cu.id = c.org_unit_id "
+            "WHERE cu.parent_id = targets_indicatorvalue.org_unit_id "
+            "AND c.indicator_id = targets_indicatorvalue.indicator_id "
+            "AND c.period_id = targets_indicatorvalue.period_id)"
+        )
+
+
+def _run_level(
+    plan: _Plan,
+    lvl_sql: str,
+    params: Sequence[object],
+    now: datetime.datetime,
+    *,
+    check_stale: bool = True,
+    with_children: bool = True,
+    with_own: bool = True,
+    upsert: bool = True,
+) -> int:
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        sql = plan.level_sql(lvl_sql, with_children=with_children, with_own=with_own, upsert=upsert)
+        cursor.execute(sql, [*params, stamp])
+        written = max(cursor.rowcount, 0)
+        if not upsert and connection.vendor == "postgresql":
+            # The next level reads these rows back (its children); without statistics the planner
+            # takes the freshly filled table for empty. ANALYZE counts this transaction's own rows.
+            cursor.execute("ANALYZE targets_indicatorvalue")
+        if not check_stale or not upsert:  # a bulk load starts from no rows: nothing can be stale
+            return written
+        cursor.execute(plan.stale_candidates_sql(lvl_sql), params)
+        candidates = [row[0] for row in cursor.fetchall()]
+        if candidates:
+            cursor.execute(plan.delete_stale_sql(candidates))
+    return written
+
+
+def _tune_session() -> None:
+    """PostgreSQL fast path: enough memory for the level statements' hash aggregates not to spill
+    to disk (the default 4 MB does at a few thousand schools). Scoped to this transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '128MB'")
+
+
+def _commit_without_waiting(own_transaction: bool) -> None:
+    """PostgreSQL: don't wait for the WAL flush at commit — only when the transaction is the engine's own.
+
+    The rows are derived data: a crash in the instant after commit loses at most this recompute, and
+    whatever asked for it is still there to redo it — the pending row is marked done by a later,
+    ordinary commit (whose flush carries this one's WAL), and the nightly run recomputes everything.
+    A caller's surrounding transaction keeps its own durability (hence ``own_transaction``).
+    """
+    if own_transaction and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+IV_TABLE = "targets_indicatorvalue"
+BULK_LOAD_LOCK_TIMEOUT = "200ms"
+
+
+def _begin_bulk_load(roots: Sequence[OrgUnit]) -> list[str] | None:
+    """PostgreSQL, first build into an EMPTY indicator-value table: drop its indexes and its unique and
+    foreign-key constraints for the load; returns the statements that restore them (None: not this path).
+
+    Filling an indexed table costs a speculative-insert probe and six index insertions per row, and
+    each of the three deferred foreign keys is checked row by row at commit — most of the time of a
+    first build. Building an index, or validating a foreign key, once over the loaded table is a
+    single sort or join. Everything happens in the caller's transaction (PostgreSQL DDL is
+    transactional): an error rolls the drops back too. The table stays locked until commit, which
+    is fine — it held nothing to read. Only when the roots do not nest, so no row is inserted twice.
+    """
+    if connection.vendor != "postgresql" or not roots:
+        return None
+    paths = sorted(root.path for root in roots)
+    if any(b.startswith(a) for a, b in zip(paths, paths[1:], strict=False)):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
+        if cursor.fetchone()[0]:
+            return None
+        # The table lock joins the advisory-lock order at its end: TOP_KEY first (after the district keys the
+        # caller holds), then the table without waiting. A writer holding rows of the table while it waits
+        # for TOP_KEY would otherwise deadlock with us (found by test_engine_concurrency); NOWAIT fails
+        # instead, the savepoint rolls back and the caller upserts.
+        _lock([TOP_KEY])
+        # Now exclusively (a concurrent writer may have committed rows since), and check again.
+        cursor.execute(f"LOCK TABLE {IV_TABLE} IN ACCESS EXCLUSIVE MODE NOWAIT")
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
+        if cursor.fetchone()[0]:
+            return None
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid), contype, conindid FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname",
+            [IV_TABLE],
+        )
+        constraints = cursor.fetchall()
+        # Foreign-key checks this transaction has deferred so far (e.g. an indicator just created) must
+        # run now: PostgreSQL refuses ALTER TABLE on a table with pending trigger events. Django's
+        # foreign keys are all INITIALLY DEFERRED, so DEFERRED afterwards is the mode they had.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute(
+            "SELECT indexrelid, indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = %s::regclass AND NOT indisprimary",
+            [IV_TABLE],
+        )
+        owned = {indid for _name, _def, _type, indid in constraints}
+        indexes = [(name, definition) for oid, name, definition in cursor.fetchall() if oid not in owned]
+        for name, _definition, _type, _indid in constraints:
+            cursor.execute(f'ALTER TABLE {IV_TABLE} DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    restore = [definition for _name, definition in indexes]
+    # The unique constraint first (contype DESC: 'u' before 'f'), then the foreign keys.
+    for name, definition, _contype, _indid in constraints:
+        restore.append(f'ALTER TABLE {IV_TABLE} ADD CONSTRAINT "{name}" {definition}')
+    return restore
+
+
+def _end_bulk_load(restore: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for statement in restore:
+            cursor.execute(statement)
+
+
+def _lock(keys: Iterable[int]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for key in sorted(set(keys)):
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, key])
+
+
+def _subtree_keys(unit: OrgUnit) -> list[int]:
+    """The top-level subtrees (a root's children: the districts) that writing ``unit``'s subtree touches."""
+    ids = unit.ancestor_ids
+    if len(ids) >= 2:
+        return [ids[1]]
+    return list(OrgUnit.objects.filter(parent_id=unit.pk).values_list("pk", flat=True))
+
+
+def _after_update(period_ids: list[int], indicator_ids: list[int]) -> None:
+    """Announce the rewritten values (the targets' progress follows them: see ``indicators.events``)."""
+    events.values_changed.send(sender=Indicator, period_ids=period_ids, indicator_ids=indicator_ids)
+
+
+def _ids_sql(ids: Iterable[int]) -> str:
+    listed = ", ".join(str(int(i)) for i in ids) or "NULL"
+    return f"SELECT id AS unit_id FROM schools_orgunit WHERE id IN ({listed})"  # nosec B608
+
+
+def _write_levels(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime, *, upsert: bool) -> int:
+    """Every level of the roots' subtrees bottom-up, then the roots' ancestors from their children's rows."""
+    written = 0
+    for root in roots:
+        depths = set(OrgUnit.objects.filter(path__startswith=root.path).values_list("depth", flat=True))
+        deepest = max(depths, default=root.depth)
+        for depth in sorted(depths, reverse=True):
+            if depth == 0:
+                _lock([TOP_KEY])
+            lvl = "SELECT id AS unit_id FROM schools_orgunit WHERE depth = %s AND path LIKE %s"
+            written += _run_level(
+                plan, lvl, [depth, root.path + "%"], now, with_children=depth != deepest, upsert=upsert
+            )
+    ancestor_ids = {pk for root in roots for pk in root.ancestor_ids[:-1]}
+    if ancestor_ids:
+        _lock([TOP_KEY])
+        by_depth = OrgUnit.objects.filter(pk__in=ancestor_ids).values_list("depth", "pk")
+        for depth in sorted({d for d, _pk in by_depth}, reverse=True):
+            ids = [pk for d, pk in by_depth if d == depth]
+            written += _run_level(plan, _ids_sql(ids), [], now, upsert=upsert)
+    return written
+
+
+def _try_bulk_load(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime) -> int | None:
+    """The bulk-load path inside a savepoint; None when it does not apply or the database refused its
+    DDL (e.g. "pending trigger events" after writes earlier in the caller's transaction) — the caller
+    then takes the ordinary upsert path, with nothing of the attempt left behind."""
+    # Dropping and re-adding the foreign keys also locks the referenced tables (org units, periods,
+    # indicators), which every concurrent writer reads: waiting there could deadlock with a writer that
+    # waits for our indicator table. So no lock wait of the bulk load may outlast BULK_LOAD_LOCK_TIMEOUT,
+    # well under PostgreSQL's deadlock_timeout (1 s): we give up first and take the upsert path instead.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous_timeout = cursor.fetchone()[0]
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOAD_LOCK_TIMEOUT])
+            restore = _begin_bulk_load(roots)
+            if restore is None:
+                return None
+            written = _write_levels(plan, roots, now, upsert=False)
+            _end_bulk_load(restore)
+            return written
+    except DatabaseError as error:
+        logger.info("bulk load not possible (%s); upserting instead", error)
+        return None
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous_timeout])
+
+
+# --- Public API ---
+
+
+def full_recompute(
+    period_ids: Iterable[int] | None = None,
+    indicator_ids: Iterable[int] | None = None,
+    root_unit_ids: Iterable[int] | None = None,
+    *,
+    announce: bool = True,
+) -> int:
+    """Recompute every value of the given indicators and periods in the roots' subtrees (default: all).
+
+    ``announce=False`` (the nightly run's districts): no ``values_changed`` after commit — the nightly run
+    announces once, when its last district is done, so that progress is computed once, not once per district.
+
+    The roots' ancestors are then recomputed from their children's rows, so a per-district run
+    leaves the bureau's row right too. Returns the number of rows written.
+    """
+    periods_qs = Period.objects.all()
+    if period_ids is not None:
+        periods_qs = periods_qs.filter(pk__in=list(period_ids))
+    periods = [_period_info(p) for p in periods_qs]
+    indicators = load_indicators(indicator_ids)
+    if not periods or not indicators:
+        return 0
+    plan = _Plan(indicators, periods)
+    if root_unit_ids is None:
+        roots = list(OrgUnit.objects.filter(parent__isnull=True))
+    else:
+        roots = list(OrgUnit.objects.filter(pk__in=list(root_unit_ids)))
+    now = timezone.now()
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        _tune_session()
+        _commit_without_waiting(own_transaction)
+        _lock(key for root in roots for key in _subtree_keys(root))
+        written: int | None = None
+        if connection.vendor == "postgresql":
+            written = _try_bulk_load(plan, roots, now)
+        if written is None:
+            written = _write_levels(plan, roots, now, upsert=True)
+        if written > ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
+            # Fresh statistics, or the incremental path's small statements get plans for an empty table.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE targets_indicatorvalue")
+        if announce:
+            transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
+    return written
+
+
+def affected_periods(period: Period, offsets: Iterable[int]) -> list[Period]:
+    """Periods whose values read ``period``: later quarters of its year, and those ``k`` quarters on."""
+    base = list(range(period.index, period.year * 4 + 4))
+    indexes = {i + k for i in base for k in {0, *offsets}}
+    years = {i // 4 for i in indexes}
+    return [p for p in Period.objects.filter(year__in=years) if p.index in indexes]
+
+
+def recompute_for(org_unit_id: int, period_id: int, *, designations: bool = False) -> int:
+    """After a unit's figures changed for a period: that unit and its ancestors, for every period
+    that depends on it (later quarters of the year, period offsets). Returns rows written.
+
+    ``designations=True`` (a designation of the unit was granted, changed or revoked): the
+    count-of-designation indicators instead, the only ones a designation feeds.
+    """
+    unit = OrgUnit.objects.get(pk=org_unit_id)
+    period = Period.objects.get(pk=period_id)
+    # Only indicators this unit's data feeds: a kindergarten's approval cannot move a primary-school
+    # rate, approvals never change designation counts and designations never change figures.
+    indicators = [
+        c
+        for c in load_indicators()
+        if (c.indicator.aggregation == Aggregation.COUNT_DESIGNATIONS) == designations
+        and unit_contributes(c.indicator, unit)
+    ]
+    if not indicators:
+        return 0
+    offsets = {offset for c in indicators for _code, offset in c.refs}
+    periods = [_period_info(p) for p in affected_periods(period, offsets)]
+    plan = _Plan(indicators, periods)
+    has_children = OrgUnit.objects.filter(parent_id=unit.pk).exists()
+    reporting_ancestors = set(
+        Submission.objects.filter(
+            org_unit_id__in=unit.ancestor_ids[:-1],
+            status__in=plan.status_values,
+            period__year__in={(p.idx - k) // 4 for p in periods for k in plan.offsets},
+        ).values_list("org_unit_id", flat=True)
+    )
+    now = timezone.now()
+    written = 0
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        _commit_without_waiting(own_transaction)
+        _lock(_subtree_keys(unit))
+        _lock([TOP_KEY])
+        # Deepest first: the unit itself, then each ancestor reading its children's fresh rows.
+        # Only the unit itself can have become closed; its ancestors keep their rows. An ancestor that
+        # reports no figures of its own is combined from its children's rows alone (a smaller statement).
+        for pk in reversed(unit.ancestor_ids):
+            if pk == unit.pk:
+                written += _run_level(plan, _ids_sql([pk]), [], now, with_children=has_children)
+            else:
+                written += _run_level(
+                    plan, _ids_sql([pk]), [], now, check_stale=False, with_own=designations or pk in reporting_ancestors
+                )
+        transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
+    return written
+
+
+def recompute_indicator(indicator_id: int) -> int:
+    """After a definition change: every value of one indicator (all units, all periods)."""
+    return full_recompute(indicator_ids=[indicator_id])
+
+
+# --- Half-year and whole-year values (computed on request, not stored) ---
+
+_WINDOW_CODE = re.compile(r"^(\d{4})(?:H([12]))?$")
+# period_mode → the windows an indicator may be asked for besides its quarters (see API.md: ``2023`` for
+# the whole year, ``2023H1``/``2023H2`` for halves where an indicator allows it).
+WINDOWS_ALLOWED = {"quarter": {"year"}, "year": {"year"}, "half": {"year", "half"}}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run of quarters of one year: ``2023`` (Q1–Q4), ``2023H1`` (Q1–Q2) or ``2023H2`` (Q3–Q4)."""
+
+    code: str
+    kind: str  # "year" | "half"
+    year: int
+    first_quarter: int
+    last_quarter: int
+
+    @property
+    def first_idx(self) -> int:
+        return self.year * 4 + self.first_quarter - 1
+
+    @property
+    def last_idx(self) -> int:
+        return self.year * 4 + self.last_quarter - 1
+
+    @property
+    def end(self) -> datetime.date:
+        return Period(year=self.year, quarter=self.last_quarter).end_date
+
+
+def parse_window(code: str) -> Window | None:
+    """``2023`` / ``2023H1`` / ``2023H2`` → a Window; None for anything else (a quarter code included)."""
+    match = _WINDOW_CODE.match(code.strip().upper())
+    if match is None:
+        return None
+    year, half = int(match.group(1)), match.group(2)
+    if half is None:
+        return Window(str(year), "year", year, 1, 4)
+    first = 1 if half == "1" else 3
+    return Window(f"{year}H{half}", "half", year, first, first + 1)
+
+
+def window_allowed(indicator: Indicator, window: Window) -> bool:
+    return window.kind in WINDOWS_ALLOWED.get(indicator.period_mode, set())
+
+
+@dataclass
+class WindowValue:
+    indicator: Indicator
+    org_unit: OrgUnit
+    period: str
+    numerator: object
+    denominator: object
+    value: object
+    unit_count: int
+    computed_at: datetime.datetime
+
+
+def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], window: Window) -> list[WindowValue]:
+    """Each indicator's value over ``window`` for each unit's subtree, by the quarters' rules widened:
+    flow figures summed over the window's quarters, stock figures the latest value within it,
+    ``code[-k]`` the same window k quarters earlier, designations granted in the year up to its end.
+
+    Set-based like the stored quarters (one statement: every member of every unit's subtree, its own
+    numerator and denominator, combined per unit); nothing is stored. The year equals the Q4 row and
+    H1 the Q2 row wherever offsets are whole years; H2 sums Q3 and Q4 only.
+    """
+    compiled = [c for c in load_indicators([i.pk for i in indicators]) if window_allowed(c.indicator, window)]
+    if not compiled or not units:
+        return []
+    plan = _Plan(compiled, [])
+    owns = [sql for c in compiled if (sql := plan._own_sql(c)) is not None]
+    if not owns:
+        return []
+    unit_ids = ", ".join(str(int(u.pk)) for u in units)
+    # Each unit's subtree by an equality on the path's prefix, one join per prefix length: a hash join
+    # over the members, where ``path LIKE tgt.path || '%'`` would compare every unit with every unit.
+    members = " UNION ALL ".join(
+        f"SELECT m.id AS member_id, tgt.unit_id AS unit_id FROM schools_orgunit m "  # nosec B608
+        f"JOIN tgt ON tgt.plen = {length} AND SUBSTR(m.path, 1, {length}) = tgt.path WHERE m.is_active"
+        for length in sorted({len(u.path) for u in units})
+    )
+    wins = " UNION ALL ".join(
+        f"SELECT {k} AS k, {window.first_idx - k} AS lo, {window.last_idx - k} AS hi" for k in plan.offsets
+    )
+    quarter_idx = "(p.year * 4 + p.quarter - 1)"
+    joins = (
+        "FROM submissions_value v JOIN submissions_submission s ON s.id = v.submission_id "
+        f"JOIN submissions_period p ON p.id = s.period_id JOIN win w ON {quarter_idx} BETWEEN w.lo AND w.hi "
+    )
+    where = f"s.status IN ({plan.statuses}) AND s.org_unit_id IN (SELECT member_id FROM mem)"  # nosec B608
+    eff_parts = []
+    if plan.flow_ids:
+        eff_parts.append(
+            "SELECT s.org_unit_id AS unit_id, w.k AS k, v.figure_id AS figure_id, SUM(v.value) AS value "
+            f"{joins} WHERE {where} AND v.figure_id IN ({', '.join(map(str, plan.flow_ids))}) "
+            "GROUP BY s.org_unit_id, w.k, v.figure_id"
+        )
+    if plan.stock_ids:
+        eff_parts.append(
+            "SELECT unit_id, k, figure_id, value FROM (SELECT s.org_unit_id AS unit_id, w.k AS k, "  # nosec B608
+            "v.figure_id AS figure_id, v.value AS value, ROW_NUMBER() OVER (PARTITION BY s.org_unit_id, w.k, "
+            f"v.figure_id ORDER BY {quarter_idx} DESC) AS rn {joins} WHERE {where} AND v.value IS NOT NULL "
+            f"AND v.figure_id IN ({', '.join(map(str, plan.stock_ids))})) ranked WHERE rn = 1"
+        )
+    if not eff_parts:
+        eff_parts.append(f"SELECT 0 AS unit_id, 0 AS k, 0 AS figure_id, {NULL_NUMERIC} AS value WHERE 1 = 0")
+    cols = "".join(
+        f", MAX(CASE WHEN e.figure_id = {plan.figure_ids[ref]} AND e.k = {ref[1]} THEN e.value END) AS {name}"
+        for ref, name in plan.columns.items()
+    )
+    base_cols = "".join(f", piv.{name} AS {name}" for name in plan.columns.values())
+    sql = f"""
+WITH tgt AS (SELECT id AS unit_id, path, LENGTH(path) AS plen FROM schools_orgunit WHERE id IN ({unit_ids})),
+mem AS ({members}),
+win AS ({wins}),
+eff AS ({" UNION ALL ".join(eff_parts)}),
+piv AS (SELECT e.unit_id AS unit_id{cols} FROM eff e GROUP BY e.unit_id),
+base AS (
+  SELECT u.id AS unit_id, u.level AS level, u.school_type AS school_type, u.ownership AS ownership,
+         u.is_central AS is_central, 0 AS period_id, {_date_sql(datetime.date(window.year, 1, 1))} AS year_start,
+         {_date_sql(window.end)} AS period_end{base_cols}
+  FROM schools_orgunit u LEFT JOIN piv ON piv.unit_id = u.id
+  WHERE u.id IN (SELECT member_id FROM mem)
+),
+own AS ({" UNION ALL ".join(owns)})
+SELECT own.indicator_id, mem.unit_id,
+       CASE i.aggregation WHEN 'max' THEN MAX(own.num) WHEN 'min' THEN MIN(own.num) ELSE SUM(own.num) END,
+       SUM(own.den), SUM(own.cnt)
+FROM own JOIN mem ON mem.member_id = own.unit_id JOIN targets_indicator i ON i.id = own.indicator_id
+GROUP BY own.indicator_id, mem.unit_id, i.aggregation
+"""  # nosec B608
+    with transaction.atomic(), connection.cursor() as cursor:
+        _tune_session()  # the bureau's window reads a year of every school's values: sort in memory
+        if connection.vendor == "postgresql" and _member_count(units) > WINDOW_HASH_JOIN_MEMBERS:
+            # The planner cannot estimate the members CTE and loops over every submission of a large
+            # subtree through an index (seconds for the bureau); hash joins read the values once. For a
+            # small subtree the index loops are right (hash joins would scan every value).
+            cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute(sql)
+        found = {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
+    now = timezone.now()
+    result = []
+    for c in compiled:
+        indicator = c.indicator
+        for unit in units:
+            num, den, cnt = found.get((indicator.pk, unit.pk), (None, None, 0))
+            num, den = _decimal(num), _decimal(den)
+            if indicator.aggregation != Aggregation.RATIO:
+                value = num
+            elif num is None or den is None or den == 0:
+                value = None  # "无数据", never 0 and never an error
+            else:
+                value = num * indicator.factor / den
+            result.append(WindowValue(indicator, unit, window.code, num, den, value, int(cnt or 0), now))
+    return result
+
+
+WINDOW_HASH_JOIN_MEMBERS = 2000
+
+
+def _member_count(units: Sequence[OrgUnit]) -> int:
+    """Units in the union of the units' subtrees (one query over the outermost units' paths)."""
+    outermost: list[str] = []
+    for path in sorted({u.path for u in units}):  # sorted: a subtree's paths follow its root's
+        if not outermost or not path.startswith(outermost[-1]):
+            outermost.append(path)
+    condition = Q(pk__in=[])
+    for path in outermost:
+        condition |= Q(path__startswith=path)
+    return OrgUnit.objects.filter(condition).count()
+
+
+def _decimal(value: object) -> Decimal | None:
+    """SQLite hands back floats for computed numerics: through str, so 0.1 stays 0.1."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))

@@ -1,0 +1,149 @@
+"""The indicator engine's models: indicator definitions, their values per unit and period, and the
+recompute outbox. The tables keep their historical ``targets_`` names (the models moved here from ``targets``
+without touching a row; see the migrations)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# --- Indicators ---
+
+
+class Aggregation(models.TextChoices):
+    RATIO = "ratio", _("比率（分子和/分母和）")
+    SUM = "sum", _("求和")
+    MAX = "max", _("最大值")
+    MIN = "min", _("最小值")
+    COUNT_UNITS_WHERE = "count_units_where", _("满足条件的单位数")
+    COUNT_DESIGNATIONS = "count_designations", _("认定数")
+
+
+class PeriodMode(models.TextChoices):
+    QUARTER = "quarter", _("按季度")
+    YEAR = "year", _("按年度")
+    HALF = "half", _("按半年")
+
+
+class Indicator(models.Model):
+    """A measure computed from figures: numerator/denominator expressions over figure codes, aggregated up the tree."""
+
+    code = models.SlugField(_("代码"), max_length=60, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
+    definition = models.TextField(_("口径说明"), blank=True)
+    numerator = models.CharField(_("分子表达式"), max_length=1000, blank=True)
+    denominator = models.CharField(_("分母表达式"), max_length=1000, blank=True)
+    factor = models.DecimalField(_("系数"), max_digits=12, decimal_places=4, default=Decimal(1))
+    decimals = models.PositiveSmallIntegerField(_("小数位"), default=1)
+    unit = models.CharField(_("单位"), max_length=20, blank=True)
+    aggregation = models.CharField(_("汇总方式"), max_length=30, choices=Aggregation.choices, default=Aggregation.RATIO)
+    condition = models.CharField(_("条件"), max_length=1000, blank=True, help_text=_("例如 pri_enrolled > 2000"))
+    designation_kind = models.ForeignKey(
+        "schools.DesignationKind", verbose_name=_("认定类别"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    unit_filter_levels = models.JSONField(_("单位层级"), default=list, blank=True)
+    unit_filter_school_types = models.JSONField(_("学校类型"), default=list, blank=True)
+    unit_filter_ownership = models.JSONField(_("办学性质"), default=list, blank=True)
+    unit_filter_central_only = models.BooleanField(_("仅中心校"), default=False)
+    period_mode = models.CharField(_("周期"), max_length=10, choices=PeriodMode.choices, default=PeriodMode.QUARTER)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "targets_indicator"
+        verbose_name = _("统计指标")
+        verbose_name_plural = _("统计指标")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("indicators:indicator_detail", kwargs={"code": self.code})
+
+
+class IndicatorValue(models.Model):
+    """An indicator's value for one org unit (its whole subtree) and period; value is null when undefined."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="values")
+    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="indicator_values")
+    period = models.ForeignKey("submissions.Period", on_delete=models.CASCADE, related_name="indicator_values")
+    numerator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    unit_count = models.PositiveIntegerField(_("参与单位数"), default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "targets_indicatorvalue"
+        verbose_name = _("指标值")
+        verbose_name_plural = _("指标值")
+        ordering = ["indicator", "period", "org_unit", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "org_unit", "period"], name="targets_indicatorvalue_unique"),
+        ]
+        indexes = [
+            # Drill-down tables: one indicator and period, the children of a unit.
+            models.Index(fields=["indicator", "period", "org_unit"], name="targets_iv_ind_period_unit"),
+            # Unit page: every indicator of one unit.
+            models.Index(fields=["org_unit", "period"], name="targets_iv_unit_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} · {self.org_unit_id} · {self.period_id} = {self.value}"
+
+
+class RecomputeKind(models.TextChoices):
+    """What made a (unit, period) stale, and so which indicators its recompute runs."""
+
+    FIGURES = "figures", _("上报数据变更")
+    DESIGNATIONS = "designations", _("认定变更")
+
+
+class PendingRecompute(models.Model):
+    """A stale (unit, period): written in the approving transaction, cleared by the engine (the outbox)."""
+
+    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey("submissions.Period", on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=RecomputeKind.choices, default=RecomputeKind.FIGURES)
+    # Informational only (the history action: approve, reopen, designation); ``kind`` steers the recompute.
+    reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        db_table = "targets_pendingrecompute"
+        verbose_name = _("待重算")
+        verbose_name_plural = _("待重算")
+        ordering = ["requested_at", "pk"]
+        indexes = [
+            # The sweep's query: work not done yet.
+            models.Index(fields=["requested_at"], condition=Q(done_at__isnull=True), name="targets_pending_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_unit_id} · {self.period_id}"
+
+
+class NightlyRun(models.Model):
+    """One nightly full recompute: counts its districts down so that the last one announces the values once."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    remaining = models.PositiveIntegerField()
+    period_ids = models.JSONField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("夜间重算")
+        verbose_name_plural = _("夜间重算")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} · {self.remaining}"

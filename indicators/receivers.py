@@ -1,0 +1,95 @@
+"""Designations feed count-of-designation indicators: granting, changing or revoking one records the
+pending recompute in the same transaction, like an approval does (see indicators.recompute).
+
+schools/ knows nothing about indicators, so the hook is a model-signal receiver that lives here and
+is connected in ``TargetsConfig.ready``: whatever saves a Designation — the API, the admin, a service,
+the demo loader — is covered.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from indicators.dispatch import request_recompute
+from indicators.models import Aggregation, Indicator, RecomputeKind
+from schools.models import Designation
+from submissions import events
+from submissions.models import Period, Submission
+
+State = tuple[int, datetime.date, datetime.date | None]  # (unit, granted_on, revoked_on)
+
+
+def _state(designation: Designation) -> State:
+    return designation.org_unit_id, designation.granted_on, designation.revoked_on
+
+
+def _changes(previous: State | None, current: State | None) -> list[tuple[int, datetime.date]]:
+    """(unit, first day whose periods may change) for a designation going from ``previous`` to ``current``.
+
+    A designation counts in the periods of its grant year that end on or after ``granted_on`` and
+    before ``revoked_on``. A new or deleted grant, or a moved one, changes its grant year from the
+    grant date on; a changed revocation only from the earlier of the two revocation dates, and only
+    when that falls in the grant year (later years never counted it).
+    """
+    states = [s for s in (previous, current) if s is not None]
+    if previous is not None and current is not None and previous[:2] == current[:2]:
+        unit_id, granted_on, _revoked = current
+        dates = [d for d in (previous[2], current[2]) if d is not None]
+        day = min(dates)
+        return [(unit_id, day)] if day.year == granted_on.year else []
+    return [(unit_id, granted_on) for unit_id, granted_on, _revoked in states]
+
+
+def _request(changes: list[tuple[int, datetime.date]]) -> None:
+    if not changes or not _has_designation_indicators():
+        return
+    requested: set[tuple[int, int]] = set()
+    for unit_id, day in changes:
+        # The quarter the change starts in; recompute_for then covers the later quarters of that year.
+        quarter = (day.month - 1) // 3 + 1
+        period = Period.objects.filter(year=day.year, quarter__gte=quarter).order_by("quarter").first()
+        if period is None or (unit_id, period.pk) in requested:
+            continue
+        requested.add((unit_id, period.pk))
+        request_recompute(unit_id, period.pk, kind=RecomputeKind.DESIGNATIONS, reason="designation")
+
+
+def _has_designation_indicators() -> bool:
+    return Indicator.objects.filter(is_active=True, aggregation=Aggregation.COUNT_DESIGNATIONS).exists()
+
+
+@receiver(pre_save, sender=Designation, dispatch_uid="targets_designation_before")
+def remember_previous_state(sender: type[Designation], instance: Designation, raw: bool = False, **kwargs: Any) -> None:
+    """Keep the saved state, so a changed grant date or unit recomputes where it was counted before too."""
+    if raw or instance.pk is None:
+        instance._targets_previous = None  # type: ignore[attr-defined]
+        return
+    previous = Designation.objects.filter(pk=instance.pk).values_list("org_unit_id", "granted_on", "revoked_on").first()
+    instance._targets_previous = previous  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=Designation, dispatch_uid="targets_designation_saved")
+def designation_saved(sender: type[Designation], instance: Designation, raw: bool = False, **kwargs: Any) -> None:
+    if raw:  # loaddata: the fixture's loader recomputes
+        return
+    previous = getattr(instance, "_targets_previous", None)
+    if previous is not None and tuple(previous) == _state(instance):
+        return  # a note or the evidence changed: nothing any indicator reads
+    _request(_changes(tuple(previous) if previous is not None else None, _state(instance)))  # type: ignore[arg-type]
+
+
+@receiver(post_delete, sender=Designation, dispatch_uid="targets_designation_deleted")
+def designation_deleted(sender: type[Designation], instance: Designation, **kwargs: Any) -> None:
+    _request(_changes(_state(instance), None))
+
+
+@receiver(events.figures_changed, sender=Submission, dispatch_uid="indicators_figures_changed")
+def figures_changed(
+    sender: type[Submission], org_unit_id: int, period_id: int, action: str = "", **kwargs: Any
+) -> None:
+    """An approval or reopening: the unit's indicator values for the period (and later ones) are stale."""
+    request_recompute(org_unit_id, period_id, kind=RecomputeKind.FIGURES, reason=action)

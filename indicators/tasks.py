@@ -1,0 +1,64 @@
+"""Celery tasks of the indicator engine: thin, take ids, safe to run twice (claims by conditional update)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.utils.log import get_task_logger
+
+from indicators import engine, events
+from indicators import recompute as pipeline
+from indicators.models import Indicator
+from schools.models import OrgUnit
+from submissions.models import Period
+
+logger = get_task_logger(__name__)
+
+
+@shared_task
+def process_pending_recompute_task(pending_id: int) -> int:
+    """Recompute what one PendingRecompute row names; a row already claimed or done is left alone."""
+    return pipeline.process_pending(pending_id) or 0
+
+
+@shared_task
+def sweep_pending_recomputes_task() -> int:
+    """Re-run open rows older than a minute (lost messages) and claims stuck for ten minutes."""
+    return pipeline.sweep()
+
+
+@shared_task
+def full_recompute_task(period_ids: list[int] | None = None) -> int:
+    """Nightly full recompute, fanned out as one task per district (then the bureau from their rows)."""
+    district_ids = pipeline.fan_out_unit_ids()
+    run = pipeline.start_nightly_run(len(district_ids), period_ids)
+    for unit_id in district_ids:
+        full_recompute_district_task.delay(unit_id, period_ids, run.pk)
+    logger.info("full recompute fanned out to %d units", len(district_ids))
+    return len(district_ids)
+
+
+@shared_task
+def full_recompute_district_task(unit_id: int, period_ids: list[int] | None = None, run_id: int | None = None) -> int:
+    """Recompute one district's subtree and, from the districts' rows, its ancestors. Within a nightly run the
+    district does not announce its values; the run's last district announces every period once."""
+    try:
+        return engine.full_recompute(period_ids=period_ids, root_unit_ids=[unit_id], announce=run_id is None)
+    finally:
+        if run_id is not None and pipeline.finish_district(run_id):
+            # Milestones and narratives have no indicator: announcing every period lets every target's
+            # progress (an overdue milestone too) follow, exactly once per nightly run.
+            events.values_changed.send(sender=Indicator, period_ids=period_ids, indicator_ids=None)
+
+
+@shared_task
+def recompute_indicator_task(indicator_id: int) -> int:
+    """After an indicator's definition changed: all its values."""
+    return engine.recompute_indicator(indicator_id)
+
+
+@shared_task
+def recompute_scope_task(period_id: int | None = None, unit_id: int | None = None) -> int:
+    """What POST /api/v1/recompute/ queues when tasks are not eager: one period and/or one subtree."""
+    period = Period.objects.filter(pk=period_id).first() if period_id else None
+    unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id else None
+    return pipeline.run(period=period, unit=unit).rows

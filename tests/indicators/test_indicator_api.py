@@ -1,0 +1,120 @@
+"""API v1: /indicators/, /indicator-values/ (with explanations) and /recompute/."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from indicators import engine
+from indicators.models import Indicator, IndicatorValue
+from tests.indicators.engine_data import figure, indicator, period, report, stock, value
+
+D = Decimal
+
+
+@pytest.fixture
+def data(tree):
+    figure("kg_enrolled_3_5")
+    stock("pop_age_3_5")
+    rate = indicator(
+        "kg_3yr_rate", "kg_enrolled_3_5", "pop_age_3_5", factor=100, unit_filter_school_types=["kindergarten"]
+    )
+    q1 = period(2023, 1)
+    report(tree.k1, q1, kg_enrolled_3_5=90)
+    report(tree.k2, q1, kg_enrolled_3_5=50)
+    report(tree.d1, q1, pop_age_3_5=100)
+    report(tree.d2, q1, pop_age_3_5=40)
+    engine.full_recompute()
+    return rate, q1
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_anyone_signed_in_reads_indicators(users, data):
+    response = client_for(users.alice).get("/api/v1/indicators/kg_3yr_rate/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["numerator"] == "kg_enrolled_3_5"
+    assert body["unit_filter"] == {"levels": [], "school_types": ["kindergarten"], "ownership": [], "is_central": False}
+
+
+def test_bureau_admin_creates_an_indicator_and_its_values_are_computed(
+    users, data, tree, django_capture_on_commit_callbacks
+):
+    payload = {
+        "code": "kg_enrolled_sum",
+        "name": "在园幼儿数",
+        "numerator": "kg_enrolled_3_5",
+        "aggregation": "sum",
+        "unit_filter": {"school_types": ["kindergarten"]},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(users.bea).post("/api/v1/indicators/", payload, format="json")
+    assert response.status_code == 201, response.json()
+    created = Indicator.objects.get(code="kg_enrolled_sum")
+    assert created.unit_filter_school_types == ["kindergarten"]
+    # recompute ran after commit (eager Celery): 90 + 50
+    assert value(created, tree.city, data[1]) == D(140)
+
+
+def test_a_bad_expression_is_a_400_naming_the_position(users, data):
+    payload = {"code": "bad", "name": "bad", "numerator": "kg_enrolled_3_5 / pop_age_35", "aggregation": "sum"}
+    response = client_for(users.bea).post("/api/v1/indicators/", payload, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"numerator": ["第 19 个字符处：未知的填报项代码 pop_age_35"]}}
+    assert not Indicator.objects.filter(code="bad").exists()
+
+
+def test_reviewers_cannot_write_indicators(users, data):
+    response = client_for(users.rita).patch("/api/v1/indicators/kg_3yr_rate/", {"factor": "1"}, format="json")
+    assert response.status_code == 403
+
+
+def test_patch_changes_the_definition_and_recomputes(users, data, tree, django_capture_on_commit_callbacks):
+    rate, q1 = data
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(users.bea).patch("/api/v1/indicators/kg_3yr_rate/", {"factor": "1000"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert value(rate, tree.city, q1) == D("1000.00")  # 140 / 140 × 1000
+
+
+def test_indicator_values_are_filtered_by_scope(users, data):
+    response = client_for(users.rob).get("/api/v1/indicator-values/", {"indicator": "kg_3yr_rate", "period": "2023Q1"})
+    assert response.status_code == 200
+    rows = {row["org_unit"]: row for row in response.json()["results"]}
+    assert set(rows) == {"D2", "K2"}  # rob reviews D2: S3 has no row (filtered out as not a kindergarten)
+    assert D(rows["D2"]["value"]) == D(125)
+    assert rows["K2"]["value"] is None
+
+
+def test_explain_lists_the_inputs_for_an_inspector(users, data):
+    params = {"indicator": "kg_3yr_rate", "org_unit": "CITY", "period": "2023Q1", "explain": "1"}
+    response = client_for(users.ivan).get("/api/v1/indicator-values/", params)
+    assert response.status_code == 200
+    body = response.json()
+    assert (D(body["numerator"]), D(body["denominator"]), D(body["value"])) == (D(140), D(140), D(100))
+    by_unit = {c["org_unit"]: c for c in body["contributions"]}
+    assert set(by_unit) == {"D1", "K1", "D2", "K2"}
+    population = by_unit["D1"]["inputs"][1]
+    assert (population["figure"], D(population["value"]), population["periods"]) == ("pop_age_3_5", 100, ["2023Q1"])
+
+
+def test_explain_outside_scope_is_404(users, data):
+    params = {"indicator": "kg_3yr_rate", "org_unit": "D1", "period": "2023Q1"}
+    assert client_for(users.rob).get("/api/v1/indicator-values/explain/", params).status_code == 404
+
+
+def test_recompute_endpoint_is_for_bureau_admins(users, data):
+    assert client_for(users.rita).post("/api/v1/recompute/", {"org_unit": "D1"}, format="json").status_code == 403
+    IndicatorValue.objects.filter(org_unit__code="CITY").delete()
+    response = client_for(users.bea).post("/api/v1/recompute/", {"period": "2023Q1"}, format="json")
+    assert response.status_code == 200
+    # Unchanged rows are not rewritten: only CITY's one row is new again.
+    assert response.json() == {"status": "done", "rows": 1, "periods": ["2023Q1"], "units": 2}
+    assert IndicatorValue.objects.filter(org_unit__code="CITY").exists()
