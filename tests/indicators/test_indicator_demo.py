@@ -8,13 +8,13 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from demo import indicators as demo
+from demo.schools import DESIGNATION_KINDS
+from demo.submissions import FIGURES
 from indicators import engine
 from indicators.models import Indicator
-from schools.demo import DESIGNATION_KINDS
 from schools.models import DesignationKind
-from submissions.demo import FIGURES
 from submissions.models import Figure
-from targets import demo
 
 
 @pytest.fixture

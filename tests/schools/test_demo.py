@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from demo.schools import DEMO_PASSWORD
 from plans.models import Plan, WorkItem
-from schools.demo import DEMO_PASSWORD
 from schools.models import Designation, Level, Membership, OrgUnit, Role
 
 

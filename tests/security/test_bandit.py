@@ -14,7 +14,7 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 BANDIT = Path(sys.executable).parent / "bandit"
-PACKAGES = ["portal", "schools", "plans", "submissions", "targets", "reports"]
+PACKAGES = ["portal", "schools", "submissions", "indicators", "plans", "targets", "reports", "demo"]
 
 
 def findings(*packages: str) -> list[str]:
