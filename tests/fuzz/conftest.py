@@ -49,7 +49,7 @@ from targets.models import Comparator, Target, TargetKind
 
 # Function-scoped fixtures are fine here: the world is built once per test and each example rolls
 # back its own savepoint, which is exactly what the health check warns might not happen.
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -12,8 +12,8 @@ from demo import indicators, plans, schools, submissions, targets
 from indicators.engine import full_recompute
 
 # In this order: each part reads what the earlier ones wrote (the plan's targets need its indicators, the
-# indicators need the figures, the figures need the schools).
-STEPS: list[Callable[[TextIO | None], Any]] = [
+# indicators need the figures, the figures need the schools). Each writes a line of what it did to the stream.
+STEPS: list[Callable[[Any], object]] = [
     schools.load,
     plans.load,
     submissions.load,
