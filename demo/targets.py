@@ -2,7 +2,7 @@
 
 Called by ``load_demo`` after the plan structure (demo.plans), the figures (demo.submissions) and the
 indicators (demo.indicators). Idempotent: targets are matched by code and go through the target service,
-which writes nothing when nothing changed. Seed 001 is loaded through ``plans.workbook.import_plan``
+which writes nothing when nothing changed. Seed 001 is loaded through ``targets.workbook.import_plan``
 from ``data/plan_001.xlsx`` — the same import a bureau uses, no code specific to that plan.
 """
 
@@ -20,11 +20,11 @@ from openpyxl import load_workbook
 
 from indicators.models import Aggregation, Indicator
 from plans.models import Plan, PlanStatus, Section, WorkItem
-from plans.workbook import TARGET_COLUMNS, TARGET_SHEET, import_plan
 from schools.models import DesignationKind, OrgUnit
 from submissions.models import Period
 from targets import targets_service
 from targets.models import MilestoneStatus, NoteReview, PathMode, Target, TargetNote
+from targets.workbook import TARGET_COLUMNS, TARGET_SHEET, import_plan
 
 DEMO_DATA = Path(__file__).resolve().parent / "data"
 PLAN_000 = DEMO_DATA / "plan_000.json"

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from indicators.models import Indicator
-from plans import workbook
 from plans.forms import (
     NoteForm,
     PathPointFormSet,
@@ -34,9 +33,10 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from portal.tables import BaseTable
 from portal.views import ObjectListView
+from portal.xlsx import XLSX_CONTENT_TYPE
 from reports.queries import target_contributions
 from submissions.models import Period
-from targets import targets_service
+from targets import targets_service, workbook
 from targets.models import Comparator, Progress, Target, TargetKind, TargetNote, TargetPathPoint
 from targets.progress import current_period, preview
 
@@ -303,10 +303,7 @@ def target_path(request: HttpRequest, code: str, target: str) -> HttpResponse:
 @login_required
 def plan_export(request: HttpRequest, code: str) -> HttpResponse:
     plan = _admin_plan(request, code)
-    response = HttpResponse(
-        workbook.export_plan(plan),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    response = HttpResponse(workbook.export_plan(plan), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="plan-{plan.code}.xlsx"'
     return response
 

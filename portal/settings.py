@@ -217,6 +217,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "nightly-full-recompute": {"task": "indicators.tasks.full_recompute_task", "schedule": 24 * 3600.0},
     "send-submission-reminders": {"task": "submissions.tasks.send_reminders_task", "schedule": 3600.0},
     "delete-old-exports": {"task": "reports.tasks.delete_old_exports_task", "schedule": 3600.0},
+    "sweep-export-jobs": {"task": "reports.tasks.sweep_export_jobs_task", "schedule": 60.0},
 }
 
 # --- REST API ---
@@ -229,6 +230,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "PAGE_SIZE": 100,
+    # One shape: every decimal is a JSON number (the figures API already was; indicator values were strings).
+    "COERCE_DECIMAL_TO_STRING": False,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "portal.api.JSONParser",  # deep nesting → 400

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("submissions.api_urls")),
     path("", include("indicators.api_urls")),
     path("", include("plans.api_urls")),
+    path("", include("targets.api_urls")),
     path("", include("reports.api_urls")),
 ]
 

@@ -1,23 +1,19 @@
-"""Export jobs: small workbooks are written in the request, big ones by a Celery task.
-
-``request_export`` is the single entry point of the web page and the API; ``run_export_job`` is
-what the task calls (claims the job by a conditional update, so running it twice is harmless);
-``expire_old_exports`` is the hourly clean-up.
+"""Export jobs, the work itself: ``run_export_job`` is what the task calls (claims the job by a conditional
+update, so running it twice is harmless); ``expire_old_exports`` is the hourly clean-up;
+``jobs_to_requeue`` and ``fail_stuck_jobs`` keep a job from waiting forever when the broker lost its message or
+its worker died. Requesting an export (and enqueueing it) is ``reports.dispatch``'s job.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -25,57 +21,19 @@ from plans.models import Plan
 from portal import scope
 from portal.scope import Perm
 from reports.models import ExportJob, ExportStatus
-from reports.xlsx import build_workbook, count_rows
+from reports.xlsx import build_workbook
 from schools.models import OrgUnit
 from submissions.models import Period
 
 logger = logging.getLogger(__name__)
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Write progress to the job row at most every this many rows: the status page reads it, the
 # writer should not spend its time updating it.
 PROGRESS_EVERY = 1000
 
 
-@dataclass
-class ExportResult:
-    """Either the finished workbook (small export) or the job that will produce it."""
-
-    content: bytes | None = None
-    filename: str = ""
-    job: ExportJob | None = None
-
-
 def export_filename(plan: Plan, unit: OrgUnit, period: Period | None) -> str:
     return f"{plan.code}-{unit.code}-{period.code if period else 'latest'}.xlsx"
-
-
-def request_export(user: Any, plan: Plan, unit: OrgUnit, period: Period | None) -> ExportResult:
-    """Export the plan's workbook for ``unit``: now if small, else as a background job.
-
-    The caller has already found ``unit`` in the user's view scope (404 otherwise); exporting
-    needs Perm.EXPORT on it (403): principals read pages but do not export.
-    """
-    scope.require(user, Perm.EXPORT, unit)
-    rows = count_rows(plan, unit, period)
-    if rows <= settings.EXPORT_ASYNC_THRESHOLD_ROWS:
-        buffer = io.BytesIO()
-        build_workbook(plan, unit, period, buffer)
-        return ExportResult(content=buffer.getvalue(), filename=export_filename(plan, unit, period))
-    from reports.tasks import export_plan_workbook_task
-
-    with transaction.atomic():
-        job = ExportJob.objects.create(
-            plan=plan,
-            scope=unit,
-            period=period,
-            requested_by=user if user.is_authenticated else None,
-            rows_total=rows,
-            language=translation.get_language() or settings.LANGUAGE_CODE,
-        )
-        # After commit: a worker must never look for a row that is not there yet.
-        transaction.on_commit(lambda: export_plan_workbook_task.delay(job.pk))
-    return ExportResult(job=job)
 
 
 def run_export_job(job_id: int) -> bool:
@@ -149,4 +107,28 @@ def visible_jobs(user: Any):
     """Jobs the user may see: those of units where they may export."""
     return scope.filter_by_scope(
         user, ExportJob.objects.select_related("plan", "scope", "period"), "scope", Perm.EXPORT
+    )
+
+
+# A pending job whose message never arrived (broker down when it was requested) is sent again after this.
+REQUEUE_AFTER = timedelta(minutes=1)
+
+
+def jobs_to_requeue(now: datetime | None = None) -> list[int]:
+    """Pending jobs older than a minute: their message was lost; the sweep sends them again."""
+    cutoff = (now or timezone.now()) - REQUEUE_AFTER
+    return list(
+        ExportJob.objects.filter(status=ExportStatus.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)[:100]
+    )
+
+
+def fail_stuck_jobs(now: datetime | None = None) -> int:
+    """Running jobs past the task time limit: their worker died. Marked failed, so the page stops polling."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    return ExportJob.objects.filter(status=ExportStatus.RUNNING, started_at__lt=cutoff).update(
+        status=ExportStatus.FAILED,
+        error=_("生成超时（后台任务已中断）。请重新导出。"),
+        finished_at=now,
+        updated_at=now,
     )

@@ -20,14 +20,7 @@ from portal.tables import BaseTable
 from reports.queries import STATUS_LABELS, format_number
 from schools.models import Level, OrgUnit
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 NO_DATA = _("无数据")  # a missing value is "no data", never 0 and never a bare dash
-
-
-def safe_text(value: Any) -> str:
-    """Plain text for CSV cells: a leading = + - @ gets a quote so a spreadsheet never runs it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 class DrilldownTable(BaseTable):
@@ -197,12 +190,9 @@ class DrilldownTable(BaseTable):
             _("样本过小（分母 {}）").format(format_number(record.denominator, 0)),
         )
 
-    # Export values: plain numbers and words, hostile text neutralised.
+    # Export values: plain numbers and words (the export, portal.tables.export_table, keeps text as text).
     def value_name(self, value: str) -> str:
-        return safe_text(value)
-
-    def value_code(self, value: str) -> str:
-        return safe_text(value)
+        return value
 
     def value_school_type(self, record: OrgUnit) -> str:
         return record.get_school_type_display()

@@ -21,3 +21,18 @@ def export_plan_workbook_task(job_id: int) -> None:
 def delete_old_exports_task() -> int:
     """Expire export files older than EXPORT_EXPIRY_HOURS (beat: "delete-old-exports", hourly)."""
     return exports.expire_old_exports()
+
+
+@shared_task
+def sweep_export_jobs_task() -> int:
+    """Send again the pending jobs whose message was lost, and fail the running ones whose worker died
+    (beat: "sweep-export-jobs", every minute). Returns how many jobs were sent again."""
+    exports.fail_stuck_jobs()
+    job_ids = exports.jobs_to_requeue()
+    for job_id in job_ids:
+        try:
+            export_plan_workbook_task.delay(job_id)
+        except Exception:  # noqa: BLE001  (broker still down: the next sweep tries again)
+            logger.warning("broker unavailable; export job %s waits for the next sweep", job_id, exc_info=True)
+            break
+    return len(job_ids)

@@ -19,13 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django_tables2.export import TableExport
 
 from indicators.models import IndicatorValue
 from plans.models import Plan
 from portal import scope
 from portal.views import ObjectListView
-from reports import exports
+from portal.xlsx import XLSX_CONTENT_TYPE
+from reports import dispatch, exports
 from reports.filters import DrilldownFilterSet
 from reports.models import ExportStatus
 from reports.queries import (
@@ -42,7 +42,6 @@ from reports.queries import (
     target_contributions,
 )
 from reports.tables import DrilldownTable
-from reports.xlsx import XLSX_CONTENT_TYPE_TABLE, table_to_xlsx
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
 from submissions.models import Period, Submission
 from targets.models import BEFORE_ASSESSMENT, Progress, ProgressStatus, Target
@@ -190,17 +189,6 @@ class TargetDetailView(ObjectListView):
 
     def get_export_filename(self, export_format: str) -> str:
         return f"{self.target.plan.code}-{self.target.code}-{self.unit.code}.{export_format}"
-
-    def create_export(self, export_format: str) -> HttpResponse:
-        table = self.get_table(**self.get_table_kwargs())
-        if export_format == "xlsx":
-            # Our own writer: hostile text stays text (tablib would write "=..." as a formula).
-            response = HttpResponse(table_to_xlsx(table), content_type=XLSX_CONTENT_TYPE_TABLE)
-            response["Content-Disposition"] = f'attachment; filename="{self.get_export_filename("xlsx")}"'
-            return response
-        if not TableExport.is_valid_format(export_format):
-            raise Http404
-        return TableExport(export_format, table).response(filename=self.get_export_filename(export_format))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -351,10 +339,10 @@ def plan_export(request: HttpRequest) -> HttpResponse:
     unit = _unit_from_request(request, "scope")
     periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
     period = _period(request, periods)
-    result = exports.request_export(request.user, plan, unit, period)
+    result = dispatch.request_export(request.user, plan, unit, period)
     if result.job is not None:
         return redirect(result.job.get_absolute_url())
-    response = HttpResponse(result.content, content_type=exports.XLSX_CONTENT_TYPE)
+    response = HttpResponse(result.content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     return response
 

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext as _
 
-from portal.errors import ServiceError
+from portal.xlsx import CellError, ImportErrors
 
 # Limits. A real 2,000-unit × 30-figure template is 0.36 MB zipped, its sheet 2.8 MB of XML (ratio 8);
 # the largest template we hand out (5,000 units × ~60 figures) stays under 15 MB of XML.
@@ -62,11 +62,11 @@ DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 UTF16_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 
 
-class UploadRejected(ServiceError):
-    """The uploaded file is not a safe .xlsx workbook; nothing was read from it."""
+class UploadRejected(ImportErrors):
+    """The uploaded file is not a safe .xlsx workbook; nothing was read from it (a file-level import error)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__({"file": [message]})
+        super().__init__([CellError("file", None, "", message)])
         self.message = message
 
 

@@ -24,14 +24,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, UpdateView
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from portal import scope
 from portal.errors import ServiceError, VersionConflict
 from portal.i18n import localized
 from portal.labels import label_suffix
 from portal.scope import Perm
+from portal.tables import EXPORT_FORMATS, export_table
 from portal.views import ObjectListView
+from portal.xlsx import plain_number
 from schools.models import OrgUnit, Role
 from submissions import completeness, validation, workflow
 from submissions.filters import FigureFilterSet, SubmissionFilterSet
@@ -231,7 +232,7 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
                 "label": figure_name(figure),
                 "name": f"{VALUE_PREFIX}{figure.code}",
                 "value": value,
-                "input": posted_values.get(figure.code, "" if value is None else _plain(value)),
+                "input": posted_values.get(figure.code, plain_number(value)),
                 "previous": snap.previous.get(figure.code),
                 "invalid": bool(field_errors),
                 # a rule's message is printed once, beside its rule (the issue block), not again as an error
@@ -262,11 +263,6 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "title": f"{submission.org_unit.name} · {submission.period.code}",
         **extra,
     }
-
-
-def _plain(value: Any) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @login_required
@@ -424,10 +420,10 @@ def completeness_view(request: HttpRequest) -> HttpResponse:
     missing = MissingTable(data.missing)
     RequestConfig(request, paginate={"per_page": 100}).configure(missing)
     export = request.GET.get("_export")
-    if export and TableExport.is_valid_format(export):
+    if export in EXPORT_FORMATS:
         table = counts if request.GET.get("table") == "counts" else missing
         name = f"completeness_{period.code}_{request.GET.get('table', 'missing')}.{export}"
-        return TableExport(export, table, exclude_columns=()).response(name)
+        return export_table(table, export, name)
     context = {
         "periods": periods,
         "period": period,

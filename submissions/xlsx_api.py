@@ -26,11 +26,11 @@ from rest_framework.views import APIView
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
 from submissions import workflow, xlsx
 from submissions.models import Channel, Period
 from submissions.upload_safety import UploadLimitHandler
-from submissions.xlsx_views import XLSX_CONTENT_TYPE
 
 ERRORS = inline_serializer(
     "SubmissionUploadErrors",

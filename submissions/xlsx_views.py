@@ -18,13 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from portal.xlsx import XLSX_CONTENT_TYPE, ImportErrors
 from schools.models import Level, OrgUnit
 from submissions import xlsx
 from submissions.forms import LabelSuffixMixin
 from submissions.models import Period
-from submissions.upload_safety import UploadLimitHandler, UploadRejected
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from submissions.upload_safety import UploadLimitHandler
 
 
 class TemplateUploadForm(LabelSuffixMixin, forms.Form):
@@ -131,12 +130,9 @@ def _template_upload(request: HttpRequest) -> HttpResponse:
                 result = xlsx.import_template(
                     form.cleaned_data["file"], user=request.user, period=form.cleaned_data["period"], unit=unit
                 )
-            except xlsx.TemplateRejected as exc:
+            except ImportErrors as exc:  # an unsafe file (UploadRejected) or located problems
                 context["problems"] = exc.cell_errors
                 status = exc.status_code
-            except UploadRejected as exc:
-                context["problems"] = [xlsx.CellError("file", None, "", exc.message)]
-                status = 400
             else:
                 context["result"] = result
                 messages.success(

@@ -1,7 +1,7 @@
 """Generate plan_001.xlsx (the plan import workbook) from plan_001.json.
 
 Run from the project root: ``.venv/bin/python demo/data/make_plan_001_xlsx.py``. The demo loads
-the .xlsx through ``plans.workbook.import_plan`` — the same path a bureau uses — so the second demo
+the .xlsx through ``targets.workbook.import_plan`` — the same path a bureau uses — so the second demo
 plan proves a plan needs data, not code. Commit both files after running it.
 """
 
@@ -23,7 +23,7 @@ django.setup()
 
 from openpyxl import Workbook  # noqa: E402
 
-from plans.workbook import (  # noqa: E402
+from targets.workbook import (  # noqa: E402
     ITEM_COLUMNS,
     ITEM_SHEET,
     PLAN_FIELDS,

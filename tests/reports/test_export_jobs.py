@@ -14,6 +14,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
+from portal.xlsx import XLSX_CONTENT_TYPE
 from reports import exports
 from reports.models import ExportJob, ExportStatus
 from reports.tasks import delete_old_exports_task, export_plan_workbook_task
@@ -193,17 +194,63 @@ def test_an_unknown_plan_is_not_found(client, report, users):
 def test_the_api_export_honours_an_accept_header_naming_the_workbook_or_json(client, report, users):
     client.force_login(users.ivan)
     # when: the client asks for the workbook's media type (what an integrator's HTTP library sends for a download)
-    response = client.get(API_URL, {"scope": "D1", "period": "2023Q4"}, HTTP_ACCEPT=exports.XLSX_CONTENT_TYPE)
+    response = client.get(API_URL, {"scope": "D1", "period": "2023Q4"}, HTTP_ACCEPT=XLSX_CONTENT_TYPE)
     # then: the workbook, not 406 Not Acceptable
     assert response.status_code == 200
-    assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == XLSX_CONTENT_TYPE
     assert openpyxl.load_workbook(io.BytesIO(response.content)).sheetnames[0] == "概览"
 
 
 @override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5)
 def test_a_big_export_answers_its_job_as_json_whatever_the_accept_header(client, report, users):
     client.force_login(users.ivan)
-    response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"}, HTTP_ACCEPT=exports.XLSX_CONTENT_TYPE)
+    response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"}, HTTP_ACCEPT=XLSX_CONTENT_TYPE)
     assert response.status_code == 202
     assert response["Content-Type"] == "application/json"
     assert response.json()["job"] == ExportJob.objects.get().pk
+
+
+@override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5)
+def test_broker_down_the_export_is_recorded_and_the_sweep_sends_it_once_it_is_back(
+    client, report, users, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from reports.tasks import sweep_export_jobs_task
+
+    client.force_login(users.ivan)
+    refused = mock.patch.object(export_plan_workbook_task, "delay", side_effect=OperationalError("connection refused"))
+    # when: the broker refuses the message
+    with refused, django_capture_on_commit_callbacks(execute=True):
+        response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"})
+    # then: the request is answered at once (202, not a 500) and the job waits, pending
+    assert response.status_code == 202
+    job = ExportJob.objects.get()
+    assert job.status == ExportStatus.PENDING
+    # when: a minute later the broker is back and the sweep runs
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)):
+        assert sweep_export_jobs_task() == 1
+    job.refresh_from_db()
+    assert job.status == ExportStatus.DONE
+    assert default_storage.exists(job.file.name)
+
+
+@override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5, CELERY_TASK_TIME_LIMIT=60)
+def test_a_job_whose_worker_died_is_failed_after_the_time_limit(report, tree):
+    from reports.tasks import sweep_export_jobs_task
+
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    job = ExportJob.objects.create(
+        plan=report.plan, scope=tree.city, status=ExportStatus.RUNNING, started_at=started, rows_total=10
+    )
+    fresh = ExportJob.objects.create(
+        plan=report.plan, scope=tree.city, status=ExportStatus.RUNNING, started_at=dt.datetime.now(dt.UTC)
+    )
+    sweep_export_jobs_task()
+    job.refresh_from_db()
+    fresh.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+    assert job.error  # the page shows why and stops polling
+    assert fresh.status == ExportStatus.RUNNING

@@ -4,6 +4,10 @@ Sheets: 工作要点 (the plan itself, one field per row), 章节 (sections), �
 目标 (targets). Import creates or updates by natural keys (plan code, section code, section + number,
 target code); rows missing from the workbook are left alone. Targets go through
 ``targets.targets_service`` so the rules are the same as in the browser and the API.
+
+Every cell is written through ``portal.xlsx`` (titles, texts and names are staff-typed): text that
+begins like a formula is a string cell, never a formula, and reads back exactly as typed. Import
+problems are collected in one ``portal.xlsx.ImportErrors`` (the error type of every importer).
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from typing import IO, TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils import get_column_letter
 
 from indicators.models import Indicator
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from portal.xlsx import CellError, ImportErrors, safe_row
 from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
@@ -74,46 +78,45 @@ def export_plan(plan: Plan) -> bytes:
         "parent": plan.parent.code if plan.parent_id else "", "status": _label(PlanStatus, plan.status),
         "guiding_ideas": plan.guiding_ideas,
     }  # fmt: skip
-    sheet.append(["项目", "内容"])
+    sheet.append(safe_row(sheet, ["项目", "内容"]))
     for name, header in PLAN_FIELDS:
-        sheet.append([header, meta[name]])
+        sheet.append(safe_row(sheet, [header, meta[name]]))
 
     sheet = workbook.create_sheet(SECTION_SHEET)
-    sheet.append([header for _n, header in SECTION_COLUMNS])
+    sheet.append(safe_row(sheet, [header for _n, header in SECTION_COLUMNS]))
     sections = list(plan.sections.order_by("order", "pk"))
     for section in sections:
-        sheet.append([section.code, section.title, section.order, section.intro])
+        sheet.append(safe_row(sheet, [section.code, section.title, section.order, section.intro]))
 
     sheet = workbook.create_sheet(ITEM_SHEET)
-    sheet.append([header for _n, header in ITEM_COLUMNS])
+    sheet.append(safe_row(sheet, [header for _n, header in ITEM_COLUMNS]))
     for item in (
         WorkItem.objects.filter(section__plan=plan).select_related("section").order_by("section__order", "number")
     ):
-        sheet.append([item.section.code, item.number, item.title, item.text])
+        sheet.append(safe_row(sheet, [item.section.code, item.number, item.title, item.text]))
 
     sheet = workbook.create_sheet(TARGET_SHEET)
-    sheet.append([header for _n, header in TARGET_COLUMNS])
+    sheet.append(safe_row(sheet, [header for _n, header in TARGET_COLUMNS]))
     targets = Target.objects.filter(plan=plan).select_related(
         "section", "work_item", "indicator", "baseline_period", "scope", "due_period", "owner_unit", "part_of",
         "contributes_to", "assess_from",
     )  # fmt: skip
     for target in targets:
-        sheet.append(
-            [
-                target.code, target.section.code, target.work_item.number if target.work_item_id else None,
-                target.text, _label(TargetKind, target.kind), target.indicator.code if target.indicator_id else "",
-                _label(Comparator, target.comparator), target.target_value, target.target_value_max,
-                target.per_unit_minimum, target.baseline_value,
-                target.baseline_period.code if target.baseline_period_id else "", target.scope.code,
-                YES if target.applies_to_each_unit else NO, target.due_period.code if target.due_period_id else "",
-                target.due_date, _label(PathMode, target.path_mode), target.at_risk_margin,
-                target.owner_unit.code if target.owner_unit_id else "", target.owner_name,
-                target.part_of.code if target.part_of_id else "",
-                target.contributes_to.code if target.contributes_to_id else "",
-                _label(MilestoneStatus, target.milestone_status), target.order,
-                target.assess_from.code if target.assess_from_id else "",
-            ]
-        )  # fmt: skip
+        row = [
+            target.code, target.section.code, target.work_item.number if target.work_item_id else None,
+            target.text, _label(TargetKind, target.kind), target.indicator.code if target.indicator_id else "",
+            _label(Comparator, target.comparator), target.target_value, target.target_value_max,
+            target.per_unit_minimum, target.baseline_value,
+            target.baseline_period.code if target.baseline_period_id else "", target.scope.code,
+            YES if target.applies_to_each_unit else NO, target.due_period.code if target.due_period_id else "",
+            target.due_date, _label(PathMode, target.path_mode), target.at_risk_margin,
+            target.owner_unit.code if target.owner_unit_id else "", target.owner_name,
+            target.part_of.code if target.part_of_id else "",
+            target.contributes_to.code if target.contributes_to_id else "",
+            _label(MilestoneStatus, target.milestone_status), target.order,
+            target.assess_from.code if target.assess_from_id else "",
+        ]  # fmt: skip
+        sheet.append(safe_row(sheet, row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -138,30 +141,9 @@ class Cell:
     value: Any
 
 
-class Errors:
-    """Errors keyed "目标!H5" with messages that name the sheet, row and column in Chinese."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, cell: Cell, message: str) -> None:
-        key = f"{cell.sheet}!{get_column_letter(cell.column)}{cell.row}"
-        self.errors.setdefault(key, []).append(
-            _("“%(sheet)s”表第 %(row)s 行 %(col)s 列（%(header)s）：%(msg)s")
-            % {
-                "sheet": cell.sheet,
-                "row": cell.row,
-                "col": get_column_letter(cell.column),
-                "header": cell.header,
-                "msg": message,
-            }  # fmt: skip
-        )
-
-    def add_sheet(self, sheet: str, message: str) -> None:
-        self.errors.setdefault(sheet, []).append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.errors)
+def _error(errors: ImportErrors, cell: Cell, message: str) -> None:
+    """A problem of one cell, keyed "目标!H5", its message naming the sheet, row and column."""
+    errors.add_cell(cell.sheet, cell.row, cell.column, cell.header, message)
 
 
 def _text(value: Any) -> str:
@@ -172,7 +154,7 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _rows(workbook: Any, sheet: str, columns: list[tuple[str, str]], errors: Errors) -> list[dict[str, Cell]]:
+def _rows(workbook: Any, sheet: str, columns: list[tuple[str, str]], errors: ImportErrors) -> list[dict[str, Cell]]:
     """Data rows of a sheet as {field: Cell}, columns found by their header (any order)."""
     if sheet not in workbook.sheetnames:
         errors.add_sheet(sheet, _("缺少工作表“%(sheet)s”。") % {"sheet": sheet})
@@ -200,18 +182,20 @@ def _rows(workbook: Any, sheet: str, columns: list[tuple[str, str]], errors: Err
 
 @dataclass
 class _Parsed:
-    errors: Errors
+    errors: ImportErrors
 
     def get(self, row: dict[str, Cell], name: str, parse: Callable[[Any], Any], required: bool = False) -> Any:
         cell = row.get(name)
         if cell is None or _text(cell.value) == "":
             if required and cell is not None:
-                self.errors.add(cell, _("不能为空。"))
+                _error(self.errors, cell, _("不能为空。"))
             return None
         try:
             return parse(cell.value)
         except (ValueError, KeyError, InvalidOperation) as exc:
-            self.errors.add(cell, str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) else _("格式不正确。"))
+            _error(
+                self.errors, cell, str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) else _("格式不正确。")
+            )
             return None
 
 
@@ -272,13 +256,13 @@ def _boolean(value: Any) -> bool:
 
 
 def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
-    """Create or update a plan from a workbook; raises ServiceError (nothing written) listing every bad cell."""
+    """Create or update a plan from a workbook; raises ImportErrors (nothing written) listing every bad cell."""
     check_upload(fileobj)
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=True)
     except Exception:  # noqa: BLE001  (openpyxl raises many types for a damaged file)
-        raise ServiceError({"file": [_("无法读取该工作簿。")]}) from None
-    errors = Errors()
+        raise ImportErrors([CellError("file", None, "", _("无法读取该工作簿。"))]) from None
+    errors = ImportErrors()
     parsed = _Parsed(errors)
 
     # Plan sheet: header row, then one (label, value) row per field.
@@ -295,8 +279,7 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
     item_rows = _rows(workbook, ITEM_SHEET, ITEM_COLUMNS, errors)
     target_rows = _rows(workbook, TARGET_SHEET, TARGET_COLUMNS, errors)
     workbook.close()
-    if errors:
-        raise ServiceError(errors.errors)
+    errors.raise_if_any()
 
     # Natural keys resolved in bulk: one query per kind of reference, whatever the number of rows.
     def codes(rows: list[dict[str, Cell]], *names: str) -> set[str]:
@@ -323,7 +306,7 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
     if parent_code:
         parent = Plan.objects.filter(code=parent_code).first()
         if parent is None:
-            errors.add(meta["parent"], _("找不到上级计划“%(code)s”。") % {"code": parent_code})
+            _error(errors, meta["parent"], _("找不到上级计划“%(code)s”。") % {"code": parent_code})
     status = (
         parsed.get(meta, "status", _choice(PlanStatus, _("状态"))) if "status" in meta else None
     ) or PlanStatus.DRAFT
@@ -341,7 +324,7 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
             "intro": parsed.get(row, "intro", _text) or "",
         }
         if section_code in sections:
-            errors.add(row["code"], _("部分代码重复。"))
+            _error(errors, row["code"], _("部分代码重复。"))
         elif section_code:
             sections[section_code] = data
     items: dict[tuple[str, int], dict[str, Any]] = {}
@@ -350,13 +333,12 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
         number = parsed.get(row, "number", _integer, required=True)
         data = {"title": parsed.get(row, "title", _text, required=True), "text": parsed.get(row, "text", _text) or ""}
         if section_code and section_code not in sections:
-            errors.add(row["section"], _("“章节”表中没有部分“%(code)s”。") % {"code": section_code})
+            _error(errors, row["section"], _("“章节”表中没有部分“%(code)s”。") % {"code": section_code})
         elif (section_code, number) in items:
-            errors.add(row["number"], _("同一部分中序号重复。"))
+            _error(errors, row["number"], _("同一部分中序号重复。"))
         elif section_code and number is not None:
             items[(section_code, number)] = data
-    if errors:
-        raise ServiceError(errors.errors)
+    errors.raise_if_any()
 
     with transaction.atomic():
         plan, _created = Plan.objects.update_or_create(
@@ -391,11 +373,10 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
         for target, row, parent_code in pending_parts:
             whole = existing.get(parent_code)
             if whole is None or whole.pk == target.pk:
-                errors.add(row["part_of"], _("找不到所属目标“%(code)s”。") % {"code": parent_code})
+                _error(errors, row["part_of"], _("找不到所属目标“%(code)s”。") % {"code": parent_code})
             elif target.part_of_id != whole.pk:
                 Target.objects.filter(pk=target.pk).update(part_of=whole)
-        if errors:
-            raise ServiceError(errors.errors)  # leaving the atomic block by an exception: nothing is kept
+        errors.raise_if_any()  # leaving the atomic block by an exception: nothing is kept
     return plan
 
 
@@ -415,10 +396,10 @@ def _import_target(
     pending_parts: list[tuple[Target, dict[str, Cell], str]],
 ) -> None:
     errors = parsed.errors
-    before = len(errors.errors)
+    before = len(errors.cell_errors)
     code = parsed.get(row, "code", _text, required=True)
     if code in seen:
-        errors.add(row["code"], _("目标代码重复。"))
+        _error(errors, row["code"], _("目标代码重复。"))
         return
     section = parsed.get(row, "section", _lookup(sections, _("部分")), required=True)
     number = parsed.get(row, "work_item", _integer)
@@ -426,7 +407,9 @@ def _import_target(
     if section is not None and number is not None:
         work_item = items.get((section.code, number))
         if work_item is None:
-            errors.add(row["work_item"], _("部分“%(s)s”中没有第 %(n)s 项工作任务。") % {"s": section.code, "n": number})
+            _error(
+                errors, row["work_item"], _("部分“%(s)s”中没有第 %(n)s 项工作任务。") % {"s": section.code, "n": number}
+            )
     fields: dict[str, Any] = {
         "code": code,
         "section": section,
@@ -455,7 +438,7 @@ def _import_target(
     if "assess_from" in row:  # a workbook exported before the column existed leaves the target's as it is
         fields["assess_from"] = parsed.get(row, "assess_from", _lookup(periods, _("周期")))
     part_of = parsed.get(row, "part_of", _text)
-    if len(errors.errors) > before or not code:
+    if len(errors.cell_errors) > before or not code:
         return
     seen.add(code)
     try:
@@ -469,7 +452,7 @@ def _import_target(
         for name, messages in exc.errors.items():
             cell = row.get(name) or row["code"]
             for message in messages:
-                errors.add(cell, message)
+                _error(errors, cell, message)
         return
     if part_of:
         pending_parts.append((target, row, part_of))

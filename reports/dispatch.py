@@ -1,0 +1,71 @@
+"""Requesting an export: small workbooks are written in the request, big ones become a job for a Celery task.
+
+``request_export`` is the single entry point of the web page and the API. A job is recorded first and enqueued
+after commit; when the broker is down the job stays pending and the sweep (``reports.tasks``) sends it again, so
+the request never fails for it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+
+from plans.models import Plan
+from portal import scope
+from portal.scope import Perm
+from reports import exports
+from reports.models import ExportJob
+from reports.tasks import export_plan_workbook_task
+from reports.xlsx import build_workbook, count_rows
+from schools.models import OrgUnit
+from submissions.models import Period
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportResult:
+    """Either the finished workbook (small export) or the job that will produce it."""
+
+    content: bytes | None = None
+    filename: str = ""
+    job: ExportJob | None = None
+
+
+def request_export(user: Any, plan: Plan, unit: OrgUnit, period: Period | None) -> ExportResult:
+    """Export the plan's workbook for ``unit``: now if small, else as a background job.
+
+    The caller has already found ``unit`` in the user's view scope (404 otherwise); exporting
+    needs Perm.EXPORT on it (403): principals read pages but do not export.
+    """
+    scope.require(user, Perm.EXPORT, unit)
+    rows = count_rows(plan, unit, period)
+    if rows <= settings.EXPORT_ASYNC_THRESHOLD_ROWS:
+        buffer = io.BytesIO()
+        build_workbook(plan, unit, period, buffer)
+        return ExportResult(content=buffer.getvalue(), filename=exports.export_filename(plan, unit, period))
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            plan=plan,
+            scope=unit,
+            period=period,
+            requested_by=user if user.is_authenticated else None,
+            rows_total=rows,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+        # After commit: a worker must never look for a row that is not there yet.
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return ExportResult(job=job)
+
+
+def _enqueue(job_id: int) -> None:
+    try:
+        export_plan_workbook_task.delay(job_id)
+    except Exception:  # noqa: BLE001  (any broker failure: the job stays pending for the sweep; never a 500)
+        logger.warning("broker unavailable; export job %s left for the sweep", job_id, exc_info=True)
