@@ -1,6 +1,6 @@
 """Suggesting the indicator or designation kind a target most likely uses, by name and synonyms.
 
-A small table for the demo indicator codes (``targets/demo.py``); the standard catalogue replaces it later.
+A small table for the demo indicator codes (``demo/indicators.py``); the standard catalogue replaces it later.
 Each entry lists keyword groups: every group must match (any synonym in a group), and ``exclude`` words veto.
 """
 
