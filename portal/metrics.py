@@ -34,6 +34,7 @@ class LatencyHistogram:
         self.counts = [0] * (len(BUCKETS) + 1)
         self.total = 0.0
         self._last_flush = 0.0
+        self._warned = False  # an unwritable METRICS_DIR is logged once per process, not every few seconds
 
     def observe(self, seconds: float) -> None:
         with self._lock:
@@ -44,7 +45,9 @@ class LatencyHistogram:
             try:
                 self.flush(Path(folder))
             except OSError:  # an unwritable folder costs the shared numbers, never the request
-                logger.warning("metrics: cannot write to METRICS_DIR", exc_info=True)
+                if not self._warned:
+                    self._warned = True
+                    logger.warning("metrics: cannot write to METRICS_DIR", exc_info=True)
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:

@@ -19,7 +19,7 @@ DEBUG = env_bool("DEBUG", False)
 _env.collect_errors()
 if DEBUG:
     # Development only (DEBUG=1): production refuses to start without its own key (below).
-    SECRET_KEY = env_str("SECRET_KEY") or "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"  # nosec B105
+    SECRET_KEY = env_str("SECRET_KEY") or "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 else:
     # Production needs its real services; fail at start-up, not at the first request.
     SECRET_KEY = env_required("SECRET_KEY")
