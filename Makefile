@@ -57,7 +57,7 @@ beat: $(STAMP)
 lock:
 	$(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --annotation-style line \
 		-o requirements.lock
-	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+	$(UV) pip compile pyproject.toml --extra dev --extra sentry --universal --python-version 3.11 --generate-hashes \
 		--annotation-style line -o requirements-dev.lock
 
 # Wheels of the locked set for this machine's Python and platform (build it where the target's OS and Python

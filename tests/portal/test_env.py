@@ -254,3 +254,17 @@ def test_env_example_as_written_starts_production() -> None:
     values = _systemd_environment_file((ROOT / ".env.example").read_text(encoding="utf-8"))
     result = _settings_import(values)
     assert result.returncode == 0, result.stderr
+
+
+def test_sentry_dsn_with_the_sdk_starts_it_without_personal_data() -> None:
+    pytest.importorskip("sentry_sdk")
+    code = (
+        "import portal.settings, sentry_sdk; c = sentry_sdk.get_client(); "
+        "print(c.is_active(), c.options['send_default_pii'], c.options['environment'], "
+        "sorted(i for i in c.integrations if i in {'django', 'celery'}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SENTRY_DSN"}}
+    clean.update({"DEBUG": "1", "SENTRY_DSN": "https://key@127.0.0.1:9/1", "SENTRY_ENVIRONMENT": "staging"})
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(maxsplit=3) == ["True", "False", "staging", "['celery', 'django']"]
