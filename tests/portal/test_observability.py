@@ -25,6 +25,7 @@ from portal.tasks import worker_heartbeat_task
 from submissions.models import Period, Submission, SubmissionStatus
 from targets.models import PendingRecompute
 from tests.conftest import Personas, Tree
+from tests.frozen_server import frozen_tcp_server
 
 HEALTH_KEYS = {
     "status",
@@ -44,29 +45,9 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def frozen_broker() -> Iterator[int]:
-    """A TCP server that accepts connections and never answers: a hung Redis."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(50)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
+    """A hung Redis: accepts connections, never answers."""
+    with frozen_tcp_server() as port:
+        yield port
 
 
 class FakeRedis:
