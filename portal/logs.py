@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from django.core.signals import request_finished, request_started
 
@@ -35,11 +36,39 @@ def _request_finished(sender: object, **kwargs: object) -> None:
     request_id_var.set("-")
 
 
+def _task_published(headers: dict[str, object] | None = None, **kwargs: object) -> None:
+    """A task queued during a request carries the request's id in its message headers."""
+    request_id = request_id_var.get()
+    if headers is not None and request_id != "-":
+        headers.setdefault("request_id", request_id)
+
+
+def _task_started(task: Any = None, **kwargs: object) -> None:
+    """A worker running a task logs with the id of the request that queued it (eager tasks keep the request's)."""
+    request = getattr(task, "request", None)
+    if request is None or getattr(request, "is_eager", False):
+        return
+    offered = getattr(request, "request_id", None) or (getattr(request, "headers", None) or {}).get("request_id")
+    request_id_var.set(offered if isinstance(offered, str) and REQUEST_ID_PATTERN.fullmatch(offered) else "-")
+
+
+def _task_finished(task: Any = None, **kwargs: object) -> None:
+    request = getattr(task, "request", None)
+    if request is not None and not getattr(request, "is_eager", False):
+        request_id_var.set("-")
+
+
 def connect_signals() -> None:
     """Set the id when Django starts a request and clear it when the response is closed, so that even
-    Django's own "Not Found" / "Internal Server Error" lines (logged after the middleware) carry it."""
+    Django's own "Not Found" / "Internal Server Error" lines (logged after the middleware) carry it; pass
+    it on to the Celery tasks the request queues."""
+    from celery.signals import before_task_publish, task_postrun, task_prerun
+
     request_started.connect(_request_started, dispatch_uid="portal.logs.request_started")
     request_finished.connect(_request_finished, dispatch_uid="portal.logs.request_finished")
+    before_task_publish.connect(_task_published, dispatch_uid="portal.logs.task_published", weak=False)
+    task_prerun.connect(_task_started, dispatch_uid="portal.logs.task_started", weak=False)
+    task_postrun.connect(_task_finished, dispatch_uid="portal.logs.task_finished", weak=False)
 
 
 class RequestIdFilter(logging.Filter):

@@ -418,3 +418,32 @@ def test_publishing_to_a_frozen_broker_gives_up_within_seconds(frozen_broker: in
     assert time.monotonic() - started < 4 * settings.BROKER_TIMEOUT_SECONDS
     assert len(outcome) == 1
     assert isinstance(outcome[0], Exception)
+
+
+def test_a_task_queued_in_a_request_logs_with_that_request_id() -> None:
+    """The publish signal puts the id in the message headers; the worker's prerun signal reads it back."""
+    from types import SimpleNamespace
+
+    from celery.signals import before_task_publish, task_postrun, task_prerun
+
+    headers: dict[str, object] = {}
+    token = request_id_var.set("req-in-web")
+    try:
+        before_task_publish.send(sender="targets.tasks.x", headers=headers, body=None)
+    finally:
+        request_id_var.reset(token)
+    assert headers["request_id"] == "req-in-web"
+
+    class FakeTask:  # signal senders must be hashable
+        def __init__(self, request: SimpleNamespace) -> None:
+            self.request = request
+
+    in_worker = FakeTask(SimpleNamespace(is_eager=False, request_id=None, headers=headers))
+    task_prerun.send(sender=in_worker, task_id="t1", task=in_worker, args=(), kwargs={})
+    assert request_id_var.get() == "req-in-web"
+    task_postrun.send(sender=in_worker, task_id="t1", task=in_worker, args=(), kwargs={}, retval=None, state=None)
+    assert request_id_var.get() == "-"
+
+    forged = FakeTask(SimpleNamespace(is_eager=False, request_id="x\ny", headers=None))
+    task_prerun.send(sender=forged, task_id="t2", task=forged, args=(), kwargs={})
+    assert request_id_var.get() == "-"
