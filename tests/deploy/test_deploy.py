@@ -156,9 +156,18 @@ def test_compose_runs_every_service_from_an_existing_deploy_script() -> None:
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["web"]["depends_on"]["collectstatic"] == {"condition": "service_completed_successfully"}
-    # Every app service shares the media volume, and web/worker/beat see the same database and broker.
+    # Every app service shares the media volume, and web/worker/beat see the same database and broker. Paths
+    # of .env (written for a plain server) are replaced by the container's own.
     for name in APP_SERVICES:
         assert "media:/srv/portal/media" in services[name]["volumes"]
+        assert "static:/srv/portal/static" in services[name]["volumes"]
+        assert services[name]["env_file"] == ".env"
+        paths = {key: services[name]["environment"][key] for key in ("STATIC_ROOT", "MEDIA_ROOT", "METRICS_DIR")}
+        assert paths == {
+            "STATIC_ROOT": "/srv/portal/static",
+            "MEDIA_ROOT": "/srv/portal/media",
+            "METRICS_DIR": "/tmp/portal-metrics",
+        }
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
         assert "@db:5432/portal" in services[name]["environment"]["DATABASE_URL"]
 
