@@ -76,6 +76,14 @@ def memberships(user: AnyUser) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("org_unit").order_by("role")
 
 
+def is_bureau_wide_admin(user: AnyUser) -> bool:
+    """A superuser, or a bureau administrator of a top-level unit (sees every unit of the tree)."""
+    if is_superuser(user):
+        return True
+    root_ids = {grant.unit_id for grant in grants(user) if grant.role == Role.BUREAU_ADMIN}
+    return bool(root_ids) and OrgUnit.objects.filter(pk__in=root_ids, parent__isnull=True).exists()
+
+
 def is_superuser(user: AnyUser) -> bool:
     return bool(getattr(user, "is_superuser", False) and getattr(user, "is_active", False))
 

@@ -152,6 +152,9 @@ RULES: list[Rule] = [
     *R("api_schema", "POST", "-",             "401 405 405 405 405 405 405"),
     *R("api_docs", "GET", "-",                "401 200 200 200 200 200 200"),
     *R("api_docs", "POST", "-",               "401 405 405 405 405 405 405"),
+    # Prometheus: a bureau-wide administrator (or the METRICS_TOKEN bearer), nobody else.
+    *R("metrics", "GET", "-",                 "403 403 403 403 403 403 200"),
+    *R("metrics", "POST", "-",                "405 405 405 405 405 405 405"),
 
     # ---- schools                             anon alice bob rita rob ivan bea
     *R("schools:orgunit_list", "GET", "-",    "L 200 200 200 200 200 200"),
