@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("schools/", include("schools.urls")),
+    path("plans/", include("targets.plan_copy_urls")),
     path("plans/", include("plans.urls")),
     path("submissions/", include("submissions.urls")),
     path("targets/", include("indicators.urls")),
