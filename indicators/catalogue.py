@@ -518,3 +518,32 @@ def install_entry(code: str, user: AnyUser) -> InstallResult:
             services.save_indicator(Indicator(**entry.indicator_fields()), user)
             indicator_created = True
     return InstallResult(code=entry.code, figures_created=tuple(created), indicator_created=indicator_created)
+
+
+# --- Matching names (the document importer) ---
+
+
+def _folded(text: str) -> str:
+    """Text compared without spaces and with full-width letters and digits made half-width."""
+    return "".join(text.split()).translate(_FULL_WIDTH).lower()
+
+
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
+def match_names(text: str, catalogue: Catalogue | None = None) -> list[Entry]:
+    """Entries whose name or a synonym occurs in ``text``, the longest match first (best guess at the front).
+
+    A plain containment test over the folded text: "学前三年幼儿毛入园率达到92%以上" finds 学前三年毛入园率 through
+    its synonym; an entry found through a longer name outranks one found through a shorter one.
+    """
+    folded = _folded(text or "")
+    if not folded:
+        return []
+    scored: list[tuple[int, Entry]] = []
+    for entry in (catalogue or load()).entries.values():
+        lengths = [len(name) for name in (entry.name, *entry.synonyms) if _folded(name) in folded]
+        if lengths:
+            scored.append((max(lengths), entry))
+    scored.sort(key=lambda pair: (-pair[0], not pair[1].supported, pair[1].code))
+    return [entry for _length, entry in scored]

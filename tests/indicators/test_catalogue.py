@@ -270,3 +270,23 @@ def test_the_api_refuses_a_conflict_with_a_translated_400(users) -> None:  # noq
     assert "A figure with the code kg_enrolled already exists" in response.json()["errors"]["code"][0]
     assert not Indicator.objects.exists()
     assert Figure.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("sentence", "first"),
+    [
+        ("学前三年幼儿毛入园率达到92%以上", "kg_3yr_rate"),
+        ("学前一年入园率达99%以上", "kg_preschool_1yr_rate"),
+        ("全面消除56人以上大班额", "classes_over_55"),
+        ("生均教学仪器设备值达到2000元", "equipment_value_per_student"),
+        ("三类残疾儿童少年义务教育入学率保持在95%以上", "special_disabled_enrolment_rate"),
+        ("初中巩固率达到 98％", "jun_retention_rate"),
+    ],
+)
+def test_names_and_synonyms_find_the_entry_a_sentence_measures(sentence: str, first: str) -> None:
+    assert catalogue.match_names(sentence)[0].code == first
+
+
+def test_a_sentence_naming_no_measure_matches_nothing() -> None:
+    assert catalogue.match_names("加强党的建设，落实全面从严治党主体责任") == []
+    assert catalogue.match_names("") == []
