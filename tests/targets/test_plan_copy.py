@@ -246,3 +246,28 @@ def test_the_api_refuses_bad_input_translated_and_others_with_403(users, source)
     assert api(users.rita).post(url, body, format="json").status_code == 403
     assert api(users.bea).post("/api/v1/plans/nope/copy/", body, format="json").status_code == 404
     assert Plan.objects.count() == 1
+
+
+def test_links_to_last_years_parent_plan_are_left_for_the_bureau_to_set(users, tree, source) -> None:  # noqa: ANN001
+    city = source["plan"]
+    city_target = city.targets.get(code="T01")
+    district = Plan.objects.create(
+        code="d1-2023", title="东区2023年工作要点", year=2023, owner_unit=tree.d1, parent=city
+    )
+    section = Section.objects.create(plan=district, code="goals", title="主要目标")
+    targets_service.create_target(users.bea, district, {
+        "section": section, "code": "D1-T01", "text": "东区入园率达93%", "kind": TargetKind.THRESHOLD,
+        "comparator": Comparator.GTE, "target_value": D(93), "contributes_to": city_target,
+    })  # fmt: skip
+
+    copy = copy_plan(users.bea, district, "d1-2024", 2024, "东区2024年工作要点")
+    assert copy.parent is None
+    assert copy.targets.get(code="D1-T01").contributes_to is None
+
+    # A parent plan of the new year already (the district plan was written against it): kept, links too.
+    city.year = 2024
+    city.save(update_fields=["year"])
+    district.refresh_from_db()
+    again = copy_plan(users.bea, district, "d1-2024b", 2024, "东区2024年工作要点")
+    assert again.parent == city
+    assert again.targets.get(code="D1-T01").contributes_to == city_target
