@@ -5,7 +5,7 @@ they are; targets go through ``targets_service.create_target`` (the target form'
 a sub-target after the target it is part of. Each target keeps its kind, numbers, indicator, scope, owners
 and 所属目标 link; its baseline becomes the source year's actual at its scope — Q4's, or the latest quarter
 with a value — with that quarter as ``baseline_period``. Quarters (due, 起评, path points) and due dates
-move to the same quarter / day of the new year; a quarter not defined yet for the new year is left empty.
+move on by the years between the two plans (2023Q3 → 2024Q3); a quarter not defined yet is left empty.
 The parent plan and 对应上级目标 links belong to last year's parent plan: they are kept only when the source's
 parent plan is already of the new year, else left for the bureau to set.
 
@@ -69,8 +69,9 @@ def _clean(plan: Plan, code: Any, year: Any, title: Any) -> tuple[str, int, str]
     return code, year_number, title
 
 
-def _same_quarter(period: Period | None, periods: dict[int, Period]) -> Period | None:
-    return None if period is None else periods.get(period.quarter)
+def _shifted(period: Period | None, years: int, periods: dict[tuple[int, int], Period]) -> Period | None:
+    """The same quarter ``years`` later, or None when that quarter is not defined (yet)."""
+    return None if period is None else periods.get((period.year + years, period.quarter))
 
 
 def _shift_date(day: datetime.date | None, years: int) -> datetime.date | None:
@@ -121,7 +122,7 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
     scope.require(user, Perm.ADMIN, plan.owner_unit)
     code, year, title = _clean(plan, code, year, title)
     years = year - plan.year
-    periods = {p.quarter: p for p in Period.objects.filter(year=year)}
+    periods = {(p.year, p.quarter): p for p in Period.objects.all()}
     keep_parent = plan.parent is not None and plan.parent.year == year
     with transaction.atomic():
         copy = Plan.objects.create(
@@ -146,7 +147,7 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
         last_year = baselines(plan)
         source = list(
             Target.objects.filter(plan=plan)
-            .select_related("due_period", "assess_from", "contributes_to")
+            .select_related("due_period", "assess_from", "contributes_to", "indicator", "scope", "owner_unit")
             .order_by("section__order", "order", "code", "pk")
         )
         copies: dict[int, Target] = {}
@@ -170,9 +171,9 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
                 "baseline_period": baseline[1] if baseline else None,
                 "scope": target.scope,
                 "applies_to_each_unit": target.applies_to_each_unit,
-                "due_period": _same_quarter(target.due_period, periods),
+                "due_period": _shifted(target.due_period, years, periods),
                 "due_date": _shift_date(target.due_date, years),
-                "assess_from": _same_quarter(target.assess_from, periods),
+                "assess_from": _shifted(target.assess_from, years, periods),
                 "path_mode": target.path_mode,
                 "at_risk_margin": target.at_risk_margin,
                 "owner_unit": target.owner_unit,
@@ -186,7 +187,7 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
             copies[target.pk] = targets_service.create_target(user, copy, fields)
         points: dict[int, dict[Period, Decimal | None]] = {}
         for point in TargetPathPoint.objects.filter(target__plan=plan).select_related("period"):
-            new_period = _same_quarter(point.period, periods)
+            new_period = _shifted(point.period, years, periods)
             if new_period is not None:
                 points.setdefault(point.target_id, {})[new_period] = point.expected_value
         for target_id, target_points in points.items():
