@@ -290,3 +290,17 @@ def test_names_and_synonyms_find_the_entry_a_sentence_measures(sentence: str, fi
 def test_a_sentence_naming_no_measure_matches_nothing() -> None:
     assert catalogue.match_names("加强党的建设，落实全面从严治党主体责任") == []
     assert catalogue.match_names("") == []
+
+
+def test_per_student_entries_add_both_stages_and_count_schools_over_the_limit(users, tree) -> None:  # noqa: ANN001
+    """Primary schools report no junior enrolment: the sum of both stages still counts (missing reads as 0)."""
+    for code in ("teaching_area_per_student", "schools_over_2000"):
+        catalogue.install_entry(code, users.bea)
+    q1 = period(2023, 1)
+    report(tree.s1, q1, area_teaching_aux="4500.5", pri_enrolled=1000)
+    report(tree.s2, q1, area_teaching_aux=4000, pri_enrolled=2001)
+    engine.full_recompute()
+    area = Indicator.objects.get(code="teaching_area_per_student")
+    assert value(area, tree.s1, q1) == Decimal("4.50")
+    assert value(area, tree.t1, q1) == Decimal("2.83")  # 8500.5 / 3001, not the mean of the schools' 4.50 and 2.00
+    assert value(Indicator.objects.get(code="schools_over_2000"), tree.d1, q1) == Decimal(1)
