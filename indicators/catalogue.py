@@ -87,6 +87,10 @@ class FigureDef:
     def name(self) -> str:
         return str(self.fields["name"])
 
+    @property
+    def name_en(self) -> str:
+        return str(self.fields["name_en"])
+
 
 @dataclass(frozen=True)
 class Entry:

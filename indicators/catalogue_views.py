@@ -15,6 +15,7 @@ from indicators.tables import formula_text
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from schools.models import SchoolType
 
 
 @login_required
@@ -27,6 +28,7 @@ def catalogue_list(request: HttpRequest) -> HttpResponse:
             "formula": formula_text(Indicator(**state.entry.indicator_fields()))
             if state.entry.supported
             else f"{state.entry.aggregation}({state.entry.numerator} ÷ {state.entry.denominator})",
+            "school_types": [str(SchoolType(code).label) for code in state.entry.unit_filter["school_types"]],
         }
         for state in catalogue.states(loaded)
     ]
