@@ -17,17 +17,18 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("profile/", views.profile, name="profile"),
     path("profile/token/", views.token_create, name="token_create"),
     path("profile/token/revoke/", views.token_revoke, name="token_revoke"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("schools/", include("schools.urls")),
-    path("plans/", include("targets.plan_copy_urls")),
-    path("plans/", include("plans.urls")),
+    # plans' own pages and the target pages share /plans/ and the "plans" namespace (see the module).
+    path("plans/", include("targets.plan_urls")),
     path("submissions/", include("submissions.urls")),
     path("targets/", include("indicators.urls")),
     path("reports/", include("reports.urls")),

@@ -1,4 +1,5 @@
-"""Plan pages: detail with targets and status, editing by bureau staff, preview, notes by owners, workbook."""
+"""The plan page with its targets and status, editing a target (bureau staff), the preview, notes by owners;
+also plans' own section, work item and workbook pages, which need the same plan with targets."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from indicators.models import Indicator, IndicatorValue
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions.models import Period
-from targets.models import Comparator, MilestoneStatus, Target, TargetChange, TargetKind, TargetNote
+from targets.models import Comparator, MilestoneStatus, Progress, Target, TargetChange, TargetKind, TargetNote
 from targets.progress import recompute_progress
 
 
@@ -197,6 +198,31 @@ def test_preview_without_js_and_as_json(client, users, plan, tree) -> None:  # n
         client.get(reverse("plans:target_preview", args=["p23"]), {**params, "comparator": "lte"}).json()["status"]
         == "met"
     )
+
+
+def test_the_live_preview_and_the_preview_button_show_what_saving_stores(client, users, plan, tree) -> None:  # noqa: ANN001
+    client.force_login(users.bea)
+    target = Target.objects.get(code="T05")
+    url = reverse("plans:target_update", args=["p23", "T05"])
+    # A linear path from a baseline of 90: Q1 expects 92.25, so 97 is on track (a flat path would say at risk).
+    data = _form_data(target, path_mode="linear", baseline_value="90", reason="改为线性路径")
+    live = client.get(reverse("plans:target_preview", args=["p23"]), {**data, "target": "T05"}).json()
+    button = client.post(url, {**data, "preview": "1"}).content.decode()
+    assert client.post(url, data).status_code == 302
+    saved = Progress.objects.get(target=target, org_unit=tree.city, period__code="2023Q1")
+    assert (saved.status, saved.expected) == ("on_track", Decimal("92.25"))
+    assert (live["status"], live["actual"], live["expected"]) == (saved.status, float(saved.actual), 92.25)
+    assert "badge badge-on_track" in button
+
+
+def test_an_edit_without_a_scope_keeps_the_target_scope(client, users, plan, tree) -> None:  # noqa: ANN001
+    client.force_login(users.bea)
+    target = Target.objects.get(code="T05")
+    url = reverse("plans:target_update", args=["p23", "T05"])
+    assert "badge badge-at_risk" in client.post(url, _form_data(target, scope="", preview="1")).content.decode()
+    assert client.post(url, _form_data(target, scope="", owner_name="基教科")).status_code == 302
+    target.refresh_from_db()
+    assert (target.scope, target.owner_name) == (tree.city, "基教科")
 
 
 def test_sections_work_items_and_path_points_are_edited_in_the_browser(client, users, plan, q1) -> None:  # noqa: ANN001

@@ -16,11 +16,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_tables2.utils import signature
 
+from portal.numbers import NO_DATA, format_number, format_signed
 from portal.tables import BaseTable
-from reports.queries import STATUS_LABELS, format_number
 from schools.models import Level, OrgUnit
-
-NO_DATA = _("无数据")  # a missing value is "no data", never 0 and never a bare dash
+from targets.queries import STATUS_LABELS
 
 
 class DrilldownTable(BaseTable):
@@ -53,7 +52,7 @@ class DrilldownTable(BaseTable):
         sequence = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
         order_by = ("gap",)
         # includes/table.html with the body rows rendered by rows_html() (the league table's hot path).
-        template_name = "reports/_drilldown_table.html"
+        template_name = "targets/_drilldown_table.html"
 
     def __init__(
         self, *args: Any, decimals: int = 1, unit: str = "", link_params: dict[str, str] | None = None, **kwargs: Any
@@ -162,21 +161,19 @@ class DrilldownTable(BaseTable):
         return format_html('<a href="{}">{}</a>', url, value)
 
     def _num(self, value: Decimal | None, unit: str = "") -> str:
-        return format_number(value, self.decimals, unit)
+        return format_number(value, self.decimals, unit, empty=NO_DATA)
 
     def render_value(self, value: Decimal | None) -> str:
         return self._num(value, self.unit)
 
     def render_numerator(self, value: Decimal | None) -> str:
-        return format_number(value, 0)
+        return format_number(value, 0, empty=NO_DATA)
 
     def render_denominator(self, value: Decimal | None) -> str:
-        return format_number(value, 0)
+        return format_number(value, 0, empty=NO_DATA)
 
     def render_gap(self, value: Decimal | None) -> str:
-        if value is None:
-            return "—"
-        return f"{'+' if value > 0 else ''}{self._num(value, self.unit)}"
+        return format_signed(value, self.decimals, self.unit)
 
     def render_status(self, value: str) -> str:
         return format_html('<span class="badge badge-{}">{}</span>', value, STATUS_LABELS.get(value, value))

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from plans.models import Plan, Section
-from reports.queries import target_contributions
 from targets.models import Comparator, Target, TargetKind
+from targets.queries import target_contributions
 from tests.reports.conftest import progress
 
 RATE_URL = reverse("reports:target_detail", kwargs={"plan": "p2023", "code": "kg-rate"})
