@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from indicators import services
+from indicators import catalogue_names, services
 from indicators.models import Aggregation, Indicator
 from portal import expressions, scope
 from portal.errors import ServiceError
@@ -39,7 +39,7 @@ from submissions.models import Figure, TimeAggregation, UnitAggregation, ValueTy
 if TYPE_CHECKING:
     from portal.scope import AnyUser
 
-CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue" / "catalogue.json"
+CATALOGUE_PATH = catalogue_names.CATALOGUE_PATH
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 # The figure fields that say what is measured and how it adds up: an existing figure with the same code must
@@ -527,27 +527,7 @@ def install_entry(code: str, user: AnyUser) -> InstallResult:
 # --- Matching names (the document importer) ---
 
 
-def _folded(text: str) -> str:
-    """Text compared without spaces and with full-width letters and digits made half-width."""
-    return "".join(text.split()).translate(_FULL_WIDTH).lower()
-
-
-_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-
-
-def match_names(text: str, catalogue: Catalogue | None = None) -> list[Entry]:
-    """Entries whose name or a synonym occurs in ``text``, the longest match first (best guess at the front).
-
-    A plain containment test over the folded text: "学前三年幼儿毛入园率达到92%以上" finds 学前三年毛入园率 through
-    its synonym; an entry found through a longer name outranks one found through a shorter one.
-    """
-    folded = _folded(text or "")
-    if not folded:
-        return []
-    scored: list[tuple[int, Entry]] = []
-    for entry in (catalogue or load()).entries.values():
-        lengths = [len(name) for name in (entry.name, *entry.synonyms) if _folded(name) in folded]
-        if lengths:
-            scored.append((max(lengths), entry))
-    scored.sort(key=lambda pair: (-pair[0], not pair[1].supported, pair[1].code))
-    return [entry for _length, entry in scored]
+def match_names(text: str) -> list[Entry]:
+    """Entries whose name or a synonym occurs in ``text``, the best guess first (see ``catalogue_names.match``)."""
+    entries = load().entries
+    return [entries[code] for code in catalogue_names.match(text) if code in entries]
