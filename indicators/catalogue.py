@@ -68,6 +68,11 @@ INDICATOR_DEFINITION_FIELDS = (
 )
 
 
+def _indicator_has(name: str) -> bool:
+    """Whether the Indicator model has field ``name`` (the catalogue may describe fields the engine adds later)."""
+    return any(field.name == name for field in Indicator._meta.get_fields())
+
+
 class CatalogueError(ValueError):
     """The catalogue file is malformed; ``problems`` lists every problem found (for its maintainers)."""
 
@@ -111,6 +116,8 @@ class Entry:
     condition: str
     unit_filter: Mapping[str, Any]
     requires: str = ""
+    # The coefficient of variation's weight (per school: its enrolment); stored once the model has the field.
+    weight: str = ""
 
     @property
     def supported(self) -> bool:
@@ -135,6 +142,7 @@ class Entry:
             "unit_filter_school_types": list(self.unit_filter["school_types"]),
             "unit_filter_ownership": list(self.unit_filter["ownership"]),
             "unit_filter_central_only": bool(self.unit_filter["central_only"]),
+            **({"weight": self.weight} if _indicator_has("weight") else {}),
         }
 
 
@@ -234,9 +242,11 @@ def _check_formula(
     else:
         used.append(("numerator", False))
         if aggregation not in (Aggregation.SUM, Aggregation.MAX, Aggregation.MIN):
-            used.append(("denominator", False))  # ratio, and the coefficient of variation's weight
+            used.append(("denominator", False))  # a ratio, or the per-school ratio a coefficient of variation spreads
         elif formula["denominator"]:
             problems.append(f"entry {code}: only a ratio has a denominator")
+    if formula.get("weight"):
+        used.append(("weight", False))
     for key, is_condition in used:
         try:
             expressions.parse(formula[key], known, condition=is_condition)
@@ -262,7 +272,7 @@ def _entry(raw: Any, figures: Mapping[str, FigureDef], problems: list[str]) -> E
     if not isinstance(formula, dict):
         problems.append(f"{where}.formula: expected an object")
         formula = {}
-    keys = ("numerator", "denominator", "condition")
+    keys = ("numerator", "denominator", "condition", "weight")
     texts = {key: _text(formula, key, f"{where}.formula", problems) for key in keys}
     requires = _text(raw, "requires", where, problems)
     aggregation = formula.get("aggregation", Aggregation.RATIO)
@@ -312,6 +322,7 @@ def _entry(raw: Any, figures: Mapping[str, FigureDef], problems: list[str]) -> E
         condition=texts["condition"],
         unit_filter=filters,
         requires=requires,
+        weight=texts["weight"],
     )
     return entry if len(problems) == before else None
 
@@ -373,7 +384,7 @@ def _shipped() -> Catalogue:
 def _normalised(name: str, value: Any) -> Any:
     if isinstance(value, list):
         return sorted(value)
-    if name in ("numerator", "denominator", "condition"):
+    if name in ("numerator", "denominator", "condition", "weight"):
         text = (value or "").strip()
         if not text:
             return ""
@@ -406,7 +417,8 @@ def _figure_conflict(figure: Figure, wanted: FigureDef) -> str:
 
 
 def _indicator_conflict(indicator: Indicator, entry: Entry) -> str:
-    fields = _differences(indicator, entry.indicator_fields(), INDICATOR_DEFINITION_FIELDS)
+    names = [*INDICATOR_DEFINITION_FIELDS, *(["weight"] if _indicator_has("weight") else [])]
+    fields = _differences(indicator, entry.indicator_fields(), names)
     if not fields:
         return ""
     message = _("已有代码为 {code} 的统计指标，但定义不同（{fields}）。")

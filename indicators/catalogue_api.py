@@ -90,6 +90,7 @@ def entry_data(state: catalogue.EntryState) -> dict[str, Any]:
             "aggregation": entry.aggregation,
             "decimals": entry.decimals,
             "condition": entry.condition,
+            "weight": entry.weight,
         },
         "unit_filter": {
             "levels": list(entry.unit_filter["levels"]),

@@ -85,11 +85,12 @@ def test_the_loader_lists_every_problem_of_a_broken_file() -> None:
     data["entries"][3]["figures"] = ["no_such_figure"]
     data["entries"][4]["formula"]["denominator"] = "pop_age_6 +"
     data["figures"][0]["time_aggregation"] = "yearly"
+    data["entries"][-2]["formula"]["weight"] = "pri_enrolled * kg_enrolled"  # a figure outside the entry
     with pytest.raises(catalogue.CatalogueError) as caught:
         catalogue.parse(data)
     text = "\n".join(caught.value.problems)
     for expected in ("version", "defined twice", "'median'", "university", "no_such_figure",
-                     "pri_ontime_entry_rate.denominator", "time_aggregation"):  # fmt: skip
+                     "pri_ontime_entry_rate.denominator", "time_aggregation", ".weight"):  # fmt: skip
         assert expected in text
 
 
@@ -172,7 +173,7 @@ def test_the_command_installs_the_catalogue_and_skips_cv_entries(db: None) -> No
     call_command("load_catalogue", stdout=out)
     supported = [e for e in catalogue.load().entries.values() if e.supported]
     assert set(Indicator.objects.values_list("code", flat=True)) == {e.code for e in supported}
-    assert "cv_pupil_teacher_ratio: skipped, needs the 'cv' aggregation" in out.getvalue()
+    assert "cv_teaching_area_per_student: skipped, needs the 'cv' aggregation" in out.getvalue()
     out = StringIO()
     call_command("load_catalogue", "--only", "kg_3yr_rate", stdout=out)
     assert "0 installed, 1 already present" in out.getvalue()
@@ -239,12 +240,13 @@ def test_the_api_lists_the_catalogue_with_figures_and_states(users) -> None:  # 
     assert body["version"] == catalogue.load().version
     entry = next(e for e in body["entries"] if e["code"] == "kg_3yr_rate")
     assert entry["formula"] == {"numerator": "kg_enrolled", "denominator": "pop_age_3_5", "factor": 100,
-                                "aggregation": "ratio", "decimals": 1, "condition": ""}  # fmt: skip
+                                "aggregation": "ratio", "decimals": 1, "condition": "", "weight": ""}  # fmt: skip
     assert entry["unit_filter"]["school_types"] == ["kindergarten"]
     assert [f["code"] for f in entry["figures"]] == ["kg_enrolled", "pop_age_3_5"]
     assert entry["installed"] is False
     assert entry["installable"] is True
     cv = next(e for e in body["entries"] if e["requires"] == "cv")
+    assert cv["formula"]["weight"] == "pri_enrolled + jun_enrolled"  # each school weighs by its enrolment
     assert cv["installable"] is False
     assert cv["problems"]
 
