@@ -132,21 +132,21 @@ class ScopedObjectMixin:
 
     scope_field: str = ""
 
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         raise NotImplementedError
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         from portal import scope
 
-        return scope.filter_by_scope(self.request.user, self.get_base_queryset(), self.scope_field)  # type: ignore[attr-defined]
+        return scope.filter_by_scope(self.request.user, self.get_base_queryset(), self.scope_field)
 
-    def get_object(self):  # type: ignore[no-untyped-def]
+    def get_object(self):
         from django.shortcuts import get_object_or_404
         from rest_framework.permissions import SAFE_METHODS
 
-        if self.request.method in SAFE_METHODS:  # type: ignore[attr-defined]
-            return super().get_object()  # type: ignore[misc]
-        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field  # type: ignore[attr-defined]
-        obj = get_object_or_404(self.get_base_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})  # type: ignore[attr-defined]
-        self.check_object_permissions(self.request, obj)  # type: ignore[attr-defined]
+        if self.request.method in SAFE_METHODS:
+            return super().get_object()
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        obj = get_object_or_404(self.get_base_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        self.check_object_permissions(self.request, obj)
         return obj

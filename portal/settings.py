@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "plans",
     "targets",
     "reports",
+    "demo",  # demo data and `load_demo`; nothing above imports it
 ]
 
 MIDDLEWARE = [

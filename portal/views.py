@@ -120,13 +120,13 @@ class ObjectListView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterVi
     export_name = "export"
     title = ""
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = super().get_queryset()
         if self.scope_field is None:
             return queryset
         return scope.filter_by_scope(self.request.user, queryset, self.scope_field)
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["title"] = self.title
         return context

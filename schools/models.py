@@ -148,7 +148,7 @@ class OrgUnit(models.Model):
         if self.parent_id is not None and self.parent is not None and self.parent.path == "":
             raise ValueError("parent has no path; save it first")
         if self.pk is None:
-            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            super().save(*args, **kwargs)
             kwargs = {}
         if self.parent_id and self.pk in self._parent_ids():
             raise ValueError("an org unit cannot be its own ancestor")

@@ -20,7 +20,7 @@ class SubmissionFilterSet(django_filters.FilterSet):
         model = Submission
         fields = ["period", "status", "q", "district"]
 
-    def filter_under(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_under(self, queryset, name, value):
         from schools.models import OrgUnit
 
         unit = OrgUnit.objects.filter(code=value.strip()).first()
@@ -51,5 +51,5 @@ class SubmissionApiFilterSet(django_filters.FilterSet):
         model = Submission
         fields = ["period", "org_unit", "status"]
 
-    def filter_period(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_period(self, queryset, name, value):
         return queryset.filter(**{name: value.strip().upper()})

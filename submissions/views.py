@@ -349,8 +349,8 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 class LabelSuffixFilterMixin:
     """The filter form (built by django-filter) ends its labels with the page language's colon too."""
 
-    def get_filterset(self, filterset_class):  # type: ignore[no-untyped-def]
-        filterset = super().get_filterset(filterset_class)  # type: ignore[misc]
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
         filterset.form.label_suffix = label_suffix()
         return filterset
 
@@ -364,11 +364,11 @@ class SubmissionListView(LabelSuffixFilterMixin, ObjectListView):
     title = gettext_lazy("填报列表")
     perm = Perm.VIEW
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         # Not super(): the scope depends on the page's permission (REVIEW for the review screen).
         return scope.filter_by_scope(self.request.user, self.queryset.all(), "org_unit", self.perm)
 
-    def get_filterset_kwargs(self, filterset_class):  # type: ignore[no-untyped-def]
+    def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
         if kwargs.get("data") is None or "period" not in kwargs["data"]:
             data = kwargs["data"].copy() if kwargs.get("data") is not None else {}
@@ -457,7 +457,7 @@ class AdminRequiredMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not scope.has_perm(request.user, Perm.ADMIN):
             raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
 
 class FigureListView(AdminRequiredMixin, LabelSuffixFilterMixin, ObjectListView):

@@ -415,7 +415,8 @@ def save_batch(
             s.org_unit_id: s
             for s in Submission.objects.select_for_update().filter(period=period, org_unit_id__in=[u.pk for u in units])
         }
-        stored = {s.pk: {} for s in existing.values()} | values_of(s.pk for s in existing.values())
+        stored: dict[int, dict[str, Decimal | None]] = {s.pk: {} for s in existing.values()}
+        stored |= values_of(s.pk for s in existing.values())
         before_values = previous_values(period, (u.pk for u in units))
 
         planned: list[tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]] = []

@@ -1,6 +1,6 @@
 """Suggesting the indicator or designation kind a target most likely uses, by name and synonyms.
 
-A small table for the demo indicator codes (``targets/demo.py``) first: each entry lists keyword groups, every
+A small table for the demo indicator codes (``demo/indicators.py``) first: each entry lists keyword groups, every
 group must match (any synonym in a group), and ``exclude`` words veto. A measure the table does not know is looked
 up in the standard catalogue's names and synonyms (``indicators.catalogue_names``, no database), with less confidence.
 """

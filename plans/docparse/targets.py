@@ -511,7 +511,8 @@ def _read_clause(
         if primary.post in ("以上", "及以上") and not primary.is_percent and _BIG_CLASS.match(after):
             # "55人以上的大班额": the number defines what is counted; the rule is that there are none.
             target.kind, target.comparator, target.target_value = "limit", "lte", Decimal(0)
-            target.unit = "班" if "班" in _BIG_CLASS.match(after).group(0) else "所"
+            big_class = _BIG_CLASS.match(after)
+            target.unit = "班" if big_class is not None and "班" in big_class.group(0) else "所"
             target.confidence = 0.75
             _finish(target, clause_norm, "")
             return target

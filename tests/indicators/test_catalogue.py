@@ -53,11 +53,11 @@ def test_the_shipped_catalogue_is_valid_and_covers_the_national_definitions() ->
 
 def test_reused_demo_codes_have_the_demo_definitions(db: None) -> None:
     """Installing the catalogue over the demo reuses its figures and indicators: no conflict anywhere."""
-    from submissions import demo as submissions_demo
-    from targets import demo as targets_demo
+    from demo import indicators as indicators_demo
+    from demo import submissions as submissions_demo
 
     submissions_demo.load()
-    targets_demo.load()
+    indicators_demo.load()
     states = catalogue.states()
     reused = [s for s in states if s.entry.code in {"kg_3yr_rate", "pri_retention_rate", "schools_over_2000"}]
     assert len(reused) == 3

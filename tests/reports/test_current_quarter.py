@@ -19,11 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_rule_on_its_own(report: ReportData) -> None:
     periods = report.periods  # 2023: each quarter opens on its first day
-    assert current_of(periods, dt.date(2022, 12, 1)).code == "2023Q1"  # nothing open yet: the earliest
-    assert current_of(periods, dt.date(2023, 5, 31)).code == "2023Q2"
-    assert current_of(periods, dt.date(2024, 3, 1)).code == "2023Q4"
+    assert (
+        getattr(current_of(periods, dt.date(2022, 12, 1)), "code", None) == "2023Q1"
+    )  # nothing open yet: the earliest
+    assert getattr(current_of(periods, dt.date(2023, 5, 31)), "code", None) == "2023Q2"
+    assert getattr(current_of(periods, dt.date(2024, 3, 1)), "code", None) == "2023Q4"
     assert current_of([], dt.date(2023, 5, 1)) is None
-    assert Period.objects.current(year=2023, on=dt.date(2023, 8, 1)).code == "2023Q3"
+    assert getattr(Period.objects.current(year=2023, on=dt.date(2023, 8, 1)), "code", None) == "2023Q3"
     assert Period.objects.current(year=2031, on=dt.date(2023, 8, 1)) is None
 
 

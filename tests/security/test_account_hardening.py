@@ -159,4 +159,4 @@ def test_throttling_is_on_by_default_in_production_settings() -> None:
 
     assert real.API_THROTTLE_ANON_RATE
     assert real.API_THROTTLE_USER_RATE
-    assert "portal.api.UserThrottle" in real.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]
+    assert "portal.api.UserThrottle" in list(real.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"])  # type: ignore[call-overload]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from targets.progress_detail import (
     BEFORE_ASSESSMENT,
     CURRENT_VERSION,
@@ -61,7 +63,8 @@ def test_a_key_nothing_writes_is_not_read_as_failing_units() -> None:
 
 
 def test_anything_stored_reads_without_error() -> None:
-    for raw in (None, [], "text", 3, {"version": "2"}, {"version": True}, {"version": -1}):
+    raws: tuple[Any, ...] = (None, [], "text", 3, {"version": "2"}, {"version": True}, {"version": -1})
+    for raw in raws:
         assert from_json(raw).version == 1
     garbled = from_json(
         {"reason": 5, "failing_count": True, "failing_units": "S1", "units": [None, 7, {"name": "no code"}],

@@ -211,7 +211,7 @@ def test_the_live_preview_and_the_preview_button_show_what_saving_stores(client,
     assert client.post(url, data).status_code == 302
     saved = Progress.objects.get(target=target, org_unit=tree.city, period__code="2023Q1")
     assert (saved.status, saved.expected) == ("on_track", Decimal("92.25"))
-    assert (live["status"], live["actual"], live["expected"]) == (saved.status, float(saved.actual), 92.25)
+    assert (live["status"], live["actual"], live["expected"]) == (saved.status, float(saved.actual or 0), 92.25)
     assert "badge badge-on_track" in button
 
 

@@ -1,9 +1,9 @@
 """Demo targets: seed 000's targets fully linked, a cascaded district plan, and seed 001 from its workbook.
 
-Called by ``load_demo`` after the plan structure (plans.demo), the figures (submissions.demo) and the
-indicators (targets.demo). Idempotent: targets are matched by code and go through the target service,
+Called by ``load_demo`` after the plan structure (demo.plans), the figures (demo.submissions) and the
+indicators (demo.indicators). Idempotent: targets are matched by code and go through the target service,
 which writes nothing when nothing changed. Seed 001 is loaded through ``targets.workbook.import_plan``
-from ``demo_data/plan_001.xlsx`` — the same import a bureau uses, no code specific to that plan.
+from ``data/plan_001.xlsx`` — the same import a bureau uses, no code specific to that plan.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from targets import targets_service
 from targets.models import MilestoneStatus, NoteReview, PathMode, Target, TargetNote
 from targets.workbook import TARGET_COLUMNS, TARGET_SHEET, import_plan
 
-DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parent / "data"
 PLAN_000 = DEMO_DATA / "plan_000.json"
 PLAN_001_XLSX = DEMO_DATA / "plan_001.xlsx"
 
-# The seed's suggested indicator → the indicator code defined by targets.demo, where they differ.
+# The seed's suggested indicator → the indicator code defined by demo.indicators, where they differ.
 # A suggestion that is neither here nor an existing indicator code leaves the target unlinked ("no data").
 INDICATOR_MAP: dict[str, str] = {}
-# Count-of-units targets count designations of a kind (schools.demo's kinds).
+# Count-of-units targets count designations of a kind (demo.schools' kinds).
 DESIGNATION_MAP = {
     "designations_standard_kg": "standard_kg",
     "designations_demo_kg": "model_kg",
@@ -180,7 +180,7 @@ def _load_district(user: Any, parent: Plan) -> Plan:
 
 
 def _missing_indicators(path: Path) -> set[str]:
-    """Indicator codes the workbook's targets refer to that the bureau has not defined (targets.demo may skip some)."""
+    """Indicator codes the workbook's targets refer to the bureau has not defined (demo.indicators may skip some)."""
     sheet = load_workbook(path, read_only=True)[TARGET_SHEET]
     rows = sheet.iter_rows(values_only=True)
     header = list(next(rows))

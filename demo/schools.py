@@ -194,7 +194,7 @@ def load(stdout: TextIO | None = None) -> dict[str, int]:
             if any(getattr(unit, key) != value for key, value in defaults.items()):
                 _unit(str(spec["code"]), defaults)
         else:
-            OrgUnit.objects.create(code=spec["code"], **defaults)
+            OrgUnit.objects.create(code=str(spec["code"]), **defaults)
             created += 1
 
     kinds = {

@@ -1,6 +1,6 @@
 """The demo plan: seed 000 (2023年初等与学前教育工作要点), sections and work items verbatim.
 
-The targets of the plan are loaded by ``plans.demo_targets``. Idempotent: matched by codes.
+The targets of the plan are loaded by ``demo.targets``. Idempotent: matched by codes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.db import transaction
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from schools.models import OrgUnit
 
-DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parent / "data"
 DEMO_PLAN_FILE = DEMO_DATA / "plan_000.json"
 
 

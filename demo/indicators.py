@@ -1,7 +1,7 @@
 """The demo's standard indicators, their definitions written out (formula and where each input comes from).
 
-Codes match the seed plan's ``suggested_indicator`` names so ``plans.demo_targets`` links targets to
-them; figure codes are those of ``submissions.demo``. An indicator whose figures are missing is
+Codes match the seed plan's ``suggested_indicator`` names so ``demo.targets`` links targets to
+them; figure codes are those of ``demo.submissions``. An indicator whose figures are missing is
 skipped with a message (never half-defined). Idempotent: matched by code, updated in place.
 """
 

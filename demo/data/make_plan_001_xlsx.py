@@ -1,6 +1,6 @@
 """Generate plan_001.xlsx (the plan import workbook) from plan_001.json.
 
-Run from the project root: ``.venv/bin/python plans/demo_data/make_plan_001_xlsx.py``. The demo loads
+Run from the project root: ``.venv/bin/python demo/data/make_plan_001_xlsx.py``. The demo loads
 the .xlsx through ``targets.workbook.import_plan`` — the same path a bureau uses — so the second demo
 plan proves a plan needs data, not code. Commit both files after running it.
 """
@@ -35,10 +35,10 @@ from targets.workbook import (  # noqa: E402
 )
 
 # The seed's suggested indicator → an indicator code the bureau has defined (the demo indicators of
-# targets.demo). Unmapped suggestions stay blank: the target is entered and shows "no data" until
+# demo.indicators). Unmapped suggestions stay blank: the target is entered and shows "no data" until
 # bureau staff link an indicator in the browser.
 INDICATOR_MAP: dict[str, str] = {
-    # the county's gross rates and retention have their own definitions in targets.demo
+    # the county's gross rates and retention have their own definitions in demo.indicators
     "kg_3yr_gross_rate": "kg_3yr_gross_rate",
     "kg_1yr_gross_rate": "kg_1yr_gross_rate",
     "compulsory_retention_rate": "compulsory_retention_rate",

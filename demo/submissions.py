@@ -437,11 +437,11 @@ def _load_period(
     if any(s.pk is None for s in submissions):
         by_unit = {s.org_unit_id: s for s in Submission.objects.filter(period=period)}
         submissions = [by_unit[s.org_unit_id] for s in submissions]
-    values: list[Value] = []
+    value_rows: list[Value] = []
     history: list[SubmissionHistory] = []
     for submission in submissions:
         for code, number in per_unit[submission.org_unit_id].items():
-            values.append(Value(submission=submission, figure=figures[code], value=Decimal(number)))
+            value_rows.append(Value(submission=submission, figure=figures[code], value=Decimal(number)))
         history.append(
             SubmissionHistory(
                 submission=submission, action=HistoryAction.VALUE, note="演示数据导入", channel=Channel.SYSTEM,
@@ -462,8 +462,8 @@ def _load_period(
             )
             for action in steps
         )  # fmt: skip
-    Value.objects.bulk_create(values, batch_size=2000)
+    Value.objects.bulk_create(value_rows, batch_size=2000)
     SubmissionHistory.objects.bulk_create(history, batch_size=2000)
     previous.clear()
     previous.update({pk: {code: Decimal(v) for code, v in numbers.items()} for pk, numbers in per_unit.items()})
-    return len(submissions), len(values)
+    return len(submissions), len(value_rows)
