@@ -500,7 +500,7 @@ def _create_figure(definition: FigureDef, order: int) -> Figure:
     """A new figure through the figure form's validation (the same checks as the web page)."""
     form = FigureForm(data=_figure_form_data(definition, order))
     if not form.is_valid():
-        errors = {f"{definition.code}.{name}": list(messages) for name, messages in form.errors.items()}
+        errors = {f"{definition.code}.{name}": [str(m) for m in messages] for name, messages in form.errors.items()}
         raise ServiceError(errors)
     return form.save()
 

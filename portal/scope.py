@@ -71,6 +71,14 @@ def grants(user: AnyUser) -> list[Grant]:
     return cached
 
 
+def signed_in(user: AnyUser) -> AbstractBaseUser:
+    """The user of a view that requires log-in (``login_required``, DRF's IsAuthenticated), typed as such;
+    PermissionDenied for an anonymous one (a view that forgot its log-in check)."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied
+    return user  # type: ignore[return-value]  # authenticated: a real user, not AnonymousUser
+
+
 def memberships(user: AnyUser) -> QuerySet[Membership]:
     """The user's memberships with their units (for pages that list them, such as the home page)."""
     return Membership.objects.filter(user=user).select_related("org_unit").order_by("role")

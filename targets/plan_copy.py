@@ -93,7 +93,8 @@ def baselines(plan: Plan) -> dict[int, tuple[Decimal, Period]]:
     )
     result: dict[int, tuple[Decimal, Period]] = {}
     for row in rows:
-        result.setdefault(row.target_id, (row.actual.quantize(BASELINE_PLACES), row.period))
+        if row.actual is not None:  # the query asks for actuals only; this tells the type checker
+            result.setdefault(row.target_id, (row.actual.quantize(BASELINE_PLACES), row.period))
     return result
 
 

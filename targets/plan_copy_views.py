@@ -26,7 +26,7 @@ from plans.models import Plan
 from portal import scope
 from portal.errors import ServiceError
 from portal.labels import LabelSuffixMixin
-from portal.scope import Perm
+from portal.scope import Perm, signed_in
 from targets.plan_copy import copy_plan
 
 
@@ -52,7 +52,7 @@ def plan_copy(request: HttpRequest, code: str) -> HttpResponse:
     form = PlanCopyForm(request.POST or None, initial=suggested(plan))
     if request.method == "POST" and form.is_valid():
         try:
-            copy = copy_plan(request.user, plan, **form.cleaned_data)
+            copy = copy_plan(signed_in(request.user), plan, **form.cleaned_data)
         except ServiceError as error:
             for name, message_list in error.errors.items():
                 for message in message_list:
@@ -85,5 +85,5 @@ class PlanCopyView(APIView):
         scope.require(request.user, Perm.ADMIN, plan.owner_unit)
         serializer = PlanCopySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        copy = copy_plan(request.user, plan, **serializer.validated_data)
+        copy = copy_plan(signed_in(request.user), plan, **serializer.validated_data)
         return Response(PlanSerializer(copy).data, status=status.HTTP_201_CREATED)

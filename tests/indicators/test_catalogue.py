@@ -299,7 +299,7 @@ def test_per_student_entries_add_both_stages_and_count_schools_over_the_limit(us
     for code in ("teaching_area_per_student", "schools_over_2000"):
         catalogue.install_entry(code, users.bea)
     q1 = period(2023, 1)
-    report(tree.s1, q1, area_teaching_aux="4500.5", pri_enrolled=1000)
+    report(tree.s1, q1, area_teaching_aux=4500.5, pri_enrolled=1000)
     report(tree.s2, q1, area_teaching_aux=4000, pri_enrolled=2001)
     engine.full_recompute()
     area = Indicator.objects.get(code="teaching_area_per_student")
