@@ -62,6 +62,7 @@ def connect_signals() -> None:
     """Set the id when Django starts a request and clear it when the response is closed, so that even
     Django's own "Not Found" / "Internal Server Error" lines (logged after the middleware) carry it; pass
     it on to the Celery tasks the request queues."""
+    # Called from PortalConfig.ready: Celery's signals are loaded with the apps, not with the log settings.
     from celery.signals import before_task_publish, task_postrun, task_prerun
 
     request_started.connect(_request_started, dispatch_uid="portal.logs.request_started")

@@ -122,6 +122,7 @@ def _signed_in_uploader(request: HttpRequest, view_func: Callable[..., Any]) -> 
         return False
     if user is not None and user.is_authenticated:
         return True
+    # Loaded on the rare large body only: portal.api must not be imported while DRF's settings load (see it).
     from rest_framework.exceptions import AuthenticationFailed
 
     from portal.api import ExpiringTokenAuthentication
