@@ -161,6 +161,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
+# Uploaded evidence is never a public file: a view checks the user's scope, then either streams the file or,
+# with this set to the web server's internal location (nginx: /protected-media/, see deploy/nginx.conf), hands
+# it to the web server with X-Accel-Redirect.
+PROTECTED_MEDIA_REDIRECT = env_str("PROTECTED_MEDIA_REDIRECT") or ""
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

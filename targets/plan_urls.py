@@ -22,4 +22,5 @@ urlpatterns = [
     path("<slug:code>/targets/<slug:target>/path/", views.target_path, name="target_path"),
     path("<slug:code>/targets/<slug:target>/notes/", views.target_notes, name="target_notes"),
     path("<slug:code>/targets/<slug:target>/notes/<int:pk>/review/", views.note_review, name="note_review"),
+    path("<slug:code>/targets/<slug:target>/notes/<int:pk>/evidence/", views.note_evidence, name="note_evidence"),
 ]

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from indicators.models import IndicatorValue
 from plans.forms import PlanImportForm
@@ -294,6 +296,42 @@ def target_notes(request: HttpRequest, code: str, target: str) -> HttpResponse:
             "can_review": scope.has_perm(request.user, Perm.ADMIN, obj.scope), "review_form": ReviewForm(),
         },
     )  # fmt: skip
+
+
+@login_required
+@require_GET
+def note_evidence(request: HttpRequest, code: str, target: str, pk: int) -> HttpResponse:
+    """A note's evidence file, to users who may see the target (404 otherwise, as for a missing file).
+
+    Media are never served as public files: with ``PROTECTED_MEDIA_REDIRECT`` set (nginx's internal location,
+    ``/protected-media/``) the web server sends the file after this check (X-Accel-Redirect); else Django
+    streams it. The file is always an attachment, so a browser never renders it as a page of the portal.
+    """
+    note = get_object_or_404(
+        TargetNote.objects.select_related("target__scope", "target__owner_unit", "target__owner_user"),
+        pk=pk,
+        target__code=target,
+        target__plan__code=code,
+    )
+    if not targets_service.can_write_notes(request.user, note.target):  # the owner, as on the notes page
+        scope.get_in_scope(request.user, Target.objects.filter(pk=note.target_id), "scope")  # else 404 outside
+    if not note.evidence:
+        raise Http404
+    filename = note.evidence.name.rsplit("/", 1)[-1]
+    prefix = settings.PROTECTED_MEDIA_REDIRECT
+    if prefix:
+        response = HttpResponse(content_type="application/octet-stream")
+        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(note.evidence.name)}"
+    else:
+        try:
+            handle = note.evidence.open("rb")
+        except (FileNotFoundError, OSError):
+            raise Http404 from None
+        response = FileResponse(handle, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

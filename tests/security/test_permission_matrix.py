@@ -267,6 +267,13 @@ RULES: list[Rule] = [
     *AB("plans:note_review", "POST",
         a="L 403 403 403 403 403 302",
         b="L 403 403 403 403 403 302", kwargs=NOTE, data=_(decision=lambda s, w: "accept")),
+    # The matrix's notes carry no file: 404 for everyone signed in (scope: tests/targets/test_note_evidence.py).
+    *AB("plans:note_evidence", "GET",
+        a="L 404 404 404 404 404 404",
+        b="L 404 404 404 404 404 404", kwargs=NOTE),
+    *AB("plans:note_evidence", "POST",
+        a="L 405 405 405 405 405 405",
+        b="L 405 405 405 405 405 405", kwargs=NOTE),
 
     # ---- submissions                         anon alice bob rita rob ivan bea
     *R("submissions:submission_list", "GET", "-",   "L 200 200 200 200 200 200", query=Q1_PK),
