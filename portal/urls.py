@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from notifications import views as notification_views
 from portal import views
 
 api_v1 = [
@@ -12,10 +13,11 @@ api_v1 = [
     path("", include("indicators.api_urls")),
     path("", include("plans.api_urls")),
     path("", include("reports.api_urls")),
+    path("", include("notifications.api_urls")),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", notification_views.home, name="home"),
     path("profile/", views.profile, name="profile"),
     path("profile/token/", views.token_create, name="token_create"),
     path("profile/token/revoke/", views.token_revoke, name="token_revoke"),
@@ -29,6 +31,7 @@ urlpatterns = [
     path("submissions/", include("submissions.urls")),
     path("targets/", include("indicators.urls")),
     path("reports/", include("reports.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # The split view serves its init script from this URL (?script=): no inline script, so our CSP holds.

@@ -1,4 +1,4 @@
-"""Project-level pages: home (routes each role to its start page), profile with API tokens."""
+"""Project-level pages: profile with API tokens (the home page is the to-do home of ``notifications``)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,6 @@ from django_tables2.export import ExportMixin
 from rest_framework.authtoken.models import Token
 
 from portal import scope
-from schools.models import Membership
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("org_unit").order_by("role")
-    return render(request, "portal/home.html", {"memberships": memberships, "roles": scope.roles(request.user)})
 
 
 @login_required

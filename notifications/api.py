@@ -1,0 +1,53 @@
+"""``GET /api/v1/notifications/`` (the caller's own, newest first, paginated) and
+``POST /api/v1/notifications/{id}/read/``."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifications import services
+from notifications.models import Kind, Notification
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    is_read = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at", "is_read"]
+        read_only_fields = fields
+
+
+class NotificationListView(ListAPIView):
+    """The caller's own notifications; ``?unread=1`` for the unread ones only."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        rows = Notification.objects.filter(user=self.request.user)
+        if self.request.query_params.get("unread") == "1":
+            rows = rows.filter(read_at__isnull=True)
+        return rows
+
+    @extend_schema(parameters=[OpenApiParameter("unread", str, description="1: only the unread ones")])
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class NotificationReadView(APIView):
+    """Mark one of the caller's notifications read (idempotent); 404 for anyone else's."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        try:
+            notification = services.mark_read(request.user, pk)
+        except Notification.DoesNotExist:
+            raise Http404 from None
+        return Response(NotificationSerializer(notification).data)
