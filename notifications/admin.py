@@ -5,7 +5,7 @@ from notifications.models import DeliveryFailure, Notification, NotificationPref
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "title", "created_at", "read_at"]
+    list_display = ["user", "kind", "title", "created_at", "read_at", "emailed_at", "mail_pending"]
     list_filter = ["kind"]
     search_fields = ["title", "user__username"]
     raw_id_fields = ["user"]
@@ -13,7 +13,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationPreference)
 class NotificationPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "email", "daily_digest", "last_digest_at"]
+    list_display = ["user", "email", "daily_digest"]
     raw_id_fields = ["user"]
 
 

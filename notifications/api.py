@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from notifications import services
 from notifications.models import Kind, Notification
+from portal.errors import ServiceError
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -46,6 +48,9 @@ class NotificationReadView(APIView):
 
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int) -> Response:
+        # No body is needed; one that is sent must still be a JSON object, as everywhere in the API.
+        if not isinstance(request.data, dict):
+            raise ServiceError({"non_field_errors": [_("请求体应为 JSON 对象。")]})
         try:
             notification = services.mark_read(request.user, pk)
         except Notification.DoesNotExist:

@@ -16,6 +16,7 @@ class Kind(models.TextChoices):
     OVERDUE = "overdue", _("逾期未报")
     EXPORT_DONE = "export_done", _("导出完成")
     EXPORT_FAILED = "export_failed", _("导出失败")
+    OFF_TRACK = "off_track", _("目标滞后")
 
 
 class Notification(models.Model):
@@ -29,6 +30,9 @@ class Notification(models.Model):
     key = models.CharField(max_length=200)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # When it was e-mailed on its own or in a digest; ``mail_pending``: its e-mail waits for the daily digest.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    mail_pending = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("通知")
@@ -40,6 +44,8 @@ class Notification(models.Model):
         indexes = [
             # The bell: a user's unread count.
             models.Index(fields=["user", "read_at"], name="notifications_user_unread"),
+            # The digest: rows whose e-mail is waiting.
+            models.Index(fields=["user"], condition=models.Q(mail_pending=True), name="notifications_mail_pending"),
         ]
 
     def __str__(self) -> str:
@@ -58,7 +64,6 @@ class NotificationPreference(models.Model):
     )
     email = models.BooleanField(_("通过电子邮件通知"), default=True)
     daily_digest = models.BooleanField(_("每日汇总"), default=False, help_text=_("每天一封汇总邮件，代替逐条邮件"))
-    last_digest_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知设置")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import Q
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,9 @@ KEY_LENGTH = Notification._meta.get_field("key").max_length or 200
 ERROR_LENGTH = DeliveryFailure._meta.get_field("error").max_length or 500
 # The failed-delivery count on the notifications page covers this many recent days.
 FAILURE_WINDOW_DAYS = 7
+# After a failed post, the webhook is left alone this long (per URL, per process).
+WEBHOOK_PAUSE_SECONDS = 300
+_webhook_paused_until: dict[str, float] = {}
 
 
 class WebhookError(Exception):
@@ -81,9 +85,11 @@ def notify(
     """Tell ``users`` (user objects or ids) that something happened.
 
     ``key`` identifies the event: a user who already has a notification with this key is skipped (no new row,
-    no e-mail). Without a key every call is a new event. Queries: a fixed number plus one e-mail per recipient
-    who wants immediate mail. With ``raise_mail_errors`` an e-mail failure is raised after being logged (the
-    reminders roll their claim back and retry); otherwise it is recorded and the work goes on.
+    no e-mail). Without a key every call is a new event. E-mail goes out at once, unless the user turned it off,
+    prefers the daily digest, or already had ``NOTIFY_EMAIL_HOURLY_LIMIT`` e-mails in the last hour: then the
+    row waits for the digest (``mail_pending``). Queries: a fixed number plus one e-mail per recipient mailed now.
+    With ``raise_mail_errors`` an e-mail failure is raised after being logged (the reminders roll their claim
+    back and retry); otherwise it is recorded and the work goes on.
     """
     key = (key or f"once:{uuid.uuid4().hex}")[:KEY_LENGTH]
     title = title.strip()[:TITLE_LENGTH]
@@ -99,47 +105,55 @@ def notify(
     )
     if not recipients:
         return Delivery(0, 0, 0)
+    now_ids, later_ids = _mail_plan(recipients)
     Notification.objects.bulk_create(
-        [Notification(user=user, kind=kind, title=title, body=body, url=url, key=key) for user in recipients],
+        [
+            Notification(
+                user=user, kind=kind, title=title, body=body, url=url, key=key, mail_pending=user.pk in later_ids
+            )
+            for user in recipients
+        ],
         ignore_conflicts=True,  # a concurrent run gave it first: one row either way
     )
-    emailed, failed = _email(recipients, kind, title, body, url, key, raise_mail_errors)
-    if getattr(settings, "NOTIFY_WEBHOOK_URL", ""):
-        try:
-            post_webhook(_text(title, body, url))
-        except WebhookError as exc:
-            logger.warning("notification webhook failed for %s: %s", key, exc)
-            _record_failure(Channel.WEBHOOK, kind, key, str(exc))
-            failed += 1
+    mailed_now = [user for user in recipients if user.pk in now_ids]
+    emailed, failed = _email(mailed_now, kind, title, _text(title, body, url), key, raise_mail_errors)
+    if getattr(settings, "NOTIFY_WEBHOOK_URL", "") and not _webhook(kind, key, _text(title, body, url)):
+        failed += 1
     return Delivery(len(recipients), emailed, failed)
 
 
-def _wants_mail_now(user: Any) -> bool:
-    preference = getattr(user, "notification_preference", None)
-    if not user.email:
-        return False
-    return preference is None or (preference.email and not preference.daily_digest)
+def _mail_plan(recipients: list[Any]) -> tuple[set[int], set[int]]:
+    """Who is e-mailed now and whose e-mail waits for the digest (one query for the hourly counts)."""
+    wanting = []
+    later: set[int] = set()
+    for user in recipients:
+        preference = getattr(user, "notification_preference", None)
+        if not user.email or (preference is not None and not preference.email):
+            continue
+        if preference is not None and preference.daily_digest:
+            later.add(user.pk)
+        else:
+            wanting.append(user.pk)
+    if not wanting:
+        return set(), later
+    limit = settings.NOTIFY_EMAIL_HOURLY_LIMIT
+    since = timezone.now() - datetime.timedelta(hours=1)
+    recent = dict(
+        Notification.objects.filter(user_id__in=wanting, emailed_at__gte=since)
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values_list("user_id", "n")
+    )
+    now = {pk for pk in wanting if recent.get(pk, 0) < limit}
+    return now, later | (set(wanting) - now)
 
 
-def _text(title: str, body: str, url: str) -> str:
-    lines = [title]
-    if body:
-        lines.append(body)
-    if url:
-        lines.append(absolute(url))
-    return "\n".join(lines)
-
-
-def _email(
-    recipients: list[Any], kind: str, title: str, body: str, url: str, key: str, raise_errors: bool
-) -> tuple[int, int]:
-    targets = [user for user in recipients if _wants_mail_now(user)]
-    if not targets:
-        return 0, 0
-    sent = failed = 0
-    text = _text(title, body, url)
+def _email(recipients: list[Any], kind: str, title: str, text: str, key: str, raise_errors: bool) -> tuple[int, int]:
+    """E-mail each recipient now; the rows of those reached get ``emailed_at``."""
+    sent: list[int] = []
+    failed = 0
     connection = get_connection()
-    for user in targets:
+    for user in recipients:
         try:
             EmailMessage(title, text, settings.DEFAULT_FROM_EMAIL, [user.email], connection=connection).send()
         except Exception as exc:  # noqa: BLE001  (mail server down: the row stays, the admin sees the count)
@@ -149,8 +163,39 @@ def _email(
             _record_failure(Channel.EMAIL, kind, key, exc)
             failed += 1
         else:
-            sent += 1
-    return sent, failed
+            sent.append(user.pk)
+    if sent:
+        Notification.objects.filter(user_id__in=sent, key=key).update(emailed_at=timezone.now())
+    return len(sent), failed
+
+
+def _webhook(kind: str, key: str, text: str) -> bool:
+    """Post to the chat webhook; False (logged, recorded) when it failed or is paused after a recent failure.
+
+    A robot that is down would otherwise cost every notification of a run (an hourly reminder run may have
+    hundreds) the full timeout: after a failure, posts are skipped for ``WEBHOOK_PAUSE_SECONDS``.
+    """
+    target = settings.NOTIFY_WEBHOOK_URL
+    if time.monotonic() < _webhook_paused_until.get(target, 0.0):
+        _record_failure(Channel.WEBHOOK, kind, key, _("群机器人最近投递失败，暂停发送"))
+        return False
+    try:
+        post_webhook(text)
+    except WebhookError as exc:
+        logger.warning("notification webhook failed for %s: %s", key, exc)
+        _record_failure(Channel.WEBHOOK, kind, key, str(exc))
+        _webhook_paused_until[target] = time.monotonic() + WEBHOOK_PAUSE_SECONDS
+        return False
+    return True
+
+
+def _text(title: str, body: str, url: str) -> str:
+    lines = [title]
+    if body:
+        lines.append(body)
+    if url:
+        lines.append(absolute(url))
+    return "\n".join(lines)
 
 
 def post_webhook(text: str) -> None:
@@ -215,46 +260,38 @@ def recent_failures(now: datetime.datetime | None = None) -> int:
 # --- The daily digest ---
 
 
-def send_digests(now: datetime.datetime | None = None) -> int:
-    """One e-mail per digest user with their unread notifications since their last digest (at most a day).
-
-    Idempotent: a second run the same day finds nothing new. A fixed number of queries plus one e-mail each.
-    Returns how many digests went out.
-    """
-    now = now or timezone.now()
-    day_ago = now - datetime.timedelta(days=1)
-    preferences = list(
-        NotificationPreference.objects.filter(daily_digest=True, email=True, user__is_active=True)
+def send_digests() -> int:
+    """One e-mail per user with their unread notifications whose e-mail was held back (digest preference or
+    hourly limit). Idempotent: the rows sent are no longer pending, so a second run finds nothing. A fixed
+    number of queries plus one e-mail each. Returns how many digests went out."""
+    pending: dict[int, list[Notification]] = defaultdict(list)
+    rows = (
+        Notification.objects.filter(mail_pending=True, read_at__isnull=True, user__is_active=True)
         .exclude(user__email="")
         .select_related("user")
+        .order_by("user_id", "created_at", "pk")
     )
-    if not preferences:
-        return 0
-    since = {p.user_id: max(p.last_digest_at or day_ago, day_ago) for p in preferences}
-    pending: dict[int, list[Notification]] = defaultdict(list)
-    rows = Notification.objects.filter(
-        Q(user_id__in=list(since)), read_at__isnull=True, created_at__gt=min(since.values()), created_at__lte=now
-    ).order_by("created_at", "pk")
     for row in rows:
-        if row.created_at > since[row.user_id]:
-            pending[row.user_id].append(row)
+        pending[row.user_id].append(row)
     connection = get_connection()
-    sent: list[NotificationPreference] = []
-    for preference in preferences:
-        items = pending.get(preference.user_id)
-        if not items:
-            continue
+    done: list[int] = []
+    digests = 0
+    for user_id, items in pending.items():
         subject = _("【每日汇总】您有 {n} 条未读通知").format(n=len(items))
         body = "\n\n".join(_text(item.title, item.body, item.url) for item in items)
         try:
             EmailMessage(
-                subject, body, settings.DEFAULT_FROM_EMAIL, [preference.user.email], connection=connection
+                subject, body, settings.DEFAULT_FROM_EMAIL, [items[0].user.email], connection=connection
             ).send()
-        except Exception as exc:  # noqa: BLE001  (the next run retries: last_digest_at is not moved)
-            logger.warning("digest to user %s failed", preference.user_id, exc_info=True)
+        except Exception as exc:  # noqa: BLE001  (still pending: the next run retries)
+            logger.warning("digest to user %s failed", user_id, exc_info=True)
             _record_failure(Channel.EMAIL, items[0].kind, "digest", exc)
             continue
-        preference.last_digest_at = now
-        sent.append(preference)
-    NotificationPreference.objects.bulk_update(sent, ["last_digest_at"])
-    return len(sent)
+        done.extend(item.pk for item in items)
+        digests += 1
+    now = timezone.now()
+    for start in range(0, len(done), 500):
+        Notification.objects.filter(pk__in=done[start : start + 500]).update(mail_pending=False, emailed_at=now)
+    # What was read meanwhile needs no e-mail any more.
+    Notification.objects.filter(mail_pending=True, read_at__isnull=False).update(mail_pending=False)
+    return digests

@@ -280,6 +280,9 @@ SIGNING_SALT_TEMPLATES = "submissions.template"
 NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL") or ""
 NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 5, minimum=1)
 NOTIFY_SITE_URL = env_str("NOTIFY_SITE_URL") or ""
+# More e-mails than this to one user within an hour wait for the daily digest (a reviewer with 61 overdue schools
+# gets a few e-mails and one digest, not 61 e-mails).
+NOTIFY_EMAIL_HOURLY_LIMIT = env_int("NOTIFY_EMAIL_HOURLY_LIMIT", 10, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -51,7 +51,7 @@ def test_email_off_or_digest_keeps_the_row_but_sends_no_mail_now(users):
     assert [m.to for m in mail.outbox] == [["kate@example.org"]]
 
 
-def test_the_digest_sends_one_mail_with_the_unread_of_the_day_and_only_once(users, clock):
+def test_the_digest_sends_one_mail_with_the_waiting_unread_ones_and_only_once(users):
     NotificationPreference.objects.create(user=users.rita, daily_digest=True)
     for i in range(61):
         services.notify([users.rita], Kind.OVERDUE, f"学校{i} 逾期", key=f"k{i}")
@@ -59,19 +59,34 @@ def test_the_digest_sends_one_mail_with_the_unread_of_the_day_and_only_once(user
     assert not mail.outbox
 
     assert send_digests_task.delay().get() == 1
-    assert send_digests_task.delay().get() == 0  # nothing new since the last digest
+    assert send_digests_task.delay().get() == 0  # nothing waits any more
 
     assert len(mail.outbox) == 1
     digest = mail.outbox[0]
     assert digest.to == ["rita@example.org"]
-    assert "60" in digest.subject  # the read one is left out
+    assert digest.subject == "【每日汇总】您有 60 条未读通知"  # the read one is left out
     assert "学校60 逾期" in digest.body
     assert "学校0 逾期" not in digest.body
-    clock.shift(datetime.timedelta(hours=1))
     services.notify([users.rita], Kind.OVERDUE, "新的一条", key="later")
     assert send_digests_task.delay().get() == 1
     assert "新的一条" in mail.outbox[1].body
     assert "学校1 逾期" not in mail.outbox[1].body
+
+
+def test_past_the_hourly_limit_mail_waits_for_the_digest(users, settings, clock):
+    settings.NOTIFY_EMAIL_HOURLY_LIMIT = 10
+    for i in range(15):
+        services.notify([users.rita], Kind.OVERDUE, f"学校{i} 逾期", key=f"k{i}")
+    assert len(mail.outbox) == 10
+    assert Notification.objects.filter(mail_pending=True).count() == 5
+
+    clock.shift(datetime.timedelta(hours=1, seconds=1))  # a new hour: mail goes out at once again
+    services.notify([users.rita], Kind.OVERDUE, "下一小时", key="next")
+    assert len(mail.outbox) == 11
+
+    assert send_digests_task.delay().get() == 1
+    assert mail.outbox[-1].subject == "【每日汇总】您有 5 条未读通知"
+    assert "学校14 逾期" in mail.outbox[-1].body
 
 
 def test_a_failed_mail_is_recorded_and_the_caller_goes_on(users, monkeypatch):
@@ -134,3 +149,20 @@ def test_a_broken_webhook_is_logged_and_recorded_and_the_rows_stay(users, settin
     assert "webhook failed" in caplog.text
     if urlopen is None:
         opener.assert_not_called()
+
+
+def test_after_a_failure_the_webhook_is_paused_instead_of_timing_out_each_time(users, settings):
+    settings.NOTIFY_WEBHOOK_URL = WEBHOOK
+    down = mock.Mock(side_effect=urllib.error.URLError("timed out"))
+    with mock.patch("urllib.request.urlopen", down):
+        for i in range(5):
+            services.notify([users.alice], Kind.OVERDUE, f"逾期{i}", key=f"k{i}")
+    assert down.call_count == 1
+    assert Notification.objects.count() == 5
+    assert DeliveryFailure.objects.filter(channel="webhook").count() == 5
+    with (
+        mock.patch("urllib.request.urlopen", return_value=_answer({"errcode": 0})) as up,
+        mock.patch("time.monotonic", return_value=10**9),
+    ):
+        services.notify([users.alice], Kind.OVERDUE, "恢复后", key="later")
+    assert up.call_count == 1

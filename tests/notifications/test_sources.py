@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from notifications.models import Kind, Notification, NotificationPreference
+from notifications.tasks import send_digests_task
 from reports import exports
 from reports.models import ExportJob, ExportStatus
 from schools.models import Level, Ownership, SchoolType
@@ -91,22 +93,36 @@ def test_overdue_units_without_a_reviewer_escalate_to_the_bureau_admins(setup, u
     assert Reminder.objects.get(org_unit__code="S4").recipients == str(users.bea.pk)
 
 
-def test_a_reviewer_with_61_overdue_schools_gets_one_digest(setup, users, tree, clock):
-    for i in range(58):  # + S1, S2 and K1… S1 is submitted below, so S2, K1, the district and these: 61
+def _61_overdue_for_rita(setup, tree, clock) -> None:  # noqa: ANN001
+    for i in range(58):  # S1 is submitted; S2, K1, the district D1 and these 58: 61 overdue units under rita
         make_unit(f"X{i:02d}", f"东区学校{i}", parent=tree.t1, level=Level.SCHOOL, school_type=SchoolType.PRIMARY,
                   ownership=Ownership.PUBLIC)  # fmt: skip
     make_submission(tree.s1, setup.q1, status=SubmissionStatus.SUBMITTED, **S1_CLEAN)
-    NotificationPreference.objects.create(user=users.rita, daily_digest=True)
     at(clock, datetime.date(2023, 4, 11))
-
     send_reminders_task.delay().get()
-    assert Notification.objects.filter(user=users.rita).count() == 61
-    assert not [m for m in mail.outbox if m.to == ["rita@example.org"]]
 
-    from notifications.tasks import send_digests_task
+
+def _to_rita() -> list:
+    return [m for m in mail.outbox if m.to == ["rita@example.org"]]
+
+
+def test_a_reviewer_with_61_overdue_schools_who_chose_the_digest_gets_one_mail(setup, users, tree, clock):
+    NotificationPreference.objects.create(user=users.rita, daily_digest=True)
+    _61_overdue_for_rita(setup, tree, clock)
+    assert Notification.objects.filter(user=users.rita).count() == 61
+    assert not _to_rita()
 
     assert send_digests_task.delay().get() == 1
-    assert [m for m in mail.outbox if m.to == ["rita@example.org"]][0].subject == "【每日汇总】您有 61 条未读通知"
+    assert [m.subject for m in _to_rita()] == ["【每日汇总】您有 61 条未读通知"]
+
+
+def test_a_reviewer_with_61_overdue_schools_gets_a_few_mails_and_one_digest(setup, users, tree, clock, settings):
+    settings.NOTIFY_EMAIL_HOURLY_LIMIT = 10
+    _61_overdue_for_rita(setup, tree, clock)
+    assert len(_to_rita()) == 10
+    send_digests_task.delay().get()
+    assert len(_to_rita()) == 11
+    assert _to_rita()[-1].subject == "【每日汇总】您有 51 条未读通知"
 
 
 def test_a_finished_export_tells_whoever_asked(report, users, monkeypatch):
@@ -127,3 +143,33 @@ def test_a_finished_export_tells_whoever_asked(report, users, monkeypatch):
     assert ExportJob.objects.get(pk=failed.pk).status == ExportStatus.FAILED
     note = Notification.objects.get(user=users.ivan, kind=Kind.EXPORT_FAILED)
     assert note.title.startswith("Export failed")
+
+
+def test_a_target_owner_is_told_when_new_values_leave_the_target_off_track(report, users, caplog):
+    from indicators import events
+    from indicators.models import Indicator
+
+    report.t_limit.owner_user = users.rita
+    report.t_limit.save()
+    report.t_rate.owner_user = users.bob  # met in the city: nothing to tell
+    report.t_rate.save()
+
+    for _ in range(2):  # the nightly run announces again: still one notification for the quarter
+        events.values_changed.send(sender=Indicator, period_ids=[report.q4.pk], indicator_ids=None)
+
+    note = Notification.objects.get()
+    assert (note.user, note.kind) == (users.rita, Kind.OFF_TRACK)
+    assert note.title == "目标滞后：严格控制 55 人以上的大班额"
+    assert "2023年初等与学前教育工作要点 · 市教育局 · 2023Q4" in note.body
+    assert note.url == report.t_limit.get_absolute_url()
+
+
+def test_a_failing_off_track_notice_does_not_fail_the_recompute(report, users, monkeypatch, caplog):
+    from indicators import events
+    from indicators.models import Indicator
+
+    report.t_limit.owner_user = users.rita
+    report.t_limit.save()
+    monkeypatch.setattr("notifications.receivers.notify", mock.Mock(side_effect=RuntimeError("boom")))
+    events.values_changed.send(sender=Indicator, period_ids=[report.q4.pk], indicator_ids=None)
+    assert "off-track notifications failed" in caplog.text
