@@ -3,8 +3,9 @@
 - principal: this quarter's submissions of their units (to fill, draft, returned, submitted…) and every
   submission returned to them, with the reviewer's reason;
 - reviewer (and bureau admin): the queue of submitted figures in their review scope;
-- inspector and bureau admin: the units that did not submit by the last due date, and the targets off track in
-  the current quarter (marked when they were not off track the quarter before).
+- inspector and bureau admin: the units that did not submit by the due date (of this quarter, or of the last
+  one while this one is not due yet), and the targets off track in the latest quarter with computed progress
+  (marked when they were not off track the quarter before).
 
 Every scope decision goes through ``portal.scope``; lists are bounded (``LIST_LIMIT``) and come with their
 total, so the page's query count and size do not grow with the number of schools.
@@ -55,6 +56,7 @@ class Todo:
     queue: Bounded | None = None
     overdue_period: Period | None = None
     overdue: Bounded | None = None
+    progress_period: Period | None = None
     off_track: Bounded | None = None
 
 
@@ -92,15 +94,30 @@ def _queue(user: Any, todo: Todo) -> None:
     todo.queue = Bounded(items, submitted.count() if len(items) == LIST_LIMIT else len(items))
 
 
-def _overdue(user: Any, todo: Todo) -> None:
+def _overdue(user: Any, period: Period | None, todo: Todo) -> None:
+    """Units that missed the due date of the current quarter, or of the one before while the current one is
+    not due yet (older quarters are history, not a to-do)."""
     today = workflow.today()
-    period = Period.objects.filter(due_on__lt=today).order_by("-year", "-quarter").first()
-    todo.overdue_period = period
-    if period is None:
+    candidates = [period, workflow.previous_period(period)] if period else []
+    overdue = next((p for p in candidates if p is not None and p.due_on < today), None)
+    todo.overdue_period = overdue
+    if overdue is None:
         todo.overdue = Bounded()
         return
-    missing = completeness.board(user, period, today).missing
+    missing = completeness.board(user, overdue, today).missing
     todo.overdue = Bounded(missing[:LIST_LIMIT], len(missing))
+
+
+def _progress_period(period: Period | None) -> Period | None:
+    """The latest quarter, up to the current one, that has computed progress (a new quarter has none yet)."""
+    if period is None:
+        return None
+    return (
+        Period.objects.filter(Q(year__lt=period.year) | Q(year=period.year, quarter__lte=period.quarter))
+        .filter(Exists(Progress.objects.filter(period_id=OuterRef("pk"))))
+        .order_by("-year", "-quarter")
+        .first()
+    )
 
 
 def _off_track(user: Any, period: Period | None, todo: Todo) -> None:
@@ -138,6 +155,7 @@ def for_user(user: Any) -> Todo:
     if Role.REVIEWER in roles or Role.BUREAU_ADMIN in roles:
         _queue(user, todo)
     if Role.INSPECTOR in roles or Role.BUREAU_ADMIN in roles:
-        _overdue(user, todo)
-        _off_track(user, period, todo)
+        _overdue(user, period, todo)
+        todo.progress_period = _progress_period(period)
+        _off_track(user, todo.progress_period, todo)
     return todo

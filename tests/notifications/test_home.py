@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from schools.models import Level, Ownership, Role, SchoolType
-from submissions.models import SubmissionStatus
+from submissions.models import Period, SubmissionStatus
 from tests.conftest import make_unit, make_user
 from tests.submissions.conftest import S1_CLEAN, make_submission
 from tests.submissions.test_submissions_reminders import at
@@ -93,3 +93,23 @@ def test_off_track_targets_in_scope_marked_when_new(client, report, users, tree)
 
         dan = make_user("dan", tree.d1, Role.INSPECTOR)
         assert "没有滞后的目标。" in _page(client, dan)
+
+
+def test_before_this_quarter_is_due_the_last_quarters_overdue_units_are_shown(client, setup, users):
+    page = _page(client, users.ivan)  # 2023-04-01: 2023Q1 is due on 04-10, 2022Q4 was due on 2023-01-10
+    assert "逾期未报（2022Q4，截止 2023-01-10）" in page
+
+
+def test_a_new_quarter_without_progress_shows_the_last_one_with_progress(client, report, users):
+    Period.objects.create(
+        code="2024Q1",
+        year=2024,
+        quarter=1,
+        opens_on=datetime.date(2024, 1, 1),
+        due_on=datetime.date(2024, 4, 10),
+        locks_on=datetime.date(2024, 4, 30),
+    )
+    with time_machine.travel(datetime.datetime(2024, 2, 1, 2, 0, tzinfo=datetime.UTC), tick=False):
+        page = _page(client, users.ivan)
+    assert "滞后的目标（2023Q4）" in page
+    assert "严格控制 55 人以上的大班额" in page
