@@ -63,15 +63,17 @@ def due_reminders(on: datetime.date, days_before: int) -> list[Due]:
     return result
 
 
-def _recipients(dues: list[Due]) -> dict[tuple[int, str], list[int]]:
+def _recipients(dues: list[Due], usernames: dict[int, str]) -> dict[tuple[int, str], list[int]]:
     """User ids per (unit, stage): the unit's principals before the due date; once overdue, the reviewers of
-    the unit's subtree, or — where no reviewer covers the unit — the bureau admins of its scope."""
+    the unit's subtree, or — where no reviewer covers the unit — the bureau admins of its scope. Fills
+    ``usernames`` (id → username) for the Reminder's record of who was told."""
     principals: dict[int, list[int]] = defaultdict(list)
     by_path: dict[str, dict[str, list[int]]] = {Role.REVIEWER: defaultdict(list), Role.BUREAU_ADMIN: defaultdict(list)}
     rows = Membership.objects.filter(
         role__in=[Role.PRINCIPAL, Role.REVIEWER, Role.BUREAU_ADMIN], user__is_active=True
-    ).values_list("role", "org_unit_id", "org_unit__path", "user_id")
-    for role, unit_id, path, user_id in rows:
+    ).values_list("role", "org_unit_id", "org_unit__path", "user_id", "user__username")
+    for role, unit_id, path, user_id, username in rows:
+        usernames[user_id] = username
         if role == Role.PRINCIPAL:
             principals[unit_id].append(user_id)
         else:
@@ -116,7 +118,8 @@ def send_reminders(on: datetime.date | None = None, days_before: int | None = No
     on = on or timezone.localdate()
     days = settings.REMINDER_DAYS_BEFORE_DUE if days_before is None else days_before
     dues = due_reminders(on, days)
-    recipients = _recipients(dues)
+    usernames: dict[int, str] = {}
+    recipients = _recipients(dues, usernames)
     sent = 0
     for due in dues:
         users = recipients[(due.unit.pk, due.stage)]
@@ -127,7 +130,10 @@ def send_reminders(on: datetime.date | None = None, days_before: int | None = No
         try:
             with transaction.atomic():
                 Reminder.objects.create(
-                    org_unit=due.unit, period=due.period, stage=due.stage, recipients=",".join(map(str, users))
+                    org_unit=due.unit,
+                    period=due.period,
+                    stage=due.stage,
+                    recipients=",".join(usernames[u] for u in users),
                 )
                 events.reminder_due.send(
                     sender=Reminder, user_ids=users, stage=due.stage, title=title, body=body, url=url, key=key

@@ -90,7 +90,7 @@ def test_overdue_units_without_a_reviewer_escalate_to_the_bureau_admins(setup, u
     ]
     # Units a reviewer covers still go to the reviewer only: D1, S1, S2, K1 to rita.
     assert Notification.objects.filter(user=users.rita).count() == 4
-    assert Reminder.objects.get(org_unit__code="S4").recipients == str(users.bea.pk)
+    assert Reminder.objects.get(org_unit__code="S4").recipients == "bea"
 
 
 def _61_overdue_for_rita(setup, tree, clock) -> None:  # noqa: ANN001
