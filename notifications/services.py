@@ -39,6 +39,7 @@ KEY_LENGTH = Notification._meta.get_field("key").max_length or 200
 ERROR_LENGTH = DeliveryFailure._meta.get_field("error").max_length or 500
 # The failed-delivery count on the notifications page covers this many recent days.
 FAILURE_WINDOW_DAYS = 7
+FAILURE_KEEP_DAYS = 90
 # After a failed post, the webhook is left alone this long (per URL, per process).
 WEBHOOK_PAUSE_SECONDS = 300
 _webhook_paused_until: dict[str, float] = {}
@@ -92,7 +93,8 @@ def notify(
     back and retry); otherwise it is recorded and the work goes on.
     """
     key = (key or f"once:{uuid.uuid4().hex}")[:KEY_LENGTH]
-    title = title.strip()[:TITLE_LENGTH]
+    # One line: it is also an e-mail subject (a name typed with a line break must not break the header).
+    title = " ".join(title.split())[:TITLE_LENGTH]
     ids = _user_ids(users)
     if not ids:
         return Delivery(0, 0, 0)
@@ -292,6 +294,7 @@ def send_digests() -> int:
     now = timezone.now()
     for start in range(0, len(done), 500):
         Notification.objects.filter(pk__in=done[start : start + 500]).update(mail_pending=False, emailed_at=now)
-    # What was read meanwhile needs no e-mail any more.
+    # What was read meanwhile needs no e-mail any more; old failure records have been seen.
     Notification.objects.filter(mail_pending=True, read_at__isnull=False).update(mail_pending=False)
+    DeliveryFailure.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(days=FAILURE_KEEP_DAYS)).delete()
     return digests

@@ -166,3 +166,9 @@ def test_after_a_failure_the_webhook_is_paused_instead_of_timing_out_each_time(u
     ):
         services.notify([users.alice], Kind.OVERDUE, "恢复后", key="later")
     assert up.call_count == 1
+
+
+def test_a_title_with_a_line_break_is_one_line_and_the_mail_goes_out(users):
+    services.notify([users.alice], Kind.RETURNED, "东区\n中心小学  2023Q1 填报被退回", key="k")
+    assert Notification.objects.get().title == "东区 中心小学 2023Q1 填报被退回"
+    assert mail.outbox[0].subject == "东区 中心小学 2023Q1 填报被退回"
