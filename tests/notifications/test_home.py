@@ -113,3 +113,13 @@ def test_a_new_quarter_without_progress_shows_the_last_one_with_progress(client,
         page = _page(client, users.ivan)
     assert "滞后的目标（2023Q4）" in page
     assert "严格控制 55 人以上的大班额" in page
+
+
+def test_the_home_reads_in_english(client, setup, users, tree, settings):
+    make_submission(tree.s2, setup.q1, status=SubmissionStatus.SUBMITTED)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = _page(client, users.bea)
+    assert "To review" in page
+    assert "Overdue (2022Q4, due 2023-01-10)" in page
+    assert "Targets off track" in page
+    assert "待审核" not in page
