@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from indicators import engine, explain, recompute, services
+from indicators.filters import IndicatorValueFilterSet
 from indicators.models import Indicator, IndicatorValue
 from indicators.tasks import recompute_scope_task
 from portal import scope
@@ -98,7 +100,7 @@ class IndicatorViewSet(
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return Indicator.objects.select_related("designation_kind").order_by("code")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -154,19 +156,12 @@ class IndicatorValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Precomputed values in the caller's scope; ``explain=1`` on one value adds what went into it."""
 
     serializer_class = IndicatorValueSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IndicatorValueFilterSet
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = IndicatorValue.objects.select_related("indicator", "org_unit", "period")
         queryset = scope.filter_by_scope(self.request.user, queryset, "org_unit")
-        params = self.request.query_params
-        if params.get("indicator"):
-            queryset = queryset.filter(indicator__code=params["indicator"])
-        if params.get("org_unit"):
-            queryset = queryset.filter(org_unit__code=params["org_unit"])
-        if params.get("period"):
-            queryset = queryset.filter(period__code=params["period"])
-        if params.get("parent"):
-            queryset = queryset.filter(org_unit__parent__code=params["parent"])
         return queryset.order_by("indicator__code", "period__year", "period__quarter", "org_unit__path", "pk")
 
     @extend_schema(parameters=EXPLAIN_PARAMS)

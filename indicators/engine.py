@@ -45,7 +45,7 @@ from indicators import events
 from indicators.models import Aggregation, Indicator
 from portal import expressions
 from portal.expressions import ExpressionError
-from schools.models import OrgUnit
+from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,14 @@ def compile_indicator(indicator: Indicator, known_codes: set[str] | None = None)
     return CompiledIndicator(indicator, numerator, denominator, condition)
 
 
+# The unit filter's list fields and the codes each may hold (the form offers the same choices).
+UNIT_FILTER_CHOICES = {
+    "unit_filter_levels": Level,
+    "unit_filter_school_types": SchoolType,
+    "unit_filter_ownership": Ownership,
+}
+
+
 def validate_definition(indicator: Indicator, known_codes: set[str] | None = None) -> dict[str, list[str]]:
     """Field → messages for a definition that cannot be computed (positions named); {} when fine."""
     from django.utils.translation import gettext as _
@@ -148,6 +156,10 @@ def validate_definition(indicator: Indicator, known_codes: set[str] | None = Non
             errors[field_name] = [str(error)]
     if indicator.factor is not None and indicator.factor <= 0:
         errors["factor"] = [_("系数必须大于 0")]
+    for field_name, choices in UNIT_FILTER_CHOICES.items():
+        unknown = [str(code) for code in getattr(indicator, field_name) or [] if code not in choices.values]
+        if unknown:
+            errors[field_name] = [_("未知的代码：{codes}").format(codes="、".join(unknown))]
     return errors
 
 

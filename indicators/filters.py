@@ -1,11 +1,11 @@
-"""Filters of the indicator list."""
+"""Filters of the indicator list page and of the indicator API."""
 
 from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from indicators.models import Aggregation, Indicator
+from indicators.models import Aggregation, Indicator, IndicatorValue
 
 
 class IndicatorFilterSet(django_filters.FilterSet):
@@ -16,3 +16,16 @@ class IndicatorFilterSet(django_filters.FilterSet):
     class Meta:
         model = Indicator
         fields = ["q", "aggregation", "is_active"]
+
+
+class IndicatorValueFilterSet(django_filters.FilterSet):
+    """``GET /api/v1/indicator-values/?indicator=&org_unit=&period=&parent=`` (codes)."""
+
+    indicator = django_filters.CharFilter(field_name="indicator__code", label=_("指标代码"))
+    org_unit = django_filters.CharFilter(field_name="org_unit__code", label=_("单位代码"))
+    period = django_filters.CharFilter(field_name="period__code", label=_("周期"))
+    parent = django_filters.CharFilter(field_name="org_unit__parent__code", label=_("上级单位代码"))
+
+    class Meta:
+        model = IndicatorValue
+        fields = ["indicator", "org_unit", "period", "parent"]

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from schools.models import describe_units
+
 # --- Indicators ---
 
 
@@ -66,6 +68,16 @@ class Indicator(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("indicators:indicator_detail", kwargs={"code": self.code})
+
+    @property
+    def unit_filter_text(self) -> str:
+        """The units the indicator counts, in words ("" when it counts every unit)."""
+        return describe_units(
+            self.unit_filter_levels,
+            self.unit_filter_school_types,
+            self.unit_filter_ownership,
+            central_only=self.unit_filter_central_only,
+        )
 
 
 class IndicatorValue(models.Model):

@@ -42,9 +42,9 @@ def formula_text(indicator: Indicator) -> str:
 class IndicatorValueTable(BaseTable):
     org_unit = tables.Column(verbose_name=_("单位"), order_by=("org_unit__path", "pk"))
     period = tables.Column(verbose_name=_("周期"), order_by=("period__year", "period__quarter", "pk"))
-    value = DecimalColumn(verbose_name=_("指标值"), decimals=2, default=_("无数据"))
-    numerator = DecimalColumn(verbose_name=_("分子"), decimals=2, default="—")
-    denominator = DecimalColumn(verbose_name=_("分母"), decimals=2, default="—")
+    value = DecimalColumn(verbose_name=_("指标值"), measure="indicator", default=_("无数据"))
+    numerator = DecimalColumn(verbose_name=_("分子"), default="—")
+    denominator = DecimalColumn(verbose_name=_("分母"), default="—")
     unit_count = tables.Column(verbose_name=_("参与单位数"), attrs={"td": {"class": "num"}})
     explain = tables.LinkColumn(
         "indicators:indicator_value_detail",
@@ -67,7 +67,7 @@ class WindowValueTable(BaseTable):
 
     org_unit = tables.Column(verbose_name=_("单位"), orderable=False)
     period = tables.Column(verbose_name=_("周期"), orderable=False)
-    value = DecimalColumn(verbose_name=_("指标值"), decimals=2, default=_("无数据"), orderable=False)
-    numerator = DecimalColumn(verbose_name=_("分子"), decimals=2, default="—", orderable=False)
-    denominator = DecimalColumn(verbose_name=_("分母"), decimals=2, default="—", orderable=False)
+    value = DecimalColumn(verbose_name=_("指标值"), measure="indicator", default=_("无数据"), orderable=False)
+    numerator = DecimalColumn(verbose_name=_("分子"), default="—", orderable=False)
+    denominator = DecimalColumn(verbose_name=_("分母"), default="—", orderable=False)
     unit_count = tables.Column(verbose_name=_("参与单位数"), attrs={"td": {"class": "num"}}, orderable=False)

@@ -30,13 +30,12 @@ from reports import events as report_events
 from reports.models import ExportJob, ExportStatus
 from schools.models import Membership, Role
 from submissions import events as submission_events
-from submissions.models import HistoryAction, ReminderStage, Submission
-from submissions.views import current_period
+from submissions.models import HistoryAction, Period, ReminderStage, Submission
 from targets.models import Progress, ProgressStatus
 
 logger = logging.getLogger(__name__)
 
-TRANSITION_KINDS = {
+TRANSITION_KINDS: dict[str, str] = {
     HistoryAction.RETURN: Kind.RETURNED,
     HistoryAction.APPROVE: Kind.APPROVED,
     HistoryAction.REOPEN: Kind.REOPENED,
@@ -54,7 +53,8 @@ def notify_transition(submission_id: int, action: str, note: str, actor_id: int 
     )
     if submission.submitted_by_id:
         users.add(submission.submitted_by_id)
-    users.discard(actor_id)
+    if actor_id is not None:
+        users.discard(actor_id)
     names = {"unit": submission.org_unit.name, "period": submission.period.code}
     kind = TRANSITION_KINDS[action]
     with translation.override(settings.LANGUAGE_CODE):
@@ -117,7 +117,7 @@ def notify_off_track(period_ids: Iterable[int] | None, indicator_ids: Iterable[i
     """Tell the owner (``Target.owner_user``) of each target whose own row is off track in these periods (the
     current one when None); once per target and quarter. Returns how many targets were announced."""
     if period_ids is None:
-        period = current_period()
+        period = Period.objects.current()
         period_ids = [period.pk] if period else []
     rows = Progress.objects.filter(
         period_id__in=list(period_ids),

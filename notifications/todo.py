@@ -23,7 +23,6 @@ from portal.scope import Perm
 from schools.models import OrgUnit, Role
 from submissions import completeness, workflow
 from submissions.models import Period, Submission, SubmissionStatus
-from submissions.views import current_period
 from targets.models import Progress, ProgressStatus
 
 LIST_LIMIT = 20
@@ -148,7 +147,7 @@ def _off_track(user: Any, period: Period | None, todo: Todo) -> None:
 def for_user(user: Any) -> Todo:
     """The to-do lists the user's roles call for."""
     roles = scope.roles(user)
-    period = current_period()
+    period = Period.objects.current()
     todo = Todo(period=period)
     if Role.PRINCIPAL in roles:
         _principal(user, period, todo)

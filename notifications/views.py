@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -16,7 +18,6 @@ from notifications.forms import PreferenceForm
 from notifications.models import Notification
 from portal import scope
 from portal.scope import Perm
-from schools.models import Membership
 
 PAGE_SIZE = 50
 HOME_NOTIFICATIONS = 5
@@ -25,11 +26,11 @@ HOME_NOTIFICATIONS = 5
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The to-do home of each role, with the latest unread notifications."""
-    memberships = Membership.objects.filter(user=request.user).select_related("org_unit").order_by("role")
+    user: Any = request.user  # signed in (login_required)
     context = {
-        "memberships": memberships,
-        "todo": todo.for_user(request.user),
-        "latest": list(Notification.objects.filter(user=request.user, read_at__isnull=True)[:HOME_NOTIFICATIONS]),
+        "memberships": scope.memberships(user),
+        "todo": todo.for_user(user),
+        "latest": list(Notification.objects.filter(user=user, read_at__isnull=True)[:HOME_NOTIFICATIONS]),
     }
     return render(request, "portal/home.html", context)
 
@@ -37,7 +38,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     """The user's own notifications, newest first; admins also see how many deliveries failed lately."""
-    rows = Notification.objects.filter(user=request.user)
+    user: Any = request.user  # signed in (login_required)
+    rows = Notification.objects.filter(user=user)
     if request.GET.get("unread") == "1":
         rows = rows.filter(read_at__isnull=True)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

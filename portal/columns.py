@@ -9,6 +9,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from portal.i18n import localized
+from portal.numbers import format_number
 
 
 class StatusBadgeColumn(tables.Column):
@@ -35,15 +36,25 @@ class LocalizedColumn(tables.Column):
 
 
 class DecimalColumn(tables.Column):
-    """A number with fixed decimals; empty values read "无数据", never 0."""
+    """A number through the one formatter (``portal.numbers``); empty cells show the column's ``default``.
 
-    def __init__(self, *args: Any, decimals: int = 1, **kwargs: Any) -> None:
+    ``decimals=None`` prints the value as stored (a numerator, a head count: no ".00"). With ``measure`` (the
+    accessor of an object with ``decimals`` and ``unit``, such as the row's indicator) each row is printed in
+    that object's decimals and unit: a rate as ``97.85%``.
+    """
+
+    def __init__(self, *args: Any, decimals: int | None = None, measure: str | None = None, **kwargs: Any) -> None:
         self.decimals = decimals
+        self.measure = measure
         kwargs.setdefault("attrs", {"td": {"class": "num"}, "th": {"class": "num"}})
         super().__init__(*args, **kwargs)
 
-    def render(self, value: Decimal | None) -> str:
-        return f"{value:,.{self.decimals}f}"
+    def render(self, value: Decimal | None, record: Any) -> str:
+        if self.measure:
+            source = tables.A(self.measure).resolve(record, quiet=True)
+            if source is not None:
+                return format_number(value, source.decimals, source.unit)
+        return format_number(value, self.decimals)
 
     def value(self, value: Decimal | None) -> Decimal | None:
         return value

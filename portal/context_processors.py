@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from portal import scope
-from schools.models import Role
+from portal.scope import Role  # the scope module is the one reader of roles and memberships
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from schools.models import OrgUnit, Role
+from schools.models import Membership, OrgUnit, Role, ancestor_paths
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -60,8 +61,6 @@ def grants(user: AnyUser) -> list[Grant]:
         return []
     cached = getattr(user, "_scope_grants", None)
     if cached is None:
-        from schools.models import Membership
-
         cached = [
             Grant(path=path, unit_id=unit_id, role=role)
             for path, unit_id, role in Membership.objects.filter(user=user, org_unit__is_active=True).values_list(
@@ -70,6 +69,11 @@ def grants(user: AnyUser) -> list[Grant]:
         ]
         user._scope_grants = cached  # type: ignore[union-attr]
     return cached
+
+
+def memberships(user: AnyUser) -> QuerySet[Membership]:
+    """The user's memberships with their units (for pages that list them, such as the home page)."""
+    return Membership.objects.filter(user=user).select_related("org_unit").order_by("role")
 
 
 def is_superuser(user: AnyUser) -> bool:
@@ -106,6 +110,23 @@ def has_perm(user: AnyUser, perm: Perm, unit: OrgUnit | None = None) -> bool:
 def require(user: AnyUser, perm: Perm, unit: OrgUnit | None = None) -> None:
     if not has_perm(user, perm, unit):
         raise PermissionDenied
+
+
+def holders(perm: Perm, unit: OrgUnit) -> QuerySet[Any]:
+    """Active users whose role on ``unit`` or one of its ancestors gives ``perm``: the people a page can name
+    as able to act on the unit (e.g. the bureau admins who may open a locked period for it). One query."""
+    roles = [role for role, perms in ROLE_PERMS.items() if perm in perms]
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__role__in=roles,
+            memberships__org_unit__path__in=ancestor_paths(unit.path),
+            memberships__org_unit__is_active=True,
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
 
 
 def scope_q(user: AnyUser, field: str = "", perm: Perm = Perm.VIEW) -> Q:

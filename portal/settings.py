@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "targets",
     "reports",
     "notifications",
+    "demo",  # demo data and `load_demo`; nothing above imports it
 ]
 
 MIDDLEWARE = [
@@ -166,8 +168,11 @@ STORAGES = {
     },
 }
 # Upload caps: Excel templates and evidence files. Larger bodies are refused before parsing.
+# Only the upload views (portal.middleware.accepts_uploads), for a signed-in user, take a body up to
+# MAX_UPLOAD_BYTES; every other request keeps Django's 2.5 MB cap on form data, refused from the declared
+# length before anything is read (portal.middleware.RequestSizeLimitMiddleware).
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
@@ -225,13 +230,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Rates are read per request from API_THROTTLE_ANON_RATE / API_THROTTLE_USER_RATE (below).
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.AnonThrottle", "portal.api.UserThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "PAGE_SIZE": 100,
+    # One shape: every decimal is a JSON number (the figures API already was; indicator values were strings).
+    "COERCE_DECIMAL_TO_STRING": False,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "portal.api.JSONParser",  # deep nesting → 400
@@ -266,6 +275,18 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# API tokens expire (0: never) and are deleted when their user's password changes.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=0)
+# DRF throttling (Django's cache; per process with the default local-memory cache). Empty switches it off.
+API_THROTTLE_ANON_RATE = (env_str("API_THROTTLE_ANON_RATE", "60/minute") or "").strip()
+API_THROTTLE_USER_RATE = (env_str("API_THROTTLE_USER_RATE", "1200/minute") or "").strip()
+for _name in ("API_THROTTLE_ANON_RATE", "API_THROTTLE_USER_RATE"):
+    _rate = globals()[_name]
+    if _rate and not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(f"{_name} must look like 60/minute (number/second|minute|hour|day), not {_rate!r}")
+# Wrong old passwords on the password-change form before the session is signed out.
+PASSWORD_CHANGE_FAILURE_LIMIT = env_int("PASSWORD_CHANGE_FAILURE_LIMIT", 5, minimum=1)
+
 # --- Domain settings ---
 # Count submitted (not yet approved) figures in indicators: off by default, only approved data counts.
 INDICATORS_INCLUDE_SUBMITTED = env_bool("INDICATORS_INCLUDE_SUBMITTED", False)
@@ -284,9 +305,25 @@ NOTIFY_SITE_URL = env_str("NOTIFY_SITE_URL") or ""
 # gets a few e-mails and one digest, not 61 e-mails).
 NOTIFY_EMAIL_HOURLY_LIMIT = env_int("NOTIFY_EMAIL_HOURLY_LIMIT", 10, minimum=1)
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's default "django" logger prints to its own console handler in debug and also propagates to the
+    # root handler above, so "Not Found: /favicon.ico" appeared twice on the dev server. Drop its handlers and
+    # let the root print each line once (no ADMINS are configured, so its mail_admins handler sent nothing).
+    # Configuring "django" resets its children, so the request lines of "django.server" are configured again
+    # as Django has them: own handler and time-stamped format, not propagated (printed once as well).
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

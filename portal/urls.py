@@ -4,7 +4,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from notifications import views as notification_views
 from portal import views
 
 api_v1 = [
@@ -12,22 +11,25 @@ api_v1 = [
     path("", include("submissions.api_urls")),
     path("", include("indicators.api_urls")),
     path("", include("plans.api_urls")),
+    path("", include("targets.api_urls")),
     path("", include("reports.api_urls")),
     path("", include("notifications.api_urls")),
 ]
 
 urlpatterns = [
-    path("", notification_views.home, name="home"),
+    path("", include("notifications.home_urls")),  # the to-do home (name "home")
+    path("favicon.ico", views.favicon, name="favicon"),
     path("profile/", views.profile, name="profile"),
     path("profile/token/", views.token_create, name="token_create"),
     path("profile/token/revoke/", views.token_revoke, name="token_revoke"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("schools/", include("schools.urls")),
-    path("plans/", include("plans.urls")),
+    # plans' own pages and the target pages share /plans/ and the "plans" namespace (see the module).
+    path("plans/", include("targets.plan_urls")),
     path("submissions/", include("submissions.urls")),
     path("targets/", include("indicators.urls")),
     path("reports/", include("reports.urls")),

@@ -19,11 +19,11 @@ from rest_framework.views import APIView
 
 from plans.models import Plan
 from portal import scope
+from portal.xlsx import XLSX_CONTENT_TYPE
 from reports import dispatch, exports
 from reports.models import ExportJob, ExportStatus
-from reports.queries import default_period
 from schools.models import OrgUnit
-from submissions.models import Period
+from submissions.models import Period, current_of
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
@@ -85,7 +85,7 @@ class PlanExportView(APIView):
         ],
         # Keyed by media type: the 200 body is the workbook, not JSON (the schema would otherwise say JSON).
         responses={
-            (200, exports.XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="the .xlsx workbook"),
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="the .xlsx workbook"),
             (202, "application/json"): OpenApiResponse(
                 ExportJobSerializer, description="a big workbook: the export job to poll at /api/v1/exports/{job}/"
             ),
@@ -102,13 +102,13 @@ class PlanExportView(APIView):
                 raise PermissionDenied
         periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
         wanted = request.query_params.get("period", "").strip()
-        period = next((p for p in periods if p.code == wanted), None) or default_period(periods, timezone.localdate())
+        period = next((p for p in periods if p.code == wanted), None) or current_of(periods, timezone.localdate())
         result = dispatch.request_export(request.user, plan, unit, period)
         if result.job is not None:
             data = ExportJobSerializer(result.job, context={"request": request}).data
             data["url"] = request.build_absolute_uri(reverse("api_export_job", kwargs={"pk": result.job.pk}))
             return Response(data, status=status.HTTP_202_ACCEPTED)
-        response = HttpResponse(result.content, content_type=exports.XLSX_CONTENT_TYPE)
+        response = HttpResponse(result.content, content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
         return response
 

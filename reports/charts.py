@@ -14,7 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from reports.queries import QuarterPoint, format_number
+from portal.numbers import NO_DATA, format_number
+from targets.queries import QuarterPoint
 
 
 def _scale(values: list[Decimal], height: float, pad: float) -> tuple[Decimal, Decimal, float]:
@@ -39,7 +40,7 @@ def _polyline(coords: list[tuple[float, float]], css: str, dashed: bool = False)
 def _summary(points: Sequence[QuarterPoint], goal: Decimal | None, decimals: int, unit: str) -> str:
     parts = []
     for point in points:
-        text = f"{point.label} {format_number(point.actual, decimals, unit)}"
+        text = f"{point.label} {format_number(point.actual, decimals, unit, empty=NO_DATA)}"
         if point.expected is not None:
             text += _("（预期 {value}）").format(value=format_number(point.expected, decimals, unit))
         parts.append(text)
@@ -92,8 +93,8 @@ def trend_svg(
     parts.extend(f'<circle class="trend-dot" cx="{x}" cy="{y}" r="{2.5 if axis else 2}"/>' for x, y in actual)
     if axis:
         label = '<text class="trend-axis" x="{}" y="{}" text-anchor="{}">{}</text>'
-        parts.append(label.format(left - 4, pad + 4, "end", f"{high:.{decimals}f}"))
-        parts.append(label.format(left - 4, plot_h - pad, "end", f"{low:.{decimals}f}"))
+        parts.append(label.format(left - 4, pad + 4, "end", format_number(high, decimals)))
+        parts.append(label.format(left - 4, plot_h - pad, "end", format_number(low, decimals)))
         for x, point in pairs:
             parts.append(label.format(x, height - 4, "middle", escape(point.label)))
     parts.append("</svg>")

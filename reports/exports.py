@@ -28,7 +28,6 @@ from submissions.models import Period
 
 logger = logging.getLogger(__name__)
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Write progress to the job row at most every this many rows: the status page reads it, the
 # writer should not spend its time updating it.
 PROGRESS_EVERY = 1000
@@ -115,7 +114,7 @@ def expire_old_exports(now: datetime | None = None) -> int:
     return expired
 
 
-def visible_jobs(user: Any):  # type: ignore[no-untyped-def]
+def visible_jobs(user: Any):
     """Jobs the user may see: those of units where they may export."""
     return scope.filter_by_scope(
         user, ExportJob.objects.select_related("plan", "scope", "period"), "scope", Perm.EXPORT

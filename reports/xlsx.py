@@ -9,13 +9,12 @@ digit. Big sheets are read with one query each through a server-side cursor, ``B
 time, and their rows written as XML text straight into the zip (``reports.xlsx_stream``): memory
 stays flat at 20,000 schools and no per-cell objects are built.
 
-Safety: any text starting with = + - @ is written as a string cell with Excel's quote prefix, never
-as a formula (unit names and target sentences are user input).
+Safety: every text cell goes through ``portal.xlsx`` (unit names and target sentences are user input):
+text beginning like a formula is a string cell with Excel's quote prefix, never a formula.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any, TypeVar
@@ -30,29 +29,19 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.worksheet import Worksheet
 
 from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan
 from portal.i18n import localized
-from reports.queries import (
-    STATUS_LABELS,
-    Dashboard,
-    TargetRow,
-    covering_targets,
-    drilldown_queryset,
-    is_percent,
-    is_unit_level,
-    plan_dashboard,
-    unit_filter_q,
-)
+from portal.xlsx import fit_width, safe_value, setup_sheet, text_cell
+from reports.queries import Dashboard, covering_targets, is_percent, plan_dashboard
 from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets.models import Target
+from targets.queries import STATUS_LABELS, TargetRow, drilldown_queryset, is_unit_level, unit_filter_q
 
 BATCH_SIZE = 1000
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 # Red/amber/green fills; the status word is always written too (colour is never the only signal).
 RAG_FILLS = {
     "met": PatternFill("solid", fgColor="C6EFCE"),
@@ -72,35 +61,6 @@ T = TypeVar("T")
 
 
 # --- Cells ---
-
-
-def display_width(text: str) -> int:
-    """Width of ``text`` in Excel character units: CJK characters count double."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def fit_width(values: Iterable[Any], minimum: int = 6, maximum: int = 60) -> float:
-    widest = max((display_width(str(v)) for v in values if v is not None), default=minimum)
-    return max(minimum, min(maximum, widest + 2))
-
-
-def text_cell(ws: WriteOnlyWorksheet, value: str, **style: Any) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if value.startswith(FORMULA_PREFIXES):
-        # openpyxl turns "=..." into a formula; force a string, and set Excel's quote prefix so
-        # editing the cell in Excel does not turn it into one either.
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    for key, val in style.items():
-        setattr(cell, key, val)
-    return cell
-
-
-def safe(ws: WriteOnlyWorksheet, value: Any) -> Any:
-    """A value ready for ``ws.append``: hostile text wrapped, everything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return text_cell(ws, value)
-    return value
 
 
 def number_cell(ws: WriteOnlyWorksheet, value: Decimal | None, indicator: Indicator | None) -> Any:
@@ -126,19 +86,6 @@ def status_cell(ws: WriteOnlyWorksheet, status: str) -> WriteOnlyCell:
 
 def header_row(ws: WriteOnlyWorksheet, headers: list[str]) -> list[WriteOnlyCell]:
     return [text_cell(ws, str(h), font=BOLD, fill=HEADER_FILL, alignment=WRAP) for h in headers]
-
-
-def setup_sheet(ws: WriteOnlyWorksheet, widths: list[float], header_rows: int) -> None:
-    """Everything a write-only sheet needs before its first row: widths, frozen header, print setup."""
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.freeze_panes = f"A{header_rows + 1}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"1:{header_rows}"
 
 
 def sheet_title(text: str, used: set[str]) -> str:
@@ -257,7 +204,12 @@ def _overview_sheet(wb: Workbook, dash: Dashboard, used: set[str]) -> None:
     ws.append(header_row(ws, [_("季度"), *[r.target.code for r in rate_rows]]))
     first_data = row_no + 3
     for index, period in enumerate(dash.periods):
-        ws.append([period.code, *[number_cell(ws, r.trend[index].actual, r.target.indicator) for r in rate_rows]])
+        ws.append(
+            [
+                safe_value(ws, period.code),
+                *[number_cell(ws, r.trend[index].actual, r.target.indicator) for r in rate_rows],
+            ]
+        )
     last_data = first_data + len(dash.periods)
     chart = LineChart()
     chart.title = _("比率类目标季度进展")
@@ -312,18 +264,18 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
         quarters += [None] * (4 - len(quarters))
         ws.append(
             [
-                safe(ws, target.code),
+                safe_value(ws, target.code),
                 text_cell(ws, target.text, alignment=WRAP),
                 target.get_kind_display(),
-                safe(ws, localized(indicator)) if indicator else None,
+                safe_value(ws, localized(indicator)) if indicator else None,
                 number_cell(ws, target.baseline_value, indicator),
                 target.get_comparator_display() if target.comparator else None,
                 number_cell(ws, target.target_value, indicator),
                 *quarters,
-                number_cell(ws, row.actual, indicator) if row.actual is not None else safe(ws, row.actual_text),
+                number_cell(ws, row.actual, indicator) if row.actual is not None else safe_value(ws, row.actual_text),
                 number_cell(ws, row.expected, indicator),
                 status_cell(ws, row.summary_status),
-                safe(ws, row.owner),
+                safe_value(ws, row.owner),
                 text_cell(ws, row.latest_note, alignment=WRAP) if row.latest_note else None,
             ]
         )
@@ -517,40 +469,3 @@ def _data_sheet(book: StreamedBook, dash: Dashboard, used: set[str], tick: Calla
             tick(len(batch))
 
     book.stream(ws, header_rows=3, ncols=len(DATA_HEADERS), fill=fill)
-
-
-# --- Small table exports (drill-down page) ---
-
-XLSX_CONTENT_TYPE_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def table_to_xlsx(table: Any) -> bytes:
-    """A django-tables2 table (its export values) as a one-sheet workbook, hostile text kept as text.
-
-    The table's ``value_*`` methods quote hostile text for CSV ("'=..."); here the quote is taken
-    off again and the cell is written as a string with Excel's quote prefix instead.
-    """
-    import io
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Sheet1")
-    rows = list(table.as_values())
-    widths = [fit_width([row[i] for row in rows[:200]], 8, 40) for i in range(len(rows[0]))] if rows else []
-    setup_sheet(ws, widths, header_rows=1)
-    for index, row in enumerate(rows):
-        cells = []
-        for value in row:
-            if isinstance(value, str) and value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:
-                value = value[1:]
-            if index == 0:
-                cells.append(text_cell(ws, str(value), font=BOLD, fill=HEADER_FILL))
-            elif isinstance(value, str):
-                cells.append(safe(ws, value))
-            else:
-                cells.append(value)
-        ws.append(cells)
-    if rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(rows[0]))}{len(rows)}"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()

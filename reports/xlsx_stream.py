@@ -14,9 +14,10 @@ auto-filter — but their data rows are produced here as plain strings:
 
 Cells are written exactly as openpyxl writes them (``t="inlineStr"`` strings, numbers as
 ``"%.16g"``), so openpyxl reads back the same values and number formats. Strings are always inline
-strings — never formulas — and text starting with = + - @ also gets Excel's quote prefix, so
-editing the cell in Excel does not turn it into a formula either. Styles are registered through
-openpyxl before saving (the stylesheet is written by openpyxl) and referenced by index.
+strings — never formulas — and text beginning like a formula (``portal.xlsx.FORMULA_PREFIXES``)
+also gets Excel's quote prefix, so editing the cell in Excel does not turn it into a formula
+either. Styles are registered through openpyxl before saving (the stylesheet is written by
+openpyxl) and referenced by index.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
+from portal.xlsx import FORMULA_PREFIXES
+
 # Characters XML 1.0 cannot carry (openpyxl refuses them); dropped rather than failing an export.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FLUSH_ROWS = 500  # rows joined into one string before they go to the compressor
@@ -68,6 +70,8 @@ class RowWriter:
             return cached
         text = ILLEGAL_XML.sub("", value)
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if "\r" in text:  # as openpyxl does: a raw CR would be read back as a line feed
+            text = text.replace("\r", "&#13;")
         # Like openpyxl: keep leading/trailing blanks, which XML readers may otherwise drop.
         element = f'<t xml:space="preserve">{text}</t>' if value != value.strip() else f"<t>{text}</t>"
         result = (element, value.startswith(FORMULA_PREFIXES))

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from portal import scope
 from portal.api import ScopedObjectMixin
 from portal.scope import Perm
+from schools.filters import DesignationFilterSet, OrgUnitApiFilterSet
 from schools.models import Designation, DesignationKind, OrgUnit
 
 
@@ -28,7 +30,7 @@ class ScopedCodeField(serializers.SlugRelatedField):
         kwargs.setdefault("slug_field", "code")
         super().__init__(**kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         request = self.context.get("request")
         return scope.visible_units(request.user) if request else OrgUnit.objects.none()
 
@@ -70,23 +72,17 @@ class OrgUnitViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = OrgUnitSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrgUnitApiFilterSet
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         return OrgUnit.objects.select_related("parent")
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        queryset = super().get_queryset()
-        params = self.request.query_params
-        if params.get("parent"):
-            queryset = queryset.filter(parent__code=params["parent"])
-        if params.get("level"):
-            queryset = queryset.filter(level=params["level"])
-        if params.get("school_type"):
-            queryset = queryset.filter(school_type=params["school_type"])
-        return queryset.order_by("path")
+    def get_queryset(self):
+        return super().get_queryset().order_by("path")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Only bureau admins create units: anyone else gets 403 before the body is looked at, so the
@@ -127,17 +123,13 @@ class DesignationSerializer(serializers.ModelSerializer):
 
 class DesignationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = DesignationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DesignationFilterSet
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        queryset = scope.filter_by_scope(
+    def get_queryset(self):
+        return scope.filter_by_scope(
             self.request.user, Designation.objects.select_related("org_unit", "kind"), "org_unit"
         )
-        params: Request = self.request.query_params  # type: ignore[assignment]
-        if params.get("org_unit"):
-            queryset = queryset.filter(org_unit__code=params["org_unit"])
-        if params.get("kind"):
-            queryset = queryset.filter(kind__code=params["kind"])
-        return queryset
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         scope.require(request.user, Perm.ADMIN)  # 403 for non-admins whatever the body names (see OrgUnitViewSet)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from schools.models import Level, OrgUnit, Ownership, SchoolType
+from schools.models import Designation, Level, OrgUnit, Ownership, SchoolType
 
 
 class OrgUnitFilterSet(django_filters.FilterSet):
@@ -16,3 +16,23 @@ class OrgUnitFilterSet(django_filters.FilterSet):
     class Meta:
         model = OrgUnit
         fields = ["q", "level", "school_type", "ownership", "is_central"]
+
+
+class OrgUnitApiFilterSet(OrgUnitFilterSet):
+    """The unit list page's filters, and the parent by code (``GET /api/v1/org-units/?parent=&level=&school_type=``)."""
+
+    parent = django_filters.CharFilter(field_name="parent__code", label=_("上级单位代码"))
+
+    class Meta(OrgUnitFilterSet.Meta):
+        fields = ["parent", *OrgUnitFilterSet.Meta.fields]
+
+
+class DesignationFilterSet(django_filters.FilterSet):
+    """``GET /api/v1/designations/?org_unit=&kind=`` (codes)."""
+
+    org_unit = django_filters.CharFilter(field_name="org_unit__code", label=_("单位代码"))
+    kind = django_filters.CharFilter(field_name="kind__code", label=_("认定类别"))
+
+    class Meta:
+        model = Designation
+        fields = ["org_unit", "kind"]

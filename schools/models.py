@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 # Materialized path: each node's path is its ancestors' ids and its own, zero-padded and
 # dot-terminated ("0000001.0000042."). Subtree = one `LIKE 'path%'` on an indexed column;
@@ -48,6 +49,27 @@ class Ownership(models.TextChoices):
     PUBLIC = "public", _("公办")
     INCLUSIVE_PRIVATE = "inclusive_private", _("普惠性民办")
     PRIVATE = "private", _("民办")
+
+
+def choice_labels(choices: type[models.TextChoices], codes: Iterable[str]) -> list[str]:
+    """The labels of stored choice codes (a JSON list such as ``["primary", "nine_year"]``), in the page's
+    language; a code no longer among the choices is shown as stored rather than dropped."""
+    labels = dict(choices.choices)
+    return [str(labels.get(code, code)) for code in codes or ()]
+
+
+def describe_units(
+    levels: Iterable[str] = (),
+    school_types: Iterable[str] = (),
+    ownership: Iterable[str] = (),
+    central_only: bool = False,
+) -> str:
+    """Which units something applies to, in words: "小学、九年一贯制学校（仅中心校）", never the codes."""
+    parts = choice_labels(Level, levels) + choice_labels(SchoolType, school_types) + choice_labels(Ownership, ownership)
+    text = pgettext("list separator", "、").join(parts)
+    if central_only:
+        text = _("{units}（仅中心校）").format(units=text) if text else str(_("仅中心校"))
+    return text
 
 
 class OrgUnitQuerySet(models.QuerySet["OrgUnit"]):
@@ -126,7 +148,7 @@ class OrgUnit(models.Model):
         if self.parent_id is not None and self.parent is not None and self.parent.path == "":
             raise ValueError("parent has no path; save it first")
         if self.pk is None:
-            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            super().save(*args, **kwargs)
             kwargs = {}
         if self.parent_id and self.pk in self._parent_ids():
             raise ValueError("an org unit cannot be its own ancestor")

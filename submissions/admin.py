@@ -1,5 +1,6 @@
-"""Admin pages of the submissions app: definitions are editable; submissions and history are read-only here
-(every change to figures must go through the workflow, which versions and audits it)."""
+"""Admin pages of the submissions app, read-only: figures, rules and periods are edited on the portal's pages
+(their services validate them); submissions and values change only through the workflow, which versions and
+audits them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.admin import ReadOnlyAdmin, ReadOnlyInline
 from submissions.models import (
     Figure,
     Period,
@@ -21,39 +23,28 @@ from submissions.models import (
 
 
 @admin.register(Figure)
-class FigureAdmin(admin.ModelAdmin):
+class FigureAdmin(ReadOnlyAdmin):
     list_display = ("code", "name", "unit", "value_type", "time_aggregation", "unit_aggregation", "group", "order")
     list_filter = ("time_aggregation", "is_active", "group")
     search_fields = ("code", "name")
 
 
 @admin.register(ValidationRule)
-class ValidationRuleAdmin(admin.ModelAdmin):
+class ValidationRuleAdmin(ReadOnlyAdmin):
     list_display = ("code", "name", "left", "operator", "right", "severity", "is_active")
     list_filter = ("severity", "is_active")
 
 
-class PeriodExceptionInline(admin.TabularInline):
+class PeriodExceptionInline(ReadOnlyInline):
     model = PeriodException
     extra = 0
     raw_id_fields = ("org_unit",)
 
 
 @admin.register(Period)
-class PeriodAdmin(admin.ModelAdmin):
+class PeriodAdmin(ReadOnlyAdmin):
     list_display = ("code", "opens_on", "due_on", "locks_on")
     inlines = [PeriodExceptionInline]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ValueInline(admin.TabularInline):

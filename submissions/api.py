@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -27,6 +28,7 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from schools.models import Level, OrgUnit, SchoolType
 from submissions import workflow
+from submissions.filters import SubmissionApiFilterSet
 from submissions.models import Channel, Figure, HistoryAction, Period, Submission, SubmissionHistory
 
 
@@ -247,19 +249,14 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     """``/api/v1/submissions/``: list/create, ``{id}/`` read and partial update, workflow actions, history."""
 
     serializer_class = SubmissionUpdateSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SubmissionApiFilterSet
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Submission.objects.select_related("org_unit", "period")
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = scope.filter_by_scope(self.request.user, self.base_queryset(), "org_unit")
-        params = self.request.query_params
-        if params.get("period"):
-            queryset = queryset.filter(period__code=params["period"].upper())
-        if params.get("org_unit"):
-            queryset = queryset.filter(org_unit__code=params["org_unit"])
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
         return queryset.order_by("period__year", "period__quarter", "org_unit__path", "pk")
 
     def read_object(self, pk: str) -> Submission:
@@ -270,8 +267,9 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return get_object_or_404(self.base_queryset(), pk=submission_pk(pk))
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        rows = page if page is not None else list(self.get_queryset())
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
         data = [submission_data(snap) for snap in workflow.snapshots(rows)]
         return self.get_paginated_response(data) if page is not None else Response(data)
 

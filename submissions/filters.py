@@ -20,7 +20,7 @@ class SubmissionFilterSet(django_filters.FilterSet):
         model = Submission
         fields = ["period", "status", "q", "district"]
 
-    def filter_under(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_under(self, queryset, name, value):
         from schools.models import OrgUnit
 
         unit = OrgUnit.objects.filter(code=value.strip()).first()
@@ -37,3 +37,19 @@ class FigureFilterSet(django_filters.FilterSet):
     class Meta:
         model = Figure
         fields = ["q", "time_aggregation", "is_active"]
+
+
+class SubmissionApiFilterSet(django_filters.FilterSet):
+    """``GET /api/v1/submissions/?period=&org_unit=&status=``: the list page's status filter, periods and units by
+    code (the API's natural keys)."""
+
+    period = django_filters.CharFilter(field_name="period__code", method="filter_period", label=_("周期"))
+    org_unit = django_filters.CharFilter(field_name="org_unit__code", label=_("单位代码"))
+    status = SubmissionFilterSet.base_filters["status"]
+
+    class Meta:
+        model = Submission
+        fields = ["period", "org_unit", "status"]
+
+    def filter_period(self, queryset, name, value):
+        return queryset.filter(**{name: value.strip().upper()})

@@ -8,7 +8,8 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from portal.columns import LocalizedColumn, StatusBadgeColumn
+from portal.columns import DecimalColumn, LocalizedColumn, StatusBadgeColumn
+from portal.numbers import NO_DATA, format_number
 from portal.tables import BaseTable
 from submissions.models import Figure, Period, Submission, ValidationRule
 
@@ -23,8 +24,8 @@ class SubmissionTable(BaseTable):
     )
     period = tables.Column(verbose_name=_("周期"), order_by=("period__year", "period__quarter", "pk"))
     status = StatusBadgeColumn()
-    has_explanations = tables.BooleanColumn(verbose_name=_("有说明"), accessor="explanations", yesno=("是", ""))
-    is_zero_report = tables.BooleanColumn(yesno=("是", ""))
+    has_explanations = tables.BooleanColumn(verbose_name=_("有说明"), accessor="explanations", yesno=(_("是"), ""))
+    is_zero_report = tables.BooleanColumn(yesno=(_("是"), ""))
     submitted_at = tables.DateTimeColumn(verbose_name=_("提交时间"), format="Y-m-d H:i")
     version = tables.Column(attrs={"td": {"class": "num"}})
 
@@ -56,6 +57,8 @@ class FigureTable(BaseTable):
     code = tables.Column(linkify=("submissions:figure_update", {"code": tables.A("code")}))
     name = LocalizedColumn()
     reported_by = tables.Column(verbose_name=_("填报单位"), empty_values=(), orderable=False)
+    min_value = DecimalColumn()
+    max_value = DecimalColumn()
 
     class Meta(BaseTable.Meta):
         model = Figure
@@ -66,9 +69,7 @@ class FigureTable(BaseTable):
         order_by = ("group", "order")
 
     def value_reported_by(self, record: Figure) -> str:
-        labels = list(record.reported_by_levels or []) + list(record.reported_by_school_types or [])
-        text = ", ".join(labels) or "school"
-        return text + (" (central)" if record.reported_by_central_only else "")
+        return record.reported_by_text
 
     def render_reported_by(self, record: Figure) -> str:
         return self.value_reported_by(record)
@@ -121,7 +122,7 @@ class CompletenessTable(tables.Table):
         per_page = 1000
 
     def render_rate(self, value: float | None) -> str:
-        return "无数据" if value is None else f"{value:.1f}%"
+        return format_number(value, 1, "%", empty=NO_DATA)
 
 
 class MissingTable(tables.Table):
@@ -131,7 +132,7 @@ class MissingTable(tables.Table):
     name = tables.Column(verbose_name=_("单位"))
     district = tables.Column(verbose_name=_("区县"))
     status = tables.Column(verbose_name=_("状态"))
-    overdue = tables.BooleanColumn(verbose_name=_("逾期"), yesno=("是", ""))
+    overdue = tables.BooleanColumn(verbose_name=_("逾期"), yesno=(_("是"), ""))
 
     class Meta(BaseTable.Meta):
         per_page = 100

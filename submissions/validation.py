@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from portal.i18n import localized
+from portal.xlsx import plain_number
 from schools.models import Level, OrgUnit
 from submissions.expressions import COMPARATORS, Expression, ExpressionError
 from submissions.models import Figure, Severity, TimeAggregation, ValidationRule, ValueType
@@ -86,16 +87,10 @@ def parse_value(figure: Figure, raw: object) -> Decimal | None:
     elif -value.as_tuple().exponent > MAX_DECIMALS:  # type: ignore[operator]
         raise FieldError(_("最多保留 {n} 位小数").format(n=MAX_DECIMALS))
     if figure.min_value is not None and value < figure.min_value:
-        raise FieldError(_("不能小于 {min}").format(min=_plain(figure.min_value)))
+        raise FieldError(_("不能小于 {min}").format(min=plain_number(figure.min_value)))
     if figure.max_value is not None and value > figure.max_value:
-        raise FieldError(_("不能大于 {max}").format(max=_plain(figure.max_value)))
+        raise FieldError(_("不能大于 {max}").format(max=plain_number(figure.max_value)))
     return value
-
-
-def _plain(value: Decimal) -> str:
-    """1200.0000 → "1200", 0.5000 → "0.5" for messages."""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True)
@@ -202,9 +197,9 @@ def _change_warnings(
                     severity=Severity.WARNING,
                     message=_("{name}较上季度（{old}）变动 {pct}%，超过 {limit}%，请说明原因").format(
                         name=figure.name,
-                        old=_plain(old),
-                        pct=_plain((moved * 100).quantize(Decimal("0.1"))),
-                        limit=_plain((share * 100).quantize(Decimal("0.1"))),
+                        old=plain_number(old),
+                        pct=plain_number((moved * 100).quantize(Decimal("0.1"))),
+                        limit=plain_number((share * 100).quantize(Decimal("0.1"))),
                     ),
                     figures=(figure.code,),
                 )

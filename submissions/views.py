@@ -19,19 +19,21 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, UpdateView
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from portal import scope
 from portal.errors import ServiceError, VersionConflict
 from portal.i18n import localized
 from portal.labels import label_suffix
 from portal.scope import Perm
+from portal.tables import EXPORT_FORMATS, export_table
 from portal.views import ObjectListView
+from portal.xlsx import plain_number
 from schools.models import OrgUnit, Role
 from submissions import completeness, validation, workflow
 from submissions.filters import FigureFilterSet, SubmissionFilterSet
@@ -65,14 +67,6 @@ from submissions.validation import CHANGE_KEY_PREFIX
 
 VALUE_PREFIX = "v_"
 EXPLANATION_PREFIX = "x_"
-
-
-def current_period() -> Period | None:
-    """The latest period that has opened (the one people are working on), else the latest one."""
-    return (
-        Period.objects.filter(opens_on__lte=workflow.today()).order_by("-year", "-quarter").first()
-        or Period.objects.order_by("-year", "-quarter").first()
-    )
 
 
 # --- Principal: my submissions ---
@@ -194,11 +188,16 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
     through the same checks as a save), so the page never contradicts what is in the boxes.
     """
     user = request.user
-    can_edit = (
-        submission.status in workflow.EDITABLE
-        and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
-        and workflow.period_edit_error(submission.period, submission.org_unit) is None
-    )
+    may_submit = submission.status in workflow.EDITABLE and scope.has_perm(user, Perm.SUBMIT, submission.org_unit)
+    edit_error = workflow.period_edit_error(submission.period, submission.org_unit) if may_submit else None
+    can_edit = may_submit and edit_error is None
+    # A draft or returned submission in a locked period is no dead end: say what to do and who can open it.
+    locked = None
+    if may_submit and edit_error is not None and workflow.is_locked(submission.period):
+        locked = {
+            "admins": list(scope.holders(Perm.ADMIN, submission.org_unit)),
+            "can_grant": scope.has_perm(user, Perm.ADMIN, submission.org_unit),
+        }
     typed: TypedForm | None = extra.pop("typed", None)
     if typed is not None and not can_edit:
         typed = None  # e.g. submitted meanwhile: the page shows the stored values, read-only
@@ -231,7 +230,7 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
                 "label": figure_name(figure),
                 "name": f"{VALUE_PREFIX}{figure.code}",
                 "value": value,
-                "input": posted_values.get(figure.code, "" if value is None else _plain(value)),
+                "input": posted_values.get(figure.code, plain_number(value)),
                 "previous": snap.previous.get(figure.code),
                 "invalid": bool(field_errors),
                 # a rule's message is printed once, beside its rule (the issue block), not again as an error
@@ -253,6 +252,7 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "blocking": snap.blocking if submission.status in workflow.EDITABLE else {},
         "can_edit": can_edit,
         "can_submit": can_edit,
+        "locked": locked,
         "can_review": submission.status == SubmissionStatus.SUBMITTED
         and scope.has_perm(user, Perm.REVIEW, submission.org_unit),
         "can_reopen": submission.status == SubmissionStatus.APPROVED
@@ -262,11 +262,6 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "title": f"{submission.org_unit.name} · {submission.period.code}",
         **extra,
     }
-
-
-def _plain(value: Any) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @login_required
@@ -313,15 +308,24 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def submission_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """approve / return / reopen from the submission page (POST, with the version the page showed)."""
-    submission = get_object_or_404(Submission.objects.select_related("org_unit", "period"), pk=pk)
+    """submit / approve / return / reopen (POST, with the version the page showed).
+
+    ``submit`` sends a saved draft for review as it stands: the button after an Excel upload, whose values are
+    already saved (the submission page's own form saves and submits in one step instead). A submission outside
+    the user's scope is a 404, as a missing one is (no probing which ids exist); one the user can see but not act
+    on is a 403 from the workflow's own check.
+    """
+    submission = _submission_for(request, pk)
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
         version = None
     reason = request.POST.get("reason", "")
     try:
-        if action == "approve":
+        if action == "submit":
+            workflow.submit(submission, request.user, version=version)
+            messages.success(request, _("已提交，等待审核。"))
+        elif action == "approve":
             workflow.approve(submission, request.user, version=version)
             messages.success(request, _("已审核通过。"))
         elif action == "return":
@@ -345,8 +349,8 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 class LabelSuffixFilterMixin:
     """The filter form (built by django-filter) ends its labels with the page language's colon too."""
 
-    def get_filterset(self, filterset_class):  # type: ignore[no-untyped-def]
-        filterset = super().get_filterset(filterset_class)  # type: ignore[misc]
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
         filterset.form.label_suffix = label_suffix()
         return filterset
 
@@ -360,15 +364,15 @@ class SubmissionListView(LabelSuffixFilterMixin, ObjectListView):
     title = gettext_lazy("填报列表")
     perm = Perm.VIEW
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         # Not super(): the scope depends on the page's permission (REVIEW for the review screen).
         return scope.filter_by_scope(self.request.user, self.queryset.all(), "org_unit", self.perm)
 
-    def get_filterset_kwargs(self, filterset_class):  # type: ignore[no-untyped-def]
+    def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
         if kwargs.get("data") is None or "period" not in kwargs["data"]:
             data = kwargs["data"].copy() if kwargs.get("data") is not None else {}
-            period = current_period()
+            period = Period.objects.current()
             if period is not None:
                 data["period"] = str(period.pk)
             kwargs["data"] = data
@@ -406,7 +410,15 @@ def review_bulk_approve(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("已审核通过 {n} 份。").format(n=len(result.approved)))
         for submission, reason in result.skipped:
             messages.warning(request, _("{unit}：{reason}").format(unit=submission.org_unit.name, reason=reason))
-    return redirect(request.POST.get("next") or reverse("submissions:review_list"))
+    return redirect(_safe_next(request, reverse("submissions:review_list")))
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """The posted ``next`` when it points into this site, else ``fallback`` (no open redirect)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
 
 
 # --- Completeness ---
@@ -416,7 +428,7 @@ def review_bulk_approve(request: HttpRequest) -> HttpResponse:
 def completeness_view(request: HttpRequest) -> HttpResponse:
     periods = list(Period.objects.order_by("-year", "-quarter"))
     code = request.GET.get("period", "")
-    period = next((p for p in periods if p.code == code), None) or current_period()
+    period = next((p for p in periods if p.code == code), None) or Period.objects.current()
     if period is None:
         return render(request, "submissions/completeness.html", {"periods": [], "title": _("填报进度")})
     data = completeness.board(request.user, period, workflow.today())
@@ -424,10 +436,10 @@ def completeness_view(request: HttpRequest) -> HttpResponse:
     missing = MissingTable(data.missing)
     RequestConfig(request, paginate={"per_page": 100}).configure(missing)
     export = request.GET.get("_export")
-    if export and TableExport.is_valid_format(export):
+    if export in EXPORT_FORMATS:
         table = counts if request.GET.get("table") == "counts" else missing
         name = f"completeness_{period.code}_{request.GET.get('table', 'missing')}.{export}"
-        return TableExport(export, table, exclude_columns=()).response(name)
+        return export_table(table, export, name)
     context = {
         "periods": periods,
         "period": period,
@@ -445,7 +457,7 @@ class AdminRequiredMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not scope.has_perm(request.user, Perm.ADMIN):
             raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
 
 class FigureListView(AdminRequiredMixin, LabelSuffixFilterMixin, ObjectListView):

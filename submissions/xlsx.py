@@ -21,13 +21,16 @@ Upload (``import_template``): ``upload_safety.check_xlsx_upload`` first (size, t
 macros), then openpyxl in read-only mode; the key must verify, name the expected period (and lie
 inside the expected unit), and every unit must be in the uploader's Perm.SUBMIT scope. Rows whose
 values differ from what is stored become ``workflow.Edit``s saved by ``workflow.save_batch`` in
-one transaction — every row or none; its errors come back as cell references such as ``填报!D7``.
+one transaction — every row or none; its errors come back as cell references such as ``填报!D7``,
+raised as ``portal.xlsx.ImportErrors`` (the error type of every importer).
+
+Every text cell the template writes (unit names, staff-typed figure names) goes through
+``portal.xlsx``: text that begins like a formula is a string cell, never a formula.
 """
 
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -38,7 +41,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -49,6 +51,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from portal.xlsx import CellError, ImportErrors, cell_ref, display_width, plain_number, safe_row, write_cell
 from schools.models import OrgUnit
 from submissions import workflow
 from submissions.models import Channel, Figure, Period, Submission, SubmissionStatus, Value, ValueType
@@ -115,15 +118,6 @@ class TemplateKey:
 
 
 # --- Download ---
-
-
-def default_period() -> Period | None:
-    """The latest period already open for reporting (else the first one)."""
-    today = timezone.localdate()
-    return (
-        Period.objects.filter(opens_on__lte=today).order_by("-year", "-quarter").first()
-        or Period.objects.order_by("year", "quarter").first()
-    )
 
 
 def template_units(user: AnyUser, root: OrgUnit | None) -> list[OrgUnit]:
@@ -195,20 +189,8 @@ def template_data(user: AnyUser, period: Period, root: OrgUnit | None) -> Templa
     return TemplateData(period, units, figures, reported, values, submissions)
 
 
-def display_width(text: str) -> int:
-    """Width in Excel character units: CJK and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _header(figure: Figure) -> str:
     return f"{figure.name}（{figure.unit}）" if figure.unit else figure.name
-
-
-def _plain(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _cell_value(figure: Figure, value: Decimal | None) -> int | float | Decimal | None:
@@ -216,20 +198,20 @@ def _cell_value(figure: Figure, value: Decimal | None) -> int | float | Decimal 
         return None
     if figure.value_type == ValueType.INTEGER and value == value.to_integral_value():
         return int(value)
-    return Decimal(_plain(value))  # 812.5000 → 812.5; never exponent notation such as 1E+3
+    return Decimal(plain_number(value))  # 812.5000 → 812.5; never exponent notation such as 1E+3
 
 
 def _validation(figure: Figure, column: str, first: int, last: int) -> DataValidation:
     kind = "whole" if figure.value_type == ValueType.INTEGER else "decimal"
     low, high = figure.min_value, figure.max_value
     if low is not None and high is not None:
-        operator, formula1, formula2 = "between", _plain(low), _plain(high)
+        operator, formula1, formula2 = "between", plain_number(low), plain_number(high)
         rule = _("范围 %(low)s～%(high)s") % {"low": formula1, "high": formula2}
     elif low is not None:
-        operator, formula1, formula2 = "greaterThanOrEqual", _plain(low), None
+        operator, formula1, formula2 = "greaterThanOrEqual", plain_number(low), None
         rule = _("不小于 %(low)s") % {"low": formula1}
     elif high is not None:
-        operator, formula1, formula2 = "lessThanOrEqual", _plain(high), None
+        operator, formula1, formula2 = "lessThanOrEqual", plain_number(high), None
         rule = _("不大于 %(high)s") % {"high": formula1}
     else:
         operator, formula1, formula2 = "between", "-999999999999999", "999999999999999"
@@ -266,8 +248,8 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
 
     fixed_headers = [_("单位代码"), _("单位名称"), _("状态")]
     headers = fixed_headers + [_header(figure) for figure in data.figures]
-    sheet.append(headers)
-    sheet.append(list(FIXED_CODES) + [figure.code for figure in data.figures])
+    sheet.append(safe_row(sheet, headers))
+    sheet.append(safe_row(sheet, list(FIXED_CODES) + [figure.code for figure in data.figures]))
     for col, text in enumerate(headers, start=1):
         cell = sheet.cell(row=HEADER_ROW, column=col)
         cell.font = bold
@@ -287,7 +269,8 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
         ]
         if figure.min_value is not None or figure.max_value is not None:
             lines.append(
-                _("范围：%(low)s～%(high)s") % {"low": _plain(figure.min_value), "high": _plain(figure.max_value)}
+                _("范围：%(low)s～%(high)s")
+                % {"low": plain_number(figure.min_value), "high": plain_number(figure.max_value)}
             )
         if figure.help_text:
             lines.append(figure.help_text[:300])
@@ -303,9 +286,9 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
         versions.append(version)
         stored = data.values.get(unit.pk, {})
         editable = status in ("", SubmissionStatus.DRAFT, SubmissionStatus.RETURNED)
-        sheet.cell(row=row, column=1, value=unit.code)
-        sheet.cell(row=row, column=2, value=unit.name)
-        sheet.cell(row=row, column=3, value=str(statuses.get(status, _("未填报"))))
+        write_cell(sheet, row, 1, unit.code)
+        write_cell(sheet, row, 2, unit.name)
+        write_cell(sheet, row, 3, str(statuses.get(status, _("未填报"))))
         for offset, figure in enumerate(data.figures):
             cell = sheet.cell(row=row, column=FIRST_FIGURE_COL + offset)
             if figure.code not in data.reported[unit.pk]:
@@ -334,13 +317,13 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
         _("状态为“已提交”或“已审核”的单位不能再修改，其数值仅供参考。"),
         _("填好后在平台“Excel 导入”页面上传本文件：全部行校验通过才会保存，任何一个单元格有误都不会保存任何数据。"),
     ):
-        help_sheet.append([line])
+        help_sheet.append(safe_row(help_sheet, [line]))
 
     key_sheet = workbook.create_sheet(KEY_SHEET)
     key_sheet.sheet_state = "veryHidden"
     token = TemplateKey(period.code, [u.code for u in data.units], [f.code for f in data.figures], versions).sign()
     for index in range(0, len(token), KEY_CHUNK):
-        key_sheet.append([token[index : index + KEY_CHUNK]])
+        key_sheet.append(safe_row(key_sheet, [token[index : index + KEY_CHUNK]]))
 
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -348,28 +331,6 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
 
 
 # --- Upload ---
-
-
-@dataclass(frozen=True)
-class CellError:
-    """One problem of an uploaded template, located as precisely as we can (``填报!D7``)."""
-
-    ref: str
-    row: int | None
-    column: str  # header text of the column, or "" for a row- or file-level problem
-    message: str
-
-
-class TemplateRejected(ServiceError):
-    """The upload was refused; nothing was stored. ``cell_errors`` lists each located problem."""
-
-    def __init__(self, cell_errors: list[CellError], status_code: int = 400) -> None:
-        self.cell_errors = cell_errors
-        errors: dict[str, list[str]] = {}
-        for item in cell_errors:
-            errors.setdefault(item.ref or "file", []).append(item.message)
-        super().__init__(errors)
-        self.status_code = status_code
 
 
 @dataclass
@@ -388,11 +349,11 @@ class ImportResult:
 
 
 def _ref(row: int, col: int) -> str:
-    return f"{DATA_SHEET}!{get_column_letter(col)}{row}"
+    return cell_ref(DATA_SHEET, row, col)
 
 
-def _file_error(message: str) -> TemplateRejected:
-    return TemplateRejected([CellError("file", None, "", message)])
+def _file_error(message: str) -> ImportErrors:
+    return ImportErrors([CellError("file", None, "", message)])
 
 
 def _read_key(workbook: Any) -> TemplateKey:
@@ -444,7 +405,7 @@ def _check_scope(
             )
     denied = [units[code] for code in key.units if not scope.has_perm(user, Perm.SUBMIT, units[code])]
     if denied:
-        raise TemplateRejected(
+        raise ImportErrors(
             [
                 CellError(
                     "file",
@@ -532,7 +493,7 @@ def import_template(
 
     ``period``/``unit`` are what the uploader expects (the period chosen on the page, the unit the
     page was opened for); the signed key must match them. Raises UploadRejected (unsafe file),
-    TemplateRejected (located problems; status 403 when a unit is outside the uploader's scope).
+    ImportErrors (located problems; status 403 when a unit is outside the uploader's scope).
     """
     check_xlsx_upload(fileobj)
     try:
@@ -588,9 +549,9 @@ def import_template(
     column_of = {figure.code: FIRST_FIGURE_COL + i for i, figure in enumerate(figures)}
     header_of = {figure.code: headers[i] for i, figure in enumerate(figures)}
     if errors:
-        raise TemplateRejected(errors)
+        raise ImportErrors(errors)
     if stale:
-        raise TemplateRejected(stale, status_code=409)
+        raise ImportErrors(stale, status_code=409)
     result = ImportResult(period=period, rows=len(rows), unchanged=unchanged)
     if not edits:
         return result
@@ -599,7 +560,7 @@ def import_template(
         result.saved = workflow.save_batch(user, period, edits, channel=channel, strict=True)
     except workflow.BatchError as exc:
         located = [_locate(item.ref, item.field, item.message, column_of, header_of) for item in exc.items]
-        raise TemplateRejected(located, status_code=exc.status_code) from None
+        raise ImportErrors(located, status_code=exc.status_code) from None
     for edit, saved in zip(edits, result.saved, strict=True):
         saved.submission.org_unit = edit.org_unit  # already loaded: the result page shows its name
         for issue in saved.issues:

@@ -17,14 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
+from portal.xlsx import XLSX_CONTENT_TYPE, ImportErrors
 from schools.models import Level, OrgUnit
 from submissions import xlsx
 from submissions.forms import LabelSuffixMixin
 from submissions.models import Period
-from submissions.upload_safety import UploadLimitHandler, UploadRejected
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from submissions.upload_safety import UploadLimitHandler
 
 
 class TemplateUploadForm(LabelSuffixMixin, forms.Form):
@@ -48,7 +48,7 @@ def _period_from(request: HttpRequest) -> Period | None:
         if period is None:
             raise Http404
         return period
-    return xlsx.default_period()
+    return Period.objects.current()
 
 
 def _unit_from(request: HttpRequest) -> OrgUnit | None:
@@ -93,6 +93,7 @@ def template_download(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@accepts_uploads
 @csrf_exempt
 @login_required
 def template_upload(request: HttpRequest) -> HttpResponse:
@@ -131,17 +132,18 @@ def _template_upload(request: HttpRequest) -> HttpResponse:
                 result = xlsx.import_template(
                     form.cleaned_data["file"], user=request.user, period=form.cleaned_data["period"], unit=unit
                 )
-            except xlsx.TemplateRejected as exc:
+            except ImportErrors as exc:  # an unsafe file (UploadRejected) or located problems
                 context["problems"] = exc.cell_errors
                 status = exc.status_code
-            except UploadRejected as exc:
-                context["problems"] = [xlsx.CellError("file", None, "", exc.message)]
-                status = 400
             else:
                 context["result"] = result
+                # An upload only saves: say so, or principals think the quarter is reported (issue 14).
                 messages.success(
                     request,
-                    _("导入成功：%(units)d 个单位共 %(values)d 个数值已保存，%(same)d 行没有变化。")
+                    _(
+                        "导入成功，已保存为草稿：%(units)d 个单位共 %(values)d 个数值已保存，%(same)d 行没有变化。"
+                        "草稿尚未提交，请核对后点击下方的“提交审核”。"
+                    )
                     % {"units": len(result.saved), "values": result.values_changed, "same": result.unchanged},
                 )
         else:

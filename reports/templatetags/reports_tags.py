@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString
 
 from reports import charts
-from reports.queries import TargetRow, format_number
+from targets.queries import TargetRow
 
 register = template.Library()
 
@@ -24,12 +23,6 @@ def trend_chart(row: TargetRow, large: bool = False) -> SafeString:
 @register.simple_tag
 def progress_bar(percent: int | None) -> SafeString:
     return charts.progress_bar_svg(percent)
-
-
-@register.simple_tag
-def num(value: Decimal | None, decimals: int = 1, unit: str = "") -> str:
-    # A missing lookup in a template arrives as "": it is "no data", not an error.
-    return format_number(value if isinstance(value, Decimal | int | float) else None, decimals, unit)
 
 
 @register.filter

@@ -71,6 +71,19 @@ def test_a_bad_expression_is_a_400_naming_the_position(users, data):
     assert not Indicator.objects.filter(code="bad").exists()
 
 
+def test_a_unit_filter_with_an_unknown_code_is_refused_as_the_form_refuses_it(users, data):
+    # The API stored levels=["schol"] while the form offered only real levels: one check (the engine's
+    # validate_definition, called by the service both use) now refuses it for both.
+    payload = {"code": "typo", "name": "typo", "numerator": "kg_enrolled_3_5", "aggregation": "sum"}
+    payload["unit_filter"] = {"levels": ["schol"]}
+    response = client_for(users.bea).post("/api/v1/indicators/", payload, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"unit_filter_levels": ["未知的代码：schol"]}}
+    assert not Indicator.objects.filter(code="typo").exists()
+    english = client_for(users.bea).post("/api/v1/indicators/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json() == {"errors": {"unit_filter_levels": ["Unknown code: schol"]}}
+
+
 def test_reviewers_cannot_write_indicators(users, data):
     response = client_for(users.rita).patch("/api/v1/indicators/kg_3yr_rate/", {"factor": "1"}, format="json")
     assert response.status_code == 403

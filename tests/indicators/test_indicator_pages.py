@@ -24,6 +24,8 @@ def rate(tree):
     ind = indicator(
         "kg_3yr_rate", "kg_enrolled_3_5", "pop_age_3_5", factor=100, unit_filter_school_types=["kindergarten"]
     )
+    ind.unit, ind.decimals = "%", 1  # a rate as the demo's are: one decimal and a % sign
+    ind.save(update_fields=["unit", "decimals"])
     q1 = period(2023, 1)
     report(tree.k1, q1, kg_enrolled_3_5=90)
     report(tree.k2, q1, kg_enrolled_3_5=50)
@@ -56,7 +58,7 @@ def test_detail_page_shows_values_with_constant_queries(client, users, rate, tre
         response = client.get(url)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "125.00" in page  # D2: 50 / 40 × 100
+    assert "125.0%" in page  # D2: 50 / 40 × 100, in the indicator's decimals (was a fixed "125.00")
     for i in range(10):  # ten more districts under CITY, each with a value row
         extra = OrgUnit.objects.create(code=f"DX{i}", name=f"区{i}", level=Level.DISTRICT, parent=tree.city)
         report(extra, period(2023, 1), pop_age_3_5=10)
@@ -107,7 +109,7 @@ def test_explanation_page_lists_units_and_figures(client, users, rate):
     page = response.content.decode()
     assert "pop_age_3_5" in page
     assert "东区第一幼儿园" in page
-    assert "90.0000" in page  # 90 / 100 × 100
+    assert "90.0%" in page  # 90 / 100 × 100, in the indicator's decimals (was a fixed "90.0000")
 
 
 def test_explanation_page_outside_scope_is_404(client, users, rate):

@@ -14,6 +14,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
+from portal.xlsx import XLSX_CONTENT_TYPE
 from reports import exports
 from reports.models import ExportJob, ExportStatus
 from reports.tasks import delete_old_exports_task, export_plan_workbook_task
@@ -193,17 +194,17 @@ def test_an_unknown_plan_is_not_found(client, report, users):
 def test_the_api_export_honours_an_accept_header_naming_the_workbook_or_json(client, report, users):
     client.force_login(users.ivan)
     # when: the client asks for the workbook's media type (what an integrator's HTTP library sends for a download)
-    response = client.get(API_URL, {"scope": "D1", "period": "2023Q4"}, HTTP_ACCEPT=exports.XLSX_CONTENT_TYPE)
+    response = client.get(API_URL, {"scope": "D1", "period": "2023Q4"}, HTTP_ACCEPT=XLSX_CONTENT_TYPE)
     # then: the workbook, not 406 Not Acceptable
     assert response.status_code == 200
-    assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == XLSX_CONTENT_TYPE
     assert openpyxl.load_workbook(io.BytesIO(response.content)).sheetnames[0] == "概览"
 
 
 @override_settings(EXPORT_ASYNC_THRESHOLD_ROWS=5)
 def test_a_big_export_answers_its_job_as_json_whatever_the_accept_header(client, report, users):
     client.force_login(users.ivan)
-    response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"}, HTTP_ACCEPT=exports.XLSX_CONTENT_TYPE)
+    response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"}, HTTP_ACCEPT=XLSX_CONTENT_TYPE)
     assert response.status_code == 202
     assert response["Content-Type"] == "application/json"
     assert response.json()["job"] == ExportJob.objects.get().pk

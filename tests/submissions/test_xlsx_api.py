@@ -14,10 +14,10 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from portal.xlsx import XLSX_CONTENT_TYPE
 from submissions import workflow
 from submissions.models import Channel, HistoryAction, Submission, SubmissionHistory, Value
 from submissions.xlsx import DATA_SHEET, KEY_SHEET, TemplateKey
-from submissions.xlsx_views import XLSX_CONTENT_TYPE
 from tests.submissions.test_xlsx_support import columns, fill, rows
 
 pytestmark = pytest.mark.django_db

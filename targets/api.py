@@ -1,0 +1,234 @@
+"""API v1 of a plan's targets and their progress (``/api/v1/plans/{code}/targets/…``); the same target service as the
+target form and the plan workbook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from indicators.models import Indicator
+from plans.api import DECIMAL, CodeField, WorkItemNumberField
+from plans.models import Plan, Section, WorkItem
+from portal import scope
+from portal.errors import ServiceError
+from portal.scope import Perm
+from schools.models import OrgUnit
+from submissions.models import Period
+from targets import targets_service
+from targets.models import Progress, Target
+
+
+class TargetSerializer(serializers.Serializer):
+    """Target fields as API.md lists them; foreign keys by code, resolved against the plan in context."""
+
+    code = serializers.SlugField(max_length=60)
+    section = serializers.CharField()
+    work_item = WorkItemNumberField(required=False, allow_null=True)
+    text = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Target._meta.get_field("kind").choices)
+    indicator = CodeField(queryset=Indicator.objects.all(), required=False, allow_null=True)
+    comparator = serializers.ChoiceField(
+        choices=Target._meta.get_field("comparator").choices, required=False, allow_blank=True
+    )
+    target_value = serializers.DecimalField(**DECIMAL)
+    target_value_max = serializers.DecimalField(**DECIMAL)
+    per_unit_minimum = serializers.DecimalField(**DECIMAL)
+    baseline = serializers.DecimalField(source="baseline_value", **DECIMAL)
+    baseline_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
+    scope = CodeField(queryset=OrgUnit.objects.all(), required=False)
+    applies_to_each_unit = serializers.BooleanField(required=False)
+    due_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    assess_from = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
+    path_mode = serializers.ChoiceField(choices=Target._meta.get_field("path_mode").choices, required=False)
+    at_risk_margin = serializers.DecimalField(max_digits=8, decimal_places=4, coerce_to_string=False, required=False)
+    owner = CodeField(source="owner_unit", queryset=OrgUnit.objects.all(), required=False, allow_null=True)
+    owner_name = serializers.CharField(required=False, allow_blank=True)
+    part_of = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    contributes_to = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    milestone_status = serializers.ChoiceField(
+        choices=Target._meta.get_field("milestone_status").choices, required=False, allow_blank=True
+    )
+    order = serializers.IntegerField(required=False, min_value=0)
+    version = serializers.IntegerField(read_only=True)
+
+    def to_representation(self, target: Target) -> dict[str, Any]:
+        data = super().to_representation(target)
+        data["section"] = target.section.code
+        data["work_item"] = target.work_item.number if target.work_item_id else None
+        data["part_of"] = target.part_of.code if target.part_of_id else None
+        data["contributes_to"] = target.contributes_to.code if target.contributes_to_id else None
+        return data
+
+    def to_fields(self, plan: Plan, data: dict[str, Any]) -> dict[str, Any]:
+        """Validated data → target service fields (natural keys resolved inside the plan)."""
+        fields = dict(data)
+        errors: dict[str, list[str]] = {}
+        if "section" in fields:
+            section = Section.objects.filter(plan=plan, code=fields["section"]).first()
+            if section is None:
+                errors["section"] = [str(_("部分 {value} 不存在。")).format(value=fields["section"])]
+            fields["section"] = section
+        if fields.get("work_item") is not None:
+            section = fields.get("section") or getattr(self.instance, "section", None)
+            item = WorkItem.objects.filter(section=section, number=fields["work_item"]).first()
+            if item is None:
+                errors["work_item"] = [str(_("工作任务 {value} 不存在。")).format(value=fields["work_item"])]
+            fields["work_item"] = item
+        if "part_of" in fields:
+            code = fields["part_of"]
+            fields["part_of"] = Target.objects.filter(plan=plan, code=code).first() if code else None
+            if code and fields["part_of"] is None:
+                errors["part_of"] = [str(_("目标 {value} 不存在。")).format(value=code)]
+        if "contributes_to" in fields:
+            code = fields["contributes_to"]
+            fields["contributes_to"] = (
+                Target.objects.filter(plan_id=plan.parent_id, code=code).first() if code and plan.parent_id else None
+            )
+            if code and fields["contributes_to"] is None:
+                errors["contributes_to"] = [str(_("上级计划中没有目标 {value}。")).format(value=code)]
+        if errors:
+            raise ServiceError(errors)
+        return fields
+
+
+def _targets(request: Request, plan: Plan) -> QuerySet[Target]:
+    queryset = Target.objects.filter(plan=plan).select_related(
+        "section", "work_item", "indicator", "baseline_period", "scope", "due_period", "assess_from", "owner_unit",
+        "part_of", "contributes_to", "plan__owner_unit",
+    )  # fmt: skip
+    return scope.filter_by_scope(request.user, queryset, "scope")
+
+
+class TargetListView(APIView):
+    """GET the plan's targets in the caller's scope; POST a new one (bureau staff)."""
+
+    serializer_class = TargetSerializer
+
+    @extend_schema(operation_id="v1_plans_targets_list", responses=TargetSerializer(many=True))
+    def get(self, request: Request, code: str) -> Response:
+        plan = get_object_or_404(Plan, code=code)
+        return Response(TargetSerializer(_targets(request, plan), many=True).data)
+
+    def post(self, request: Request, code: str) -> Response:
+        plan = get_object_or_404(Plan.objects.select_related("owner_unit", "parent"), code=code)
+        scope.require(request.user, Perm.ADMIN, plan.owner_unit)
+        serializer = TargetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.to_fields(plan, dict(serializer.validated_data))
+        target = targets_service.create_target(request.user, plan, fields)
+        return Response(
+            TargetSerializer(_targets(request, plan).get(pk=target.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class TargetDetailView(APIView):
+    """GET one target; PATCH it with ``version`` (and ``reason`` when a published plan's value changes)."""
+
+    serializer_class = TargetSerializer
+
+    def get(self, request: Request, code: str, target: str) -> Response:
+        plan = get_object_or_404(Plan, code=code)
+        obj = get_object_or_404(_targets(request, plan), code=target)
+        return Response(TargetSerializer(obj).data)
+
+    def patch(self, request: Request, code: str, target: str) -> Response:
+        plan = get_object_or_404(Plan.objects.select_related("owner_unit", "parent"), code=code)
+        obj = Target.objects.filter(plan=plan, code=target).select_related("plan", "scope", "section").first()
+        if obj is None:
+            raise Http404
+        scope.require(request.user, Perm.ADMIN, obj.scope)  # writes outside the scope: 403 (API contract)
+        if not isinstance(request.data, dict):
+            raise ServiceError({"non_field_errors": [str(_("请求体应为 JSON 对象。"))]})
+        version = request.data.get("version")
+        if not isinstance(version, int):
+            raise ServiceError({"version": [str(_("请提供读取时的版本号（version）。"))]})
+        serializer = TargetSerializer(obj, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.to_fields(plan, dict(serializer.validated_data))
+        with transaction.atomic():
+            targets_service.update_target(
+                request.user, obj, fields, version=version, reason=str(request.data.get("reason") or "")
+            )
+        return Response(TargetSerializer(_targets(request, plan).get(pk=obj.pk)).data)
+
+
+def _progress_row(row: Progress) -> dict[str, Any]:
+    def number(value: Any) -> float | None:
+        return None if value is None else float(value)
+
+    return {
+        "actual": number(row.actual),
+        "expected": number(row.expected),
+        "projection": number(row.projection),
+        "status": row.status,
+        "detail": row.typed_detail.to_json(),
+        "computed_at": row.computed_at,
+    }
+
+
+class ProgressValuesSerializer(serializers.Serializer):
+    actual = serializers.FloatField(allow_null=True)
+    expected = serializers.FloatField(allow_null=True)
+    projection = serializers.FloatField(allow_null=True)
+    status = serializers.ChoiceField(choices=Progress._meta.get_field("status").choices)
+    detail = serializers.JSONField()
+    computed_at = serializers.DateTimeField()
+
+
+class ChildProgressSerializer(ProgressValuesSerializer):
+    org_unit = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PeriodProgressSerializer(ProgressValuesSerializer):
+    period = serializers.CharField()
+    children = ChildProgressSerializer(many=True, required=False)
+
+
+class TargetProgressSerializer(serializers.Serializer):
+    """Documentation of the progress response (built by hand in the view)."""
+
+    plan = serializers.CharField()
+    target = serializers.CharField()
+    scope = serializers.CharField()
+    periods = PeriodProgressSerializer(many=True)
+
+
+class TargetProgressView(APIView):
+    """Per period: actual, expected, status of the target's scope; ``?by=children`` adds each child unit."""
+
+    serializer_class = TargetProgressSerializer
+
+    def get(self, request: Request, code: str, target: str) -> Response:
+        plan = get_object_or_404(Plan, code=code)
+        obj = get_object_or_404(_targets(request, plan), code=target)
+        by_children = request.query_params.get("by") == "children"
+        rows = Progress.objects.filter(target=obj).select_related("period", "org_unit")
+        if not by_children:
+            rows = rows.filter(org_unit_id=obj.scope_id)
+        periods: dict[str, dict[str, Any]] = {}
+        for row in rows.order_by("period__year", "period__quarter", "org_unit__path"):
+            entry = periods.setdefault(row.period.code, {"period": row.period.code})
+            if row.org_unit_id == obj.scope_id:
+                entry.update(_progress_row(row))
+            else:
+                entry.setdefault("children", []).append(
+                    {"org_unit": row.org_unit.code, "name": row.org_unit.name, **_progress_row(row)}
+                )
+        if by_children:
+            for entry in periods.values():
+                entry.setdefault("children", [])
+        return Response(
+            {"plan": plan.code, "target": obj.code, "scope": obj.scope.code, "periods": list(periods.values())}
+        )
