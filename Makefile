@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all typecheck browser lint bench bench-load install migrate demo worker beat clean
+.PHONY: run test test-all typecheck browser lint bench bench-load install migrate demo worker beat clean lock wheelhouse install-offline
+UV ?= uv
+WHEELHOUSE ?= wheelhouse
+# Offline installs (make wheelhouse / install-offline) read no pip configuration of the machine: only the folder.
+OFFLINE_PIP := env PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= PIP_INDEX_URL= PIP_EXTRA_INDEX_URL=
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -60,6 +64,26 @@ worker: $(STAMP)
 
 beat: $(STAMP)
 	$(BIN)/celery -A portal beat -l info
+
+# Locked, hashed dependency sets (every transitive package pinned), from pyproject.toml; needs uv (pip install uv).
+lock:
+	$(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --annotation-style line \
+		-o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra sentry --universal --python-version 3.11 --generate-hashes \
+		--annotation-style line -o requirements-dev.lock
+
+# Wheels of the locked set for this machine's Python and platform (build it where the target's OS and Python
+# match; LOCK=requirements-dev.lock for the test tools too). Needs the internet once.
+LOCK ?= requirements.lock
+wheelhouse:
+	$(PY) -m pip download --quiet --require-hashes --no-deps --only-binary=:all: -r $(LOCK) -d $(WHEELHOUSE)
+	cp $(LOCK) $(WHEELHOUSE)/
+
+# Install on a machine without internet: only the wheelhouse folder, every file checked against its hash.
+install-offline:
+	$(PY) -m venv $(VENV)
+	$(OFFLINE_PIP) $(BIN)/pip install --quiet --no-index --find-links $(WHEELHOUSE) --require-hashes --no-deps \
+		-r $(WHEELHOUSE)/$(notdir $(LOCK))
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles

@@ -136,11 +136,14 @@ class ScopedObjectMixin:
         raise NotImplementedError
 
     def get_queryset(self):
+        # portal.api is loaded by DRF's settings (DEFAULT_PARSER_CLASSES), possibly before the app registry is
+        # ready; the scope module imports models, so it is imported when a request needs it.
         from portal import scope
 
         return scope.filter_by_scope(self.request.user, self.get_base_queryset(), self.scope_field)
 
     def get_object(self):
+        # See get_queryset: nothing that reads settings or models at import time is loaded with this module.
         from django.shortcuts import get_object_or_404
         from rest_framework.permissions import SAFE_METHODS
 

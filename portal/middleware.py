@@ -1,7 +1,10 @@
-"""Cross-cutting HTTP behaviour: the request size caps, the Content-Security-Policy header and the UI language."""
+"""Cross-cutting HTTP behaviour: request id, latency, health probe, request size caps, CSP header and the UI
+language."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,9 +14,71 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from portal import health, metrics
+from portal.logs import request_id_from, request_id_var
+
 # Room for the multipart envelope and the other form fields around a file of MAX_UPLOAD_BYTES, so the
 # upload views still see a slightly-too-large file and answer with their own message.
 REQUEST_OVERHEAD_BYTES = 1024 * 1024
+logger = logging.getLogger(__name__)
+
+
+class RequestIdMiddleware:
+    """Returns the request's id (the proxy's X-Request-ID if plain, else a new one; see portal.logs) in the
+    X-Request-ID response header, so a user's report can be found in the logs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_var.get()
+        if request_id == "-":  # a request the request_started signal did not see
+            request_id = request_id_from(request.META)
+            request_id_var.set(request_id)
+        request.request_id = request_id  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestLatencyMiddleware:
+    """Feeds the request latency histogram of /metrics."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        try:
+            return self.get_response(request)
+        finally:
+            metrics.LATENCY_HISTOGRAM.observe(time.perf_counter() - started)
+
+
+class HealthCheckMiddleware:
+    """Answers ``GET /healthz`` before host validation, HTTPS redirect, session or log-in: a probe from a load
+    balancer or container runtime on plain HTTP with any Host gets the API.md body and 200 or 503, no detail."""
+
+    PATH = "/healthz"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.rstrip("/") != self.PATH:
+            return self.get_response(request)
+        if request.method not in {"GET", "HEAD"}:
+            return JsonResponse({"detail": "method not allowed"}, status=405, headers={"Allow": "GET, HEAD"})
+        healthy, body = health.health_report()
+        response = JsonResponse(body, status=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+        if not healthy:
+            # One warning naming the checks, instead of Django's "Service Unavailable" error at every probe.
+            failing = ", ".join(f"{key}={value}" for key, value in body.items() if key != "status")
+            logger.warning("health check failed: %s", failing)
+            response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
+
+
 UPLOAD_VIEW_ATTRIBUTE = "accepts_uploads"
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -57,6 +122,7 @@ def _signed_in_uploader(request: HttpRequest, view_func: Callable[..., Any]) -> 
         return False
     if user is not None and user.is_authenticated:
         return True
+    # Loaded on the rare large body only: portal.api must not be imported while DRF's settings load (see it).
     from rest_framework.exceptions import AuthenticationFailed
 
     from portal.api import ExpiringTokenAuthentication

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import views
+from portal import ops_views, views
 
 api_v1 = [
     path("", include("schools.api_urls")),
@@ -39,6 +39,8 @@ urlpatterns = [
     # The split view serves its init script from this URL (?script=): no inline script, so our CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
+    # /healthz is answered by portal.middleware.HealthCheckMiddleware, before host checks and redirects.
+    path("metrics", ops_views.metrics_view, name="metrics"),
 ]
 
 if settings.DEBUG:

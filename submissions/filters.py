@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from schools.models import OrgUnit
 from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation
 
 
@@ -21,8 +22,6 @@ class SubmissionFilterSet(django_filters.FilterSet):
         fields = ["period", "status", "q", "district"]
 
     def filter_under(self, queryset, name, value):
-        from schools.models import OrgUnit
-
         unit = OrgUnit.objects.filter(code=value.strip()).first()
         if unit is None:
             return queryset.none()

@@ -389,3 +389,11 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit} · {self.period} · {self.stage}"
+
+
+def submission_counts_by_status() -> dict[str, int]:
+    """Every status with its number of submissions, zero included (for /metrics)."""
+    counts = dict.fromkeys(SubmissionStatus.values, 0)
+    rows = Submission.objects.values_list("status").annotate(n=models.Count("pk")).order_by()
+    counts.update(dict(rows))
+    return counts

@@ -5,7 +5,7 @@ it is assembled here because targets may import plans, not the other way round."
 from django.urls import path
 
 from plans import urls as plan_urls
-from targets import views
+from targets import plan_copy_views, views
 
 app_name = "plans"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("my-targets/", views.my_targets, name="my_targets"),
     path("<slug:code>/", views.plan_detail, name="plan_detail"),
     path("<slug:code>/export.xlsx", views.plan_export, name="plan_export"),
+    path("<slug:code>/copy/", plan_copy_views.plan_copy, name="plan_copy"),
     path("<slug:code>/targets/new/", views.target_edit, name="target_create"),
     path("<slug:code>/targets/preview/", views.target_preview, name="target_preview"),
     path("<slug:code>/targets/<slug:target>/edit/", views.target_edit, name="target_update"),

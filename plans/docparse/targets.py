@@ -23,6 +23,7 @@ from .numbers import (
     cn_to_decimal,
     find_values,
 )
+from .textnorm import normalize
 
 _OPEN = "(《“[<"
 _CLOSE = ")》”]>"
@@ -402,8 +403,6 @@ def _limit_unit(text: str) -> str | None:
 
 def propose_targets(text: str, plan_year: int | None = None) -> list[DraftTarget]:
     """Proposed targets of a whole text read as one block (no headings): the rules without the structure."""
-    from .textnorm import normalize
-
     return read_block(text, normalize(text), 0, len(text), None, None, plan_year, 0)
 
 
@@ -469,8 +468,6 @@ def read_block(
 
 def compact_norm(text: str) -> str:
     """Normalised text without spaces, for keyword matching."""
-    from .textnorm import normalize
-
     return re.sub(r"\s+", "", normalize(text))
 
 
