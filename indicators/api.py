@@ -222,12 +222,24 @@ class RecomputeSerializer(serializers.Serializer):
     org_unit = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(), required=False)
 
 
+class RecomputeResultSerializer(serializers.Serializer):
+    """The answer of ``POST /api/v1/recompute/``: counts when it ran in the request, else the queued job's id."""
+
+    status = serializers.ChoiceField(choices=["done", "queued"])
+    rows = serializers.IntegerField(required=False)
+    periods = serializers.ListField(child=serializers.CharField(), required=False)
+    units = serializers.IntegerField(required=False)
+    job = serializers.CharField(required=False)
+
+
 class RecomputeView(APIView):
     """POST {period?, org_unit?}: bureau admins recompute; eager mode answers with counts, else a job id."""
 
     serializer_class = RecomputeSerializer
 
-    @extend_schema(request=RecomputeSerializer)
+    @extend_schema(
+        request=RecomputeSerializer, responses={200: RecomputeResultSerializer, 202: RecomputeResultSerializer}
+    )
     def post(self, request: Request) -> Response:
         serializer = RecomputeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -240,6 +252,9 @@ class RecomputeView(APIView):
                 scope.require(request.user, Perm.ADMIN, root)
         if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
             result = recompute.run(period=period, unit=unit)
-            return Response({"status": "done", "rows": result.rows, "periods": result.periods, "units": result.units})
+            done = {"status": "done", "rows": result.rows, "periods": result.periods, "units": result.units}
+            return Response(RecomputeResultSerializer(done).data)
         job = recompute_scope_task.delay(period.pk if period else None, unit.pk if unit else None)
-        return Response({"status": "queued", "job": job.id}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            RecomputeResultSerializer({"status": "queued", "job": job.id}).data, status=status.HTTP_202_ACCEPTED
+        )

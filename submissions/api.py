@@ -17,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -180,28 +180,50 @@ class PeriodViewSet(
 # --- Submissions ---
 
 
+@extend_schema_field({"type": "number", "nullable": True})
+class NumberField(serializers.Field):
+    """A stored decimal as a JSON number, integral values as ints (``number``)."""
+
+    def to_representation(self, value: Decimal | int | None) -> int | float | None:
+        return number(value)
+
+
+class WarningSerializer(serializers.Serializer):
+    """A rule the submission's values break (or cannot be judged by): its code, severity, message and figures."""
+
+    code = serializers.CharField(source="key")
+    severity = serializers.CharField()
+    message = serializers.CharField()
+    figures = serializers.ListField(child=serializers.CharField())
+
+
+class SubmissionSerializer(serializers.Serializer):
+    """A submission as the API shows it (list, read, create, update, workflow steps): built from the workflow's
+    snapshot, which holds the counted values and the rules' warnings."""
+
+    id = serializers.IntegerField(source="submission.pk")
+    org_unit = serializers.CharField(source="submission.org_unit.code")
+    period = serializers.CharField(source="submission.period.code")
+    status = serializers.CharField(source="submission.status")
+    version = serializers.IntegerField(source="submission.version")
+    is_zero_report = serializers.BooleanField(source="submission.is_zero_report")
+    values = serializers.SerializerMethodField()
+    explanations = serializers.DictField(source="submission.explanations", child=serializers.CharField())
+    warnings = WarningSerializer(source="issues", many=True)
+    submitted_at = serializers.DateTimeField(source="submission.submitted_at", allow_null=True)
+    approved_at = serializers.DateTimeField(source="submission.approved_at", allow_null=True)
+    returned_at = serializers.DateTimeField(source="submission.returned_at", allow_null=True)
+    return_reason = serializers.CharField(source="submission.return_reason")
+    reopened_at = serializers.DateTimeField(source="submission.reopened_at", allow_null=True)
+    reopen_reason = serializers.CharField(source="submission.reopen_reason")
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "number", "nullable": True}})
+    def get_values(self, snap: workflow.Snapshot) -> dict[str, int | float | None]:
+        return {code: number(value) for code, value in sorted(snap.values.items())}
+
+
 def submission_data(snap: workflow.Snapshot) -> dict[str, Any]:
-    submission = snap.submission
-    return {
-        "id": submission.pk,
-        "org_unit": submission.org_unit.code,
-        "period": submission.period.code,
-        "status": submission.status,
-        "version": submission.version,
-        "is_zero_report": submission.is_zero_report,
-        "values": {code: number(value) for code, value in sorted(snap.values.items())},
-        "explanations": submission.explanations,
-        "warnings": [
-            {"code": i.key, "severity": i.severity, "message": i.message, "figures": list(i.figures)}
-            for i in snap.issues
-        ],
-        "submitted_at": submission.submitted_at,
-        "approved_at": submission.approved_at,
-        "returned_at": submission.returned_at,
-        "return_reason": submission.return_reason,
-        "reopened_at": submission.reopened_at,
-        "reopen_reason": submission.reopen_reason,
-    }
+    return SubmissionSerializer(snap).data
 
 
 class SubmissionCreateSerializer(serializers.Serializer):
@@ -222,18 +244,26 @@ class StepSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True)
 
 
-class HistoryEntrySerializer(serializers.Serializer):
+class HistoryEntrySerializer(serializers.ModelSerializer):
     """One row of ``GET /api/v1/submissions/{id}/history/`` (a list, oldest first): who, when, channel, old → new."""
 
     action = serializers.ChoiceField(choices=HistoryAction.choices)
-    figure = serializers.CharField(allow_null=True, help_text="figure code; null for a workflow step")
-    old = serializers.FloatField(allow_null=True)
-    new = serializers.FloatField(allow_null=True)
+    figure = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text="figure code; null for a workflow step"
+    )
+    old = NumberField(source="old_value", allow_null=True)
+    new = NumberField(source="new_value", allow_null=True)
     note = serializers.CharField(allow_blank=True)
     channel = serializers.ChoiceField(choices=Channel.choices)
-    user = serializers.CharField(allow_null=True, help_text="username; null for the system")
+    user = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="username; null for the system"
+    )
     version = serializers.IntegerField()
-    at = serializers.DateTimeField()
+    at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = SubmissionHistory
+        fields = ["action", "figure", "old", "new", "note", "channel", "user", "version", "at"]
 
 
 def submission_pk(pk: str) -> int:
@@ -266,6 +296,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         # Unscoped lookup: the workflow's scope.require turns an outsider's write into 403.
         return get_object_or_404(self.base_queryset(), pk=submission_pk(pk))
 
+    @extend_schema(responses=SubmissionSerializer(many=True))
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
@@ -273,9 +304,11 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         data = [submission_data(snap) for snap in workflow.snapshots(rows)]
         return self.get_paginated_response(data) if page is not None else Response(data)
 
+    @extend_schema(responses=SubmissionSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(submission_data(workflow.snapshot(self.read_object(pk))))
 
+    @extend_schema(request=SubmissionCreateSerializer, responses=SubmissionSerializer)
     def create(self, request: Request) -> Response:
         serializer = SubmissionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -291,6 +324,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return Response(submission_data(workflow.snapshot(submission)), status=code)
 
+    @extend_schema(request=SubmissionUpdateSerializer, responses=SubmissionSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
         submission = self.write_object(pk)
         serializer = SubmissionUpdateSerializer(data=request.data)
@@ -324,18 +358,22 @@ class SubmissionViewSet(viewsets.GenericViewSet):
             workflow.reopen(submission, request.user, reason=reason, **kwargs)
         return Response(submission_data(workflow.snapshot(self.base_queryset().get(pk=pk))))
 
+    @extend_schema(request=StepSerializer, responses=SubmissionSerializer)
     @action(detail=True, methods=["post"], serializer_class=StepSerializer)
     def submit(self, request: Request, pk: str) -> Response:
         return self._step(request, pk, "submit")
 
+    @extend_schema(request=StepSerializer, responses=SubmissionSerializer)
     @action(detail=True, methods=["post"], serializer_class=StepSerializer)
     def approve(self, request: Request, pk: str) -> Response:
         return self._step(request, pk, "approve")
 
+    @extend_schema(request=StepSerializer, responses=SubmissionSerializer)
     @action(detail=True, methods=["post"], url_path="return", serializer_class=StepSerializer)
     def return_(self, request: Request, pk: str) -> Response:
         return self._step(request, pk, "return")
 
+    @extend_schema(request=StepSerializer, responses=SubmissionSerializer)
     @action(detail=True, methods=["post"], serializer_class=StepSerializer)
     def reopen(self, request: Request, pk: str) -> Response:
         return self._step(request, pk, "reopen")
@@ -346,19 +384,4 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     def history(self, request: Request, pk: str) -> Response:
         submission = self.read_object(pk)
         rows = SubmissionHistory.objects.filter(submission=submission).select_related("figure", "user")
-        return Response(
-            [
-                {
-                    "action": row.action,
-                    "figure": row.figure.code if row.figure else None,
-                    "old": number(row.old_value),
-                    "new": number(row.new_value),
-                    "note": row.note,
-                    "channel": row.channel,
-                    "user": row.user.get_username() if row.user else None,
-                    "version": row.version,
-                    "at": row.created_at,
-                }
-                for row in rows
-            ]
-        )
+        return Response(HistoryEntrySerializer(rows, many=True).data)

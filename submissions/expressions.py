@@ -1,4 +1,4 @@
-"""Validation-rule expressions: the indicator parser (``targets.expressions``) with the rules' semantics.
+"""Validation-rule expressions: the indicator parser (``portal.expressions``) with the rules' semantics.
 
 There is one expression language in the portal; this module only adds what differs for a
 validation rule: a rule reads the submission being checked, so period offsets (``code[-1]``) and

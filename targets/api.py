@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -163,46 +163,63 @@ class TargetDetailView(APIView):
         return Response(TargetSerializer(_targets(request, plan).get(pk=obj.pk)).data)
 
 
-def _progress_row(row: Progress) -> dict[str, Any]:
-    def number(value: Any) -> float | None:
-        return None if value is None else float(value)
+class ProgressValuesSerializer(serializers.ModelSerializer):
+    """One Progress row's numbers and status (its typed detail as JSON)."""
 
-    return {
-        "actual": number(row.actual),
-        "expected": number(row.expected),
-        "projection": number(row.projection),
-        "status": row.status,
-        "detail": row.typed_detail.to_json(),
-        "computed_at": row.computed_at,
-    }
-
-
-class ProgressValuesSerializer(serializers.Serializer):
     actual = serializers.FloatField(allow_null=True)
     expected = serializers.FloatField(allow_null=True)
     projection = serializers.FloatField(allow_null=True)
     status = serializers.ChoiceField(choices=Progress._meta.get_field("status").choices)
-    detail = serializers.JSONField()
+    detail = serializers.SerializerMethodField()
     computed_at = serializers.DateTimeField()
+
+    class Meta:
+        model = Progress
+        fields = ["actual", "expected", "projection", "status", "detail", "computed_at"]
+
+    @extend_schema_field({"type": "object"})
+    def get_detail(self, row: Progress) -> dict[str, Any]:
+        return row.typed_detail.to_json()
 
 
 class ChildProgressSerializer(ProgressValuesSerializer):
-    org_unit = serializers.CharField()
-    name = serializers.CharField()
+    """A child unit's row (``?by=children``)."""
+
+    org_unit = serializers.CharField(source="org_unit.code")
+    name = serializers.CharField(source="org_unit.name")
+
+    class Meta(ProgressValuesSerializer.Meta):
+        fields = ["org_unit", "name", *ProgressValuesSerializer.Meta.fields]
 
 
 class PeriodProgressSerializer(ProgressValuesSerializer):
-    period = serializers.CharField()
-    children = ChildProgressSerializer(many=True, required=False)
+    """The scope's row of one period, with its children's rows when asked for."""
+
+    period = serializers.CharField(source="period.code")
+    children = serializers.SerializerMethodField()
+
+    class Meta(ProgressValuesSerializer.Meta):
+        fields = ["period", *ProgressValuesSerializer.Meta.fields, "children"]
+
+    @extend_schema_field(ChildProgressSerializer(many=True))
+    def get_children(self, row: Progress) -> list[dict[str, Any]] | None:
+        children = self.context.get("children")
+        if children is None:
+            return None
+        return ChildProgressSerializer(children.get(row.period_id, []), many=True).data
 
 
 class TargetProgressSerializer(serializers.Serializer):
-    """Documentation of the progress response (built by hand in the view)."""
+    """``GET …/targets/{target}/progress/``: the target's scope row per period (and its children's)."""
 
-    plan = serializers.CharField()
-    target = serializers.CharField()
-    scope = serializers.CharField()
-    periods = PeriodProgressSerializer(many=True)
+    plan = serializers.CharField(source="plan.code")
+    target = serializers.CharField(source="code")
+    scope = serializers.CharField(source="scope.code")
+    periods = serializers.SerializerMethodField()
+
+    @extend_schema_field(PeriodProgressSerializer(many=True))
+    def get_periods(self, target: Target) -> list[dict[str, Any]]:
+        return PeriodProgressSerializer(self.context["scope_rows"], many=True, context=self.context).data
 
 
 class TargetProgressView(APIView):
@@ -217,18 +234,16 @@ class TargetProgressView(APIView):
         rows = Progress.objects.filter(target=obj).select_related("period", "org_unit")
         if not by_children:
             rows = rows.filter(org_unit_id=obj.scope_id)
-        periods: dict[str, dict[str, Any]] = {}
+        scope_rows: list[Progress] = []
+        children: dict[int, list[Progress]] = {}
         for row in rows.order_by("period__year", "period__quarter", "org_unit__path"):
-            entry = periods.setdefault(row.period.code, {"period": row.period.code})
             if row.org_unit_id == obj.scope_id:
-                entry.update(_progress_row(row))
+                scope_rows.append(row)
             else:
-                entry.setdefault("children", []).append(
-                    {"org_unit": row.org_unit.code, "name": row.org_unit.name, **_progress_row(row)}
-                )
-        if by_children:
-            for entry in periods.values():
-                entry.setdefault("children", [])
-        return Response(
-            {"plan": plan.code, "target": obj.code, "scope": obj.scope.code, "periods": list(periods.values())}
-        )
+                children.setdefault(row.period_id, []).append(row)
+        context = {"scope_rows": scope_rows, "children": children if by_children else None}
+        data = TargetProgressSerializer(obj, context=context).data
+        if not by_children:
+            for period in data["periods"]:
+                period.pop("children")  # only asked for with ?by=children
+        return Response(data)

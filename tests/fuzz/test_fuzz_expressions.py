@@ -1,4 +1,4 @@
-"""Fuzzing the formula language (targets/expressions.py, issue 7).
+"""Fuzzing the formula language (portal/expressions.py, issue 7).
 
 Inputs: arbitrary unicode, text built from the language's own tokens (so most examples get past the
 tokenizer), huge and tiny numbers, NaN/Infinity spelled out, negatives, deep nesting of parentheses,
