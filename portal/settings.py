@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "plans",
     "targets",
     "reports",
+    "notifications",
     "demo",  # demo data and `load_demo`; nothing above imports it
 ]
 
@@ -93,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -267,6 +269,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "send-submission-reminders": {"task": "submissions.tasks.send_reminders_task", "schedule": 3600.0},
     "delete-old-exports": {"task": "reports.tasks.delete_old_exports_task", "schedule": 3600.0},
     "sweep-export-jobs": {"task": "reports.tasks.sweep_export_jobs_task", "schedule": 60.0},
+    "send-notification-digest": {"task": "notifications.tasks.send_digests_task", "schedule": 24 * 3600.0},
     **{
         f"worker-heartbeat-{queue}": {
             "task": "portal.tasks.worker_heartbeat_task",
@@ -348,6 +351,14 @@ EXPORT_EXPIRY_HOURS = env_int("EXPORT_EXPIRY_HOURS", 24, minimum=1)
 STOCK_CHANGE_WARNING_SHARE = env_int("STOCK_CHANGE_WARNING_PERCENT", 30, minimum=1) / 100
 SMALL_DENOMINATOR_THRESHOLD = env_int("SMALL_DENOMINATOR_THRESHOLD", 20, minimum=0)
 SIGNING_SALT_TEMPLATES = "submissions.template"
+# Notifications: a second channel (a WeCom/DingTalk group robot's webhook URL; empty: off), its timeout, and the
+# portal's address for links in e-mails and chat messages (empty: links are paths).
+NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL") or ""
+NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 5, minimum=1)
+NOTIFY_SITE_URL = env_str("NOTIFY_SITE_URL") or ""
+# More e-mails than this to one user within an hour wait for the daily digest (a reviewer with 61 overdue schools
+# gets a few e-mails and one digest, not 61 e-mails).
+NOTIFY_EMAIL_HOURLY_LIMIT = env_int("NOTIFY_EMAIL_HOURLY_LIMIT", 10, minimum=1)
 
 # --- Logs, errors and monitoring ---
 # One line per event with timestamp, level, logger and request id; LOG_FORMAT=json writes JSON lines.

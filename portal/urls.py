@@ -13,10 +13,11 @@ api_v1 = [
     path("", include("plans.api_urls")),
     path("", include("targets.api_urls")),
     path("", include("reports.api_urls")),
+    path("", include("notifications.api_urls")),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("notifications.home_urls")),  # the to-do home (name "home")
     path("favicon.ico", views.favicon, name="favicon"),
     path("profile/", views.profile, name="profile"),
     path("profile/token/", views.token_create, name="token_create"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("submissions/", include("submissions.urls")),
     path("targets/", include("indicators.urls")),
     path("reports/", include("reports.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # The split view serves its init script from this URL (?script=): no inline script, so our CSP holds.

@@ -1,4 +1,4 @@
-"""Project-level pages: home (routes each role to its start page), profile with API tokens."""
+"""Project-level pages: profile with API tokens (the home page is the to-do home of ``notifications``)."""
 
 from __future__ import annotations
 
@@ -30,12 +30,6 @@ from portal.tables import EXPORT_FORMATS, export_table
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers and pages without our layout (the admin) ask for /favicon.ico: send them to the site's icon."""
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    memberships = scope.memberships(request.user)
-    return render(request, "portal/home.html", {"memberships": memberships, "roles": scope.roles(request.user)})
 
 
 @never_cache  # Cache-Control: no-store — the page may show a new API token, once

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from plans.models import Plan
 from portal import scope
 from portal.scope import Perm
+from reports import events
 from reports.models import ExportJob, ExportStatus
 from reports.xlsx import build_workbook
 from schools.models import OrgUnit
@@ -77,6 +78,7 @@ def _build(job: ExportJob) -> None:
             finished_at=timezone.now(),
             updated_at=timezone.now(),
         )
+        _announce(job_id)
         return
     done = timezone.now()
     ExportJob.objects.filter(pk=job_id).update(
@@ -87,6 +89,15 @@ def _build(job: ExportJob) -> None:
         finished_at=done,
         updated_at=done,
     )
+    _announce(job_id)
+
+
+def _announce(job_id: int) -> None:
+    """Tell the layers above that the job finished; a failing receiver never fails the job."""
+    job = ExportJob.objects.select_related("plan", "scope", "period", "requested_by").get(pk=job_id)
+    for receiver, result in events.export_finished.send_robust(sender=ExportJob, job=job):
+        if isinstance(result, Exception):
+            logger.error("export job %s: receiver %s failed", job_id, receiver, exc_info=result)
 
 
 def expire_old_exports(now: datetime | None = None) -> int:

@@ -682,6 +682,9 @@ def _step(
             events.figures_changed.send(
                 sender=Submission, org_unit_id=current.org_unit_id, period_id=current.period_id, action=action
             )
+        events.submission_transitioned.send(
+            sender=Submission, submission=current, action=action, note=note, user=_user(user)
+        )
     submission.__dict__.update({k: v for k, v in current.__dict__.items() if not k.startswith("_")})
     return current
 

@@ -113,6 +113,13 @@ def path_params(endpoint: Endpoint, world: FuzzWorld) -> dict[str, str] | None:
         return {"code": codes[name]}
     if name.startswith("api-plan"):
         return {"code": world.plan.code, "target": world.target.code}
+    if name == "api_notification_read":
+        from notifications.models import Kind, Notification
+
+        note, _created = Notification.objects.get_or_create(
+            user=world.users.alice, key="fuzz", defaults={"kind": Kind.APPROVED, "title": "fuzz"}
+        )
+        return {"pk": str(note.pk)}
     return {}
 
 

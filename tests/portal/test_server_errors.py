@@ -32,7 +32,7 @@ def test_the_api_turns_a_database_error_into_the_contract_error_shape(users: Per
 def test_the_500_page_is_chinese_and_says_nothing_was_saved(users: Personas) -> None:
     client = Client(raise_request_exception=False)
     client.force_login(users.alice)
-    with mock.patch("portal.views.render", side_effect=OperationalError("connection lost")):
+    with mock.patch("notifications.views.render", side_effect=OperationalError("connection lost")):
         response = client.get("/")
     assert response.status_code == 500
     body = response.content.decode()

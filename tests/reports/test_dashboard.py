@@ -125,7 +125,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_units(client, report, 
     few = _count_queries(client)
     add_kindergartens(tree.t1, 490, report, prefix="KB")
     many = _count_queries(client)
-    # 12 queries: session, user, plans, memberships (scope grants), the unit, periods, covering targets
+    # 13 queries: session, user, plans, memberships (scope grants), the unit, periods, covering targets
     # (+ latest note), their Progress rows, indicator values at the unit, sections,
-    # scope choices, breadcrumb — none of them per unit, per section or per target.
-    assert few == many == 12
+    # scope choices, breadcrumb, the bell's unread count — none of them per unit, per section or per target.
+    assert few == many == 13

@@ -108,6 +108,20 @@ CATALOGUE_ENTRY = _(code=lambda s, w: "kg_3yr_rate")  # reads figures the world 
 REPORT_TARGET = _(plan=lambda s, w: s.plan.code, code=lambda s, w: s.target.code)
 
 
+def _alice_note(side: Side | None, world: World) -> int:
+    """An unread notification of alice's (made inside the cell's transaction, so each cell starts unread)."""
+    from notifications.models import Kind, Notification
+
+    note, _created = Notification.objects.get_or_create(
+        user=world.users.alice, key="matrix", defaults={"kind": Kind.APPROVED, "title": "matrix"}
+    )
+    return note.pk
+
+
+ALICE_NOTE = lambda s, w: {"pk": _alice_note(s, w)}  # noqa: E731
+ALICE_UNREAD = lambda s, w: _alice_note(s, w) and {}  # noqa: E731
+
+
 def _action(action: str, which: str) -> Fill:
     return lambda s, w: {"pk": getattr(s, which).pk, "action": action}
 
@@ -585,6 +599,18 @@ RULES: list[Rule] = [
     *AB("api_export_job", "GET",
         a="401 404 404 200 404 200 200",
         b="401 404 404 404 200 200 200", kwargs=JOB),
+
+    # ---- notifications: a user's own, whatever the side (alice owns the one in the URL)
+    *R("notifications:list", "GET", "-",         "L 200 200 200 200 200 200"),
+    *R("notifications:list", "POST", "-",        "L 200= 200= 200= 200= 200= 200="),
+    *R("notifications:read", "GET", "-",         "L 405 405 405 405 405 405", kwargs=ALICE_NOTE),
+    *R("notifications:read", "POST", "-",        "L 302 302= 302= 302= 302= 302=", kwargs=ALICE_NOTE),
+    *R("notifications:read_all", "GET", "-",     "L 405 405 405 405 405 405"),
+    *R("notifications:read_all", "POST", "-",    "L 302 302= 302= 302= 302= 302=", data=ALICE_UNREAD),
+    *R("notifications:preferences", "GET", "-",  "L 200 200 200 200 200 200"),
+    *R("notifications:preferences", "POST", "-", "L 302 302 302 302 302 302", data=_(daily_digest=lambda s, w: "on")),
+    *R("api_notifications", "GET", "-",          "401 200 200 200 200 200 200"),
+    *R("api_notification_read", "POST", "-",     "401 200 404 404 404 404 404", kwargs=ALICE_NOTE),
 ]
 # fmt: on
 
@@ -698,6 +724,7 @@ DIGEST_MODELS = (
     "targets.Target", "targets.TargetNote", "targets.TargetPathPoint", "targets.TargetChange", "targets.Progress",
     "plans.Plan", "plans.Section", "plans.WorkItem",
     "reports.ExportJob", "authtoken.Token", "auth.User",
+    "notifications.Notification", "notifications.NotificationPreference",
 )  # fmt: skip
 
 

@@ -155,8 +155,9 @@ def test_the_query_count_does_not_grow_with_the_number_of_units(client, report, 
     few = _count(client, params)
     add_kindergartens(tree.t1, 490, report, prefix="KB")
     many = _count(client, params)
-    # 12 queries: session, user, target (+ plan, section, indicator, scope, owner, work item, parent
+    # 13 queries: session, user, target (+ plan, section, indicator, scope, owner, work item, parent
     # target and its plan joined), memberships, the ?unit, periods, table count, table page (one LEFT
     # JOIN for the values and a subquery for the status), progress history, indicator history,
-    # breadcrumb, contributing child-plan targets (their progress: one more only when there are some).
-    assert few == many == 12
+    # breadcrumb, contributing child-plan targets (their progress: one more only when there are some), the
+    # bell's unread count.
+    assert few == many == 13
