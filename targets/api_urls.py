@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from targets import api
+from targets import api, drafts_api
 
 urlpatterns = [
     path("plans/<slug:code>/targets/", api.TargetListView.as_view(), name="api-plan-targets"),
@@ -12,4 +12,7 @@ urlpatterns = [
         api.TargetProgressView.as_view(),
         name="api-plan-target-progress",
     ),
+    path("plan-drafts/", drafts_api.PlanDraftListView.as_view(), name="api-plan-drafts"),
+    path("plan-drafts/<int:pk>/", drafts_api.PlanDraftDetailView.as_view(), name="api-plan-draft"),
+    path("plan-drafts/<int:pk>/commit/", drafts_api.PlanDraftCommitView.as_view(), name="api-plan-draft-commit"),
 ]
