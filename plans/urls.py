@@ -1,6 +1,7 @@
 from django.urls import path
 
 from plans import views
+from targets import draft_views
 
 app_name = "plans"
 
@@ -8,6 +9,8 @@ urlpatterns = [
     path("", views.PlanListView.as_view(), name="plan_list"),
     path("new/", views.plan_create, name="plan_create"),
     path("import/", views.plan_import, name="plan_import"),
+    path("import-document/", draft_views.draft_create, name="draft_create"),
+    path("drafts/<int:pk>/", draft_views.draft_review, name="draft_review"),
     path("my-targets/", views.my_targets, name="my_targets"),
     path("<slug:code>/", views.plan_detail, name="plan_detail"),
     path("<slug:code>/edit/", views.plan_update, name="plan_update"),

@@ -525,3 +525,52 @@ def commit_draft(user: AbstractBaseUser, draft: PlanDraft, *, version: int | Non
         )
     draft.refresh_from_db()
     return plan
+
+
+# --- Review-page helpers: merge and split proposed targets ---
+
+
+def _renumber_parents(rows: list[dict[str, Any]], old_to_new: dict[int, int]) -> None:
+    for row in rows:
+        parent = row.get("parent")
+        if isinstance(parent, int):
+            row["parent"] = old_to_new.get(parent)
+
+
+def merge_targets(user: AbstractBaseUser, draft: PlanDraft, indices: list[int], *, version: int) -> PlanDraft:
+    """Join the texts of the targets at ``indices`` into the first of them; the others are removed."""
+    _check_editable(user, draft, version)
+    rows = [dict(row) for row in draft.data.get("targets") or []]
+    chosen = sorted({i for i in indices if 0 <= i < len(rows)})
+    if len(chosen) < 2:
+        raise ServiceError({"targets": [_("请至少选择两项目标再合并。")]})
+    first = chosen[0]
+    rows[first]["text"] = "，".join(str(rows[i].get("text") or "") for i in chosen)
+    rows[first]["accepted"] = True
+    kept = [i for i in range(len(rows)) if i not in chosen[1:]]
+    old_to_new = {old: new for new, old in enumerate(kept)}
+    for merged in chosen[1:]:
+        old_to_new[merged] = old_to_new[first]
+    result = [rows[i] for i in kept]
+    _renumber_parents(result, old_to_new)
+    for index, row in enumerate(result):
+        if row.get("parent") == index:
+            row["parent"] = None
+    return _save(draft, version, {**draft.data, "targets": result})
+
+
+def split_target(user: AbstractBaseUser, draft: PlanDraft, index: int, *, version: int) -> PlanDraft:
+    """Put a copy of the target at ``index`` right after it (a new code), to be edited into its second part."""
+    _check_editable(user, draft, version)
+    rows = [dict(row) for row in draft.data.get("targets") or []]
+    if not 0 <= index < len(rows):
+        raise ServiceError({"targets": [_("序号超出范围。")]})
+    codes = {str(row.get("code")) for row in rows}
+    number = len(rows) + 1
+    while f"t{number}" in codes:
+        number += 1
+    old_to_new = {old: (old if old <= index else old + 1) for old in range(len(rows))}
+    _renumber_parents(rows, old_to_new)
+    copy = {**rows[index], "code": f"t{number}", "accepted": True}
+    rows.insert(index + 1, copy)
+    return _save(draft, version, {**draft.data, "targets": rows})
