@@ -246,10 +246,44 @@ def _save(draft: PlanDraft, version: int, data: dict[str, Any], **extra: Any) ->
     return draft
 
 
+_TEXT, _INT, _BOOL, _NUMBER = (str,), (int,), (bool,), (int, float)
+_OPTIONAL = (type(None),)
+# The type each key of a row may have in a PATCH (anything else: 400 before anything is stored).
+ROW_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "sections": {"code": _TEXT, "title": _TEXT, "order": _INT, "intro": _TEXT, "accepted": _BOOL,
+                 "level": _INT + _OPTIONAL},
+    "work_items": {"section": _TEXT, "number": _INT, "title": _TEXT, "text": _TEXT, "accepted": _BOOL},
+    "targets": {
+        "code": _TEXT, "section": _TEXT, "work_item": _INT + _OPTIONAL, "text": _TEXT, "kind": _TEXT,
+        "comparator": _TEXT, "target_value": _TEXT + _NUMBER + _OPTIONAL,
+        "target_value_max": _TEXT + _NUMBER + _OPTIONAL, "unit": _TEXT, "applies_to_each_unit": _BOOL,
+        "per": _TEXT + _OPTIONAL, "due_date": _TEXT + _OPTIONAL, "due_period": _TEXT + _OPTIONAL,
+        "indicator": _TEXT + _OPTIONAL, "confidence": _NUMBER, "parent": _INT + _OPTIONAL, "accepted": _BOOL,
+        "span": (list,) + _OPTIONAL, "suggested_indicator": _TEXT + _OPTIONAL,
+    },
+}  # fmt: skip
+
+
+def _row_type_errors(name: str, row: dict[str, Any]) -> list[str]:
+    """Unknown keys or values of the wrong type in one row of a PATCH."""
+    types = ROW_TYPES[name]
+    unknown = sorted(set(row) - set(types))
+    if unknown:
+        return [_("未知字段：%(names)s") % {"names": "、".join(unknown)}]
+    wrong = sorted(
+        key
+        for key, value in row.items()
+        if not isinstance(value, types[key]) or (isinstance(value, bool) and bool not in types[key])
+    )
+    if wrong:
+        return [_("字段类型不对：%(names)s") % {"names": "、".join(wrong)}]
+    return []
+
+
 def _shape_errors(changes: dict[str, Any], draft_rows: dict[str, Any]) -> dict[str, list[str]]:
     """Problems of the shape of a PATCH (types, unknown keys, row numbers), before anything is changed."""
     errors: dict[str, list[str]] = {}
-    for name, keys in (("sections", SECTION_KEYS), ("work_items", ITEM_KEYS), ("targets", TARGET_KEYS)):
+    for name in ROW_TYPES:
         if name not in changes:
             continue
         rows = changes[name]
@@ -258,15 +292,19 @@ def _shape_errors(changes: dict[str, Any], draft_rows: dict[str, Any]) -> dict[s
             if not all(str(key).isdigit() and int(key) < count for key in rows):
                 errors[name] = [_("序号超出范围。")]
                 continue
-            rows = list(rows.values())
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            numbered = [(str(key), row) for key, row in rows.items()]
+        elif isinstance(rows, list):
+            numbered = [(str(index), row) for index, row in enumerate(rows)]
+        else:
+            numbered = None
+        if numbered is None or not all(isinstance(row, dict) for _key, row in numbered):
             errors[name] = [_("应为对象列表。")]
             continue
-        for index, row in enumerate(rows):
-            unknown = set(row) - set(keys) - {"level", "span", "suggested_indicator"}
-            if unknown:
-                errors[f"{name}.{index}"] = [_("未知字段：%(names)s") % {"names": "、".join(sorted(unknown))}]
-    if "year" in changes and changes["year"] is not None and not isinstance(changes["year"], int):
+        for key, row in numbered:
+            problems = _row_type_errors(name, row)
+            if problems:
+                errors[f"{name}.{key}"] = problems
+    if "year" in changes and (isinstance(changes["year"], bool) or not isinstance(changes["year"], int)):
         errors["year"] = [_("年度应为整数。")]
     for name in ("title", "code", "guiding_ideas"):
         if name in changes and not isinstance(changes[name], str):
@@ -489,9 +527,11 @@ def commit_draft(user: AbstractBaseUser, draft: PlanDraft, *, version: int | Non
     assert plan is not None
     errors: dict[str, list[str]] = {}
     with transaction.atomic():
-        locked = PlanDraft.objects.select_for_update().filter(pk=draft.pk, version=draft.version,
-                                                              status=DraftStatus.DRAFT)  # fmt: skip
-        if not locked.exists():
+        # Claim the draft first: a concurrent commit or edit waits on this row, then finds it changed.
+        claimed = PlanDraft.objects.filter(pk=draft.pk, version=draft.version, status=DraftStatus.DRAFT).update(
+            status=DraftStatus.COMMITTED, version=F("version") + 1
+        )
+        if claimed != 1:
             raise VersionConflict()
         plan.save()
         sections = {}
@@ -520,9 +560,7 @@ def commit_draft(user: AbstractBaseUser, draft: PlanDraft, *, version: int | Non
                 Target.objects.filter(pk=created[index].pk).update(part_of=created[parent])
         if errors:
             raise ServiceError(errors)  # leaving the atomic block by an exception: nothing is kept
-        PlanDraft.objects.filter(pk=draft.pk).update(
-            status=DraftStatus.COMMITTED, committed_plan=plan, version=F("version") + 1
-        )
+        PlanDraft.objects.filter(pk=draft.pk).update(committed_plan=plan)
     draft.refresh_from_db()
     return plan
 

@@ -329,3 +329,52 @@ def test_drafts_are_in_the_schema(users) -> None:  # noqa: ANN001
     text = response.content.decode()
     assert "/api/v1/plan-drafts/" in text
     assert "/api/v1/plan-drafts/{id}/commit/" in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"targets": {"0": {"work_item": [1]}}},
+        {"targets": {"0": {"confidence": "high"}}},
+        {"targets": {"0": {"accepted": "yes"}}},
+        {"targets": {"99": {"accepted": True}}},
+        {"targets": {"x": {"accepted": True}}},
+        {"targets": [1, 2]},
+        {"targets": [{"secret": 1}]},
+        {"work_items": [{"number": [2], "section": "1"}]},
+        {"sections": {"0": {"order": {"a": 1}}}},
+        {"year": "2024"},
+        {"year": True},
+        {"title": ["x"]},
+        {"parent": 5},
+    ],
+)
+def test_malformed_edits_are_refused_and_nothing_changes(users, change) -> None:  # noqa: ANN001
+    client = client_for(users.bea)
+    body = client.post("/api/v1/plan-drafts/", {"text": SMALL_PLAN}, format="json").json()
+    response = client.patch(f"/api/v1/plan-drafts/{body['id']}/", {"version": body["version"], **change}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]
+    after = client.get(f"/api/v1/plan-drafts/{body['id']}/").json()
+    assert after == body
+    assert client.post(f"/api/v1/plan-drafts/{body['id']}/commit/", {}, format="json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_whole_list_replaces_the_targets(users) -> None:  # noqa: ANN001
+    client = client_for(users.bea)
+    body = client.post("/api/v1/plan-drafts/", {"text": SMALL_PLAN}, format="json").json()
+    section = body["sections"][0]["code"]
+    targets = [{"code": "only", "section": section, "work_item": None, "text": "入园率达到95%", "kind": "threshold",
+                "comparator": "gte", "target_value": 95, "target_value_max": None, "unit": "%",
+                "applies_to_each_unit": False, "per": None, "due_date": None, "indicator": None,
+                "confidence": 1.0, "parent": None}]  # fmt: skip
+    response = client.patch(
+        f"/api/v1/plan-drafts/{body['id']}/", {"version": body["version"], "targets": targets}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["targets"][0]["accepted"] is True
+    response = client.post(f"/api/v1/plan-drafts/{body['id']}/commit/", {}, format="json")
+    assert response.status_code == 201, response.content
+    assert list(Target.objects.values_list("code", "target_value")) == [("only", Decimal(95))]
