@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import statistics
+import time
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -378,3 +380,27 @@ def test_a_whole_list_replaces_the_targets(users) -> None:  # noqa: ANN001
     response = client.post(f"/api/v1/plan-drafts/{body['id']}/commit/", {}, format="json")
     assert response.status_code == 201, response.content
     assert list(Target.objects.values_list("code", "target_value")) == [("only", Decimal(95))]
+
+
+@pytest.mark.django_db
+def test_time_from_document_to_committed_plan(users, capsys) -> None:  # noqa: ANN001
+    """BENCHMARKS.md: seed 000's text → POST → commit, through the API test client (median of 5, SQLite)."""
+    text = seed_000()
+    client = client_for(users.bea)
+    timings, post_timings = [], []
+    for _run in range(5):
+        start = time.perf_counter()
+        body = client.post("/api/v1/plan-drafts/", {"text": text}, format="json").json()
+        posted = time.perf_counter()
+        response = client.post(f"/api/v1/plan-drafts/{body['id']}/commit/", {}, format="json")
+        assert response.status_code == 201
+        timings.append(time.perf_counter() - start)
+        post_timings.append(posted - start)
+    targets = Target.objects.filter(plan__code=response.json()["plan"]).count()
+    with capsys.disabled():
+        print(  # noqa: T201  (the measure BENCHMARKS.md records)
+            f"\nseed 000 → committed plan: median {statistics.median(timings) * 1000:.0f} ms "
+            f"(POST {statistics.median(post_timings) * 1000:.0f} ms), {targets} targets, "
+            f"{len(body['sections'])} sections, {len(body['work_items'])} work items"
+        )
+    assert statistics.median(timings) < 30  # a generous bound: a regression guard, not the measure
