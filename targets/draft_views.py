@@ -102,10 +102,10 @@ def _edits(post: Any, draft: PlanDraft) -> dict[str, Any]:
             "accepted": _bool(post, f"t-{i}-accepted"),
             "applies_to_each_unit": _bool(post, f"t-{i}-each"),
         }
-        for key in ("text", "kind", "comparator", "target_value", "target_value_max", "unit"):
+        for key in ("text", "kind", "comparator", "target_value", "target_value_max", "unit", "contributes_to"):
             if f"t-{i}-{key}" in post:
                 value = post.get(f"t-{i}-{key}").strip()
-                edit[key] = value or (None if key in ("target_value", "target_value_max") else "")
+                edit[key] = value or (None if key in ("target_value", "target_value_max", "contributes_to") else "")
         targets[str(i)] = {key: value for key, value in edit.items() if value != row.get(key)}
     changes["targets"] = {key: value for key, value in targets.items() if value}
     return changes

@@ -57,6 +57,9 @@ class DraftTargetSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     parent = serializers.IntegerField(allow_null=True, help_text="Index of the target this one is part of.")
     accepted = serializers.BooleanField()
+    contributes_to = serializers.CharField(
+        allow_null=True, help_text="Code of the parent plan's target this one contributes to (对应上级目标)."
+    )
 
 
 class PlanDraftSerializer(serializers.Serializer):

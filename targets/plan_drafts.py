@@ -49,6 +49,7 @@ ITEM_KEYS = ("section", "number", "title", "text", "accepted")
 TARGET_KEYS = (
     "code", "section", "work_item", "text", "kind", "comparator", "target_value", "target_value_max", "unit",
     "applies_to_each_unit", "per", "due_date", "due_period", "indicator", "confidence", "parent", "accepted",
+    "contributes_to",
 )  # fmt: skip
 PLAN_KEYS = ("title", "year", "code", "parent", "guiding_ideas")
 _SLUG_OUT = re.compile(r"[^-a-zA-Z0-9_]+")
@@ -154,6 +155,7 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
                 "suggested_indicator": t.get("indicator"),
                 "confidence": confidence,
                 "parent": t.get("parent"),
+                "contributes_to": None,
                 "span": t.get("span"),
                 "accepted": confidence >= LOW_CONFIDENCE,
             }
@@ -260,6 +262,7 @@ ROW_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
         "per": _TEXT + _OPTIONAL, "due_date": _TEXT + _OPTIONAL, "due_period": _TEXT + _OPTIONAL,
         "indicator": _TEXT + _OPTIONAL, "confidence": _NUMBER, "parent": _INT + _OPTIONAL, "accepted": _BOOL,
         "span": (list,) + _OPTIONAL, "suggested_indicator": _TEXT + _OPTIONAL,
+        "contributes_to": _TEXT + _OPTIONAL,
     },
 }  # fmt: skip
 
@@ -341,7 +344,8 @@ def update_draft(user: AbstractBaseUser, draft: PlanDraft, changes: dict[str, An
 
 
 def _parent_plan(user: AbstractBaseUser, code: str) -> Plan:
-    plan = scope.filter_by_scope(user, Plan.objects.all(), "owner_unit").filter(code=code).first()
+    """The parent plan by code (any plan, as on the plan form: a district plan cascades the city's)."""
+    plan = Plan.objects.filter(code=code).first()
     if plan is None:
         raise ServiceError({"parent": [_("找不到上级计划“%(code)s”。") % {"code": code}]})
     return plan
@@ -446,6 +450,7 @@ def validate_draft(user: AbstractBaseUser, draft: PlanDraft) -> _Plan:
     indicators = {i.code: i for i in Indicator.objects.filter(code__in=indicator_codes)}
     period_codes = {str(r["due_period"]) for r in rows if r.get("accepted") and r.get("due_period")}
     periods = {p.code: p for p in Period.objects.filter(code__in=period_codes)}
+    parent_targets = {t.code: t for t in Target.objects.filter(plan=parent)} if parent is not None else {}
     seen_codes: set[str] = set()
     for index, row in enumerate(rows):
         if not row.get("accepted"):
@@ -478,6 +483,10 @@ def validate_draft(user: AbstractBaseUser, draft: PlanDraft) -> _Plan:
         fields["indicator"] = indicators.get(str(row.get("indicator") or ""))
         if row.get("indicator") and fields["indicator"] is None:
             row_errors["indicator"] = [_("统计指标“%(code)s”不存在。") % {"code": row["indicator"]}]
+        upper = str(row.get("contributes_to") or "").strip()
+        fields["contributes_to"] = parent_targets.get(upper) if upper else None
+        if upper and fields["contributes_to"] is None:
+            row_errors["contributes_to"] = [_("上级计划中没有目标 {value}。").format(value=upper)]
         fields["due_period"] = periods.get(str(row.get("due_period") or ""))
         if row.get("due_period") and fields["due_period"] is None:
             row_errors["due_period"] = [_("周期“%(code)s”不存在。") % {"code": row["due_period"]}]

@@ -404,3 +404,40 @@ def test_time_from_document_to_committed_plan(users, capsys) -> None:  # noqa: A
             f"{len(body['sections'])} sections, {len(body['work_items'])} work items"
         )
     assert statistics.median(timings) < 30  # a generous bound: a regression guard, not the measure
+
+
+@pytest.mark.django_db
+def test_parent_plan_and_links_to_its_targets(users, tree) -> None:  # noqa: ANN001
+    city = Plan.objects.create(code="city-2024", title="市工作要点", year=2024, owner_unit=tree.city)
+    goals = Section.objects.create(plan=city, code="goals", title="主要目标", order=1)
+    upper = Target.objects.create(
+        plan=city, section=goals, scope=tree.city, code="c1", text="入园率95%", kind="narrative"
+    )
+    client = client_for(users.bea)
+    body = client.post("/api/v1/plan-drafts/", {"text": SMALL_PLAN, "parent": "city-2024"}, format="json").json()
+    assert body["parent"] == "city-2024"
+    rate = next(i for i, t in enumerate(body["targets"]) if t["target_value"] == "95")
+    other = next(i for i, t in enumerate(body["targets"]) if t["accepted"] and i != rate)
+    url = f"/api/v1/plan-drafts/{body['id']}/"
+    edited = client.patch(
+        url, {"version": body["version"], "targets": {str(rate): {"contributes_to": "c1"},
+                                                      str(other): {"contributes_to": "nope"}}}, format="json"
+    ).json()  # fmt: skip
+    response = client.post(f"{url}commit/", {}, format="json")
+    assert response.status_code == 400
+    assert f"targets.{other}.contributes_to" in response.json()["errors"]
+    assert Plan.objects.count() == 1
+    client.patch(url, {"version": edited["version"], "targets": {str(other): {"contributes_to": None}}}, format="json")
+    response = client.post(f"{url}commit/", {}, format="json")
+    assert response.status_code == 201, response.content
+    plan = Plan.objects.get(code=response.json()["plan"])
+    assert plan.parent == city
+    assert Target.objects.get(plan=plan, contributes_to=upper).text == body["targets"][rate]["text"]
+
+
+@pytest.mark.django_db
+def test_unknown_parent_plan_is_refused(users) -> None:  # noqa: ANN001
+    response = client_for(users.bea).post("/api/v1/plan-drafts/", {"text": SMALL_PLAN, "parent": "x"}, format="json")
+    assert response.status_code == 400
+    assert "parent" in response.json()["errors"]
+    assert nothing_stored()
