@@ -88,6 +88,19 @@ def _slug(value: str, fallback: str) -> str:
     return slug or fallback
 
 
+def _document_proposal(
+    *, text: str | None, fileobj: IO[bytes] | None, filename: str, year: int | None, title: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The document's text and the proposal read from it; a refusal names ``file`` or ``text`` (what was sent)."""
+    try:
+        source = read_document(text=text, fileobj=fileobj, filename=filename)
+        return source, propose(source, year=year, title=title)
+    except UploadRejected as exc:
+        if fileobj is not None:
+            raise
+        raise ServiceError({"text": [exc.message]}) from None
+
+
 def read_document(*, text: str | None = None, fileobj: IO[bytes] | None = None, filename: str = "") -> str:
     """The document's text from pasted text or an upload; UploadRejected (translated) when unusable."""
     if fileobj is not None:
@@ -188,8 +201,7 @@ def create_draft(
     """A new draft from pasted text or an uploaded document; nothing is stored when the input is refused."""
     unit = default_owner_unit(user)
     scope.require(user, Perm.ADMIN, unit)
-    source = read_document(text=text, fileobj=fileobj, filename=filename)
-    data = propose(source, year=year, title=title)
+    source, data = _document_proposal(text=text, fileobj=fileobj, filename=filename, year=year, title=title)
     if parent:
         _parent_plan(user, parent)
         data["parent"] = parent
@@ -215,8 +227,7 @@ def reimport(
     A committed draft is never changed (its plan is edited on the plan pages): StateError.
     """
     _check_editable(user, draft, version)
-    source = read_document(text=text, fileobj=fileobj, filename=filename)
-    data = propose(source, year=draft.data.get("year"))
+    source, data = _document_proposal(text=text, fileobj=fileobj, filename=filename, year=draft.data.get("year"))
     data["code"] = draft.data.get("code") or _default_plan_code(draft)
     data["parent"] = draft.data.get("parent")
     return _save(draft, version, data, source_text=source, source_filename=(filename or "")[:255])

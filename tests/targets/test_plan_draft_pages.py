@@ -215,3 +215,13 @@ def test_pages_in_english(users) -> None:  # noqa: ANN001
     assert "学前三年毛入园率达到95%以上" in page  # the document's own words stay as written
     response = client.post(CREATE, {"text": ""})
     assert "Nothing to read" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_oversized_pasted_text_on_the_page(users) -> None:  # noqa: ANN001
+    client = browser(users.bea)
+    response = client.post(CREATE, {"text": SMALL_PLAN + "。" * (1024 * 1024)})
+    assert response.status_code == 200
+    assert "文字过长" in response.content.decode()
+    assert client.post(CREATE, {"text": "x" * (50 * 1024 * 1024)}).status_code == 413
+    assert nothing_stored()

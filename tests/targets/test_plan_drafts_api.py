@@ -301,7 +301,7 @@ def test_bad_uploads_are_refused_with_a_message_and_nothing_stored(users, case) 
 def test_bad_text_is_refused(users, text, words) -> None:  # noqa: ANN001
     response = client_for(users.bea).post("/api/v1/plan-drafts/", {"text": text}, format="json")
     assert response.status_code == 400
-    assert words in " ".join(sum(response.json()["errors"].values(), []))
+    assert words in " ".join(response.json()["errors"]["text"])
     assert nothing_stored()
 
 
@@ -440,4 +440,18 @@ def test_unknown_parent_plan_is_refused(users) -> None:  # noqa: ANN001
     response = client_for(users.bea).post("/api/v1/plan-drafts/", {"text": SMALL_PLAN, "parent": "x"}, format="json")
     assert response.status_code == 400
     assert "parent" in response.json()["errors"]
+    assert nothing_stored()
+
+
+@pytest.mark.django_db
+def test_oversized_pasted_text_is_refused(users) -> None:  # noqa: ANN001
+    client = client_for(users.bea)
+    # Over the text limit (2 MB) but under the request limit: the service's own message.
+    response = client.post("/api/v1/plan-drafts/", {"text": SMALL_PLAN + "。" * (1024 * 1024)}, format="json")
+    assert response.status_code == 400
+    assert "文字过长" in response.json()["errors"]["text"][0]
+    # 50 MB: refused before the view reads it, in the same error shape.
+    response = client.post("/api/v1/plan-drafts/", {"text": "x" * (50 * 1024 * 1024)}, format="json")
+    assert response.status_code == 413
+    assert response.json()["errors"]
     assert nothing_stored()
