@@ -141,7 +141,12 @@ def _require_admin(request: Request) -> None:
 
 
 def _version(request: Request) -> int:
-    raw = request.data.get("version") if hasattr(request.data, "get") else None
+    """The ``version`` the client read (an integer), else a 400."""
+    if not isinstance(request.data, dict):
+        raise ServiceError({"non_field_errors": [_("请求体应为 JSON 对象。")]})
+    raw = request.data.get("version")
+    if isinstance(raw, bool) or isinstance(raw, float):
+        raw = None
     try:
         return int(raw)
     except (TypeError, ValueError):
@@ -210,6 +215,8 @@ class PlanDraftCommitView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         _require_admin(request)
         draft = plan_drafts.get_draft(request.user, pk)
+        if not isinstance(request.data, dict):
+            raise ServiceError({"non_field_errors": [_("请求体应为 JSON 对象。")]})
         version = _version(request) if "version" in request.data else None
         plan = plan_drafts.commit_draft(request.user, draft, version=version)
         return Response({"plan": plan.code}, status=status.HTTP_201_CREATED)
