@@ -87,7 +87,7 @@ def _edits(post: Any, draft: PlanDraft) -> dict[str, Any]:
         "guiding_ideas": post.get("guiding_ideas", data.get("guiding_ideas", "")),
     }
     year = post.get("year", "").strip()
-    changes["year"] = int(year) if year.isdigit() else data.get("year")
+    changes["year"] = int(year) if year.isdigit() and len(year) < 6 else year  # not a number: refused as such
     changes["sections"] = {
         str(i): {"accepted": _bool(post, f"s-{i}-accepted"), "title": post.get(f"s-{i}-title", row.get("title"))}
         for i, row in enumerate(data.get("sections") or [])
@@ -167,7 +167,7 @@ def draft_review(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 draft = plan_drafts.update_draft(request.user, draft, _edits(request.POST, draft), version=version)
                 version = draft.version
-                if action.startswith("split-"):
+                if action.startswith("split-") and action[6:].isdigit():
                     plan_drafts.split_target(request.user, draft, int(action[6:]), version=version)
                 elif action == "merge":
                     chosen = [int(i) for i in request.POST.getlist("merge") if i.isdigit()]

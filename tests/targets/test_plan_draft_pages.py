@@ -225,3 +225,19 @@ def test_oversized_pasted_text_on_the_page(users) -> None:  # noqa: ANN001
     assert "文字过长" in response.content.decode()
     assert client.post(CREATE, {"text": "x" * (50 * 1024 * 1024)}).status_code == 413
     assert nothing_stored()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [({"year": "二〇二四"}, "年度应为整数"), ({"action": "split-x"}, None), ({"action": "split-999"}, "序号超出范围")],
+)
+def test_odd_page_posts_are_answered_not_crashed(users, overrides, words) -> None:  # noqa: ANN001
+    client = browser(users.bea)
+    draft = paste(client, SMALL_PLAN)
+    response = client.post(f"/plans/drafts/{draft.pk}/", form_data(draft, **overrides))
+    assert response.status_code in (200, 302)
+    if words:
+        assert response.status_code == 200
+        assert words in response.content.decode()
+    assert not Plan.objects.exists()
