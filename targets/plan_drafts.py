@@ -38,7 +38,7 @@ from schools.models import Level, OrgUnit
 from submissions.models import Period
 from submissions.upload_safety import UploadRejected
 from targets import targets_service
-from targets.models import DraftStatus, PlanDraft, Target, TargetKind
+from targets.models import Comparator, DraftStatus, PlanDraft, Target, TargetKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -146,17 +146,28 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
             and (indicator.aggregation != Aggregation.COUNT_DESIGNATIONS or not indicator.designation_kind_id)
         ):
             indicator = None
-        if t["kind"] in (TargetKind.MILESTONE, TargetKind.NARRATIVE):
+        if t["kind"] in (TargetKind.MILESTONE, TargetKind.NARRATIVE) or t.get("comparator") not in (
+            None,
+            "",
+            *Comparator.values,
+        ):
             indicator = None
         confidence = float(t.get("confidence") or 0)
+        kind, comparator = t["kind"], t.get("comparator") or ""
+        suggested_comparator = None
+        if comparator and comparator not in Comparator.values:
+            # A rule the target model cannot hold yet ("improves": 有一定提高, no number): proposed as the
+            # qualitative work it is, the parser's reading kept; once the model has it, it passes through.
+            kind, comparator, suggested_comparator = TargetKind.NARRATIVE, "", t["comparator"]
         targets.append(
             {
                 "code": f"t{number}",
                 "section": codes.get(t["section"], t["section"]),
                 "work_item": t.get("work_item"),
                 "text": t["text"],
-                "kind": t["kind"],
-                "comparator": t.get("comparator") or "",
+                "kind": kind,
+                "comparator": comparator,
+                "suggested_comparator": suggested_comparator,
                 "target_value": t.get("target_value"),
                 "target_value_max": t.get("target_value_max"),
                 "unit": t.get("unit") or "",
@@ -273,7 +284,7 @@ ROW_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
         "per": _TEXT + _OPTIONAL, "due_date": _TEXT + _OPTIONAL, "due_period": _TEXT + _OPTIONAL,
         "indicator": _TEXT + _OPTIONAL, "confidence": _NUMBER, "parent": _INT + _OPTIONAL, "accepted": _BOOL,
         "span": (list,) + _OPTIONAL, "suggested_indicator": _TEXT + _OPTIONAL,
-        "contributes_to": _TEXT + _OPTIONAL,
+        "contributes_to": _TEXT + _OPTIONAL, "suggested_comparator": _TEXT + _OPTIONAL,
     },
 }  # fmt: skip
 
