@@ -86,7 +86,7 @@ def _edits(post: Any, draft: PlanDraft) -> dict[str, Any]:
         "parent": post.get("parent", "").strip() or None,
         "guiding_ideas": post.get("guiding_ideas", data.get("guiding_ideas", "")),
     }
-    year = post.get("year", "").strip()
+    year = str(post.get("year", data.get("year"))).strip()
     changes["year"] = int(year) if year.isdigit() and len(year) < 6 else year  # not a number: refused as such
     changes["sections"] = {
         str(i): {"accepted": _bool(post, f"s-{i}-accepted"), "title": post.get(f"s-{i}-title", row.get("title"))}
