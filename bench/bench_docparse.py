@@ -1,6 +1,6 @@
 """Plan-document parser against the demo plans built from the two seed documents.
 
-For seeds 000 and 001, parse the text and compare the proposed targets with ``plans/demo_data/plan_00X.json``:
+For seeds 000 and 001, parse the text and compare the proposed targets with ``demo/data/plan_00X.json``:
 
 * found: demo targets matched by a proposal (same sentence: one text contains the other and covers at least half
   of it, or a close match) with the right kind and numbers (kind, comparator, target value, upper value; a
@@ -167,7 +167,7 @@ def measure(seeds: Path) -> list[dict[str, object]]:
     rows = []
     for number in ("000", "001"):
         files = sorted(seeds.glob(f"{number}_*.txt"))
-        demo_file = ROOT / "plans" / "demo_data" / f"plan_{number}.json"
+        demo_file = ROOT / "demo" / "data" / f"plan_{number}.json"
         if not files or not demo_file.exists():
             continue
         text = files[0].read_text(encoding="utf-8")

@@ -88,9 +88,9 @@ def build_data() -> Plan:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
+    from demo.submissions import _school_values  # the demo's generator: plausible values that pass the rules
     from indicators import engine
     from schools.models import Level, Membership, OrgUnit, Ownership, Role, SchoolType
-    from submissions.demo import _school_values  # the demo's generator: plausible values that pass the rules
     from submissions.models import Period
     from submissions.validation import RuleSet, figures_for_unit
 

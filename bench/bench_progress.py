@@ -3,7 +3,7 @@
 Database ``bench_progress`` (created if missing) holds ``generate_dataset --units 20000 --seed 1`` plus
 the engine benchmark's figures and approved values (``bench/dataset.py``), the indicator values of a
 full engine recompute, and a 2023 plan over the whole tree with one target per indicator of
-``targets.demo`` (thresholds on the aggregate and per unit, quantities with a sub-target, limits,
+``demo.indicators`` (thresholds on the aggregate and per unit, quantities with a sub-target, limits,
 per-unit frequencies, designation counts over ~100 designations) plus 10 milestones and 10
 narratives with notes.
 

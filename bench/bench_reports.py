@@ -244,9 +244,9 @@ def _import_export(plan: Any, root: Any, period: Any) -> int:
     from tablib import Databook
 
     from indicators.models import IndicatorValue
-    from reports.queries import drilldown_queryset, is_unit_level
     from schools.models import OrgUnit
     from targets.models import Target
+    from targets.queries import drilldown_queryset, is_unit_level
 
     class DrilldownResource(resources.ModelResource):
         parent_name = fields.Field(attribute="parent__name", column_name="上级单位")

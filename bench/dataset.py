@@ -8,7 +8,7 @@ On top of the lead's synthetic tree (org units only) this writes, with set-based
 - one approved submission per school per quarter, with a value for every school figure
   (deterministic pseudo-random numbers from the ids, realistic magnitudes), and one per district
   with the population figures (reported at district level);
-- the standard indicators of ``targets.demo`` (minus designation counts, which need no figures).
+- the standard indicators of ``demo.indicators`` (minus designation counts, which need no figures).
 
 ``build()`` is idempotent: it does nothing when the values are already there.
 """
@@ -78,8 +78,8 @@ def _periods() -> list[int]:
 @transaction.atomic
 def build(stdout: object = None) -> dict[str, int]:
     """Submissions and values for every school (and district) of the tree; returns row counts."""
+    from demo import indicators as demo
     from submissions.models import Submission, Value
-    from targets import demo
 
     figure_ids = _figure_ids()
     period_ids = _periods()

@@ -100,7 +100,7 @@ class IndicatorViewSet(
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return Indicator.objects.select_related("designation_kind").order_by("code")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -159,7 +159,7 @@ class IndicatorValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = IndicatorValueFilterSet
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = IndicatorValue.objects.select_related("indicator", "org_unit", "period")
         queryset = scope.filter_by_scope(self.request.user, queryset, "org_unit")
         return queryset.order_by("indicator__code", "period__year", "period__quarter", "org_unit__path", "pk")

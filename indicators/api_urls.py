@@ -4,9 +4,17 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from indicators.api import IndicatorValueViewSet, IndicatorViewSet, RecomputeView
+from indicators.catalogue_api import CatalogueInstallView, CatalogueView
 
 router = SimpleRouter()
 router.register("indicators", IndicatorViewSet, basename="indicator")
 router.register("indicator-values", IndicatorValueViewSet, basename="indicator-value")
 
-urlpatterns = [*router.urls, path("recompute/", RecomputeView.as_view(), name="recompute")]
+urlpatterns = [
+    *router.urls,
+    path("recompute/", RecomputeView.as_view(), name="recompute"),
+    path("indicator-catalogue/", CatalogueView.as_view(), name="indicator-catalogue"),
+    path(
+        "indicator-catalogue/<slug:code>/install/", CatalogueInstallView.as_view(), name="indicator-catalogue-install"
+    ),
+]

@@ -9,3 +9,7 @@ class IndicatorsConfig(AppConfig):
     def ready(self) -> None:
         # Django connects receivers on import: approvals and designation changes → the recompute outbox.
         from indicators import receivers  # noqa: F401
+        from indicators.recompute import backlog
+        from portal import health
+
+        health.provide_recompute_backlog(backlog)

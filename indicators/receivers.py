@@ -79,7 +79,7 @@ def designation_saved(sender: type[Designation], instance: Designation, raw: boo
     previous = getattr(instance, "_targets_previous", None)
     if previous is not None and tuple(previous) == _state(instance):
         return  # a note or the evidence changed: nothing any indicator reads
-    _request(_changes(tuple(previous) if previous is not None else None, _state(instance)))  # type: ignore[arg-type]
+    _request(_changes(tuple(previous) if previous is not None else None, _state(instance)))
 
 
 @receiver(post_delete, sender=Designation, dispatch_uid="targets_designation_deleted")

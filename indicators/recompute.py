@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import F, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from indicators import engine
@@ -74,6 +74,14 @@ def fan_out_unit_ids() -> list[int]:
         children = list(OrgUnit.objects.filter(parent=root).order_by("pk").values_list("pk", flat=True))
         ids.extend(children or [root.pk])
     return ids
+
+
+def backlog() -> tuple[int, datetime.datetime | None]:
+    """Open recompute requests and when the oldest was made (for /healthz and /metrics)."""
+    summary = PendingRecompute.objects.filter(done_at__isnull=True).aggregate(
+        count=Count("pk"), oldest=Min("requested_at")
+    )
+    return summary["count"], summary["oldest"]
 
 
 def start_nightly_run(districts: int, period_ids: list[int] | None) -> NightlyRun:

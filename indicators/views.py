@@ -121,7 +121,7 @@ class _IndicatorEditMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
             scope.require(request.user, Perm.ADMIN)
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: IndicatorForm) -> HttpResponse:
         try:

@@ -1,4 +1,4 @@
-"""Browser forms for bureau staff (plans, sections, work items, targets, path) and owners (progress notes)."""
+"""Browser forms for bureau staff: plans, sections, work items and the plan workbook import."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from plans.models import Plan, Section, WorkItem
 from portal import scope
 from portal.scope import Perm
-from submissions.models import Period
-from targets.models import MilestoneStatus, Target, TargetKind
-from targets.targets_service import EDITABLE_FIELDS
 
 
 class PlanForm(forms.ModelForm):
@@ -64,96 +61,6 @@ class WorkItemForm(forms.ModelForm):
             if clash.exists():
                 self.add_error("number", _("同一部分中序号不能重复"))
         return data
-
-
-class TargetForm(forms.ModelForm):
-    """The target's fields; saving goes through the target service (rules, history, version check)."""
-
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    reason = forms.CharField(
-        label=_("变更原因"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("已发布工作要点的目标值、指标、范围、期限等变更须填写原因"),
-    )  # fmt: skip
-
-    class Meta:
-        model = Target
-        fields = [name for name in EDITABLE_FIELDS if name != "milestone_status"] + ["milestone_status"]
-        widgets = {
-            "text": forms.Textarea(attrs={"rows": 2}),
-            "due_date": forms.DateInput(attrs={"type": "date"}),
-        }
-
-    def __init__(self, *args: Any, plan: Plan, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.plan = plan
-        self.fields["section"].queryset = plan.sections.all()
-        self.fields["work_item"].queryset = WorkItem.objects.filter(section__plan=plan).select_related("section")
-        units = scope.visible_units(user, Perm.ADMIN).exclude(level="school")
-        self.fields["scope"].queryset = units
-        self.fields["scope"].required = False
-        self.fields["owner_unit"].queryset = scope.visible_units(user, Perm.ADMIN)
-        periods = Period.objects.filter(year__in=[plan.year - 1, plan.year])
-        self.fields["due_period"].queryset = periods
-        self.fields["baseline_period"].queryset = periods
-        self.fields["assess_from"].queryset = periods.filter(year=plan.year)
-        others = (
-            Target.objects.filter(plan=plan).exclude(pk=self.instance.pk) if self.instance.pk else plan.targets.all()
-        )
-        self.fields["part_of"].queryset = others
-        self.fields["contributes_to"].queryset = (
-            Target.objects.filter(plan_id=plan.parent_id) if plan.parent_id else Target.objects.none()
-        )
-        self.fields["owner_user"].queryset = (
-            self.fields["owner_user"]
-            .queryset.filter(memberships__org_unit__in=scope.visible_units(user, Perm.VIEW))
-            .distinct()
-        )
-        self.fields["version"].initial = self.instance.version if self.instance.pk else None
-        for name in ("indicator", "comparator", "target_value", "target_value_max", "scope", "kind"):
-            self.fields[name].widget.attrs["data-preview"] = name
-
-    def target_fields(self) -> dict[str, Any]:
-        """The cleaned values the service takes (only the model fields)."""
-        fields = {name: self.cleaned_data.get(name) for name in self.Meta.fields}
-        if fields.get("scope") is None:
-            fields["scope"] = self.instance.scope if self.instance.pk else self.plan.owner_unit
-        for name in ("comparator", "owner_name", "milestone_status"):
-            fields[name] = fields.get(name) or ""
-        if fields.get("order") is None:
-            fields["order"] = 0
-        return fields
-
-
-class PathPointForm(forms.Form):
-    """One quarter of the explicit expected path."""
-
-    period = forms.ModelChoiceField(queryset=Period.objects.all(), widget=forms.HiddenInput)
-    expected_value = forms.DecimalField(label=_("预期值"), max_digits=20, decimal_places=4, required=False)
-
-
-PathPointFormSet = forms.formset_factory(PathPointForm, extra=0)
-
-
-class NoteForm(forms.Form):
-    text = forms.CharField(label=_("进展说明"), widget=forms.Textarea(attrs={"rows": 4}))
-    period = forms.ModelChoiceField(label=_("季度"), queryset=Period.objects.none(), required=False)
-    evidence = forms.FileField(label=_("佐证材料"), required=False, help_text=_("PDF、图片、Word 或 Excel 文件"))
-    milestone_status = forms.ChoiceField(
-        label=_("里程碑状态"), choices=[("", "—"), *MilestoneStatus.choices], required=False
-    )
-
-    def __init__(self, *args: Any, target: Target, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["period"].queryset = Period.objects.filter(year=target.plan.year)
-        if target.kind != TargetKind.MILESTONE:
-            del self.fields["milestone_status"]
-        else:
-            self.fields["milestone_status"].initial = target.milestone_status
-
-
-class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("accept", _("认可")), ("return", _("退回补充"))])
-    comment = forms.CharField(label=_("意见"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class PlanImportForm(forms.Form):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, parsers, status
+from rest_framework import exceptions, pagination, parsers, status, throttling
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.response import Response
 
 from portal.errors import ServiceError
@@ -63,6 +67,46 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+def token_expired(created: datetime.datetime, now: datetime.datetime | None = None) -> bool:
+    """Is a token created at ``created`` older than API_TOKEN_TTL_DAYS (0: tokens never expire)?"""
+    days = settings.API_TOKEN_TTL_DAYS
+    return bool(days) and created < (now or timezone.now()) - datetime.timedelta(days=days)
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """``Authorization: Token …``, refused once the token is older than API_TOKEN_TTL_DAYS.
+
+    Tokens are also deleted when their user's password changes (``portal.signals``).
+    """
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        user, token = super().authenticate_credentials(key)
+        if token_expired(token.created):
+            raise exceptions.AuthenticationFailed(_("API 令牌已过期，请在个人资料页重新生成。"))
+        return user, token
+
+
+class _SettingRate:
+    """Reads the rate from a setting at each request (None or "" switches the throttle off)."""
+
+    rate_setting = ""
+
+    def get_rate(self) -> str | None:
+        return getattr(settings, self.rate_setting, None) or None
+
+
+class AnonThrottle(_SettingRate, throttling.AnonRateThrottle):
+    """Requests without a signed-in user or token, per client IP: API_THROTTLE_ANON_RATE (e.g. "60/minute")."""
+
+    rate_setting = "API_THROTTLE_ANON_RATE"
+
+
+class UserThrottle(_SettingRate, throttling.UserRateThrottle):
+    """Requests per signed-in user (or token): API_THROTTLE_USER_RATE (e.g. "1200/minute")."""
+
+    rate_setting = "API_THROTTLE_USER_RATE"
+
+
 class Pagination(pagination.LimitOffsetPagination):
     """``?limit=&offset=`` with a ceiling: a huge limit is clamped, never passed to the database's LIMIT."""
 
@@ -88,21 +132,24 @@ class ScopedObjectMixin:
 
     scope_field: str = ""
 
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         raise NotImplementedError
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
+        # portal.api is loaded by DRF's settings (DEFAULT_PARSER_CLASSES), possibly before the app registry is
+        # ready; the scope module imports models, so it is imported when a request needs it.
         from portal import scope
 
-        return scope.filter_by_scope(self.request.user, self.get_base_queryset(), self.scope_field)  # type: ignore[attr-defined]
+        return scope.filter_by_scope(self.request.user, self.get_base_queryset(), self.scope_field)
 
-    def get_object(self):  # type: ignore[no-untyped-def]
+    def get_object(self):
+        # See get_queryset: nothing that reads settings or models at import time is loaded with this module.
         from django.shortcuts import get_object_or_404
         from rest_framework.permissions import SAFE_METHODS
 
-        if self.request.method in SAFE_METHODS:  # type: ignore[attr-defined]
-            return super().get_object()  # type: ignore[misc]
-        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field  # type: ignore[attr-defined]
-        obj = get_object_or_404(self.get_base_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})  # type: ignore[attr-defined]
-        self.check_object_permissions(self.request, obj)  # type: ignore[attr-defined]
+        if self.request.method in SAFE_METHODS:
+            return super().get_object()
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        obj = get_object_or_404(self.get_base_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        self.check_object_permissions(self.request, obj)
         return obj

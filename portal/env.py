@@ -1,13 +1,16 @@
 """Strict parsers for configuration read from environment variables.
 
 Each parser raises ImproperlyConfigured with the variable's name on a bad value instead of
-guessing, so a typo in production fails at start-up, not at the first request.
+guessing, so a typo in production fails at start-up, not at the first request. While settings load,
+``collect_errors`` is on: every parser records its problem and goes on with the default, and
+``raise_collected`` then names every unset or unparsable variable in one error.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -15,11 +18,54 @@ from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+# "value   # comment": systemd and most .env readers keep the comment as part of the value.
+INLINE_COMMENT = re.compile(r"\s#")
+
+# Problems found while collecting (name → message), or None when parsers raise at once.
+_collected: dict[str, str] | None = None
+
+
+def collect_errors() -> None:
+    """From now on, parsers record their problem and return the default instead of raising."""
+    global _collected
+    _collected = {}
+
+
+def raise_collected() -> None:
+    """Stop collecting; raise one ImproperlyConfigured naming every variable that was wrong."""
+    global _collected
+    problems, _collected = _collected or {}, None
+    if problems:
+        lines = "\n".join(f"  - {message}" for message in problems.values())
+        raise ImproperlyConfigured(
+            f"{len(problems)} environment variable(s) unset or invalid (see .env.example):\n{lines}"
+        )
+
+
+def report(name: str, message: str) -> None:
+    """Raise at once, or record the first problem of ``name`` while collecting."""
+    if _collected is None:
+        raise ImproperlyConfigured(message)
+    _collected.setdefault(name, message)
 
 
 def env_str(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The raw value; a value carrying an inline ``# comment`` is refused (it would become part of it)."""
     environ = os.environ if environ is None else environ
-    return environ.get(name, default)
+    value = environ.get(name, default)
+    if value is not None and name in environ and INLINE_COMMENT.search(value):
+        report(name, f"{name}={value!r} contains an inline comment; put comments on their own line")
+        return default
+    return value
+
+
+def env_required(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A variable production cannot run without; empty counts as unset."""
+    value = env_str(name, None, environ)
+    if value is None or not value.strip():
+        report(name, f"{name} is required when DEBUG is off but is not set")
+        return ""
+    return value
 
 
 def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
@@ -31,19 +77,31 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
         return True
     if word in FALSE_WORDS:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
+    report(name, f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
+    return default
 
 
-def env_int(name: str, default: int, environ: Mapping[str, str] | None = None, minimum: int | None = None) -> int:
+def env_int(
+    name: str,
+    default: int,
+    environ: Mapping[str, str] | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
     raw = env_str(name, None, environ)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+        report(name, f"{name}={raw!r} is not an integer")
+        return default
     if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
+        report(name, f"{name}={value} must be at least {minimum}")
+        return default
+    if maximum is not None and value > maximum:
+        report(name, f"{name}={value} must be at most {maximum}")
+        return default
     return value
 
 
@@ -52,6 +110,16 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = 
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str, parser: Callable[[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """Parse a URL variable with ``parser``; a bad one is reported and the default is parsed instead."""
+    raw = env_str(name, None) or default
+    try:
+        return parser(raw, name)
+    except ImproperlyConfigured as exc:
+        report(name, str(exc))
+        return parser(default, name)
 
 
 def parse_database_url(url: str, name: str = "DATABASE_URL") -> dict[str, Any]:

@@ -392,14 +392,14 @@ def evaluate_condition(node: Node, values: Values) -> bool | None:
         inner = evaluate_condition(node.operand, values)
         return None if inner is None else not inner
     assert isinstance(node, BoolOp)
-    left, right = evaluate_condition(node.left, values), evaluate_condition(node.right, values)
+    left_holds, right_holds = evaluate_condition(node.left, values), evaluate_condition(node.right, values)
     if node.op == "and":
-        if left is False or right is False:
+        if left_holds is False or right_holds is False:
             return False
-        return None if left is None or right is None else True
-    if left is True or right is True:
+        return None if left_holds is None or right_holds is None else True
+    if left_holds is True or right_holds is True:
         return True
-    return None if left is None or right is None else False
+    return None if left_holds is None or right_holds is None else False
 
 
 # --- Compilation to SQL ---

@@ -71,9 +71,25 @@ def grants(user: AnyUser) -> list[Grant]:
     return cached
 
 
+def signed_in(user: AnyUser) -> AbstractBaseUser:
+    """The user of a view that requires log-in (``login_required``, DRF's IsAuthenticated), typed as such;
+    PermissionDenied for an anonymous one (a view that forgot its log-in check)."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied
+    return user  # type: ignore[return-value]  # authenticated: a real user, not AnonymousUser
+
+
 def memberships(user: AnyUser) -> QuerySet[Membership]:
     """The user's memberships with their units (for pages that list them, such as the home page)."""
     return Membership.objects.filter(user=user).select_related("org_unit").order_by("role")
+
+
+def is_bureau_wide_admin(user: AnyUser) -> bool:
+    """A superuser, or a bureau administrator of a top-level unit (sees every unit of the tree)."""
+    if is_superuser(user):
+        return True
+    root_ids = {grant.unit_id for grant in grants(user) if grant.role == Role.BUREAU_ADMIN}
+    return bool(root_ids) and OrgUnit.objects.filter(pk__in=root_ids, parent__isnull=True).exists()
 
 
 def is_superuser(user: AnyUser) -> bool:

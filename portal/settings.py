@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str, parse_database_url, parse_email_url
+from portal import env as _env
+from portal.env import env_bool, env_int, env_list, env_required, env_str, env_url, parse_database_url, parse_email_url
+from portal.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# A bad DEBUG is refused at once: every other rule depends on it.
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY") or ""
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (set DEBUG=1 for development)")
-    # Development only (DEBUG=1): production refuses to start without its own key (above).
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"  # nosec B105
-
-if not DEBUG:
+# From here on every unset or unparsable variable is collected and named in one error at the end.
+_env.collect_errors()
+if DEBUG:
+    # Development only (DEBUG=1): production refuses to start without its own key (below).
+    SECRET_KEY = env_str("SECRET_KEY") or "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+else:
     # Production needs its real services; fail at start-up, not at the first request.
-    for _required in ("DATABASE_URL", "REDIS_URL"):
-        if not env_str(_required):
-            raise ImproperlyConfigured(f"{_required} is required when DEBUG is off (see .env.example)")
+    SECRET_KEY = env_required("SECRET_KEY")
+    for _required in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
+        env_required(_required)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -52,9 +53,15 @@ INSTALLED_APPS = [
     "plans",
     "targets",
     "reports",
+    "demo",  # demo data and `load_demo`; nothing above imports it
 ]
 
 MIDDLEWARE = [
+    # First: every later log line carries the request id; the latency covers the whole stack.
+    "portal.middleware.RequestIdMiddleware",
+    "portal.middleware.RequestLatencyMiddleware",
+    # /healthz answers before host validation and the HTTPS redirect (probes come on plain HTTP).
+    "portal.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -92,7 +99,7 @@ TEMPLATES = [
 ]
 
 # --- Database ---
-DATABASES = {"default": parse_database_url(env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {"default": env_url("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", parse_database_url)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"].setdefault("application_name", "workplan-portal")
@@ -164,13 +171,16 @@ STORAGES = {
     },
 }
 # Upload caps: Excel templates and evidence files. Larger bodies are refused before parsing.
+# Only the upload views (portal.middleware.accepts_uploads), for a signed-in user, take a body up to
+# MAX_UPLOAD_BYTES; every other request keeps Django's 2.5 MB cap on form data, refused from the declared
+# length before anything is read (portal.middleware.RequestSizeLimitMiddleware).
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # --- E-mail ---
-globals().update(parse_email_url(env_str("EMAIL_URL") or "console://"))
+globals().update(env_url("EMAIL_URL", "console://", parse_email_url))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
 
 # --- Security (production mode passes `check --deploy`) ---
@@ -180,6 +190,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Prometheus scrapes gunicorn directly on the internal network (bearer token, see METRICS_TOKEN).
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -207,24 +219,70 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minimum=5)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A down broker must not turn a save into an error page: publishing gives up quickly and the
-# periodic sweep re-enqueues what was recorded (see indicators.recompute).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Our LOGGING (timestamp, level, logger, request id; JSON by setting) applies to the worker too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A broker that is down or frozen (accepts the connection, never answers) must not hold a request: every
+# socket operation gives up after BROKER_TIMEOUT_SECONDS, publishing retries once, and the periodic sweep
+# re-enqueues what was recorded (see indicators.dispatch).
+BROKER_TIMEOUT_SECONDS = env_int("BROKER_TIMEOUT_SECONDS", 3, minimum=1, maximum=60)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "socket_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT_SECONDS
 CELERY_TASK_PUBLISH_RETRY = False
+# Three queues, so a big export never delays a recompute. A worker started without -Q serves all three;
+# on bigger sites run one worker per queue (README.md, "Production set-up"). Tasks are routed by name; a task
+# no route names joins the recompute queue, which is always served.
+CELERY_QUEUE_NAMES = ("recompute", "exports", "notifications")
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in CELERY_QUEUE_NAMES}
+CELERY_TASK_DEFAULT_QUEUE = "recompute"
+CELERY_TASK_ROUTES = {
+    "indicators.*": {"queue": "recompute"},
+    "reports.*": {"queue": "exports"},
+    "submissions.tasks.send_reminders_task": {"queue": "notifications"},
+    "*notif*": {"queue": "notifications"},
+    "*remind*": {"queue": "notifications"},
+}
+# The nightly full recompute starts at this local hour (TIME_ZONE), whenever beat was started.
+NIGHTLY_RECOMPUTE_HOUR = env_int("NIGHTLY_RECOMPUTE_HOUR", 2, minimum=0, maximum=23)
+# Each worker queue answers a heartbeat this often; /healthz calls the workers stale after WORKER_HEARTBEAT_MAX_AGE.
+WORKER_HEARTBEAT_SECONDS = 30
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180, minimum=60)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-pending-recomputes": {"task": "indicators.tasks.sweep_pending_recomputes_task", "schedule": 60.0},
-    "nightly-full-recompute": {"task": "indicators.tasks.full_recompute_task", "schedule": 24 * 3600.0},
+    "nightly-full-recompute": {
+        "task": "indicators.tasks.full_recompute_task",
+        "schedule": crontab(minute=0, hour=NIGHTLY_RECOMPUTE_HOUR),
+    },
     "send-submission-reminders": {"task": "submissions.tasks.send_reminders_task", "schedule": 3600.0},
     "delete-old-exports": {"task": "reports.tasks.delete_old_exports_task", "schedule": 3600.0},
     "sweep-export-jobs": {"task": "reports.tasks.sweep_export_jobs_task", "schedule": 60.0},
+    **{
+        f"worker-heartbeat-{queue}": {
+            "task": "portal.tasks.worker_heartbeat_task",
+            "schedule": float(WORKER_HEARTBEAT_SECONDS),
+            "args": (queue,),
+            # A heartbeat nobody took within the period is worthless: drop it instead of queueing a backlog.
+            "options": {"queue": queue, "expires": WORKER_HEARTBEAT_SECONDS},
+        }
+        for queue in CELERY_QUEUE_NAMES
+    },
 }
 
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Rates are read per request from API_THROTTLE_ANON_RATE / API_THROTTLE_USER_RATE (below).
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.AnonThrottle", "portal.api.UserThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
@@ -265,6 +323,18 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# API tokens expire (0: never) and are deleted when their user's password changes.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=0)
+# DRF throttling (Django's cache; per process with the default local-memory cache). Empty switches it off.
+API_THROTTLE_ANON_RATE = (env_str("API_THROTTLE_ANON_RATE", "60/minute") or "").strip()
+API_THROTTLE_USER_RATE = (env_str("API_THROTTLE_USER_RATE", "1200/minute") or "").strip()
+for _name in ("API_THROTTLE_ANON_RATE", "API_THROTTLE_USER_RATE"):
+    _rate = globals()[_name]
+    if _rate and not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        _env.report(_name, f"{_name} must look like 60/minute (number/second|minute|hour|day), not {_rate!r}")
+# Wrong old passwords on the password-change form before the session is signed out.
+PASSWORD_CHANGE_FAILURE_LIMIT = env_int("PASSWORD_CHANGE_FAILURE_LIMIT", 5, minimum=1)
+
 # --- Domain settings ---
 # Count submitted (not yet approved) figures in indicators: off by default, only approved data counts.
 INDICATORS_INCLUDE_SUBMITTED = env_bool("INDICATORS_INCLUDE_SUBMITTED", False)
@@ -275,25 +345,28 @@ STOCK_CHANGE_WARNING_SHARE = env_int("STOCK_CHANGE_WARNING_PERCENT", 30, minimum
 SMALL_DENOMINATOR_THRESHOLD = env_int("SMALL_DENOMINATOR_THRESHOLD", 20, minimum=0)
 SIGNING_SALT_TEMPLATES = "submissions.template"
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # Django's default "django" logger prints to its own console handler in debug and also propagates to the
-    # root handler above, so "Not Found: /favicon.ico" appeared twice on the dev server. Drop its handlers and
-    # let the root print each line once (no ADMINS are configured, so its mail_admins handler sent nothing).
-    # Configuring "django" resets its children, so the request lines of "django.server" are configured again
-    # as Django has them: own handler and time-stamped format, not propagated (printed once as well).
-    "loggers": {
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
-    },
-}
+# --- Logs, errors and monitoring ---
+# One line per event with timestamp, level, logger and request id; LOG_FORMAT=json writes JSON lines.
+LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    _env.report("LOG_LEVEL", f"LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    LOG_LEVEL = "INFO"
+LOG_FORMAT = (env_str("LOG_FORMAT") or "text").lower()
+if LOG_FORMAT not in {"text", "json"}:
+    _env.report("LOG_FORMAT", f"LOG_FORMAT={LOG_FORMAT!r} is not text or json")
+    LOG_FORMAT = "text"
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+# /healthz calls the recompute backlog unhealthy when its oldest open row is older than this.
+HEALTH_RECOMPUTE_MAX_AGE = env_int("HEALTH_RECOMPUTE_MAX_AGE", 1800, minimum=60)
+# /metrics answers a bureau-wide admin's session, or this bearer token (Prometheus); nobody else.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+# Folder shared by the gunicorn workers of one host, so /metrics sums the request latency of all of them.
+METRICS_DIR = env_str("METRICS_DIR") or ""
+# Error reports to Sentry (optional dependency: pip install .[sentry]).
+SENTRY_DSN = env_str("SENTRY_DSN") or ""
+if SENTRY_DSN:
+    from portal.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT") or "production")
+
+_env.raise_collected()

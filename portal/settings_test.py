@@ -19,3 +19,7 @@ STORAGES = {
 SECURE_SSL_REDIRECT = False
 AXES_ENABLED = True
 LANGUAGE_CODE = "zh-hans"
+# The suite and the fuzzers send hundreds of API requests a minute: no throttling, except where a test
+# sets a rate (tests/security/test_account_hardening.py).
+API_THROTTLE_ANON_RATE = ""
+API_THROTTLE_USER_RATE = ""

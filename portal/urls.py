@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import views
+from portal import ops_views, views
 
 api_v1 = [
     path("", include("schools.api_urls")),
@@ -23,11 +23,12 @@ urlpatterns = [
     path("profile/token/revoke/", views.token_revoke, name="token_revoke"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("schools/", include("schools.urls")),
-    path("plans/", include("plans.urls")),
+    # plans' own pages and the target pages share /plans/ and the "plans" namespace (see the module).
+    path("plans/", include("targets.plan_urls")),
     path("submissions/", include("submissions.urls")),
     path("targets/", include("indicators.urls")),
     path("reports/", include("reports.urls")),
@@ -36,6 +37,8 @@ urlpatterns = [
     # The split view serves its init script from this URL (?script=): no inline script, so our CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
+    # /healthz is answered by portal.middleware.HealthCheckMiddleware, before host checks and redirects.
+    path("metrics", ops_views.metrics_view, name="metrics"),
 ]
 
 if settings.DEBUG:

@@ -22,9 +22,8 @@ from portal import scope
 from portal.xlsx import XLSX_CONTENT_TYPE
 from reports import dispatch, exports
 from reports.models import ExportJob, ExportStatus
-from reports.queries import default_period
 from schools.models import OrgUnit
-from submissions.models import Period
+from submissions.models import Period, current_of
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
@@ -103,7 +102,7 @@ class PlanExportView(APIView):
                 raise PermissionDenied
         periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
         wanted = request.query_params.get("period", "").strip()
-        period = next((p for p in periods if p.code == wanted), None) or default_period(periods, timezone.localdate())
+        period = next((p for p in periods if p.code == wanted), None) or current_of(periods, timezone.localdate())
         result = dispatch.request_export(request.user, plan, unit, period)
         if result.job is not None:
             data = ExportJobSerializer(result.job, context={"request": request}).data

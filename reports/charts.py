@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from portal.numbers import NO_DATA, format_number
-from reports.queries import QuarterPoint
+from targets.queries import QuarterPoint
 
 
 def _scale(values: list[Decimal], height: float, pad: float) -> tuple[Decimal, Decimal, float]:

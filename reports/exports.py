@@ -103,7 +103,7 @@ def expire_old_exports(now: datetime | None = None) -> int:
     return expired
 
 
-def visible_jobs(user: Any):  # type: ignore[no-untyped-def]
+def visible_jobs(user: Any):
     """Jobs the user may see: those of units where they may export."""
     return scope.filter_by_scope(
         user, ExportJob.objects.select_related("plan", "scope", "period"), "scope", Perm.EXPORT

@@ -34,21 +34,12 @@ from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan
 from portal.i18n import localized
 from portal.xlsx import fit_width, safe_value, setup_sheet, text_cell
-from reports.queries import (
-    STATUS_LABELS,
-    Dashboard,
-    TargetRow,
-    covering_targets,
-    drilldown_queryset,
-    is_percent,
-    is_unit_level,
-    plan_dashboard,
-    unit_filter_q,
-)
+from reports.queries import Dashboard, covering_targets, is_percent, plan_dashboard
 from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets.models import Target
+from targets.queries import STATUS_LABELS, TargetRow, drilldown_queryset, is_unit_level, unit_filter_q
 
 BATCH_SIZE = 1000
 # Red/amber/green fills; the status word is always written too (colour is never the only signal).

@@ -30,7 +30,7 @@ class ScopedCodeField(serializers.SlugRelatedField):
         kwargs.setdefault("slug_field", "code")
         super().__init__(**kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         request = self.context.get("request")
         return scope.visible_units(request.user) if request else OrgUnit.objects.none()
 
@@ -78,10 +78,10 @@ class OrgUnitViewSet(
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         return OrgUnit.objects.select_related("parent")
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return super().get_queryset().order_by("path")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -126,7 +126,7 @@ class DesignationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewset
     filter_backends = [DjangoFilterBackend]
     filterset_class = DesignationFilterSet
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return scope.filter_by_scope(
             self.request.user, Designation.objects.select_related("org_unit", "kind"), "org_unit"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from django.db import transaction
 
@@ -21,7 +22,7 @@ SCHOOLS_PER_TOWNSHIP = 40
 TOWNSHIPS_PER_DISTRICT = 12
 
 
-def _pick(rng: random.Random, weights: list[tuple[str, float]]) -> str:
+def _pick(rng: random.Random, weights: Sequence[tuple[str, float]]) -> str:
     roll = rng.random()
     for value, weight in weights:
         roll -= weight

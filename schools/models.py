@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
@@ -148,7 +149,7 @@ class OrgUnit(models.Model):
         if self.parent_id is not None and self.parent is not None and self.parent.path == "":
             raise ValueError("parent has no path; save it first")
         if self.pk is None:
-            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            super().save(*args, **kwargs)
             kwargs = {}
         if self.parent_id and self.pk in self._parent_ids():
             raise ValueError("an org unit cannot be its own ancestor")
@@ -168,9 +169,6 @@ class OrgUnit(models.Model):
 
     def _move_descendants(self, old_path: str, new_path: str) -> None:
         # Rare (a school moves to another 学区); rewrite the prefix of every descendant in one query.
-        from django.db.models import Value
-        from django.db.models.functions import Concat, Substr
-
         shift = len(new_path) - len(old_path)
         OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
             path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),

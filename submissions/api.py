@@ -252,10 +252,10 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = SubmissionApiFilterSet
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Submission.objects.select_related("org_unit", "period")
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = scope.filter_by_scope(self.request.user, self.base_queryset(), "org_unit")
         return queryset.order_by("period__year", "period__quarter", "org_unit__path", "pk")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from schools.models import OrgUnit
 from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation
 
 
@@ -20,9 +21,7 @@ class SubmissionFilterSet(django_filters.FilterSet):
         model = Submission
         fields = ["period", "status", "q", "district"]
 
-    def filter_under(self, queryset, name, value):  # type: ignore[no-untyped-def]
-        from schools.models import OrgUnit
-
+    def filter_under(self, queryset, name, value):
         unit = OrgUnit.objects.filter(code=value.strip()).first()
         if unit is None:
             return queryset.none()
@@ -51,5 +50,5 @@ class SubmissionApiFilterSet(django_filters.FilterSet):
         model = Submission
         fields = ["period", "org_unit", "status"]
 
-    def filter_period(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_period(self, queryset, name, value):
         return queryset.filter(**{name: value.strip().upper()})

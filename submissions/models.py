@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
@@ -102,6 +104,24 @@ class Figure(models.Model):
         return text or str(_("所有学校"))
 
 
+def current_of(periods: Iterable[Period], on: datetime.date) -> Period | None:
+    """THE rule for "which quarter is current" on day ``on``: the latest of ``periods`` that has opened for
+    reporting (``opens_on``); before any has opened, the earliest. Every page, export and the target preview ask
+    this (through ``Period.objects.current`` or, with periods already loaded, directly), so they never disagree."""
+    ordered = sorted(periods, key=lambda period: period.index)
+    opened = [period for period in ordered if period.opens_on <= on]
+    if opened:
+        return opened[-1]
+    return ordered[0] if ordered else None
+
+
+class PeriodQuerySet(models.QuerySet["Period"]):
+    def current(self, year: int | None = None, on: datetime.date | None = None) -> Period | None:
+        """The current quarter (``current_of``), of ``year`` when given; ``on`` defaults to today."""
+        periods = self.filter(year=year) if year is not None else self.all()
+        return current_of(periods, on or timezone.localdate())
+
+
 class Period(models.Model):
     """A reporting quarter (``2023Q1``) with the dates it opens, is due and locks."""
 
@@ -113,6 +133,8 @@ class Period(models.Model):
     locks_on = models.DateField(_("锁定日期"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PeriodQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("填报周期")
@@ -367,3 +389,11 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit} · {self.period} · {self.stage}"
+
+
+def submission_counts_by_status() -> dict[str, int]:
+    """Every status with its number of submissions, zero included (for /metrics)."""
+    counts = dict.fromkeys(SubmissionStatus.values, 0)
+    rows = Submission.objects.values_list("status").annotate(n=models.Count("pk")).order_by()
+    counts.update(dict(rows))
+    return counts

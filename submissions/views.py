@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -66,14 +67,6 @@ from submissions.validation import CHANGE_KEY_PREFIX
 
 VALUE_PREFIX = "v_"
 EXPLANATION_PREFIX = "x_"
-
-
-def current_period() -> Period | None:
-    """The latest period that has opened (the one people are working on), else the latest one."""
-    return (
-        Period.objects.filter(opens_on__lte=workflow.today()).order_by("-year", "-quarter").first()
-        or Period.objects.order_by("-year", "-quarter").first()
-    )
 
 
 # --- Principal: my submissions ---
@@ -318,8 +311,11 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     """submit / approve / return / reopen (POST, with the version the page showed).
 
     ``submit`` sends a saved draft for review as it stands: the button after an Excel upload, whose values are
-    already saved (the submission page's own form saves and submits in one step instead)."""
-    submission = get_object_or_404(Submission.objects.select_related("org_unit", "period"), pk=pk)
+    already saved (the submission page's own form saves and submits in one step instead). A submission outside
+    the user's scope is a 404, as a missing one is (no probing which ids exist); one the user can see but not act
+    on is a 403 from the workflow's own check.
+    """
+    submission = _submission_for(request, pk)
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
@@ -353,8 +349,8 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 class LabelSuffixFilterMixin:
     """The filter form (built by django-filter) ends its labels with the page language's colon too."""
 
-    def get_filterset(self, filterset_class):  # type: ignore[no-untyped-def]
-        filterset = super().get_filterset(filterset_class)  # type: ignore[misc]
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
         filterset.form.label_suffix = label_suffix()
         return filterset
 
@@ -368,15 +364,15 @@ class SubmissionListView(LabelSuffixFilterMixin, ObjectListView):
     title = gettext_lazy("填报列表")
     perm = Perm.VIEW
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         # Not super(): the scope depends on the page's permission (REVIEW for the review screen).
         return scope.filter_by_scope(self.request.user, self.queryset.all(), "org_unit", self.perm)
 
-    def get_filterset_kwargs(self, filterset_class):  # type: ignore[no-untyped-def]
+    def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
         if kwargs.get("data") is None or "period" not in kwargs["data"]:
             data = kwargs["data"].copy() if kwargs.get("data") is not None else {}
-            period = current_period()
+            period = Period.objects.current()
             if period is not None:
                 data["period"] = str(period.pk)
             kwargs["data"] = data
@@ -414,7 +410,15 @@ def review_bulk_approve(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("已审核通过 {n} 份。").format(n=len(result.approved)))
         for submission, reason in result.skipped:
             messages.warning(request, _("{unit}：{reason}").format(unit=submission.org_unit.name, reason=reason))
-    return redirect(request.POST.get("next") or reverse("submissions:review_list"))
+    return redirect(_safe_next(request, reverse("submissions:review_list")))
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """The posted ``next`` when it points into this site, else ``fallback`` (no open redirect)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
 
 
 # --- Completeness ---
@@ -424,7 +428,7 @@ def review_bulk_approve(request: HttpRequest) -> HttpResponse:
 def completeness_view(request: HttpRequest) -> HttpResponse:
     periods = list(Period.objects.order_by("-year", "-quarter"))
     code = request.GET.get("period", "")
-    period = next((p for p in periods if p.code == code), None) or current_period()
+    period = next((p for p in periods if p.code == code), None) or Period.objects.current()
     if period is None:
         return render(request, "submissions/completeness.html", {"periods": [], "title": _("填报进度")})
     data = completeness.board(request.user, period, workflow.today())
@@ -453,7 +457,7 @@ class AdminRequiredMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not scope.has_perm(request.user, Perm.ADMIN):
             raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
 
 class FigureListView(AdminRequiredMixin, LabelSuffixFilterMixin, ObjectListView):

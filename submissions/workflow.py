@@ -6,8 +6,9 @@ Web views, the API, the Excel import (``save_batch``) and tasks all call these f
 - checks the state machine (StateError → 409) and the period's dates (ServiceError → 400);
 - checks the version the caller read (VersionConflict → 409), so a stale save never overwrites;
 - validates every value (ServiceError naming the field → 400) and writes nothing on any error;
-- bumps ``Submission.version`` once per operation and records who/when/channel/old → new in
-  ``SubmissionHistory``.
+- bumps ``Submission.version`` once per operation that changes something (a save that changes
+  nothing leaves the version alone) and records who/when/channel/old → new in ``SubmissionHistory``
+  (values, explanations, the 零报告 flag and every workflow step).
 
 State machine::
 
@@ -24,6 +25,7 @@ to recompute the unit and its ancestors after commit.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,9 +50,11 @@ from submissions.models import (
     Submission,
     SubmissionHistory,
     SubmissionStatus,
+    ValidationRule,
     Value,
 )
 from submissions.validation import (
+    CHANGE_KEY_PREFIX,
     FieldError,
     Issue,
     RuleSet,
@@ -66,13 +70,24 @@ if TYPE_CHECKING:
 EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED)
 MAX_EXPLANATION_LENGTH = 2000
 MAX_EXPLANATION_KEY_LENGTH = 100
+# More explanations in one request than this is not a form anyone filled in (keys must be rule codes).
+MAX_EXPLANATIONS = 200
 # NUL and the other C0 controls but tab, newline and carriage return: PostgreSQL's jsonb cannot hold \u0000,
 # and none of them belongs in a rule code or a written explanation.
 _CONTROL_CHARACTERS = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
+# A lone UTF-16 surrogate (JSON "\ud800") is not text: it cannot be encoded to store it.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _clean_text(text: str) -> bool:
-    return not _CONTROL_CHARACTERS.intersection(text)
+    return not _CONTROL_CHARACTERS.intersection(text) and _SURROGATES.search(text) is None
+
+
+def explanation_keys() -> set[str]:
+    """Keys an explanation may have: a validation rule's code, or ``change_<figure>`` (a change warning)."""
+    rules = ValidationRule.objects.values_list("code", flat=True)
+    figures = Figure.objects.values_list("code", flat=True)
+    return set(rules) | {f"{CHANGE_KEY_PREFIX}{code}" for code in figures}
 
 
 MAX_REASON_LENGTH = 2000
@@ -390,6 +405,7 @@ def save_batch(
     rules = RuleSet.load()
     items: list[BatchItem] = []
     conflict = False
+    known_keys = explanation_keys() if any(edit.explanations for edit in edits) else set()
 
     with transaction.atomic():
         locked_ok = _exception_units(period, (u.pk for u in units), on) if is_locked(period, on) else set()
@@ -399,7 +415,8 @@ def save_batch(
             s.org_unit_id: s
             for s in Submission.objects.select_for_update().filter(period=period, org_unit_id__in=[u.pk for u in units])
         }
-        stored = {s.pk: {} for s in existing.values()} | values_of(s.pk for s in existing.values())
+        stored: dict[int, dict[str, Decimal | None]] = {s.pk: {} for s in existing.values()}
+        stored |= values_of(s.pk for s in existing.values())
         before_values = previous_values(period, (u.pk for u in units))
 
         planned: list[tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]] = []
@@ -446,8 +463,15 @@ def save_batch(
                 except FieldError as exc:
                     items.append(BatchItem(edit.ref, code, str(exc)))
             explanations = dict(submission.explanations) if submission else {}
-            for key, text in (edit.explanations or {}).items():
-                if not isinstance(text, str) or len(text) > MAX_EXPLANATION_LENGTH:
+            typed = edit.explanations or {}
+            if len(typed) > MAX_EXPLANATIONS:
+                items.append(BatchItem(edit.ref, "explanations", _("说明条数过多")))
+                typed = {}
+            for key, text in typed.items():
+                # A stored key stays editable (clearable) after its rule was deleted.
+                if str(key) not in known_keys and str(key) not in explanations:
+                    items.append(BatchItem(edit.ref, "explanations", _("说明对应的规则代码无效")))
+                elif not isinstance(text, str) or len(text) > MAX_EXPLANATION_LENGTH:
                     items.append(BatchItem(edit.ref, f"explanations.{key}", _("说明须为不超过 2000 字的文字")))
                 elif not _clean_text(str(key)) or len(str(key)) > MAX_EXPLANATION_KEY_LENGTH:
                     items.append(BatchItem(edit.ref, "explanations", _("说明对应的规则代码无效")))
@@ -534,6 +558,7 @@ def _write(
     explained: list[Submission] = []
     results: list[SaveResult] = []
     created_note = _("创建填报")
+    zero_on_note, zero_off_note = _("标记为零报告"), _("取消零报告")
     value_action = HistoryAction.VALUE
     figure_ids = {code: figure.pk for code, figure in by_code.items()}
     for edit, submission, _figures, new_values, explanations in planned:
@@ -563,19 +588,25 @@ def _write(
                 history.append(
                     (submission_id, HistoryAction.EXPLAIN, None, None, None, note, channel, actor_id, version, stamp)
                 )
-        if explanations != submission.explanations:
+        explanations_changed = explanations != submission.explanations
+        if explanations_changed:
             submission.explanations = explanations
             explained.append(submission)
-        if edit.is_zero_report is not None and bool(edit.is_zero_report) != submission.is_zero_report:
+        zero_changed = edit.is_zero_report is not None and bool(edit.is_zero_report) != submission.is_zero_report
+        if zero_changed:
             submission.is_zero_report = bool(edit.is_zero_report)
             zero_report[submission.is_zero_report].append(submission_id)
-        if not is_new:
-            submission.version = version
-            bumped.append(submission_id)
-        submission.updated_at = now
+            note = zero_on_note if submission.is_zero_report else zero_off_note
+            history.append((submission_id, value_action, None, None, None, note, channel, actor_id, version, stamp))
+        # A save that changes nothing is not a new version (and leaves no history row).
+        if is_new or changed or explanations_changed or zero_changed:
+            submission.updated_at = now
+            if not is_new:
+                submission.version = version
+                bumped.append(submission_id)
         results.append(SaveResult(submission, [], changed))
 
-    # Every existing submission of the batch moves on by exactly one version (checked under the row lock).
+    # Every changed submission of the batch moves on by exactly one version (checked under the row lock).
     for ids in _in_chunks(bumped):
         Submission.objects.filter(pk__in=ids).update(version=F("version") + 1, updated_at=now)
     for flag, ids in zero_report.items():

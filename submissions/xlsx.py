@@ -41,7 +41,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -119,15 +118,6 @@ class TemplateKey:
 
 
 # --- Download ---
-
-
-def default_period() -> Period | None:
-    """The latest period already open for reporting (else the first one)."""
-    today = timezone.localdate()
-    return (
-        Period.objects.filter(opens_on__lte=today).order_by("-year", "-quarter").first()
-        or Period.objects.order_by("year", "quarter").first()
-    )
 
 
 def template_units(user: AnyUser, root: OrgUnit | None) -> list[OrgUnit]:

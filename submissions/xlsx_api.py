@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
@@ -99,7 +100,7 @@ class SubmissionTemplateView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         """Same workbook as the web page's download (``xlsx.build_template``)."""
-        period = _period(request.query_params.get("period")) or xlsx.default_period()
+        period = _period(request.query_params.get("period")) or Period.objects.current()
         if period is None:
             raise ServiceError({"period": [_("周期不存在")]})
         code = (request.query_params.get("org_unit") or "").strip()
@@ -141,6 +142,7 @@ class UploadResultSerializer(serializers.Serializer):
     )
 
 
+@accepts_uploads
 class SubmissionUploadView(APIView):
     """``POST /api/v1/submissions/upload/`` (multipart ``file``): store a filled-in template, all rows or none."""
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from portal.xlsx import XLSX_CONTENT_TYPE, ImportErrors
 from schools.models import Level, OrgUnit
@@ -47,7 +48,7 @@ def _period_from(request: HttpRequest) -> Period | None:
         if period is None:
             raise Http404
         return period
-    return xlsx.default_period()
+    return Period.objects.current()
 
 
 def _unit_from(request: HttpRequest) -> OrgUnit | None:
@@ -92,6 +93,7 @@ def template_download(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@accepts_uploads
 @csrf_exempt
 @login_required
 def template_upload(request: HttpRequest) -> HttpResponse:

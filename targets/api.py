@@ -172,7 +172,7 @@ def _progress_row(row: Progress) -> dict[str, Any]:
         "expected": number(row.expected),
         "projection": number(row.projection),
         "status": row.status,
-        "detail": row.detail,
+        "detail": row.typed_detail.to_json(),
         "computed_at": row.computed_at,
     }
 

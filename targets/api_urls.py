@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from targets import api, drafts_api
+from targets import api, drafts_api, plan_copy_views
 
 urlpatterns = [
+    path("plans/<slug:code>/copy/", plan_copy_views.PlanCopyView.as_view(), name="api-plan-copy"),
     path("plans/<slug:code>/targets/", api.TargetListView.as_view(), name="api-plan-targets"),
     path("plans/<slug:code>/targets/<slug:target>/", api.TargetDetailView.as_view(), name="api-plan-target"),
     path(

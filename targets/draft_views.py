@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from targets import plan_drafts
 from targets.models import Comparator, DraftStatus, PlanDraft, TargetKind
@@ -53,6 +54,7 @@ def _read(request: HttpRequest, form: DocumentForm) -> dict[str, Any]:
     }
 
 
+@accepts_uploads
 @login_required
 def draft_create(request: HttpRequest) -> HttpResponse:
     """Upload or paste a plan document; a draft opens for review, or the reason it cannot be read is shown."""
@@ -144,6 +146,7 @@ def _segments(text: str, targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return segments
 
 
+@accepts_uploads
 @login_required
 def draft_review(request: HttpRequest, pk: int) -> HttpResponse:
     """The document on one side, the proposed plan on the other; save, split, merge, re-import, commit."""

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from targets import plan_drafts
 from targets.models import Comparator, PlanDraft, TargetKind
@@ -153,6 +154,7 @@ def _version(request: Request) -> int:
         raise ServiceError({"version": [_("请提供读取时的版本号（version）。")]}) from None
 
 
+@accepts_uploads
 class PlanDraftListView(APIView):
     """POST a plan document (pasted text or a .docx/.txt file) → 201 with the proposed plan."""
 
@@ -179,6 +181,7 @@ class PlanDraftListView(APIView):
         return Response(draft_data(draft), status=status.HTTP_201_CREATED)
 
 
+@accepts_uploads
 class PlanDraftDetailView(APIView):
     """GET one of the caller's drafts; PATCH it with the ``version`` read (stale → 409)."""
 

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.numbers import format_margin, format_number
+from targets import progress_detail
+from targets.progress_detail import ProgressDetail
 
 # --- Targets ---
 
@@ -211,10 +213,6 @@ class ProgressStatus(models.TextChoices):
     NO_DATA = "no_data", _("无数据")
 
 
-# ``Progress.detail["reason"]`` of a quarter before the target's 起评季度 (Target.assess_from).
-BEFORE_ASSESSMENT = "before_assessment"
-
-
 class Progress(models.Model):
     """A target's computed state for one period and one unit (its scope, or a unit inside it for drill-down)."""
 
@@ -225,7 +223,8 @@ class Progress(models.Model):
     expected = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     projection = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     status = models.CharField(max_length=20, choices=ProgressStatus.choices, default=ProgressStatus.NO_DATA)
-    # Units failing a per-unit / zero-tolerance rule, the units that count for a designation target, etc.
+    # Units failing a per-unit / zero-tolerance rule, the units that count for a designation target, etc.:
+    # a ProgressDetail, written and read only through targets.progress_detail (``typed_detail``).
     detail = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField()
 
@@ -245,10 +244,14 @@ class Progress(models.Model):
         return f"{self.target.code} · {self.period_id} · {self.status}"
 
     @property
+    def typed_detail(self) -> ProgressDetail:
+        """The stored detail, read through targets.progress_detail (any version, never raises)."""
+        return progress_detail.from_json(self.detail)
+
+    @property
     def assess_from_code(self) -> str:
         """The target's 起评季度 when this row's quarter comes before it (no status yet), else ""."""
-        detail = self.detail if isinstance(self.detail, dict) else {}
-        return str(detail.get("assess_from", "")) if detail.get("reason") == BEFORE_ASSESSMENT else ""
+        return self.typed_detail.before_assessment_from
 
 
 class TargetChange(models.Model):

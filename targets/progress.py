@@ -70,7 +70,6 @@ from indicators.models import IndicatorValue
 from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
-    BEFORE_ASSESSMENT,
     Comparator,
     MilestoneStatus,
     NoteReview,
@@ -82,6 +81,7 @@ from targets.models import (
     TargetNote,
     TargetPathPoint,
 )
+from targets.progress_detail import BEFORE_ASSESSMENT, JUDGED_BY_PROJECTION, NoteRef, ProgressDetail, UnitRef
 
 S = ProgressStatus
 _RANK = {S.MET: 0, S.ON_TRACK: 1, S.AT_RISK: 2, S.OFF_TRACK: 3, S.NO_DATA: -1}
@@ -96,7 +96,7 @@ def worst(*statuses: str) -> str:
 
 
 def num(value: Decimal | None) -> float | None:
-    """A JSON-friendly number for ``detail``."""
+    """A JSON-friendly number for the progress detail."""
     return None if value is None else float(round(value, 4))
 
 
@@ -208,7 +208,7 @@ class Result:
     expected: Decimal | None = None
     projection: Decimal | None = None
     status: str = S.NO_DATA
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: ProgressDetail = field(default_factory=ProgressDetail)
 
 
 @dataclass
@@ -420,8 +420,14 @@ def _units_of(targets: list[Target]) -> dict[int, list[UnitInfo]]:
     return result
 
 
-def _unit_ref(unit: UnitInfo, **extra: Any) -> dict[str, Any]:
-    return {"code": unit.code, "name": unit.name, **extra}
+def _unit_ref(unit: UnitInfo, value: Decimal | None = None, granted_on: datetime.date | None = None) -> UnitRef:
+    """A school as the detail names it: a failing one with its value, or a designated one with the grant date."""
+    ref: UnitRef = {"code": unit.code, "name": unit.name}
+    if granted_on is not None:
+        ref["granted_on"] = granted_on.isoformat()
+    else:
+        ref["value"] = num(value)
+    return ref
 
 
 def _qualifies(target: Target, unit: UnitInfo) -> bool:
@@ -449,9 +455,9 @@ def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
     if target.assess_from_id is not None and period.index < target.assess_from.index:
         # Before the target's season: the value is a fact worth showing, a status would be noise
         # (0 new entrants in spring is not "off track" for an autumn intake).
-        detail = {"reason": BEFORE_ASSESSMENT, "assess_from": target.assess_from.code}
-        if result.detail.get("contribution"):
-            detail["contribution"] = True
+        detail = ProgressDetail(
+            reason=BEFORE_ASSESSMENT, assess_from=target.assess_from.code, contribution=result.detail.contribution
+        )
         return Result(actual=result.actual, detail=detail)
     return result
 
@@ -463,7 +469,7 @@ def _measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
     if kind == TargetKind.NARRATIVE:
         return _narrative(target, period, data)
     if target.indicator_id is None:
-        return Result(detail={"reason": "no_indicator"})
+        return Result(detail=ProgressDetail(reason="no_indicator"))
     periods = data.periods_by_year[target.plan.year]
     expected = expected_value(target, period, data.points.get(target.pk, {}))
 
@@ -481,15 +487,15 @@ def _measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
         quarters = period.quarter if period.year == target.plan.year else 4
         projection = actual * 4 / quarters
         if not is_scope:
-            return Result(actual=actual, projection=projection, detail={"contribution": True})
+            return Result(actual=actual, projection=projection, detail=ProgressDetail(contribution=True))
         if target.target_value is None:
-            return Result(actual=actual, projection=projection, detail={"reason": "no_target_value"})
+            return Result(actual=actual, projection=projection, detail=ProgressDetail(reason="no_target_value"))
         status = _judge_numeric(target, period, actual, expected)
-        detail: dict[str, Any] = {}
+        detail = ProgressDetail()
         if status != S.MET and target.path_mode != PathMode.MILESTONES:
             by_projection = compare_with_expected(target, projection, target.target_value)
             if _RANK[by_projection] > _RANK[status]:
-                detail["judged_by"] = "projection"
+                detail.judged_by = JUDGED_BY_PROJECTION
             status = worst(status, by_projection)
         return Result(actual=actual, expected=expected, projection=projection, status=status, detail=detail)
 
@@ -498,12 +504,12 @@ def _measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
     if actual is None:
         return Result(expected=expected)
     if target.target_value is None:
-        return Result(actual=actual, projection=actual, detail={"reason": "no_target_value"})
+        return Result(actual=actual, projection=actual, detail=ProgressDetail(reason="no_target_value"))
     failing, failed, checked = _failing_units(target, period, unit, data, bound=expected)
-    detail = {}
+    detail = ProgressDetail()
     if kind == TargetKind.LIMIT:
         status = S.MET if satisfies(target, actual) and not failed else S.OFF_TRACK
-        detail = {"failing_units": failing, "failing_count": failed, "units_checked": checked}
+        detail = ProgressDetail(failing_units=failing, failing_count=failed, units_checked=checked)
     elif target.applies_to_each_unit:
         complying = checked - failed
         share = HUNDRED * complying / checked if checked else None
@@ -515,26 +521,27 @@ def _measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
             status = S.OFF_TRACK
         else:
             status = share_status(share, target.at_risk_margin)
-        detail = {
-            "failing_units": failing, "failing_count": failed, "units_checked": checked, "units_complying": complying,
-        }  # fmt: skip
+        detail = ProgressDetail(
+            failing_units=failing, failing_count=failed, units_checked=checked, units_complying=complying
+        )
     else:
         status = _judge_numeric(target, period, actual, expected)
     return Result(actual=actual, expected=expected, projection=actual, status=status, detail=detail)
 
 
-FAILING_LIMIT = 200  # units listed in ``detail``; the count is always complete
+FAILING_LIMIT = 200  # units listed in the detail's ``failing_units``; the count is always complete
 
 
 def _failing_units(
     target: Target, period: Period, unit: UnitInfo, data: Inputs, bound: Decimal | None
-) -> tuple[list[dict[str, Any]], int, int]:
+) -> tuple[list[UnitRef], int, int]:
     """Schools under ``unit`` failing the bound (first FAILING_LIMIT), how many fail, how many had a value."""
     if not (target.kind == TargetKind.LIMIT or target.applies_to_each_unit):
         return [], 0, 0
     key = (target.indicator_id, period.pk)
     entries = data.under(key, target.scope.path, unit.path, lambda: data.unit_values.get(key, []))
-    failing, failed, checked = [], 0, 0
+    failing: list[UnitRef] = []
+    failed = checked = 0
     for school_id, value in entries:
         if value is None:
             continue
@@ -542,7 +549,7 @@ def _failing_units(
         if not satisfies(target, value, bound if target.kind != TargetKind.LIMIT else None):
             failed += 1
             if len(failing) < FAILING_LIMIT:
-                failing.append(_unit_ref(data.schools[school_id], value=num(value)))
+                failing.append(_unit_ref(data.schools[school_id], value=value))
     return failing, failed, checked
 
 
@@ -551,10 +558,10 @@ def _count_units(
 ) -> Result:
     kind_id = target.indicator.designation_kind_id
     if kind_id is None:
-        return Result(detail={"reason": "no_designation_kind"})
+        return Result(detail=ProgressDetail(reason="no_designation_kind"))
     start = datetime.date(target.plan.year, 1, 1)
     counted = [
-        _unit_ref(school, granted_on=granted.isoformat())
+        _unit_ref(school, granted_on=granted)
         for kind, school, granted, revoked in data.designations
         if kind == kind_id
         and school.path.startswith(unit.path)
@@ -563,19 +570,18 @@ def _count_units(
         and _qualifies(target, school)
     ]
     actual = Decimal(len(counted))
-    detail: dict[str, Any] = {"units": counted}
     if not is_scope:
-        return Result(actual=actual, detail={**detail, "contribution": True})
+        return Result(actual=actual, detail=ProgressDetail(units=counted, contribution=True))
     if target.target_value is None:
-        return Result(actual=actual, detail={**detail, "reason": "no_target_value"})
+        return Result(actual=actual, detail=ProgressDetail(units=counted, reason="no_target_value"))
     status = _judge_numeric(target, period, actual, expected)
-    return Result(actual=actual, expected=expected, status=status, detail=detail)
+    return Result(actual=actual, expected=expected, status=status, detail=ProgressDetail(units=counted))
 
 
 def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Period], data: Inputs) -> Result:
     minimum = target.per_unit_minimum if target.per_unit_minimum is not None else target.target_value
     if minimum is None:
-        return Result(detail={"reason": "no_target_value"})
+        return Result(detail=ProgressDetail(reason="no_target_value"))
     first_quarter = 1 if period.quarter <= 2 else 3
     mid_semester = period.quarter == first_quarter
     qualifying = data.under(
@@ -585,7 +591,7 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
         lambda: [s for s in data.schools.values() if s.is_active and _qualifies(target, s)],
     )
     if not qualifying:
-        return Result(detail={"reason": "no_qualifying_units"})
+        return Result(detail=ProgressDetail(reason="no_qualifying_units"))
 
     # Stored values of these counts (flow figures) are year to date: the semester's count is the value
     # now, less — in the second half — the value at the end of Q2.
@@ -603,24 +609,24 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
         return Result(expected=HUNDRED)
     pace = minimum / 2 if mid_semester else minimum
     failing_schools = [s for s in qualifying if totals.get(s.id, Decimal(0)) < pace]
-    failing = [_unit_ref(s, value=num(totals.get(s.id))) for s in failing_schools[:FAILING_LIMIT]]
+    failing = [_unit_ref(s, value=totals.get(s.id)) for s in failing_schools[:FAILING_LIMIT]]
     complying = len(qualifying) - len(failing_schools)
     actual = HUNDRED * complying / len(qualifying)
     status = share_status(actual, target.at_risk_margin)
     if status == S.MET and mid_semester and any(totals.get(s.id, Decimal(0)) < minimum for s in qualifying):
         status = S.ON_TRACK  # on pace, not there yet
-    detail = {
-        "failing_units": failing,
-        "failing_count": len(failing_schools),
-        "units_qualifying": len(qualifying),
-        "units_complying": complying,
-        "per_unit_minimum": num(minimum),
-        "semester": "H1" if first_quarter == 1 else "H2",
-    }
+    detail = ProgressDetail(
+        failing_units=failing,
+        failing_count=len(failing_schools),
+        units_qualifying=len(qualifying),
+        units_complying=complying,
+        per_unit_minimum=num(minimum),
+        semester="H1" if first_quarter == 1 else "H2",
+    )
     return Result(actual=actual, expected=HUNDRED, status=status, detail=detail)
 
 
-def _note_ref(note: TargetNote) -> dict[str, Any]:
+def _note_ref(note: TargetNote) -> NoteRef:
     return {
         "id": note.pk,
         "date": note.created_at.date().isoformat(),
@@ -645,13 +651,13 @@ def _milestone(target: Target, period: Period, data: Inputs) -> Result:
         status = S.ON_TRACK
     else:
         status = S.NO_DATA
-    detail = {
-        "milestone_status": state,
-        "due_date": due.isoformat() if due else None,
-        "overdue": bool(due is not None and as_of > due and state != MilestoneStatus.DONE),
-        "notes": [_note_ref(n) for n in notes[:3]],
-        "evidence_count": sum(1 for n in notes if n.evidence),
-    }
+    detail = ProgressDetail(
+        milestone_status=state,
+        due_date=due.isoformat() if due else None,
+        overdue=bool(due is not None and as_of > due and state != MilestoneStatus.DONE),
+        notes=[_note_ref(n) for n in notes[:3]],
+        evidence_count=sum(1 for n in notes if n.evidence),
+    )
     return Result(status=status, detail=detail)
 
 
@@ -661,7 +667,7 @@ def _narrative(target: Target, period: Period, data: Inputs) -> Result:
         return Result()
     latest = notes[0]
     status = {NoteReview.ACCEPTED: S.MET, NoteReview.RETURNED: S.AT_RISK}.get(latest.review_status, S.ON_TRACK)
-    return Result(status=status, detail={"notes": [_note_ref(n) for n in notes[:3]]})
+    return Result(status=status, detail=ProgressDetail(notes=[_note_ref(n) for n in notes[:3]]))
 
 
 def recompute_progress(
@@ -696,6 +702,7 @@ def recompute_progress(
 
     now = timezone.now()
     rows: list[Progress] = []
+    details: list[ProgressDetail] = []  # one per row, stored once the parents have their sub-targets
     results: dict[tuple[int, int], Result] = {}
     for target in targets:
         for period in data.periods_by_year[target.plan.year]:
@@ -714,10 +721,10 @@ def recompute_progress(
                         expected=result.expected,
                         projection=result.projection,
                         status=result.status,
-                        detail=result.detail,
                         computed_at=now,
                     )
                 )
+                details.append(result.detail)
     # Parents list their sub-targets ("其中外来生…") with status, from this same run.
     by_code = {t.pk: t for t in targets}
     for target in targets:
@@ -725,9 +732,13 @@ def recompute_progress(
             for (target_id, period_id), result in results.items():
                 if target_id == target.pk and (target.part_of_id, period_id) in results:
                     parent = results[(target.part_of_id, period_id)]
-                    parent.detail.setdefault("sub_targets", []).append(
+                    if parent.detail.sub_targets is None:
+                        parent.detail.sub_targets = []
+                    parent.detail.sub_targets.append(
                         {"code": target.code, "actual": num(result.actual), "status": result.status}
                     )
+    for row, detail in zip(rows, details, strict=True):
+        row.detail = detail.to_json()
     written_periods = {row.period_id for row in rows}
     with transaction.atomic():
         Progress.objects.bulk_create(
@@ -744,34 +755,51 @@ def recompute_progress(
     return len(rows)
 
 
-def current_period(year: int) -> Period | None:
-    """The latest quarter of ``year`` that has started (the whole year once it is over)."""
-    periods = Period.objects.filter(year=year).order_by("-quarter")
-    today = timezone.localdate()
-    started = [p for p in periods if p.start_date <= today]
-    if started:
-        return started[0]
-    return periods.last()
+@dataclass
+class ProgressPreview:
+    """What the target form shows before saving: the current quarter's numbers and status, not stored."""
+
+    period: str | None
+    status: str
+    actual: float | None = None
+    expected: float | None = None
+    projection: float | None = None
+    detail: ProgressDetail = field(default_factory=ProgressDetail)
+
+    @property
+    def status_label(self) -> str:
+        return str(S(self.status).label)
+
+    def to_json(self) -> dict[str, Any]:
+        """The preview as static/js/plans.js reads it."""
+        return {
+            "period": self.period,
+            "actual": self.actual,
+            "expected": self.expected,
+            "projection": self.projection,
+            "status": self.status,
+            "status_label": self.status_label,
+            "detail": self.detail.to_json(),
+        }
 
 
-def preview(target: Target) -> dict[str, Any]:
+def preview(target: Target) -> ProgressPreview:
     """Actual, expected and status an (unsaved) target would have in the current quarter of its plan.
 
     Used by the target form's preview while bureau staff pick the indicator and comparator; computed
     exactly like the stored progress, nothing written.
     """
-    period = current_period(target.plan.year)
+    period = Period.objects.current(year=target.plan.year)
     if period is None:
-        return {"period": None, "status": S.NO_DATA, "actual": None, "expected": None, "detail": {}}
+        return ProgressPreview(period=None, status=S.NO_DATA)
     units = _units_of([target])
     data = _load_inputs([target], units)
     result = _compute(target, period, units[target.pk][0], True, data)
-    return {
-        "period": period.code,
-        "actual": num(result.actual),
-        "expected": num(result.expected),
-        "projection": num(result.projection),
-        "status": result.status,
-        "status_label": str(S(result.status).label),
-        "detail": result.detail,
-    }
+    return ProgressPreview(
+        period=period.code,
+        actual=num(result.actual),
+        expected=num(result.expected),
+        projection=num(result.projection),
+        status=result.status,
+        detail=result.detail,
+    )

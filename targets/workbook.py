@@ -31,6 +31,7 @@ from portal.scope import Perm
 from portal.xlsx import CellError, ImportErrors, safe_row
 from schools.models import OrgUnit
 from submissions.models import Period
+from submissions.upload_safety import check_xlsx_upload
 from targets import targets_service
 from targets.models import Comparator, MilestoneStatus, PathMode, Target, TargetKind
 
@@ -127,8 +128,6 @@ def export_plan(plan: Plan) -> bytes:
 
 def check_upload(fileobj: IO[bytes]) -> None:
     """The same safe-upload checks as the figure workbooks (size, zip bombs, macros, DTDs)."""
-    from submissions.upload_safety import check_xlsx_upload
-
     check_xlsx_upload(fileobj)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 
 from schools.models import Level, Membership, OrgUnit, Ownership, Role, SchoolType
 
@@ -26,7 +26,7 @@ def make_unit(code: str, name: str, level: str, parent: OrgUnit | None = None, *
     return OrgUnit.objects.create(code=code, name=name, level=level, parent=parent, **extra)
 
 
-def make_user(username: str, unit: OrgUnit | None = None, role: str | None = None) -> AbstractUser:
+def make_user(username: str, unit: OrgUnit | None = None, role: str | None = None) -> User:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.org")
     if unit is not None and role is not None:
         Membership.objects.create(user=user, org_unit=unit, role=role)
@@ -70,14 +70,14 @@ def tree(db: None) -> Tree:
 
 @dataclass
 class Personas:
-    alice: AbstractUser  # principal of S1
-    bob: AbstractUser  # principal of S3
-    kate: AbstractUser  # kindergarten principal of K1
-    rita: AbstractUser  # reviewer of D1
-    rob: AbstractUser  # reviewer of D2
-    ivan: AbstractUser  # inspector of CITY
-    bea: AbstractUser  # bureau admin of CITY
-    nobody: AbstractUser  # no role
+    alice: User  # principal of S1
+    bob: User  # principal of S3
+    kate: User  # kindergarten principal of K1
+    rita: User  # reviewer of D1
+    rob: User  # reviewer of D2
+    ivan: User  # inspector of CITY
+    bea: User  # bureau admin of CITY
+    nobody: User  # no role
 
 
 @pytest.fixture
@@ -92,6 +92,23 @@ def users(tree: Tree) -> Personas:
         bea=make_user("bea", tree.city, Role.BUREAU_ADMIN),
         nobody=make_user("nobody"),
     )
+
+
+# The deep lane (`make test-all`, what CI runs): fuzzing, fault injection, concurrency and schema fuzzing.
+# One place says what is deep, by where a test lives; `make test` (the fast lane) deselects `-m deep`.
+DEEP_TESTS = (
+    "tests/fuzz/",
+    "tests/faults/",
+    "tests/concurrency/",
+    "tests/api_contract/test_schemathesis.py::test_every_operation_answers_without_5xx_and_as_documented",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under ``DEEP_TESTS`` as ``deep`` (the contract smoke tests beside the fuzzer stay fast)."""
+    for item in items:
+        if item.nodeid.startswith(DEEP_TESTS):
+            item.add_marker(pytest.mark.deep)
 
 
 @pytest.fixture(autouse=True)

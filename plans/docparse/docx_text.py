@@ -45,8 +45,8 @@ def chinese_number(value: int) -> str:
 
 
 def _roman(value: int) -> str:
-    numerals = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"))
-    numerals += ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    numerals: tuple[tuple[int, str], ...] = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"))
+    numerals += ((50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
     out = ""
     for number, letters in numerals:
         while value >= number:
@@ -124,9 +124,9 @@ _NS = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
 
 def _x(element: object, path: str) -> list:
     """XPath with the WordprocessingML prefix bound (works on plain lxml elements too)."""
-    from lxml import etree
+    from lxml import etree  # python-docx reads with lxml; loaded only when a .docx is read
 
-    return etree.ElementBase.xpath(element, path, namespaces=_NS)  # type: ignore[arg-type]
+    return etree.ElementBase.xpath(element, path, namespaces=_NS)
 
 
 def _w(name: str) -> str:
@@ -170,7 +170,7 @@ def docx_to_text(data: bytes) -> str:
             lines.append(text)
         elif child.tag == _w("tbl"):
             for row in Table(child, document).rows:
-                cells = []
+                cells: list[str] = []
                 for cell in row.cells:
                     cell_text = cell.text.strip()
                     if cell_text and (not cells or cells[-1] != cell_text):  # merged cells repeat

@@ -1,12 +1,18 @@
 """Suggesting the indicator or designation kind a target most likely uses, by name and synonyms.
 
-A small table for the demo indicator codes (``targets/demo.py``); the standard catalogue replaces it later.
-Each entry lists keyword groups: every group must match (any synonym in a group), and ``exclude`` words veto.
+A small table for the demo indicator codes (``demo/indicators.py``) first: each entry lists keyword groups, every
+group must match (any synonym in a group), and ``exclude`` words veto. A measure the table does not know is looked
+up in the standard catalogue's names and synonyms (``indicators.catalogue_names``, no database), with less confidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from indicators import catalogue_names
+
+# A catalogue name found in the target's own text: a plain name match, surer than a guess from context only.
+CATALOGUE_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True)
@@ -68,4 +74,8 @@ def suggest_indicator(text: str, context: str = "") -> tuple[str | None, float]:
             confidence = round(min(0.95, 0.5 + 0.2 * total * score), 2) if own else 0.0
             if own and (confidence > best[1]):
                 best = (entry.code, confidence)
+    if best[0] is None:
+        found = catalogue_names.match(text, installable_only=True)
+        if found:
+            best = (found[0], CATALOGUE_CONFIDENCE)
     return best

@@ -104,6 +104,7 @@ def join_page_counters(text: str, noise: list[NoiseSnippet]) -> str:
     for index, line in enumerate(lines):
         if index in counter_set:
             match = _PAGE_COUNTER_RE.match(line)
+            assert match is not None  # counter_set holds only lines this pattern matched
             noise.append(NoiseSnippet("page_counter", match.group(0)))
             body = line[match.end() :]
             if index != counter_lines[0] and out:

@@ -23,6 +23,7 @@ from .numbers import (
     cn_to_decimal,
     find_values,
 )
+from .textnorm import normalize
 
 _OPEN = "(《“[<"
 _CLOSE = ")》”]>"
@@ -402,8 +403,6 @@ def _limit_unit(text: str) -> str | None:
 
 def propose_targets(text: str, plan_year: int | None = None) -> list[DraftTarget]:
     """Proposed targets of a whole text read as one block (no headings): the rules without the structure."""
-    from .textnorm import normalize
-
     return read_block(text, normalize(text), 0, len(text), None, None, plan_year, 0)
 
 
@@ -469,8 +468,6 @@ def read_block(
 
 def compact_norm(text: str) -> str:
     """Normalised text without spaces, for keyword matching."""
-    from .textnorm import normalize
-
     return re.sub(r"\s+", "", normalize(text))
 
 
@@ -511,7 +508,8 @@ def _read_clause(
         if primary.post in ("以上", "及以上") and not primary.is_percent and _BIG_CLASS.match(after):
             # "55人以上的大班额": the number defines what is counted; the rule is that there are none.
             target.kind, target.comparator, target.target_value = "limit", "lte", Decimal(0)
-            target.unit = "班" if "班" in _BIG_CLASS.match(after).group(0) else "所"
+            big_class = _BIG_CLASS.match(after)
+            target.unit = "班" if big_class is not None and "班" in big_class.group(0) else "所"
             target.confidence = 0.75
             _finish(target, clause_norm, "")
             return target

@@ -8,7 +8,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from reports import charts
-from reports.queries import TargetRow
+from targets.queries import TargetRow
 
 register = template.Library()
 

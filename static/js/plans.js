@@ -1,5 +1,6 @@
-// Target form: live preview of the current value and status while the indicator / comparator / value change.
-// The page works without this file: the "预览" button posts the form and the server renders the same preview.
+// Target form: live preview of the current value and status while the form changes. It sends the whole form
+// (as the "预览" button does) and the server builds the preview from it with the same code as saving; the page
+// works without this file: the button posts the form and the server renders the same preview.
 (function () {
   "use strict";
   var form = document.getElementById("target-form");
@@ -36,18 +37,17 @@
   }
 
   function refresh() {
-    var params = new URLSearchParams();
-    form.querySelectorAll("[data-preview]").forEach(function (field) {
-      params.set(field.getAttribute("data-preview"), field.value);
+    var target = new URL(url, window.location.href);
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrfmiddlewaretoken" && typeof value === "string") { target.searchParams.append(name, value); }
     });
-    fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch(target.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) { if (data) { render(data); } })
       .catch(function () { /* the server-side preview button still works */ });
   }
 
-  form.addEventListener("change", function (event) {
-    if (!event.target.hasAttribute("data-preview")) { return; }
+  form.addEventListener("change", function () {
     clearTimeout(timer);
     timer = setTimeout(refresh, 250);
   });

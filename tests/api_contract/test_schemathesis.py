@@ -12,7 +12,9 @@ generated requests (``CONTRACT_EXAMPLES``, 25 by default) must pass:
 - ``response_schema_conformance``: every documented response matches its schema (fields, types, nullability);
 - ``content_type_conformance``: the response's media type is one the schema declares.
 
-Runs against the test database inside each test's transaction: SQLite in ``make test``, PostgreSQL in CI.
+Runs against the test database inside each test's transaction: SQLite locally, PostgreSQL in CI. The fuzzing test
+is in the deep lane (``make test-all``); the served-schema check and the regression tests below it are the fast
+lane's contract smoke tests.
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class RedisServer:
         self.process.wait(timeout=10)
         self.process = None
 
-    def queue_length(self, queue: str = "celery") -> int:
+    def queue_length(self, queue: str = "recompute") -> int:
+        """Messages waiting in ``queue`` (recomputes are routed to the "recompute" queue)."""
         return int(self.client().llen(queue))
 
 

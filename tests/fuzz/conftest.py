@@ -1,6 +1,6 @@
 """Hypothesis profiles and a small world for the fuzz tests (issue 7).
 
-Profiles: ``default`` (100 examples per test, for ``make test``) and ``ci`` (1,000 examples per test),
+Profiles: ``default`` (100 examples per test, for ``make test-all`` locally) and ``ci`` (1,000 examples per test),
 chosen with ``HYPOTHESIS_PROFILE=ci``. No deadline: the first example of a test pays for imports and
 query compilation, and the shared CI machine's timings vary; speed is measured by bench scripts.
 
@@ -50,7 +50,7 @@ from targets.models import Comparator, PlanDraft, Target, TargetKind
 
 # Function-scoped fixtures are fine here: the world is built once per test and each example rolls
 # back its own savepoint, which is exactly what the health check warns might not happen.
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+from io import StringIO
 
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from demo import indicators as demo
+from demo.schools import DESIGNATION_KINDS
+from demo.submissions import FIGURES
 from indicators import engine
 from indicators.models import Indicator
-from schools.demo import DESIGNATION_KINDS
 from schools.models import DesignationKind
-from submissions.demo import FIGURES
 from submissions.models import Figure
-from targets import demo
 
 
 @pytest.fixture
@@ -44,13 +48,19 @@ def test_a_missing_figure_skips_its_indicator_instead_of_half_defining_it(demo_f
     assert Indicator.objects.filter(code="pri_retention_rate").exists()
 
 
+@pytest.fixture(scope="module")
+def _demo_loaded_once(django_db_setup, django_db_blocker):
+    """The demo, loaded once for this module inside a transaction that is rolled back after its last test (what
+    Django's TestCase.setUpTestData does); each test still runs in a savepoint of its own within it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", stdout=StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def loaded_demo(db):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    call_command("load_demo", stdout=StringIO())
+def loaded_demo(_demo_loaded_once, db):
+    """The loaded demo, for one test."""
 
 
 @pytest.mark.parametrize("code", ["pri_retention_rate", "compulsory_retention_rate"])

@@ -6,9 +6,10 @@ import datetime
 
 import pytest
 
+from demo import plans as demo
+from demo import schools as schools_demo
+from demo import targets as demo_targets
 from indicators.models import Indicator
-from plans import demo, demo_targets
-from schools import demo as schools_demo
 from submissions.models import Period
 from targets.models import Progress, Target, TargetKind
 
@@ -22,7 +23,7 @@ def test_demo_targets_are_linked_and_idempotent(db: None) -> None:
         day = datetime.date(2023, 3 * q - 2, 1)
         Period.objects.create(code=f"2023Q{q}", year=2023, quarter=q, opens_on=day, due_on=day, locks_on=day)
 
-    # and the county indicators of targets.demo (their figures come from submissions.demo, not loaded here)
+    # and the county indicators of demo.indicators (their figures come from demo.submissions, not loaded here)
     for code in (
         "kg_3yr_gross_rate",
         "kg_1yr_gross_rate",

@@ -19,7 +19,7 @@ from targets.models import Comparator, PathMode, Progress, Target, TargetKind
 from targets.progress import recompute_progress
 from targets.workbook import TARGET_SHEET, export_plan, import_plan
 
-SEED_001 = Path(__file__).resolve().parents[2] / "plans" / "demo_data" / "plan_001.xlsx"
+SEED_001 = Path(__file__).resolve().parents[2] / "demo" / "data" / "plan_001.xlsx"
 
 
 def make_periods(year: int) -> list[Period]:

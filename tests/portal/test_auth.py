@@ -54,7 +54,7 @@ def test_a_principal_logs_in_and_sees_their_role(client: Client, users: Personas
 
 def test_repeated_wrong_passwords_lock_out_that_username_from_that_ip(
     client: Client, users: Personas, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.AXES_FAILURE_LIMIT = 3
     for _ in range(3):
         client.post(reverse("login"), {"username": "alice", "password": "wrong"}, REMOTE_ADDR="10.1.1.1")

@@ -44,5 +44,6 @@ def test_the_development_server_logs_each_line_once() -> None:
     text = captured.getvalue()
     assert text.count("Not Found: /favicon.ico") == 1
     assert text.count('"GET /favicon.ico HTTP/1.1" 404 179') == 1
-    assert re.search(r'^\[[^\]]+\] "GET /favicon.ico HTTP/1.1" 404 179$', text, re.M)  # Django's request-line format
+    # the request line in the portal's one log format: timestamp, level, logger, request id (portal.logs)
+    assert re.search(r'^\S+ INFO django\.server \[-\] "GET /favicon.ico HTTP/1.1" 404 179$', text, re.M)
     assert text.count("an application line") == 1

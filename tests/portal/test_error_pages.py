@@ -54,12 +54,12 @@ def test_a_forbidden_page_says_who_to_ask_in_the_readers_language(users: Persona
     zh, en = reader("zh-hans"), reader("en")
     for client in (zh, en):
         client.force_login(users.alice)  # a principal may not create plans
-    zh, en = zh.get("/plans/new/"), en.get("/plans/new/")
-    assert zh.status_code == en.status_code == 403
-    assert "<h1>没有权限</h1>" in zh.content.decode()
-    assert "教育局管理员" in zh.content.decode()
-    assert "<h1>Permission denied</h1>" in en.content.decode()
-    assert 'class="topbar"' in en.content.decode()
+    zh_page, en_page = zh.get("/plans/new/"), en.get("/plans/new/")
+    assert zh_page.status_code == en_page.status_code == 403
+    assert "<h1>没有权限</h1>" in zh_page.content.decode()
+    assert "教育局管理员" in zh_page.content.decode()
+    assert "<h1>Permission denied</h1>" in en_page.content.decode()
+    assert 'class="topbar"' in en_page.content.decode()
 
 
 @pytest.mark.parametrize(("language", "heading"), [("zh-hans", "<h1>服务器错误</h1>"), ("en", "<h1>Server error</h1>")])

@@ -16,7 +16,7 @@ from tests.conftest import Personas, Tree
 SKIP_PREFIXES = ("admin/", "i18n/", "accounts/logout/", "api/schema", "api/docs")
 
 
-def _walk(patterns: list, prefix: str = "") -> Iterator[str]:  # type: ignore[type-arg]
+def _walk(patterns: list, prefix: str = "") -> Iterator[str]:
     for entry in patterns:
         route = prefix + str(entry.pattern).lstrip("^").removesuffix("$")
         if isinstance(entry, URLResolver):

@@ -17,7 +17,7 @@ PASSWORD = "correct-horse-battery-9"
 
 
 @pytest.fixture
-def production_hashers():  # type: ignore[no-untyped-def]
+def production_hashers():
     with override_settings(PASSWORD_HASHERS=production.PASSWORD_HASHERS):
         yield
 

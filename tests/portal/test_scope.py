@@ -12,7 +12,7 @@ from schools.models import OrgUnit
 from tests.conftest import Personas, Tree
 
 
-def codes(queryset) -> set[str]:  # type: ignore[no-untyped-def]
+def codes(queryset) -> set[str]:
     return set(queryset.values_list("code", flat=True))
 
 
@@ -77,7 +77,7 @@ def test_get_in_scope_hides_other_units_as_not_found(tree: Tree, users: Personas
 
 def test_membership_checks_cost_one_query_per_user_object(
     tree: Tree, users: Personas, django_assert_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from django.contrib.auth import get_user_model
 
     rita = get_user_model().objects.get(pk=users.rita.pk)

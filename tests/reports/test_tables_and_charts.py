@@ -9,8 +9,8 @@ from django.test import RequestFactory
 
 from portal.xlsx import safe_text
 from reports.charts import progress_bar_svg, trend_svg
-from reports.queries import QuarterPoint, drilldown_queryset
-from reports.tables import DrilldownTable, plain
+from targets.queries import QuarterPoint, drilldown_queryset
+from targets.tables import DrilldownTable, plain
 
 ORDERABLE = ["code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status"]
 

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from demo.schools import DEMO_PASSWORD
 from plans.models import Plan, WorkItem
-from schools.demo import DEMO_PASSWORD
 from schools.models import Designation, Level, Membership, OrgUnit, Role
 
 
@@ -62,7 +62,7 @@ def test_demo_is_idempotent_and_realistic() -> None:
 
 
 @pytest.mark.django_db
-def test_the_demo_bureau_admin_can_use_django_admin(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_bureau_admin_can_use_django_admin(client) -> None:
     call_command("load_demo", stdout=StringIO())
     admin = get_user_model().objects.get(username="admin")
     assert not admin.is_superuser

@@ -8,7 +8,7 @@ from schools.models import Designation, DesignationKind, OrgUnit
 from tests.conftest import Personas, Tree
 
 
-def api(user) -> APIClient:  # type: ignore[no-untyped-def]
+def api(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client

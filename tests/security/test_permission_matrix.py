@@ -105,6 +105,7 @@ IND_VALUE = _(code=lambda s, w: w.indicator.code, unit=lambda s, w: s.school.cod
 Q1 = _(period=lambda s, w: w.q1.code)
 Q1_PK = _(period=lambda s, w: w.q1.pk)  # the submission list's filter takes the period's id
 PLAN_DRAFT = _(pk=lambda s, w: w.plan_draft.pk)
+CATALOGUE_ENTRY = _(code=lambda s, w: "kg_3yr_rate")  # reads figures the world does not define: no conflict
 REPORT_TARGET = _(plan=lambda s, w: s.plan.code, code=lambda s, w: s.target.code)
 
 
@@ -153,6 +154,9 @@ RULES: list[Rule] = [
     *R("api_schema", "POST", "-",             "401 405 405 405 405 405 405"),
     *R("api_docs", "GET", "-",                "401 200 200 200 200 200 200"),
     *R("api_docs", "POST", "-",               "401 405 405 405 405 405 405"),
+    # Prometheus: a bureau-wide administrator (or the METRICS_TOKEN bearer), nobody else.
+    *R("metrics", "GET", "-",                 "403 403 403 403 403 403 200"),
+    *R("metrics", "POST", "-",                "405 405 405 405 405 405 405"),
 
     # ---- schools                             anon alice bob rita rob ivan bea
     *R("schools:orgunit_list", "GET", "-",    "L 200 200 200 200 200 200"),
@@ -189,6 +193,13 @@ RULES: list[Rule] = [
         b="L 403 403 403 403 403 302", kwargs=PLAN,
         data=lambda s, w: {"code": s.plan.code, "title": "改名", "year": 2023, "owner_unit": s.district.pk,
                            "status": "draft"}),
+    *AB("plans:plan_copy", "GET",
+        a="L 403 403 403 403 403 200",
+        b="L 403 403 403 403 403 200", kwargs=PLAN),
+    *AB("plans:plan_copy", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302", kwargs=PLAN,
+        data=_(code=lambda s, w: "plan-copy", year=lambda s, w: 2024, title=lambda s, w: "下一年")),
     *AB("plans:plan_export", "GET",
         a="L 403 403 403 403 403 200",
         b="L 403 403 403 403 403 200", kwargs=PLAN),
@@ -297,21 +308,22 @@ RULES: list[Rule] = [
     *AB("submissions:submission_action", "GET",
         a="L 405 405 405 405 405 405",
         b="L 405 405 405 405 405 405", kwargs=_action("approve", "submitted")),
+    # Out of scope is a 404, as a missing id is (issue 16); visible but not allowed is a 403.
     *AB("submissions:submission_action", "POST",
-        a="L 302 403 403 403 403 302",
-        b="L 403 302 403 403 403 302", kwargs=_action("submit", "draft")),
+        a="L 302 404 403 404 403 302",
+        b="L 404 302 404 403 403 302", kwargs=_action("submit", "draft")),
     *AB("submissions:submission_action", "POST",
-        a="L 403 403 302 403 403 302",
-        b="L 403 403 403 302 403 302", kwargs=_action("approve", "submitted")),
+        a="L 403 404 302 404 403 302",
+        b="L 404 403 404 302 403 302", kwargs=_action("approve", "submitted")),
     *AB("submissions:submission_action", "POST",
-        a="L 403 403 302 403 403 302",
-        b="L 403 403 403 302 403 302", kwargs=_action("return", "submitted"), data=_(reason=lambda s, w: "请核实")),
+        a="L 403 404 302 404 403 302",
+        b="L 404 403 404 302 403 302", kwargs=_action("return", "submitted"), data=_(reason=lambda s, w: "请核实")),
     *AB("submissions:submission_action", "POST",
-        a="L 403 403 403 403 403 302",
-        b="L 403 403 403 403 403 302", kwargs=_action("reopen", "approved"), data=_(reason=lambda s, w: "更正")),
+        a="L 403 404 403 404 403 302",
+        b="L 404 403 404 403 403 302", kwargs=_action("reopen", "approved"), data=_(reason=lambda s, w: "更正")),
     *AB("submissions:submission_action", "POST",
-        a="L 403 403 403 403 403 403",
-        b="L 403 403 403 403 403 403", kwargs=_action("delete", "submitted")),
+        a="L 403 404 403 404 403 403",
+        b="L 404 403 404 403 403 403", kwargs=_action("delete", "submitted")),
     *R("submissions:figure_list", "GET", "-",       "L 403 403 403 403 403 200"),
     *R("submissions:figure_list", "POST", "-",      "L 403 403 403 403 403 405"),
     *R("submissions:figure_create", "GET", "-",     "L 403 403 403 403 403 200"),
@@ -377,6 +389,10 @@ RULES: list[Rule] = [
        data=_(code=lambda s, w: "enrolled_sum", name=lambda s, w: "在校生数", aggregation=lambda s, w: "sum",
               numerator=lambda s, w: "pri_enrolled", factor=lambda s, w: "1", decimals=lambda s, w: "0",
               is_active=lambda s, w: "on")),
+    *R("indicators:catalogue", "GET", "-",             "L 200 200 200 200 200 200"),
+    *R("indicators:catalogue", "POST", "-",            "L 200= 200= 200= 200= 200= 200="),
+    *R("indicators:catalogue_install", "GET", "-",     "L 405 405 405 405 405 405", kwargs=CATALOGUE_ENTRY),
+    *R("indicators:catalogue_install", "POST", "-",    "L 403 403 403 403 403 302", kwargs=CATALOGUE_ENTRY),
     *R("indicators:indicator_detail", "GET", "-",      "L 200 200 200 200 200 200", kwargs=INDICATOR),
     *R("indicators:indicator_detail", "POST", "-",     "L 200= 200= 200= 200= 200= 200=", kwargs=INDICATOR),
     *R("indicators:indicator_update", "GET", "-",      "L 403 403 403 403 403 200", kwargs=INDICATOR),
@@ -511,6 +527,9 @@ RULES: list[Rule] = [
         a="401 403 403 403 403 403 200",
         b="401 403 403 403 403 403 200", data=_(org_unit=lambda s, w: s.school.code)),
 
+    *R("indicator-catalogue", "GET", "-",           "401 200 200 200 200 200 200"),
+    *R("indicator-catalogue-install", "POST", "-",  "401 403 403 403 403 403 201", kwargs=CATALOGUE_ENTRY),
+
     # ---- API v1: plans and targets
     *R("api-plan-list", "GET", "-",                 "401 200 200 200 200 200 200"),
     *AB("api-plan-list", "POST",
@@ -526,6 +545,10 @@ RULES: list[Rule] = [
     *AB("api-plan-sections", "POST",
         a="401 403 403 403 403 403 201",
         b="401 403 403 403 403 403 201", kwargs=PLAN, data=_(code=lambda s, w: "quality", title=lambda s, w: "质量")),
+    *AB("api-plan-copy", "POST",
+        a="401 403 403 403 403 403 201",
+        b="401 403 403 403 403 403 201", kwargs=PLAN,
+        data=_(code=lambda s, w: "api-copy", year=lambda s, w: 2024, title=lambda s, w: "下一年")),
     *AB("api-plan-targets", "GET",
         a="401 200 200 200 200 200 200",
         b="401 200 200 200 200 200 200", kwargs=PLAN),

@@ -70,7 +70,7 @@ def test_a_bad_value_is_400_naming_the_figure_and_translated_per_language(api, s
         # Found by the form fuzzer on PostgreSQL: jsonb cannot hold \u0000, the UPDATE failed with a 500.
         ({"\u0000": "扩招"}, "explanations", "说明对应的规则代码无效"),
         ({"r" * 101: "扩招"}, "explanations", "说明对应的规则代码无效"),
-        ({"big_change": "扩\u0007招"}, "explanations.big_change", "说明含有无法保存的控制字符"),
+        ({"entrants_half_enrolled": "扩\u0007招"}, "explanations.entrants_half_enrolled", "说明含有无法保存的控制字符"),
     ],
 )
 def test_an_explanation_with_control_characters_is_400_and_nothing_is_stored(

@@ -6,8 +6,9 @@ import datetime
 
 import time_machine
 
-from schools import demo as schools_demo
-from submissions import demo, workflow
+from demo import schools as schools_demo
+from demo import submissions as demo
+from submissions import workflow
 from submissions.models import Submission, SubmissionStatus, Value
 
 

@@ -126,14 +126,14 @@ def test_the_reviewer_sees_values_beside_last_quarter_and_the_explanation(client
     assert Submission.objects.get(pk=submission.pk).status == SubmissionStatus.APPROVED
 
 
-def test_other_units_submissions_are_404_and_their_actions_403(client, setup, users, tree):
+def test_other_units_submissions_and_their_actions_are_404(client, setup, users, tree):
     submission = make_submission(tree.s1, setup.q1, status=SubmissionStatus.SUBMITTED, **S1_CLEAN)
     client.force_login(users.bob)
     assert client.get(submission.get_absolute_url()).status_code == 404
     assert client.post(submission.get_absolute_url(), form_data(submission)).status_code == 404
     client.force_login(users.rob)
     response = client.post(reverse("submissions:submission_action", args=[submission.pk, "approve"]), {"version": 1})
-    assert response.status_code == 403
+    assert response.status_code == 404  # as for a missing id (issue 16): no probing which ids exist
     assert Submission.objects.get(pk=submission.pk).status == SubmissionStatus.SUBMITTED
 
 

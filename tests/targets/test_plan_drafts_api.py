@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import time
 import zipfile
@@ -31,6 +32,15 @@ SMALL_PLAN = """2024年东区教育工作要点
 def client_for(user) -> APIClient:  # noqa: ANN001
     client = APIClient()
     client.force_authenticate(user)
+    return client
+
+
+def token_client(user) -> APIClient:  # noqa: ANN001
+    """Authenticated by an API token, as the request-size middleware sees it (before DRF runs)."""
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 
 
@@ -452,9 +462,9 @@ def test_unknown_parent_plan_is_refused(users) -> None:  # noqa: ANN001
 
 @pytest.mark.django_db
 def test_oversized_pasted_text_is_refused(users) -> None:  # noqa: ANN001
-    client = client_for(users.bea)
-    # Over the text limit (2 MB) but under the request limit: the service's own message.
-    response = client.post("/api/v1/plan-drafts/", {"text": SMALL_PLAN + "。" * (1024 * 1024)}, format="json")
+    client = token_client(users.bea)
+    # Over the text limit (2 MB) but under the request limit (2.5 MB): the service's own message.
+    response = client.post("/api/v1/plan-drafts/", {"text": SMALL_PLAN + "。" * 750_000}, format="json")
     assert response.status_code == 400
     assert "文字过长" in response.json()["errors"]["text"][0]
     # 50 MB: refused before the view reads it, in the same error shape.
@@ -473,3 +483,13 @@ def test_an_improvement_without_a_number_is_proposed_as_qualitative_work(users) 
     assert row["kind"] == "narrative"
     assert row["comparator"] == ""
     assert PlanDraft.objects.get().data["targets"][body["targets"].index(row)]["suggested_comparator"] == "improves"
+
+
+@pytest.mark.django_db
+def test_a_docx_larger_than_a_form_post_is_accepted(users) -> None:  # noqa: ANN001
+    """A Word document with pictures is several MB: above the 2.5 MB form cap, within the upload limit."""
+    pictures = {"word/media/image1.bin": os.urandom(3 * 1024 * 1024)}
+    upload = io.BytesIO(docx_bytes("2024年工作要点", "一、主要目标", "学前三年毛入园率达到95%以上。", extra=pictures))
+    upload.name = "要点.docx"
+    response = token_client(users.bea).post("/api/v1/plan-drafts/", {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.content

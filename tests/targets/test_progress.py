@@ -311,10 +311,10 @@ def test_an_autumn_intake_is_not_judged_before_its_assess_from_quarter(tree, qua
     assert statuses(total, tree.city) == ["no_data", "no_data", "met", "met"]
     spring = row(total, tree.city, 2)
     assert (spring.actual, spring.expected, spring.projection) == (D(0), None, None)
-    assert spring.detail == {"reason": "before_assessment", "assess_from": "2023Q3"}
+    assert spring.detail == {"version": 1, "reason": "before_assessment", "assess_from": "2023Q3"}
     # A district's share stays a contribution, also before the season.
     district = row(total, tree.d1, 1).detail
-    assert district == {"reason": "before_assessment", "assess_from": "2023Q3", "contribution": True}
+    assert district == {"version": 1, "reason": "before_assessment", "assess_from": "2023Q3", "contribution": True}
     # Without the assess-from quarter the same spring is off track (linear path 5750 by Q1): the setting decides.
     Target.objects.filter(pk=total.pk).update(assess_from=None)
     recompute_progress(target_ids=[total.pk])
@@ -559,7 +559,7 @@ def test_a_quantifiable_target_without_indicator_has_no_data(tree, quarters, sec
     t = target(section, "T33", TargetKind.QUANTITY, tree.city)
     recompute_progress()
     assert statuses(t, tree.city) == ["no_data"] * 4
-    assert row(t, tree.city, 1).detail == {"reason": "no_indicator"}
+    assert row(t, tree.city, 1).detail == {"version": 1, "reason": "no_indicator"}
 
 
 # --- the recompute itself ---

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from docx import Document
@@ -22,14 +23,14 @@ ABSTRACT = f"""
 NUM = f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'
 
 
-def numbered(document: Document, text: str, level: int) -> None:
+def numbered(document: Any, text: str, level: int) -> None:
     paragraph = document.add_paragraph(text)
     paragraph._p.get_or_add_pPr().append(
         parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>')
     )
 
 
-def saved(document: Document) -> bytes:
+def saved(document: Any) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

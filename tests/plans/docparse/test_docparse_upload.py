@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -38,7 +39,7 @@ def rezip(data: bytes, *, replace: dict[str, bytes] | None = None, add: dict[str
     return out.getvalue()
 
 
-def rejected(data: bytes, filename: str, **kwargs: object) -> str:
+def rejected(data: bytes, filename: str, **kwargs: Any) -> str:
     with pytest.raises(UploadRejected) as caught:
         read_plan_document(io.BytesIO(data), filename, **kwargs)
     return caught.value.message
