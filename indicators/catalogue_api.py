@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from indicators import catalogue
+from portal.errors import ServiceError
 
 
 class CatalogueFigureSerializer(serializers.Serializer):
@@ -120,6 +122,9 @@ class CatalogueInstallView(APIView):
 
     @extend_schema(request=None, responses={200: InstallResultSerializer, 201: InstallResultSerializer})
     def post(self, request: Request, code: str) -> Response:
+        # Nothing to say but the code in the URL: an empty body or ``{}``; anything else is a mistake, a 400.
+        if request.body.strip() and not (isinstance(request.data, dict) and not request.data):
+            raise ServiceError({"non_field_errors": [_("请求体应为空或空的 JSON 对象。")]})
         loaded = catalogue.load()
         if code not in loaded.entries:
             raise Http404

@@ -4,7 +4,7 @@ checks them, keeps their history and recomputes their progress)."""
 from django.contrib import admin
 
 from portal.admin import ReadOnlyAdmin, ReadOnlyInline
-from targets.models import Target, TargetChange, TargetNote, TargetPathPoint
+from targets.models import PlanDraft, Target, TargetChange, TargetNote, TargetPathPoint
 
 
 class PathPointInline(ReadOnlyInline):
@@ -32,3 +32,12 @@ class TargetAdmin(ReadOnlyAdmin):
     autocomplete_fields = ()
     raw_id_fields = ("indicator", "scope", "owner_unit", "owner_user", "part_of", "contributes_to")
     inlines = [PathPointInline, NoteInline, ChangeInline]
+
+
+@admin.register(PlanDraft)
+class PlanDraftAdmin(ReadOnlyAdmin):
+    """Kept for support staff; drafts are reviewed and committed on the portal's import pages."""
+
+    list_display = ("pk", "__str__", "owner", "owner_unit", "status", "committed_plan", "updated_at")
+    list_filter = ("status",)
+    raw_id_fields = ("owner", "owner_unit", "committed_plan")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from targets import api, plan_copy_views
+from targets import api, drafts_api, plan_copy_views
 
 urlpatterns = [
     path("plans/<slug:code>/copy/", plan_copy_views.PlanCopyView.as_view(), name="api-plan-copy"),
@@ -13,4 +13,7 @@ urlpatterns = [
         api.TargetProgressView.as_view(),
         name="api-plan-target-progress",
     ),
+    path("plan-drafts/", drafts_api.PlanDraftListView.as_view(), name="api-plan-drafts"),
+    path("plan-drafts/<int:pk>/", drafts_api.PlanDraftDetailView.as_view(), name="api-plan-draft"),
+    path("plan-drafts/<int:pk>/commit/", drafts_api.PlanDraftCommitView.as_view(), name="api-plan-draft-commit"),
 ]

@@ -336,3 +336,43 @@ class TargetNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.code} · {self.created_at:%Y-%m-%d}"
+
+
+# --- Plan drafts (a plan read from its document, reviewed before it becomes a plan) ---
+
+
+class DraftStatus(models.TextChoices):
+    DRAFT = "draft", _("待审核")
+    COMMITTED = "committed", _("已生成工作要点")
+
+
+class PlanDraft(models.Model):
+    """A plan proposed from a bureau's document: sections, work items and targets to accept, edit or drop.
+
+    ``data`` holds the proposal in the plan-drafts API shape, each item with an ``accepted`` flag;
+    ``version`` guards edits (a stale one is refused); committing creates the plan through the services
+    once and links it here, after which the draft is read-only.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plan_drafts")
+    owner_unit = models.ForeignKey(
+        "schools.OrgUnit", verbose_name=_("制定单位"), on_delete=models.PROTECT, related_name="plan_drafts"
+    )
+    source_filename = models.CharField(_("源文件"), max_length=255, blank=True)
+    source_text = models.TextField(_("文档原文"))
+    data = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(_("状态"), max_length=20, choices=DraftStatus.choices, default=DraftStatus.DRAFT)
+    committed_plan = models.ForeignKey(
+        "plans.Plan", verbose_name=_("工作要点"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("工作要点草稿")
+        verbose_name_plural = _("工作要点草稿")
+        ordering = ["-updated_at", "pk"]
+
+    def __str__(self) -> str:
+        return str(self.data.get("title") or self.source_filename or self.pk)

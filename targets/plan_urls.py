@@ -5,13 +5,15 @@ it is assembled here because targets may import plans, not the other way round."
 from django.urls import path
 
 from plans import urls as plan_urls
-from targets import plan_copy_views, views
+from targets import draft_views, plan_copy_views, views
 
 app_name = "plans"
 
 urlpatterns = [
     *plan_urls.urlpatterns,
     path("import/", views.plan_import, name="plan_import"),
+    path("import-document/", draft_views.draft_create, name="draft_create"),
+    path("drafts/<int:pk>/", draft_views.draft_review, name="draft_review"),
     path("my-targets/", views.my_targets, name="my_targets"),
     path("<slug:code>/", views.plan_detail, name="plan_detail"),
     path("<slug:code>/export.xlsx", views.plan_export, name="plan_export"),

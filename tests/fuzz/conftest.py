@@ -45,7 +45,8 @@ from submissions.models import (
     Value,
     ValueType,
 )
-from targets.models import Comparator, Target, TargetKind
+from targets import plan_drafts
+from targets.models import Comparator, PlanDraft, Target, TargetKind
 
 # Function-scoped fixtures are fine here: the world is built once per test and each example rolls
 # back its own savepoint, which is exactly what the health check warns might not happen.
@@ -77,6 +78,7 @@ class FuzzWorld:
     plan: Plan
     target: Target
     tokens: dict[str, str]  # username → API token key
+    plan_draft: PlanDraft | None = None  # bea's, from a short plan text, not committed
 
 
 def _quarter_of(day: datetime.date) -> tuple[int, int]:
@@ -169,8 +171,11 @@ def build_fuzz_world(tree: Any, users: Any) -> FuzzWorld:
     tokens = {
         name: Token.objects.create(user=getattr(users, name)).key for name in ("alice", "bob", "rita", "ivan", "bea")
     }
+    plan_draft = plan_drafts.create_draft(
+        users.bea, text="2031年工作要点\n一、主要目标\n学前三年毛入园率达到95%以上，新建幼儿园2所。\n"
+    )
     return FuzzWorld(
-        tree, users, period, previous, figures, draft, submitted, approved, indicator, plan, target, tokens
+        tree, users, period, previous, figures, draft, submitted, approved, indicator, plan, target, tokens, plan_draft
     )
 
 

@@ -106,11 +106,15 @@ def path_params(endpoint: Endpoint, world: FuzzWorld) -> dict[str, str] | None:
         "figure-detail": "pri_classes",
         "period-detail": world.period.code,
         "indicator-detail": world.indicator.code,
+        # A catalogue entry whose figures the fuzz world may or may not have: installing it succeeds or is refused.
+        "indicator-catalogue-install": "pri_retention_rate",
     }
     if name in submissions:
         return {"pk": str(submissions[name].pk)}
     if name in codes:
         return {"code": codes[name]}
+    if name.startswith("api-plan-draft") and world.plan_draft is not None:
+        return {"pk": str(world.plan_draft.pk)}
     if name.startswith("api-plan"):
         return {"code": world.plan.code, "target": world.target.code}
     if name == "api_notification_read":
@@ -168,6 +172,13 @@ def valid_body(endpoint: Endpoint, world: FuzzWorld) -> dict[str, Any]:
         "api-plan-sections": {"code": "equity", "title": "公平", "order": 2},
         "api-plan-targets": {"code": "T02", "section": "goals", "text": "新目标", "kind": "quantity"},
         "api-plan-target": {"version": world.target.version, "text": "改写的目标", "reason": "调整"},
+        "api-plan-drafts": {"text": "2031年工作要点\n一、主要目标\n新建幼儿园3所。\n", "year": 2031},
+        "api-plan-draft": {
+            "version": world.plan_draft.version if world.plan_draft else 1,
+            "title": "改名的草稿",
+            "targets": {"0": {"accepted": True, "target_value": "96"}},
+        },  # fmt: skip
+        "api-plan-draft-commit": {"version": world.plan_draft.version if world.plan_draft else 1},
     }
     return dict(bodies.get(endpoint.name, {}))
 

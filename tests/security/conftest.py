@@ -75,6 +75,7 @@ class World:
     tokens: dict[str, str]
     a: Side
     b: Side
+    plan_draft: Any = None  # bea's plan draft (targets.models.PlanDraft), not committed
 
     def side(self, name: str) -> Side:
         return {"A": self.a, "B": self.b}[name]
@@ -202,7 +203,14 @@ def build_world(tree: Tree, users: Personas) -> World:
         name: Token.objects.create(user=getattr(users, name)).key
         for name in ("alice", "bob", "kate", "rita", "rob", "ivan", "bea", "nobody")
     }
+    from targets import plan_drafts
+
+    plan_draft = plan_drafts.create_draft(users.bea, text=PLAN_TEXT)
     return World(
         tree=tree, users=users, q1=q1, q2=q2, q3=q3, q4=q4, figure=figures[0], rule=rule, indicator=indicator,
-        kind=kind, tokens=tokens, a=a, b=b,
+        kind=kind, tokens=tokens, a=a, b=b, plan_draft=plan_draft,
     )  # fmt: skip
+
+
+# A plan document for the plan-draft pages and API.
+PLAN_TEXT = "2024年教育工作要点\n一、主要目标\n学前三年毛入园率达到95%以上，新建幼儿园2所。\n"

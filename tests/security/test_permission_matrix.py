@@ -42,7 +42,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.security.conftest import Side, World
+from tests.security.conftest import PLAN_TEXT, Side, World
 
 PERSONAS = ("anon", "alice", "bob", "rita", "rob", "ivan", "bea")
 # Which side each persona belongs to, for the leak check (ivan and bea see both sides by design).
@@ -104,6 +104,7 @@ IND_VALUE = _(code=lambda s, w: w.indicator.code, unit=lambda s, w: s.school.cod
 # Lists default to the current quarter (2023Q4, empty): the leak check needs the quarter with rows.
 Q1 = _(period=lambda s, w: w.q1.code)
 Q1_PK = _(period=lambda s, w: w.q1.pk)  # the submission list's filter takes the period's id
+PLAN_DRAFT = _(pk=lambda s, w: w.plan_draft.pk)
 CATALOGUE_ENTRY = _(code=lambda s, w: "kg_3yr_rate")  # reads figures the world does not define: no conflict
 REPORT_TARGET = _(plan=lambda s, w: s.plan.code, code=lambda s, w: s.target.code)
 
@@ -184,6 +185,12 @@ RULES: list[Rule] = [
               owner_unit=lambda s, w: w.tree.city.pk, status=lambda s, w: "draft")),
     *R("plans:plan_import", "GET", "-",       "L 403 403 403 403 403 200"),
     *R("plans:plan_import", "POST", "-",      "L 403 403 403 403 403 200="),
+    # Plan drafts: bureau admins only; a draft is its author's (bea's here).
+    *R("plans:draft_create", "GET", "-",      "L 403 403 403 403 403 200"),
+    *R("plans:draft_create", "POST", "-",     "L 403 403 403 403 403 302", data=_(text=lambda s, w: PLAN_TEXT)),
+    *R("plans:draft_review", "GET", "-",      "L 403 403 403 403 403 200", kwargs=PLAN_DRAFT),
+    *R("plans:draft_review", "POST", "-",     "L 403 403 403 403 403 302", kwargs=PLAN_DRAFT,
+       data=lambda s, w: {"version": w.plan_draft.version, "title": "改名", "action": "save"}),
     *R("plans:my_targets", "GET", "-",        "L 200 200 200 200 200 200"),
     *R("plans:my_targets", "POST", "-",       "L 200= 200= 200= 200= 200= 200="),
     *AB("plans:plan_detail", "GET",
@@ -571,6 +578,11 @@ RULES: list[Rule] = [
         b="401 403 403 403 403 403 201", kwargs=PLAN,
         data=_(code=lambda s, w: "api-narrative", section=lambda s, w: "equity", text=lambda s, w: "深入推进",
                kind=lambda s, w: "narrative")),
+    *R("api-plan-drafts", "POST", "-", "401 403 403 403 403 403 201", data=_(text=lambda s, w: PLAN_TEXT)),
+    *R("api-plan-draft", "GET", "-", "401 403 403 403 403 403 200", kwargs=PLAN_DRAFT),
+    *R("api-plan-draft", "PATCH", "-", "401 403 403 403 403 403 200", kwargs=PLAN_DRAFT,
+       data=lambda s, w: {"version": w.plan_draft.version, "title": "改名"}),
+    *R("api-plan-draft-commit", "POST", "-", "401 403 403 403 403 403 201", kwargs=PLAN_DRAFT),
     # Targets are scoped by their scope unit: a principal reads district targets on the report pages only.
     *AB("api-plan-target", "GET",
         a="401 404 404 200 404 200 200",
@@ -722,6 +734,7 @@ DIGEST_MODELS = (
     "submissions.Submission", "submissions.Value", "submissions.SubmissionHistory",
     "indicators.Indicator", "indicators.IndicatorValue",
     "targets.Target", "targets.TargetNote", "targets.TargetPathPoint", "targets.TargetChange", "targets.Progress",
+    "targets.PlanDraft",
     "plans.Plan", "plans.Section", "plans.WorkItem",
     "reports.ExportJob", "authtoken.Token", "auth.User",
     "notifications.Notification", "notifications.NotificationPreference",
