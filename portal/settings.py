@@ -326,6 +326,7 @@ SPECTACULAR_SETTINGS = {
         "SubmissionStatusEnum": "submissions.models.SubmissionStatus",
         "PlanStatusEnum": "plans.models.PlanStatus",
         "ProgressStatusEnum": "targets.models.ProgressStatus",
+        "TargetKindEnum": "targets.models.TargetKind",
         "ExportStatusEnum": "reports.models.ExportStatus",
     },
 }
