@@ -47,8 +47,9 @@ Kinds:
   schools complying; in the first quarter of a semester a school complies when it has reached half
   the minimum (pace). Met when all comply at the end of the semester, on_track when all are on pace
   mid-semester; at_risk / off_track by the share as above. Detail lists the schools that don't.
-- milestone: done → met; overdue (as of the end of the period, or today if earlier) and not done →
-  off_track; blocked → at_risk; in progress, or not started with notes → on_track; else no_data.
+- milestone: done → met; overdue (as of the end of the period, or today if earlier; the plan year's Q4 as of
+  today, so a 12-31 due date turns off track once it has passed) and not done → off_track; blocked →
+  at_risk; in progress, or not started with notes → on_track; else no_data.
 - narrative: the latest note of the period: accepted → met, pending review → on_track,
   returned → at_risk; no note → no_data.
 """
@@ -638,12 +639,16 @@ def _note_ref(note: TargetNote) -> NoteRef:
 
 def _milestone(target: Target, period: Period, data: Inputs) -> Result:
     due = target.due_date or (target.due_period.end_date if target.due_period_id else None)
-    as_of = min(data.today, period.end_date)
+    # Judged as of the period's end (or today, if earlier); the plan year's last quarter has no later quarter to
+    # turn off track in, so it is judged as of today: a milestone due on 12-31 turns off track once 12-31 passed.
+    last_quarter = period.year == target.plan.year and period.quarter == 4
+    as_of = data.today if last_quarter else min(data.today, period.end_date)
+    overdue = due is not None and as_of > due
     notes = [n for n in data.notes.get(target.pk, []) if n.created_at.date() <= period.end_date]
     state = target.milestone_status or MilestoneStatus.NOT_STARTED
     if state == MilestoneStatus.DONE:
         status = S.MET
-    elif due is not None and as_of > due:
+    elif overdue:
         status = S.OFF_TRACK
     elif state == MilestoneStatus.BLOCKED:
         status = S.AT_RISK
@@ -654,7 +659,7 @@ def _milestone(target: Target, period: Period, data: Inputs) -> Result:
     detail = ProgressDetail(
         milestone_status=state,
         due_date=due.isoformat() if due else None,
-        overdue=bool(due is not None and as_of > due and state != MilestoneStatus.DONE),
+        overdue=overdue and state != MilestoneStatus.DONE,
         notes=[_note_ref(n) for n in notes[:3]],
         evidence_count=sum(1 for n in notes if n.evidence),
     )

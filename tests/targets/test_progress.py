@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -531,6 +532,29 @@ def test_milestone_overdue_is_off_track_and_done_is_met(tree, quarters, section,
     Target.objects.filter(pk=t.pk).update(milestone_status=MilestoneStatus.DONE)
     recompute_progress(target_ids=[t.pk])
     assert statuses(t, tree.city) == ["met"] * 4
+
+
+def test_a_milestone_due_on_the_last_day_of_the_year_turns_off_track_once_it_has_passed(
+    tree,
+    quarters,
+    section,  # noqa: ANN001
+) -> None:
+    t = target(
+        section,
+        "T18",
+        TargetKind.MILESTONE,
+        tree.city,
+        due_date=datetime.date(2023, 12, 31),
+        milestone_status=MilestoneStatus.IN_PROGRESS,
+    )
+    with time_machine.travel(datetime.datetime(2023, 12, 30, 12, tzinfo=datetime.UTC)):
+        recompute_progress()
+    assert statuses(t, tree.city) == ["on_track"] * 4  # not due yet
+    with time_machine.travel(datetime.datetime(2024, 1, 5, 12, tzinfo=datetime.UTC)):
+        recompute_progress()
+    # Was never off track: "min(today, end of Q4) > 12-31" cannot hold. Q1–Q3 end before the due date.
+    assert statuses(t, tree.city) == ["on_track", "on_track", "on_track", "off_track"]
+    assert row(t, tree.city, 4).detail["overdue"] is True
 
 
 def test_milestone_not_started_without_notes_has_no_data(tree, quarters, section) -> None:  # noqa: ANN001
