@@ -2,7 +2,7 @@
 
 Django's default suffix is ``_(":")``, which its own Simplified Chinese catalogue leaves as an ASCII colon
 ("部分:"). Python forms get the suffix through ``LabelSuffixMixin``; templates through the ``label_tag``
-filter and ``{% label_suffix %}`` tag of ``reports.templatetags.field_labels``. Both call ``label_suffix()``.
+filter and ``{% label_suffix %}`` tag of ``portal.templatetags.field_labels``. Both call ``label_suffix()``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 from django.test import RequestFactory
 
 from portal.xlsx import safe_text
-from reports.charts import progress_bar_svg, trend_svg
+from targets.charts import progress_bar_svg, trend_svg
 from targets.queries import QuarterPoint, drilldown_queryset
 from targets.tables import DrilldownTable, plain
 

@@ -1,4 +1,4 @@
-"""Template helpers of the report pages: numbers in the indicator's format and server-side SVG charts."""
+"""Template tags of the target, dashboard and unit pages: server-side SVG trend charts and progress bars."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
-from reports import charts
+from targets import charts
 from targets.queries import TargetRow
 
 register = template.Library()
@@ -16,8 +16,12 @@ register = template.Library()
 @register.simple_tag
 def trend_chart(row: TargetRow, large: bool = False) -> SafeString:
     """The target's quarterly trend (actual, expected path, target) as inline SVG."""
-    size = {"width": 520, "height": 200, "axis": True} if large else {}
-    return charts.trend_svg(row.trend, row.target.target_value, decimals=row.decimals, unit=row.unit_label, **size)
+    if large:
+        return charts.trend_svg(
+            row.trend, row.target.target_value, decimals=row.decimals, unit=row.unit_label, width=520, height=200,
+            axis=True,
+        )  # fmt: skip
+    return charts.trend_svg(row.trend, row.target.target_value, decimals=row.decimals, unit=row.unit_label)
 
 
 @register.simple_tag
