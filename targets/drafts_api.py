@@ -64,7 +64,7 @@ class DraftTargetSerializer(serializers.Serializer):
 
 
 class PlanDraftSerializer(serializers.Serializer):
-    """A draft as the API returns it (built from the stored proposal)."""
+    """A draft as the API returns it (``draft_data``: the draft and its stored proposal)."""
 
     id = serializers.IntegerField()
     version = serializers.IntegerField()
@@ -116,24 +116,27 @@ class CommittedSerializer(serializers.Serializer):
 
 
 def draft_data(draft: PlanDraft) -> dict[str, Any]:
-    """The API representation of a draft."""
+    """The API representation of a draft: ``PlanDraftSerializer`` over the draft and its stored proposal (the
+    proposal is JSON, not rows, so the serializer reads it through a mapping of the keys it shows)."""
     data = draft.data
-    return {
-        "id": draft.pk,
-        "version": draft.version,
-        "status": draft.status,
-        "committed_plan": draft.committed_plan.code if draft.committed_plan is not None else None,
-        "source_filename": draft.source_filename,
-        "title": data.get("title", ""),
-        "year": data.get("year"),
-        "code": data.get("code", ""),
-        "parent": data.get("parent"),
-        "guiding_ideas": data.get("guiding_ideas", ""),
-        "document_text": data.get("document_text", ""),
-        "sections": [{k: s.get(k) for k in plan_drafts.SECTION_KEYS} for s in data.get("sections", [])],
-        "work_items": [{k: w.get(k) for k in plan_drafts.ITEM_KEYS} for w in data.get("work_items", [])],
-        "targets": [{k: t.get(k) for k in plan_drafts.TARGET_KEYS} for t in data.get("targets", [])],
-    }
+    return PlanDraftSerializer(
+        {
+            "id": draft.pk,
+            "version": draft.version,
+            "status": draft.status,
+            "committed_plan": draft.committed_plan.code if draft.committed_plan is not None else None,
+            "source_filename": draft.source_filename,
+            "title": data.get("title", ""),
+            "year": data.get("year"),
+            "code": data.get("code", ""),
+            "parent": data.get("parent"),
+            "guiding_ideas": data.get("guiding_ideas", ""),
+            "document_text": data.get("document_text", ""),
+            "sections": [{k: s.get(k) for k in plan_drafts.SECTION_KEYS} for s in data.get("sections", [])],
+            "work_items": [{k: w.get(k) for k in plan_drafts.ITEM_KEYS} for w in data.get("work_items", [])],
+            "targets": [{k: t.get(k) for k in plan_drafts.TARGET_KEYS} for t in data.get("targets", [])],
+        }
+    ).data
 
 
 def _require_admin(request: Request) -> None:
