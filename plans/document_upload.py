@@ -25,8 +25,8 @@ from submissions.upload_safety import (
     OLE_MAGIC,
     ZIP_MAGIC,
     UploadRejected,
+    check_size_and_read_head,
     check_zip_bomb,
-    file_size,
     read_bounded,
     scan_part,
 )
@@ -76,18 +76,8 @@ def read_plan_document(fileobj: IO[bytes], filename: str, *, max_bytes: int = MA
         raise UploadRejected(_("这是旧版 Word（.doc）文件，请在 Word 中“另存为 .docx”后再上传。"))
     if extension not in ALLOWED_EXTENSIONS:
         raise UploadRejected(_("只能上传 Word 文档（.docx）或纯文本（.txt），也可以直接粘贴文字。"))
-    size = file_size(fileobj)
     limit = max_bytes if extension == ".docx" else min(max_bytes, MAX_TEXT_BYTES)
-    if size > limit:
-        raise UploadRejected(
-            _("文件过大（%(size).1f MB），上传上限为 %(limit).1f MB。")
-            % {"size": size / 1048576, "limit": limit / 1048576}
-        )
-    if size == 0:
-        raise UploadRejected(_("文件为空。"))
-    fileobj.seek(0)
-    head = fileobj.read(8)
-    fileobj.seek(0)
+    head = check_size_and_read_head(fileobj, limit)
     if head.startswith(PDF_MAGIC):
         raise UploadRejected(_("这是 PDF 文件（只是扩展名被改了），不能读取。请上传 Word 文档（.docx）或粘贴文字。"))
     if head.startswith(OLE_MAGIC):
