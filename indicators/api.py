@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,8 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from schools.models import DesignationKind, OrgUnit
 from submissions.models import Period
+
+logger = logging.getLogger(__name__)
 
 UNIT_FILTER_FIELDS = {
     "levels": "unit_filter_levels",
@@ -254,7 +257,12 @@ class RecomputeView(APIView):
             result = recompute.run(period=period, unit=unit)
             done = {"status": "done", "rows": result.rows, "periods": result.periods, "units": result.units}
             return Response(RecomputeResultSerializer(done).data)
-        job = recompute_scope_task.delay(period.pk if period else None, unit.pk if unit else None)
+        try:
+            job = recompute_scope_task.delay(period.pk if period else None, unit.pk if unit else None)
+        except Exception:  # noqa: BLE001  (any broker failure: a clear 503 in the API's shape, not a 500 page)
+            logger.warning("broker unavailable; recompute not queued", exc_info=True)
+            message = _("后台任务服务暂不可用，重算未排队，请稍后重试（夜间全量重算仍会进行）。")
+            return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(
             RecomputeResultSerializer({"status": "queued", "job": job.id}).data, status=status.HTTP_202_ACCEPTED
         )

@@ -131,3 +131,21 @@ def test_recompute_endpoint_is_for_bureau_admins(users, data):
     # Unchanged rows are not rewritten: only CITY's one row is new again.
     assert response.json() == {"status": "done", "rows": 1, "periods": ["2023Q1"], "units": 2}
     assert IndicatorValue.objects.filter(org_unit__code="CITY").exists()
+
+
+def test_recompute_with_the_broker_down_is_a_clear_503_not_a_500_page(users, data, settings):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from indicators.tasks import recompute_scope_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # production: the API queues the recompute
+    refused = mock.patch.object(recompute_scope_task, "delay", side_effect=OperationalError("connection refused"))
+    with refused:
+        response = client_for(users.bea).post(
+            "/api/v1/recompute/", {"period": "2023Q1"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+        )
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("application/json")
+    assert "nightly" in response.json()["errors"]["non_field_errors"][0]
