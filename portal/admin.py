@@ -13,8 +13,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """An admin page that lists and shows rows but never adds, changes or deletes them."""
+class _ShowOnly:
+    """Never add, change or delete: the permission checks every admin page and inline asks."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -26,16 +26,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(_ShowOnly, admin.ModelAdmin):
+    """An admin page that lists and shows rows but never adds, changes or deletes them."""
+
+
+class ReadOnlyInline(_ShowOnly, admin.TabularInline):
     """An inline that only shows its rows."""
 
     extra = 0
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
