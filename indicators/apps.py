@@ -13,3 +13,15 @@ class IndicatorsConfig(AppConfig):
         from portal import health
 
         health.provide_recompute_backlog(backlog)
+
+        # The audit trail (portal.audit): every part of a definition that changes a computed value.
+        from indicators.models import Indicator
+        from portal import audit
+
+        audit.track(
+            Indicator,
+            ["code", "name", "numerator", "denominator", "factor", "decimals", "unit", "aggregation", "condition",
+             "designation_kind", "unit_filter_levels", "unit_filter_school_types", "unit_filter_ownership",
+             "unit_filter_central_only", "period_mode", "is_active"],
+            api_name="indicator",
+        )  # fmt: skip

@@ -11,6 +11,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
+
+from portal.audit import history_for
+from portal.models import ConfigChange
 
 
 class _ShowOnly:
@@ -34,3 +39,25 @@ class ReadOnlyInline(_ShowOnly, admin.TabularInline):
     """An inline that only shows its rows."""
 
     extra = 0
+
+
+class ConfigHistoryMixin:
+    """Adds the object's audit trail (``portal.audit``) as a read-only field: list ``"config_history"`` in
+    ``readonly_fields``."""
+
+    @admin.display(description=_("变更记录"))
+    def config_history(self, obj: Any) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        return render_to_string("includes/config_history.html", {"show": True, "rows": history_for(obj)})
+
+
+@admin.register(ConfigChange)
+class ConfigChangeAdmin(ReadOnlyAdmin):
+    """The audit trail: never written here, only by ``portal.audit``."""
+
+    list_display = ("created_at", "object_repr", "content_type", "action", "user", "channel", "request_id")
+    list_filter = ("channel", "action", "content_type")
+    search_fields = ("object_repr", "object_id", "request_id", "user__username")
+    list_select_related = ("content_type", "user")
+    date_hierarchy = "created_at"

@@ -1,4 +1,4 @@
-"""The portal app: connects the request-id signals at start-up."""
+"""The portal app: connects the request-id and audit signals at start-up."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from portal.audit import connect_task_signals
         from portal.logs import connect_signals
 
         connect_signals()
+        connect_task_signals()

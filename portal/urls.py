@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import ops_views, views
+from portal.audit_api import ConfigChangeListView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("schools.api_urls")),
     path("", include("submissions.api_urls")),
     path("", include("indicators.api_urls")),
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("targets.api_urls")),
     path("", include("reports.api_urls")),
     path("", include("notifications.api_urls")),
+    path("audit/", ConfigChangeListView.as_view(), name="audit-list"),
 ]
 
 urlpatterns = [

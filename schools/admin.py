@@ -1,15 +1,16 @@
 from django.contrib import admin
 
+from portal.admin import ConfigHistoryMixin
 from schools.models import Designation, DesignationKind, Membership, OrgUnit
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(admin.ModelAdmin):
+class OrgUnitAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ("code", "name", "level", "school_type", "ownership", "is_central", "is_active", "parent")
     list_filter = ("level", "school_type", "ownership", "is_central", "is_active")
     search_fields = ("code", "name")
     raw_id_fields = ("parent",)
-    readonly_fields = ("path", "depth")
+    readonly_fields = ("path", "depth", "config_history")
 
 
 @admin.register(DesignationKind)

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from portal.admin import ReadOnlyAdmin, ReadOnlyInline
+from portal.admin import ConfigHistoryMixin, ReadOnlyAdmin, ReadOnlyInline
 from submissions.models import (
     Figure,
     Period,
@@ -23,7 +23,8 @@ from submissions.models import (
 
 
 @admin.register(Figure)
-class FigureAdmin(ReadOnlyAdmin):
+class FigureAdmin(ConfigHistoryMixin, ReadOnlyAdmin):
+    readonly_fields = ("config_history",)
     list_display = ("code", "name", "unit", "value_type", "time_aggregation", "unit_aggregation", "group", "order")
     list_filter = ("time_aggregation", "is_active", "group")
     search_fields = ("code", "name")
@@ -42,8 +43,9 @@ class PeriodExceptionInline(ReadOnlyInline):
 
 
 @admin.register(Period)
-class PeriodAdmin(ReadOnlyAdmin):
+class PeriodAdmin(ConfigHistoryMixin, ReadOnlyAdmin):
     list_display = ("code", "opens_on", "due_on", "locks_on")
+    readonly_fields = ("config_history",)  # who moved a lock date, and when
     inlines = [PeriodExceptionInline]
 
 

@@ -12,3 +12,21 @@ class SubmissionsConfig(AppConfig):
         from submissions.models import submission_counts_by_status
 
         health.provide_submission_counts(submission_counts_by_status)
+
+        # The audit trail (portal.audit): what is reported, how it is checked and when a quarter locks.
+        from portal import audit
+        from submissions.models import Figure, Period, ValidationRule
+
+        audit.track(
+            Figure,
+            ["code", "name", "unit", "value_type", "time_aggregation", "unit_aggregation", "min_value", "max_value",
+             "reported_by_levels", "reported_by_school_types", "reported_by_central_only", "reported_by_top_areas",
+             "change_warning_share", "is_active"],
+            api_name="figure",
+        )  # fmt: skip
+        audit.track(
+            ValidationRule,
+            ["code", "name", "left", "operator", "right", "severity", "message", "is_active"],
+            api_name="validation_rule",
+        )
+        audit.track(Period, ["code", "year", "quarter", "opens_on", "due_on", "locks_on"], api_name="period")

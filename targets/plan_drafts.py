@@ -31,7 +31,7 @@ from indicators.models import Aggregation, Indicator
 from plans.docparse import parse_text
 from plans.document_upload import MAX_TEXT_BYTES, check_has_plan, read_plan_document
 from plans.models import Plan, Section, WorkItem
-from portal import scope
+from portal import audit, scope
 from portal.errors import ServiceError, StateError, VersionConflict
 from portal.scope import Perm
 from schools.models import Level, OrgUnit
@@ -589,6 +589,7 @@ def commit_draft(user: AbstractBaseUser, draft: PlanDraft, *, version: int | Non
         for index, _fields, _code, parent in checked.targets:
             if parent is not None and parent in created and index in created:
                 Target.objects.filter(pk=created[index].pk).update(part_of=created[parent])
+                audit.record_bulk([(created[index], {"part_of": (None, created[parent])})])
         if errors:
             raise ServiceError(errors)  # leaving the atomic block by an exception: nothing is kept
         PlanDraft.objects.filter(pk=draft.pk).update(committed_plan=plan)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from indicators.models import Aggregation
 from plans.models import Plan, PlanStatus
-from portal import scope
+from portal import audit, scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
 from targets.models import (
@@ -307,6 +307,7 @@ def add_note(
             Target.objects.filter(pk=target.pk).update(
                 milestone_status=milestone_status, version=F("version") + 1, updated_at=timezone.now()
             )
+            audit.record_bulk([(target, {"milestone_status": (target.milestone_status, milestone_status)})])
             target.refresh_from_db(fields=["milestone_status", "version"])
         recompute_progress(target_ids=[target.pk])
     return note

@@ -25,8 +25,9 @@ from openpyxl import Workbook, load_workbook
 
 from indicators.models import Indicator
 from plans.models import Plan, PlanStatus, Section, WorkItem
-from portal import scope
+from portal import audit, scope
 from portal.errors import ServiceError
+from portal.models import AuditChannel
 from portal.scope import Perm
 from portal.xlsx import CellError, ImportErrors, safe_row
 from schools.models import OrgUnit
@@ -339,7 +340,8 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
             items[(section_code, number)] = data
     errors.raise_if_any()
 
-    with transaction.atomic():
+    # The audit trail says the plan, its sections and targets were changed by this user through an import.
+    with audit.acting(AuditChannel.IMPORT, user), transaction.atomic():
         plan, _created = Plan.objects.update_or_create(
             code=code,
             defaults={
@@ -375,6 +377,7 @@ def import_plan(user: AbstractBaseUser, fileobj: IO[bytes]) -> Plan:
                 _error(errors, row["part_of"], _("找不到所属目标“%(code)s”。") % {"code": parent_code})
             elif target.part_of_id != whole.pk:
                 Target.objects.filter(pk=target.pk).update(part_of=whole)
+                audit.record_bulk([(target, {"part_of": (target.part_of_id, whole)})])
         errors.raise_if_any()  # leaving the atomic block by an exception: nothing is kept
     return plan
 

@@ -16,7 +16,13 @@ def test_schema_generates_and_validates_without_warnings() -> None:
     out = StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=out, stderr=StringIO())
     schema = out.getvalue()
-    for path in ("/api/v1/org-units/", "/api/v1/submissions/", "/api/v1/indicators/", "/api/v1/plans/"):
+    for path in (
+        "/api/v1/org-units/",
+        "/api/v1/submissions/",
+        "/api/v1/indicators/",
+        "/api/v1/plans/",
+        "/api/v1/audit/",
+    ):
         assert path in schema
 
 

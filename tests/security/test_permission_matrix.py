@@ -482,6 +482,14 @@ RULES: list[Rule] = [
         a="401 403 403 403 403 403 200",
         b="401 403 403 403 403 403 200", kwargs=SCHOOL, data=_(name=lambda s, w: "改名学校")),
     *R("designation-list", "GET", "-",              "401 200 200 200 200 200 200"),
+
+    # ---- API v1: the audit trail (administrators; objects without a unit: bureau-wide ones only)
+    *AB("audit-list", "GET",
+        a="401 403 403 403 403 403 200",
+        b="401 403 403 403 403 403 200", query=_(model=lambda s, w: "org_unit", object=lambda s, w: s.school.code)),
+    *R("audit-list", "GET", "-",                    "401 403 403 403 403 403 200",
+       query=_(model=lambda s, w: "figure", object=lambda s, w: w.figure.code)),
+    *R("audit-list", "POST", "-",                   "401 405 405 405 405 405 405"),
     *AB("designation-list", "POST",
         a="401 403 403 403 403 403 201",
         b="401 403 403 403 403 403 201",
