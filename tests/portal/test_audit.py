@@ -170,6 +170,24 @@ def test_the_figure_page_shows_the_change_as_text(figure, users):
     assert "<script>alert(1)" not in page
 
 
+def test_the_period_admin_page_shows_who_moved_the_lock_date(db):
+    import datetime as dt
+
+    period = Period.objects.create(
+        code="2024Q2", year=2024, quarter=2, opens_on=dt.date(2024, 6, 20), due_on=dt.date(2024, 7, 10),
+        locks_on=dt.date(2024, 7, 31),
+    )  # fmt: skip
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.org", PASSWORD)
+    with audit.acting("web", admin_user):
+        period.locks_on = dt.date(2024, 8, 15)
+        period.save()
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(f"/admin/submissions/period/{period.pk}/change/").content.decode()
+    assert "锁定日期：2024-07-31 → 2024-08-15" in page
+    assert "root" in page
+
+
 def test_a_plan_page_lists_its_sections_changes_with_labels(tree, users):
     plan = Plan.objects.create(code="p2024", title="2024年工作要点", year=2024, owner_unit=tree.city)
     section = Section.objects.create(plan=plan, code="goals", title="主要目标", order=1)
@@ -235,3 +253,22 @@ def test_seed_data_is_not_recorded(db):
         unit.name = "Y"
         unit.save()
     assert changes_of(unit) == []
+
+
+def test_record_bulk_keeps_only_tracked_fields_that_changed(tree):
+    OrgUnit.objects.filter(pk=tree.s2.pk).update(name="东区第二实验小学", parent=tree.city)  # no signal
+    audit.record_bulk(
+        [
+            (
+                tree.s2,
+                {
+                    "name": ("东区第二小学", "东区第二实验小学"),
+                    "parent": (tree.t1, tree.city),
+                    "is_active": (True, True),  # unchanged: dropped
+                    "path": ("a", "b"),  # not tracked: dropped
+                },
+            )
+        ]
+    )
+    [change] = [c for c in changes_of(tree.s2) if c.action == "update"]
+    assert change.changes == {"name": ["东区第二小学", "东区第二实验小学"], "parent": ["东区第一学区", "市教育局"]}
