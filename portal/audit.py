@@ -285,7 +285,8 @@ def _pre_save(sender: type[models.Model], instance: models.Model, raw: bool = Fa
     fields = _fields_for(_registry[sender], kwargs.get("update_fields"))
     if not fields:
         return
-    stored = sender._base_manager.filter(pk=instance.pk).values(*(f.attname for f in fields)).first()
+    rows = sender._base_manager.filter(pk=instance.pk).order_by().values(*(f.attname for f in fields))[:1]
+    stored = next(iter(rows), None)
     instance.__dict__[OLD_VALUES_ATTRIBUTE] = (fields, stored)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
@@ -272,3 +273,13 @@ def test_record_bulk_keeps_only_tracked_fields_that_changed(tree):
     )
     [change] = [c for c in changes_of(tree.s2) if c.action == "update"]
     assert change.changes == {"name": ["东区第二小学", "东区第二实验小学"], "parent": ["东区第一学区", "市教育局"]}
+
+
+def test_a_tracked_update_costs_one_read_and_one_insert(figure, django_assert_num_queries):
+    ContentType.objects.get_for_model(Figure)  # cached per process after its first use
+    figure.max_value = Decimal("6000")
+    with django_assert_num_queries(3):  # the stored tracked columns, the UPDATE, the ConfigChange INSERT
+        figure.save()
+    figure.group = "入学"  # not a tracked field: update_fields naming only it skips the read
+    with django_assert_num_queries(1):
+        figure.save(update_fields=["group"])
