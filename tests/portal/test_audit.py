@@ -283,3 +283,28 @@ def test_a_tracked_update_costs_one_read_and_one_insert(figure, django_assert_nu
     figure.group = "入学"  # not a tracked field: update_fields naming only it skips the read
     with django_assert_num_queries(1):
         figure.save(update_fields=["group"])
+
+
+def test_the_plan_workbook_import_records_channel_import(tree, users):
+    import io
+
+    from openpyxl import load_workbook
+
+    from targets.workbook import PLAN_SHEET, export_plan, import_plan
+
+    plan = Plan.objects.create(code="p2024", title="2024年工作要点", year=2024, owner_unit=tree.city)
+    Section.objects.create(plan=plan, code="goals", title="主要目标", order=1)
+    workbook = load_workbook(io.BytesIO(export_plan(plan)))
+    for row in workbook[PLAN_SHEET].iter_rows():
+        if row[0].value == "标题":
+            row[1].value = "2024年工作要点（修订）"
+    out = io.BytesIO()
+    workbook.save(out)
+    out.seek(0)
+    import_plan(users.bea, out)
+    [change] = [c for c in changes_of(plan) if c.action == "update"]
+    assert (change.channel, change.user, change.changes) == (
+        "import",
+        users.bea,
+        {"title": ["2024年工作要点", "2024年工作要点（修订）"]},
+    )
