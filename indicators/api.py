@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -16,10 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from indicators import engine, explain, recompute, services
+from indicators import dispatch, engine, explain, recompute, services
 from indicators.filters import IndicatorValueFilterSet
-from indicators.models import Indicator, IndicatorValue
-from indicators.tasks import recompute_scope_task
+from indicators.models import Indicator, IndicatorValue, RecomputeJob
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
@@ -232,11 +232,13 @@ class RecomputeResultSerializer(serializers.Serializer):
     rows = serializers.IntegerField(required=False)
     periods = serializers.ListField(child=serializers.CharField(), required=False)
     units = serializers.IntegerField(required=False)
-    job = serializers.CharField(required=False)
+    job = serializers.IntegerField(required=False)
 
 
 class RecomputeView(APIView):
-    """POST {period?, org_unit?}: bureau admins recompute; eager mode answers with counts, else a job id."""
+    """POST {period?, org_unit?}: bureau admins recompute; eager mode answers with counts, else a job id.
+
+    Either way a RecomputeJob is recorded first (look it up at ``GET /api/v1/recompute/{job}/``)."""
 
     serializer_class = RecomputeSerializer
 
@@ -254,15 +256,44 @@ class RecomputeView(APIView):
             for root in OrgUnit.objects.filter(parent__isnull=True):
                 scope.require(request.user, Perm.ADMIN, root)
         if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            result = recompute.run(period=period, unit=unit)
-            done = {"status": "done", "rows": result.rows, "periods": result.periods, "units": result.units}
+            # No broker (development, tests): run in the request and answer with the counts; the job is recorded
+            # all the same, so GET /api/v1/recompute/{job}/ works in every mode.
+            recorded = dispatch.record_scope_recompute(request.user, period, unit)
+            job = recompute.run_job(recorded.pk) or recorded  # just recorded: nobody else can have claimed it
+            done = {"status": "done", "rows": job.rows, "periods": job.periods, "units": job.units, "job": job.pk}
             return Response(RecomputeResultSerializer(done).data)
-        try:
-            job = recompute_scope_task.delay(period.pk if period else None, unit.pk if unit else None)
-        except Exception:  # noqa: BLE001  (any broker failure: a clear 503 in the API's shape, not a 500 page)
-            logger.warning("broker unavailable; recompute not queued", exc_info=True)
-            message = _("后台任务服务暂不可用，重算未排队，请稍后重试（夜间全量重算仍会进行）。")
-            return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        # Recorded first, enqueued after commit: with the broker down the job stays queued and the sweep runs it.
+        job = dispatch.request_scope_recompute(request.user, period, unit)
         return Response(
-            RecomputeResultSerializer({"status": "queued", "job": job.id}).data, status=status.HTTP_202_ACCEPTED
+            RecomputeResultSerializer({"status": "queued", "job": job.pk}).data, status=status.HTTP_202_ACCEPTED
         )
+
+
+class RecomputeJobSerializer(serializers.ModelSerializer):
+    """``GET /api/v1/recompute/{job}/``: a recorded recompute and, once finished, its counts or its error."""
+
+    job = serializers.IntegerField(source="pk")
+
+    class Meta:
+        model = RecomputeJob
+        fields = ["job", "status", "rows", "units", "periods", "error", "created_at", "finished_at"]
+
+
+class RecomputeJobView(APIView):
+    """GET: one recompute job, for its requester or an admin of its scope (the whole tree: a bureau-wide admin);
+    anyone else gets 404, as for any object outside the scope."""
+
+    serializer_class = RecomputeJobSerializer
+
+    @extend_schema(responses={200: RecomputeJobSerializer})
+    def get(self, request: Request, job: int) -> Response:
+        found = get_object_or_404(RecomputeJob.objects.select_related("org_unit"), pk=job)
+        if found.requested_by_id != request.user.pk:
+            allowed = (
+                scope.has_perm(request.user, Perm.ADMIN, found.org_unit)
+                if found.org_unit is not None
+                else scope.is_bureau_wide_admin(request.user)
+            )
+            if not allowed:
+                raise Http404
+        return Response(RecomputeJobSerializer(found).data)

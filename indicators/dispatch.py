@@ -4,17 +4,22 @@
 change): it records a PendingRecompute row — the outbox — and, after commit, enqueues the task. If the broker is
 down the row stays open and the periodic sweep picks it up, so numbers are delayed, never lost.
 ``enqueue_indicator`` does the same for an indicator whose definition changed (the nightly run catches up).
+``request_scope_recompute`` records the API's ``RecomputeJob`` and enqueues it after commit (broker down: the job
+stays queued and the sweep runs it).
 Services never enqueue; their callers (pages, API, receivers) call these.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import transaction
 
-from indicators.models import PendingRecompute, RecomputeKind
-from indicators.tasks import process_pending_recompute_task, recompute_indicator_task
+from indicators.models import PendingRecompute, RecomputeJob, RecomputeKind
+from indicators.tasks import process_pending_recompute_task, recompute_indicator_task, recompute_scope_task
+from schools.models import OrgUnit
+from submissions.models import Period
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +52,24 @@ def _enqueue_indicator(indicator_id: int) -> None:
         recompute_indicator_task.delay(indicator_id)
     except Exception:  # noqa: BLE001  (broker down: the nightly full recompute catches up)
         logger.warning("broker unavailable; indicator %s recomputes at the nightly run", indicator_id, exc_info=True)
+
+
+def record_scope_recompute(user: Any, period: Period | None, unit: OrgUnit | None) -> RecomputeJob:
+    """Record a recompute of ``unit``'s subtree (None: everything) for ``period`` (None: every period)."""
+    return RecomputeJob.objects.create(
+        requested_by=user if getattr(user, "is_authenticated", False) else None, period=period, org_unit=unit
+    )
+
+
+def request_scope_recompute(user: Any, period: Period | None, unit: OrgUnit | None) -> RecomputeJob:
+    """Record the job durably first, then enqueue it after commit; a broker that is down leaves it queued."""
+    job = record_scope_recompute(user, period, unit)
+    transaction.on_commit(lambda: _enqueue_job(job.pk))
+    return job
+
+
+def _enqueue_job(job_id: int) -> None:
+    try:
+        recompute_scope_task.delay(job_id=job_id)
+    except Exception:  # noqa: BLE001  (any broker failure: the sweep runs the queued job; never fail the request)
+        logger.warning("broker unavailable; recompute job %s left for the sweep", job_id, exc_info=True)

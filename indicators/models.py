@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -159,3 +160,44 @@ class NightlyRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M} · {self.remaining}"
+
+
+class RecomputeJobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("进行中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class RecomputeJob(models.Model):
+    """A recompute asked for through ``POST /api/v1/recompute/``: recorded before it is enqueued, so a broker that
+    is down delays it (the sweep runs queued jobs) instead of losing it, and its outcome can be looked up."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Empty period: every period; empty unit: the whole tree.
+    period = models.ForeignKey("submissions.Period", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    org_unit = models.ForeignKey("schools.OrgUnit", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=RecomputeJobStatus.choices, default=RecomputeJobStatus.QUEUED)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    units = models.PositiveIntegerField(null=True, blank=True)
+    periods = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("重算任务")
+        verbose_name_plural = _("重算任务")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The sweep's query: jobs queued or running.
+            models.Index(
+                fields=["created_at"], condition=Q(status__in=["queued", "running"]), name="indicators_rjob_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} · {self.status}"

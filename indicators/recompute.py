@@ -3,21 +3,28 @@
 Recording and enqueueing a recompute is ``indicators.dispatch``'s job (the outbox); this module never enqueues.
 ``process_pending`` claims a row with a conditional update (two workers never both run it),
 recomputes, and marks it done; ``sweep`` re-runs rows whose message was lost and claims whose worker
-died; ``run`` is what ``manage.py recompute`` and ``POST /api/v1/recompute/`` do.
+died; ``run`` is what ``manage.py recompute`` and ``POST /api/v1/recompute/`` do. ``run_job`` runs a recorded
+``RecomputeJob`` (the API's request) once; ``sweep_jobs`` runs the queued jobs whose message never arrived and
+fails the running ones whose worker died (the export jobs' rule).
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from indicators import engine
-from indicators.models import NightlyRun, PendingRecompute, RecomputeKind
+from indicators.models import NightlyRun, PendingRecompute, RecomputeJob, RecomputeJobStatus, RecomputeKind
 from schools.models import OrgUnit
 from submissions.models import Period
+
+logger = logging.getLogger(__name__)
 
 OPEN_GRACE = datetime.timedelta(minutes=1)  # give the after-commit message time to arrive first
 STUCK_AFTER = datetime.timedelta(minutes=10)  # a claim this old means the worker died
@@ -120,3 +127,62 @@ def run(period: Period | None = None, unit: OrgUnit | None = None) -> RecomputeR
         rows += engine.full_recompute(period_ids=period_ids, root_unit_ids=[root])
     periods = [period.code] if period else list(Period.objects.values_list("code", flat=True))
     return RecomputeResult(rows=rows, periods=periods, units=len(roots))
+
+
+def run_job(job_id: int) -> RecomputeJob | None:
+    """Claim a queued job, run it and record done with its counts, or failed with the error (then re-raise).
+
+    Returns None when the job was not ours to run (already claimed, done or failed): a message delivered twice,
+    or the sweep and the task racing, runs it once.
+    """
+    now = timezone.now()
+    claimed = RecomputeJob.objects.filter(pk=job_id, status=RecomputeJobStatus.QUEUED).update(
+        status=RecomputeJobStatus.RUNNING, started_at=now
+    )
+    if claimed != 1:
+        return None
+    job = RecomputeJob.objects.select_related("period", "org_unit").get(pk=job_id)
+    try:
+        result = run(period=job.period, unit=job.org_unit)
+    except Exception as exc:
+        RecomputeJob.objects.filter(pk=job_id, status=RecomputeJobStatus.RUNNING).update(
+            status=RecomputeJobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:1000], finished_at=timezone.now()
+        )
+        raise
+    job.status, job.rows, job.units, job.periods = RecomputeJobStatus.DONE, result.rows, result.units, result.periods
+    job.finished_at = timezone.now()
+    # Only a job still running is closed: one the sweep already marked failed (timed out) keeps that verdict.
+    RecomputeJob.objects.filter(pk=job_id, status=RecomputeJobStatus.RUNNING).update(
+        status=job.status, rows=job.rows, units=job.units, periods=job.periods, finished_at=job.finished_at
+    )
+    return job
+
+
+def fail_stuck_jobs(now: datetime.datetime | None = None) -> int:
+    """Running jobs past the task time limit: their worker died. Marked failed, so a client stops polling."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    return RecomputeJob.objects.filter(status=RecomputeJobStatus.RUNNING, started_at__lt=cutoff).update(
+        status=RecomputeJobStatus.FAILED, error=_("重算超时（后台任务已中断），请重新提交。"), finished_at=now
+    )
+
+
+def sweep_jobs(now: datetime.datetime | None = None, limit: int = 5) -> int:
+    """Fail stuck jobs, then run queued jobs older than OPEN_GRACE that never started; returns how many ran.
+
+    Run here rather than re-enqueued (this module never enqueues); a few per sweep, so one sweep stays short.
+    A job that fails is recorded failed and the sweep goes on with the next.
+    """
+    now = now or timezone.now()
+    fail_stuck_jobs(now)
+    due = RecomputeJob.objects.filter(
+        status=RecomputeJobStatus.QUEUED, started_at__isnull=True, created_at__lt=now - OPEN_GRACE
+    ).order_by("created_at", "pk")
+    ran = 0
+    for job_id in list(due.values_list("pk", flat=True)[:limit]):
+        try:
+            if run_job(job_id) is not None:
+                ran += 1
+        except Exception:  # noqa: BLE001  (recorded on the job; the other jobs still run)
+            logger.exception("recompute job %s failed", job_id)
+    return ran

@@ -22,8 +22,9 @@ def process_pending_recompute_task(pending_id: int) -> int:
 
 @shared_task
 def sweep_pending_recomputes_task() -> int:
-    """Re-run open rows older than a minute (lost messages) and claims stuck for ten minutes."""
-    return pipeline.sweep()
+    """Re-run open rows older than a minute (lost messages) and claims stuck for ten minutes; run the API's
+    recompute jobs that were never started and fail the ones whose worker died."""
+    return pipeline.sweep() + pipeline.sweep_jobs()
 
 
 @shared_task
@@ -57,8 +58,12 @@ def recompute_indicator_task(indicator_id: int) -> int:
 
 
 @shared_task
-def recompute_scope_task(period_id: int | None = None, unit_id: int | None = None) -> int:
-    """What POST /api/v1/recompute/ queues when tasks are not eager: one period and/or one subtree."""
+def recompute_scope_task(period_id: int | None = None, unit_id: int | None = None, job_id: int | None = None) -> int:
+    """What POST /api/v1/recompute/ queues when tasks are not eager: its recorded job (``job_id``), or one period
+    and/or one subtree (a message without a job: sent by an older release or by hand)."""
+    if job_id is not None:
+        job = pipeline.run_job(job_id)
+        return (job.rows or 0) if job is not None else 0
     period = Period.objects.filter(pk=period_id).first() if period_id else None
     unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id else None
     return pipeline.run(period=period, unit=unit).rows

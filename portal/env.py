@@ -175,3 +175,122 @@ def parse_email_url(url: str, name: str = "EMAIL_URL") -> dict[str, Any]:
             "EMAIL_USE_TLS": query.get("tls", "0").lower() in TRUE_WORDS,
         }
     raise ImproperlyConfigured(f"{name}={url!r}: unsupported scheme {scheme!r} (smtp, smtps, console, locmem)")
+
+
+# --- Object storage, Redis Sentinel (parsed here so that tests need neither boto3 nor a Sentinel) ---
+
+STORAGE_BACKENDS = ("filesystem", "s3")
+S3_BACKEND = "storages.backends.s3.S3Storage"
+DEFAULT_SENTINEL_PORT = 26379
+
+
+def default_storage_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """STORAGES["default"] from STORAGE_BACKEND: ``filesystem`` (MEDIA_ROOT, the default) or ``s3`` (any
+    S3-compatible service through django-storages: AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, AWS_S3_REGION_NAME). Problems are reported with the variable's name."""
+    backend = (env_str("STORAGE_BACKEND", None, environ) or "filesystem").strip().lower()
+    if backend not in STORAGE_BACKENDS:
+        report("STORAGE_BACKEND", f"STORAGE_BACKEND={backend!r} is not one of {', '.join(STORAGE_BACKENDS)}")
+        backend = "filesystem"
+    if backend == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME", None, environ) or ""
+    if not bucket.strip():
+        report("AWS_STORAGE_BUCKET_NAME", "AWS_STORAGE_BUCKET_NAME is required when STORAGE_BACKEND=s3")
+    endpoint = env_str("AWS_S3_ENDPOINT_URL", None, environ) or ""
+    if endpoint and urlparse(endpoint).scheme not in {"http", "https"}:
+        report("AWS_S3_ENDPOINT_URL", f"AWS_S3_ENDPOINT_URL={endpoint!r} is not an http(s):// URL")
+        endpoint = ""
+    options: dict[str, Any] = {
+        "bucket_name": bucket.strip(),
+        # Evidence and exports are private: no public ACL, and any URL the storage makes is signed and expires.
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 300,
+        # Like FileSystemStorage: a second upload with the same name gets a new name instead of replacing the first.
+        "file_overwrite": False,
+    }
+    for option, name in (
+        ("endpoint_url", "AWS_S3_ENDPOINT_URL"),
+        ("access_key", "AWS_ACCESS_KEY_ID"),
+        ("secret_key", "AWS_SECRET_ACCESS_KEY"),
+        ("region_name", "AWS_S3_REGION_NAME"),
+    ):
+        value = endpoint if name == "AWS_S3_ENDPOINT_URL" else (env_str(name, None, environ) or "")
+        if value:
+            options[option] = value
+    if not s3_package_installed():
+        report(
+            "STORAGE_BACKEND", "STORAGE_BACKEND=s3 is set but django-storages[s3] is not installed (pip install .[s3])"
+        )
+    return {"BACKEND": S3_BACKEND, "OPTIONS": options}
+
+
+def s3_package_installed() -> bool:
+    """django-storages' S3 backend and boto3 import (the optional ``[s3]`` extra)."""
+    try:
+        import boto3  # noqa: F401
+        import storages.backends.s3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def parse_sentinel_url(url: str, name: str = "REDIS_URL") -> list[tuple[str, int]]:
+    """``sentinel://h1:26379;sentinel://h2:26379`` (Celery's form) → the Sentinels' (host, port) pairs."""
+    hosts: list[tuple[str, int]] = []
+    for part in url.split(";"):
+        parsed = urlparse(part.strip())
+        if parsed.scheme.lower() != "sentinel" or not parsed.hostname:
+            raise ImproperlyConfigured(f"{name}={url!r}: every part must look like sentinel://host:26379")
+        try:
+            port = parsed.port or DEFAULT_SENTINEL_PORT
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={url!r} has an invalid port") from None
+        hosts.append((parsed.hostname, port))
+    return hosts
+
+
+def sentinel_master_options(url: str) -> dict[str, Any]:
+    """The master's password and database number, as Celery reads them from the first part of the URL
+    (``sentinel://:secret@h1:26379/2;sentinel://h2:26379``)."""
+    parsed = urlparse(url.split(";")[0].strip())
+    options: dict[str, Any] = {}
+    if parsed.password:
+        options["password"] = unquote(parsed.password)
+    if parsed.path.strip("/").isdigit():
+        options["db"] = int(parsed.path.strip("/"))
+    return options
+
+
+def check_sentinel_url(url: str, name: str = "REDIS_URL") -> None:
+    """Report a Sentinel URL Celery could not use, naming the variable."""
+    try:
+        parse_sentinel_url(url, name)
+    except ImproperlyConfigured as exc:
+        report(name, str(exc))
+
+
+def replica_database(url: str, default: Mapping[str, Any]) -> dict[str, Any] | None:
+    """DATABASES["replica"] from DATABASE_REPLICA_URL: the same engine as ``default`` and its connection options;
+    None (reported) when the URL is bad or names another engine."""
+    name = "DATABASE_REPLICA_URL"
+    try:
+        replica = parse_database_url(url, name)
+    except ImproperlyConfigured as exc:
+        report(name, str(exc))
+        return None
+    if replica["ENGINE"] != default["ENGINE"]:
+        report(name, f"{name} must use the same database engine as DATABASE_URL ({default['ENGINE']})")
+        return None
+    replica["OPTIONS"] = {**default.get("OPTIONS", {}), **replica.get("OPTIONS", {})}
+    for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        if key in default:
+            replica[key] = default[key]
+    # The test runner never creates a replica database: under tests the alias is the default database.
+    replica["TEST"] = {"MIRROR": "default"}
+    return replica
+
+
+def is_sentinel_url(url: str) -> bool:
+    return url.strip().lower().startswith("sentinel://")

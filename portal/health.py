@@ -17,6 +17,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from redis.sentinel import Sentinel
+
+from portal import env
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +30,16 @@ IN_PROCESS = "in-process"  # no broker: tasks run eagerly inside the web process
 
 
 @lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
+def _client(url: str, sentinel_master: str = "") -> redis.Redis:
+    if env.is_sentinel_url(url):
+        # Redis Sentinel (REDIS_URL=sentinel://…;sentinel://…): ask the Sentinels for the current master, as
+        # Celery does, so the heartbeats and queue lengths follow a fail-over.
+        timeouts = {
+            "socket_timeout": HEALTH_REDIS_TIMEOUT_SECONDS,
+            "socket_connect_timeout": HEALTH_REDIS_TIMEOUT_SECONDS,
+        }
+        sentinel = Sentinel(env.parse_sentinel_url(url), sentinel_kwargs=timeouts, **timeouts)
+        return sentinel.master_for(sentinel_master, health_check_interval=0, **env.sentinel_master_options(url))
     return redis.Redis.from_url(
         url,
         socket_timeout=HEALTH_REDIS_TIMEOUT_SECONDS,
@@ -39,7 +51,7 @@ def _client(url: str) -> redis.Redis:
 def redis_client() -> redis.Redis | None:
     """A client of the broker's Redis, or None when the portal runs without a broker."""
     url = settings.REDIS_URL
-    return _client(url) if url else None
+    return _client(url, settings.REDIS_SENTINEL_MASTER) if url else None
 
 
 def record_heartbeat(queue: str, now: float | None = None) -> None:

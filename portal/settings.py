@@ -111,6 +111,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     # Wait for a concurrent writer instead of failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# A PostgreSQL read replica (optional): the report pages and export workbooks read from it inside
+# portal.db_router.use_replica(); every write, and every other read, goes to "default".
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL") or ""
+if DATABASE_REPLICA_URL and (_replica := _env.replica_database(DATABASE_REPLICA_URL, DATABASES["default"])):
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---
@@ -170,8 +176,10 @@ MEDIA_URL = "/media/"
 # it to the web server with X-Accel-Redirect.
 PROTECTED_MEDIA_REDIRECT = env_str("PROTECTED_MEDIA_REDIRECT") or ""
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
+# STORAGE_BACKEND=s3 keeps evidence and exports in an S3-compatible bucket (optional extra: pip install .[s3]);
+# they are still served only through the portal's views, which stream them from the storage.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _env.default_storage_settings(),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -211,7 +219,13 @@ CONTENT_SECURITY_POLICY = (
 )
 
 # --- Celery ---
+# redis://host:6379/0, or Redis Sentinel: sentinel://h1:26379;sentinel://h2:26379 with REDIS_SENTINEL_MASTER.
 REDIS_URL = env_str("REDIS_URL") or ""
+REDIS_SENTINEL_MASTER = (env_str("REDIS_SENTINEL_MASTER") or "").strip()
+if _env.is_sentinel_url(REDIS_URL):
+    _env.check_sentinel_url(REDIS_URL)
+    if not REDIS_SENTINEL_MASTER:
+        _env.report("REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_MASTER is required when REDIS_URL is sentinel://")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 # Without a broker (make run, tests) tasks run in-process, so the portal needs nothing but Python.
@@ -234,13 +248,20 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # re-enqueues what was recorded (see indicators.dispatch).
 BROKER_TIMEOUT_SECONDS = env_int("BROKER_TIMEOUT_SECONDS", 3, minimum=1, maximum=60)
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
     "socket_timeout": BROKER_TIMEOUT_SECONDS,
     "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
 }
+if _env.is_sentinel_url(REDIS_URL):
+    # Celery asks the Sentinels for the current master of this name (and again after a fail-over).
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
+    CELERY_BROKER_TRANSPORT_OPTIONS["sentinel_kwargs"] = {
+        "socket_timeout": BROKER_TIMEOUT_SECONDS,
+        "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    }
 CELERY_REDIS_SOCKET_TIMEOUT = BROKER_TIMEOUT_SECONDS
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT_SECONDS
 CELERY_TASK_PUBLISH_RETRY = False

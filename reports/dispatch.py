@@ -18,6 +18,7 @@ from django.utils import translation
 
 from plans.models import Plan
 from portal import scope
+from portal.db_router import use_replica
 from portal.scope import Perm
 from reports import exports
 from reports.models import ExportJob
@@ -48,7 +49,8 @@ def request_export(user: Any, plan: Plan, unit: OrgUnit, period: Period | None) 
     rows = count_rows(plan, unit, period)
     if rows <= settings.EXPORT_ASYNC_THRESHOLD_ROWS:
         buffer = io.BytesIO()
-        build_workbook(plan, unit, period, buffer)
+        with use_replica():
+            build_workbook(plan, unit, period, buffer)
         return ExportResult(content=buffer.getvalue(), filename=exports.export_filename(plan, unit, period))
     with transaction.atomic():
         job = ExportJob.objects.create(

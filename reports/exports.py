@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from plans.models import Plan
 from portal import scope
+from portal.db_router import use_replica
 from portal.scope import Perm
 from reports import events
 from reports.models import ExportJob, ExportStatus
@@ -65,7 +66,9 @@ def _build(job: ExportJob) -> None:
     try:
         # Spooled: small files stay in memory, big ones go to a temporary file, never both.
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as handle:
-            rows = build_workbook(job.plan, job.scope, job.period, handle, on_progress=progress)
+            # The workbook's reads go to the read replica when configured; the job's own rows stay on default.
+            with use_replica():
+                rows = build_workbook(job.plan, job.scope, job.period, handle, on_progress=progress)
             handle.seek(0)
             name = default_storage.save(
                 f"exports/{job.pk}-{export_filename(job.plan, job.scope, job.period)}", File(handle)

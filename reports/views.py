@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from indicators.models import IndicatorValue
 from plans.models import Plan
 from portal import scope
+from portal.db_router import use_replica
 from portal.xlsx import XLSX_CONTENT_TYPE
 from reports import dispatch, exports
 from reports.models import ExportStatus
@@ -51,6 +52,7 @@ def _unit_from_request(request: HttpRequest, param: str) -> OrgUnit:
 
 
 @login_required
+@use_replica()  # a read-only page of precomputed values: the read replica, when configured
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The plan dashboard (queries: memberships, plans, unit, periods, sections, the 3 of
     plan_dashboard, scope choices, breadcrumb — 10 whatever the number of units)."""
@@ -96,6 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@use_replica()
 def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A school's or district's page: submissions by quarter, designations, targets covering it.
 

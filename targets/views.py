@@ -16,6 +16,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import FileSystemStorage
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +30,7 @@ from plans.forms import PlanImportForm
 from plans.models import Plan, Section, WorkItem
 from plans.views import admin_plan
 from portal import scope
+from portal.db_router import use_replica
 from portal.errors import ServiceError
 from portal.middleware import accepts_uploads
 from portal.scope import Perm
@@ -69,6 +71,7 @@ def _apply_errors(form: Any, error: ServiceError) -> None:
 
 
 @login_required
+@use_replica()  # the plan's progress page reads precomputed values: the read replica, when configured
 def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     """The plan as written, each target under its section / work item with its current status.
 
@@ -304,8 +307,9 @@ def note_evidence(request: HttpRequest, code: str, target: str, pk: int) -> Http
     """A note's evidence file, to users who may see the target (404 otherwise, as for a missing file).
 
     Media are never served as public files: with ``PROTECTED_MEDIA_REDIRECT`` set (nginx's internal location,
-    ``/protected-media/``) the web server sends the file after this check (X-Accel-Redirect); else Django
-    streams it. The file is always an attachment, so a browser never renders it as a page of the portal.
+    ``/protected-media/``) and files on the local disk, the web server sends the file after this check
+    (X-Accel-Redirect); else (object storage too) Django streams it from the storage. The file is always an
+    attachment, so a browser never renders it as a page of the portal.
     """
     note = get_object_or_404(
         TargetNote.objects.select_related("target__scope", "target__owner_unit", "target__owner_user"),
@@ -319,7 +323,9 @@ def note_evidence(request: HttpRequest, code: str, target: str, pk: int) -> Http
         raise Http404
     filename = note.evidence.name.rsplit("/", 1)[-1]
     prefix = settings.PROTECTED_MEDIA_REDIRECT
-    if prefix:
+    # nginx can hand over only files on its own disk; from object storage (STORAGE_BACKEND=s3) Django streams
+    # the file itself, so the bucket stays private and no signed URL ever leaves the portal.
+    if prefix and isinstance(note.evidence.storage, FileSystemStorage):
         response = HttpResponse(content_type="application/octet-stream")
         response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(note.evidence.name)}"
     else:

@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from indicators.models import RecomputeJob
 from portal.wsgi import application
 from tests.fuzz.conftest import FuzzWorld
 
@@ -98,6 +99,9 @@ def existing_path_parameters(path: str, world: FuzzWorld) -> dict[str, str]:
     for prefix, code in codes.items():
         if path.startswith(prefix):
             params["code"] = code
+    if "{job}" in path and path.startswith("/api/v1/recompute/"):
+        # A recompute job of the whole tree, as POST /api/v1/recompute/ records one (the admin's to read).
+        params["job"] = str(RecomputeJob.objects.create(requested_by=world.users.bea).pk)
     return {name: value for name, value in params.items() if "{" + name + "}" in path}
 
 

@@ -251,6 +251,30 @@ def test_web_script_serves_production_on_loopback(site: Path, services: list[Ser
     assert re.search(r"WARNING portal\.middleware \[[0-9a-f]{32}\] health check failed: database=ok", web.output())
 
 
+def test_web_script_writes_json_access_lines_with_log_format_json(site: Path, services: list[Service]) -> None:
+    port = _free_port()
+    env = _env(site, BIND=f"127.0.0.1:{port}", WEB_WORKERS="1", LOG_FORMAT="json")
+    web = Service("web", env, site / "web.log")
+    services.append(web)
+    web.wait_for(r"Booting worker")
+    path = '/healthz?q=%22a%5Cb%22&raw="x\\y"'
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)  # noqa: S310  (loopback)
+        except urllib.error.HTTPError:
+            break  # 503: the broker is down; the request was served and logged
+        except urllib.error.URLError:
+            assert time.monotonic() < deadline, web.output()[-3000:]
+            time.sleep(0.3)
+    web.stop()
+    access = [json.loads(line) for line in web.output().splitlines() if '"logger": "gunicorn.access"' in line]
+    assert access, web.output()[-3000:]
+    assert access[-1]["path"] == path
+    assert (access[-1]["method"], access[-1]["status"]) == ("GET", 503)
+    assert re.fullmatch(r"[0-9a-f]{32}", access[-1]["request_id"])
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None

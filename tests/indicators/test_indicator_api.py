@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from unittest import mock
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from indicators import engine
-from indicators.models import Indicator, IndicatorValue
+from indicators import engine, recompute, tasks
+from indicators.models import Indicator, IndicatorValue, RecomputeJob
+from schools.models import OrgUnit
 from tests.indicators.engine_data import figure, indicator, period, report, stock, value
 
 D = Decimal
@@ -125,27 +129,107 @@ def test_explain_outside_scope_is_404(users, data):
 
 def test_recompute_endpoint_is_for_bureau_admins(users, data):
     assert client_for(users.rita).post("/api/v1/recompute/", {"org_unit": "D1"}, format="json").status_code == 403
+    assert not RecomputeJob.objects.exists()  # a refused request records nothing
     IndicatorValue.objects.filter(org_unit__code="CITY").delete()
     response = client_for(users.bea).post("/api/v1/recompute/", {"period": "2023Q1"}, format="json")
     assert response.status_code == 200
-    # Unchanged rows are not rewritten: only CITY's one row is new again.
-    assert response.json() == {"status": "done", "rows": 1, "periods": ["2023Q1"], "units": 2}
+    job = RecomputeJob.objects.get()
+    # Unchanged rows are not rewritten: only CITY's one row is new again. Eager mode records a done job too.
+    assert response.json() == {"status": "done", "rows": 1, "periods": ["2023Q1"], "units": 2, "job": job.pk}
     assert IndicatorValue.objects.filter(org_unit__code="CITY").exists()
+    assert (job.status, job.rows, job.units, job.periods) == ("done", 1, 2, ["2023Q1"])
+    assert job.requested_by == users.bea
+    assert job.started_at is not None
+    assert job.finished_at is not None
 
 
-def test_recompute_with_the_broker_down_is_a_clear_503_not_a_500_page(users, data, settings):
-    from unittest import mock
-
+def refused_broker():
+    """The task's delay raising as kombu does when Redis refuses the connection."""
     from kombu.exceptions import OperationalError
 
     from indicators.tasks import recompute_scope_task
 
+    return mock.patch.object(recompute_scope_task, "delay", side_effect=OperationalError("connection refused"))
+
+
+def test_recompute_with_the_broker_down_is_recorded_queued_and_run_by_the_sweep(
+    users, data, settings, django_capture_on_commit_callbacks
+):
     settings.CELERY_TASK_ALWAYS_EAGER = False  # production: the API queues the recompute
-    refused = mock.patch.object(recompute_scope_task, "delay", side_effect=OperationalError("connection refused"))
-    with refused:
-        response = client_for(users.bea).post(
-            "/api/v1/recompute/", {"period": "2023Q1"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
-        )
-    assert response.status_code == 503
-    assert response["Content-Type"].startswith("application/json")
-    assert "nightly" in response.json()["errors"]["non_field_errors"][0]
+    IndicatorValue.objects.filter(org_unit__code="CITY").delete()
+    with refused_broker() as delay, django_capture_on_commit_callbacks(execute=True):
+        response = client_for(users.bea).post("/api/v1/recompute/", {"period": "2023Q1"}, format="json")
+    # Recorded before the broker was tried: the request is accepted, not lost.
+    assert delay.call_count == 1
+    assert response.status_code == 202
+    job = RecomputeJob.objects.get()
+    assert response.json() == {"status": "queued", "job": job.pk}
+    assert (job.status, job.started_at, job.period.code, job.org_unit) == ("queued", None, "2023Q1", None)
+    assert not IndicatorValue.objects.filter(org_unit__code="CITY").exists()
+
+    looked_up = client_for(users.bea).get(f"/api/v1/recompute/{job.pk}/").json()
+    assert (looked_up["status"], looked_up["rows"], looked_up["finished_at"]) == ("queued", None, None)
+
+    # A sweep within the grace minute leaves it to its message; after it, the sweep runs the job.
+    assert recompute.sweep_jobs(now=job.created_at + dt.timedelta(seconds=30)) == 0
+    assert recompute.sweep_jobs(now=job.created_at + dt.timedelta(minutes=2)) == 1
+    job.refresh_from_db()
+    assert (job.status, job.rows, job.units, job.periods, job.error) == ("done", 1, 2, ["2023Q1"], "")
+    assert IndicatorValue.objects.filter(org_unit__code="CITY").exists()
+    # A second sweep (or the message arriving late) does not run it again.
+    assert recompute.sweep_jobs(now=job.created_at + dt.timedelta(minutes=3)) == 0
+    assert recompute.run_job(job.pk) is None
+
+    body = client_for(users.bea).get(f"/api/v1/recompute/{job.pk}/").json()
+    assert body["job"] == job.pk
+    assert (body["status"], body["rows"], body["units"], body["periods"], body["error"]) == (
+        "done",
+        1,
+        2,
+        ["2023Q1"],
+        "",
+    )
+    assert body["created_at"]
+    assert body["finished_at"]
+
+
+def test_the_beat_sweep_task_runs_queued_jobs(users, data, settings):
+    job = RecomputeJob.objects.create(requested_by=users.bea, org_unit=OrgUnit.objects.get(code="D1"))
+    RecomputeJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(minutes=5))
+    tasks.sweep_pending_recomputes_task.apply().get()
+    job.refresh_from_db()
+    # D1's own subtree, every period (one here): nothing changed since the fixture's full recompute.
+    assert (job.status, job.units, job.periods) == ("done", 1, ["2023Q1"])
+
+
+def test_a_running_job_past_the_task_time_limit_is_failed(users, data, settings):
+    settings.CELERY_TASK_TIME_LIMIT = 600
+    started = timezone.now() - dt.timedelta(seconds=601)
+    stuck = RecomputeJob.objects.create(status="running", started_at=started)
+    alive = RecomputeJob.objects.create(status="running", started_at=timezone.now() - dt.timedelta(seconds=599))
+    assert recompute.fail_stuck_jobs() == 1
+    stuck.refresh_from_db()
+    alive.refresh_from_db()
+    assert (stuck.status, alive.status) == ("failed", "running")
+    assert stuck.error
+    assert stuck.finished_at is not None
+
+
+def test_a_job_whose_recompute_raises_is_recorded_failed(users, data):
+    job = RecomputeJob.objects.create(requested_by=users.bea)
+    with mock.patch.object(recompute, "run", side_effect=ValueError("disk full")), pytest.raises(ValueError):
+        recompute.run_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("failed", "ValueError: disk full")
+
+
+def test_recompute_job_lookup_scope(users, data, tree):
+    whole_tree = RecomputeJob.objects.create(requested_by=users.bea)
+    d1 = RecomputeJob.objects.create(requested_by=users.bea, org_unit=tree.d1)
+    assert client_for(users.bea).get(f"/api/v1/recompute/{d1.pk}/").status_code == 200
+    # Not an admin of the job's scope (a reviewer, a principal): 404, as for any object outside the scope.
+    for user in (users.rita, users.alice):
+        assert client_for(user).get(f"/api/v1/recompute/{d1.pk}/").status_code == 404
+        assert client_for(user).get(f"/api/v1/recompute/{whole_tree.pk}/").status_code == 404
+    assert client_for(users.bea).get("/api/v1/recompute/999999/").status_code == 404
+    assert APIClient().get(f"/api/v1/recompute/{d1.pk}/").status_code in (401, 403)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.authtoken.models import Token
 
-from indicators.models import Indicator, IndicatorValue
+from indicators.models import Indicator, IndicatorValue, RecomputeJob
 from plans.models import Plan, Section, WorkItem
 from reports.models import ExportJob, ExportStatus
 from schools.models import Designation, DesignationKind, OrgUnit, SchoolType
@@ -56,6 +56,7 @@ class Side:
     milestone: Target  # scope = the district, owner = the school
     note: TargetNote
     job: ExportJob  # a finished export of the district
+    recompute_job: RecomputeJob  # bea's recompute of the district (POST /api/v1/recompute/)
     template: bytes  # the school's Excel template for 2023Q2 (the draft) with one value filled in
     markers: list[str] = field(default_factory=list)  # texts that exist only on this side
 
@@ -158,6 +159,7 @@ def _side(
         milestone=milestone,
         note=note,
         job=job,
+        recompute_job=RecomputeJob.objects.create(requested_by=users.bea, org_unit=district, period=q1),
         template=_template(users.bea, q2, school, figures[1]),  # enrolled 40 → 77: passes the rule
     )
 

@@ -555,6 +555,9 @@ RULES: list[Rule] = [
     *AB("recompute", "POST",
         a="401 403 403 403 403 403 200",
         b="401 403 403 403 403 403 200", data=_(org_unit=lambda s, w: s.school.code)),
+    *AB("recompute-job", "GET",
+        a="401 404 404 404 404 404 200",
+        b="401 404 404 404 404 404 200", kwargs=_(job=lambda s, w: s.recompute_job.pk)),
 
     *R("indicator-catalogue", "GET", "-",           "401 200 200 200 200 200 200"),
     *R("indicator-catalogue-install", "POST", "-",  "401 403 403 403 403 403 201", kwargs=CATALOGUE_ENTRY),
