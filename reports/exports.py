@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from plans.models import Plan
 from portal import scope
 from portal.scope import Perm
-from reports import events
-from reports.models import ExportJob, ExportStatus
+from reports import drilldown, events
+from reports.models import ExportJob, ExportKind, ExportStatus
 from reports.xlsx import build_workbook
 from schools.models import OrgUnit
 from submissions.models import Period
@@ -37,6 +37,23 @@ def export_filename(plan: Plan, unit: OrgUnit, period: Period | None) -> str:
     return f"{plan.code}-{unit.code}-{period.code if period else 'latest'}.xlsx"
 
 
+def job_filename(job: ExportJob) -> str:
+    """The download name of a job's file: the workbook's, or the drill-down's as the page names it."""
+    if job.kind == ExportKind.DRILLDOWN and job.target is not None:
+        return drilldown.filename(job.target, job.scope, job.params.get("format", "xlsx"))
+    return export_filename(job.plan, job.scope, job.period)
+
+
+def _write(job: ExportJob, handle: Any, progress: Any) -> int:
+    """Write the job's file into ``handle``; returns its data rows."""
+    if job.kind == ExportKind.DRILLDOWN:
+        if job.target is None or job.requested_by is None:
+            raise ValueError("drill-down export without its target or requester")
+        table = drilldown.drilldown_table(job.requested_by, job.target, job.scope, job.period, job.params)
+        return drilldown.write(table, job.params.get("format", "xlsx"), handle)
+    return build_workbook(job.plan, job.scope, job.period, handle, on_progress=progress)
+
+
 def run_export_job(job_id: int) -> bool:
     """Produce the workbook of a pending job; returns False when another run already claimed it."""
     now = timezone.now()
@@ -45,7 +62,9 @@ def run_export_job(job_id: int) -> bool:
     )
     if claimed != 1:
         return False
-    job = ExportJob.objects.select_related("plan", "scope", "period").get(pk=job_id)
+    job = ExportJob.objects.select_related(
+        "plan", "scope", "period", "target__plan", "target__indicator", "requested_by"
+    ).get(pk=job_id)
     with translation.override(job.language):
         _build(job)
     return True
@@ -65,11 +84,9 @@ def _build(job: ExportJob) -> None:
     try:
         # Spooled: small files stay in memory, big ones go to a temporary file, never both.
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as handle:
-            rows = build_workbook(job.plan, job.scope, job.period, handle, on_progress=progress)
+            rows = _write(job, handle, progress)
             handle.seek(0)
-            name = default_storage.save(
-                f"exports/{job.pk}-{export_filename(job.plan, job.scope, job.period)}", File(handle)
-            )
+            name = default_storage.save(f"exports/{job.pk}-{job_filename(job)}", File(handle))
     except Exception as exc:  # noqa: BLE001  (any failure must end as a visible FAILED job, not a stuck one)
         logger.exception("export job %s failed", job_id)
         ExportJob.objects.filter(pk=job_id).update(

@@ -72,7 +72,7 @@ def test_cursor_previous_link_goes_back_to_the_same_page(tree: Tree, users: Pers
     _values(tree)
     client = APIClient()
     client.force_authenticate(users.bea)
-    first = client.get("/api/v1/indicator-values/", {"cursor": "", "limit": 10}).json()
+    first = client.get("/api/v1/indicator-values/", {"cursor": "", "limit": "10"}).json()
     second = client.get(first["next"]).json()
     back = client.get(second["previous"]).json()
     assert first["previous"] is None
@@ -103,7 +103,7 @@ def test_a_cursor_page_issues_no_count_query(tree: Tree, users: Personas) -> Non
     _values(tree)
     client = APIClient()
     client.force_authenticate(users.bea)
-    first = client.get("/api/v1/indicator-values/", {"cursor": "", "limit": 5}).json()
+    first = client.get("/api/v1/indicator-values/", {"cursor": "", "limit": "5"}).json()
     for url in (None, first["next"]):
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url) if url else client.get("/api/v1/indicator-values/", {"cursor": ""})
