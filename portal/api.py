@@ -119,6 +119,14 @@ class KeysetPagination(pagination.CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 1000
 
+    def decode_cursor(self, request: Any) -> Any:
+        # A hand-made cursor whose position is not a number would reach the database as ``id > 'abc'``
+        # (a 500): it is an invalid cursor like any other, a 404.
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not str(cursor.position).isdigit():
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
 
 class Pagination(pagination.LimitOffsetPagination):
     """``?limit=&offset=`` with a ceiling: a huge limit is clamped, never passed to the database's LIMIT.

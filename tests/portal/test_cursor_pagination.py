@@ -3,6 +3,7 @@ clients that page by ``limit``/``offset`` get exactly the answer they had before
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from decimal import Decimal
@@ -128,9 +129,10 @@ def test_offset_pages_answer_as_before(tree: Tree, users: Personas) -> None:
 def test_a_bad_cursor_is_a_404_in_the_error_shape(users: Personas) -> None:
     client = APIClient()
     client.force_authenticate(users.bea)
-    response = client.get("/api/v1/org-units/", {"cursor": "not-base64!"})
-    assert response.status_code == 404
-    assert "errors" in response.json()
+    for cursor in ("not-base64!", base64.b64encode(b"p=abc").decode(), base64.b64encode(b"p=1;x").decode()):
+        response = client.get("/api/v1/org-units/", {"cursor": cursor})
+        assert response.status_code == 404, cursor
+        assert "errors" in response.json()
 
 
 @pytest.mark.django_db
