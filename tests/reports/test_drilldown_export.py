@@ -70,7 +70,9 @@ def test_the_background_file_is_the_inline_file(
     assert (job.target, job.scope) == (report.t_rate, tree.city)
     assert job.rows_total == 6  # K1, K2 and the 4 added kindergartens
     assert job.rows_done == 6
-    assert client.get(job.get_absolute_url()).status_code == 200
+    page = client.get(job.get_absolute_url())
+    assert page.status_code == 200
+    assert "导出目标明细表" in page.content.decode()
     background = _download(client, job)
     if export_format == "csv":
         assert background == inline.content
