@@ -123,7 +123,11 @@ class KeysetPagination(pagination.CursorPagination):
         # A hand-made cursor whose position is not a number would reach the database as ``id > 'abc'``
         # (a 500): it is an invalid cursor like any other, a 404.
         cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and not str(cursor.position).isdigit():
+        if (
+            cursor is not None
+            and cursor.position is not None
+            and not (str(cursor.position).isascii() and str(cursor.position).isdigit())
+        ):
             raise exceptions.NotFound(self.invalid_cursor_message)
         return cursor
 

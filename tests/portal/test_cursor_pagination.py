@@ -129,7 +129,12 @@ def test_offset_pages_answer_as_before(tree: Tree, users: Personas) -> None:
 def test_a_bad_cursor_is_a_404_in_the_error_shape(users: Personas) -> None:
     client = APIClient()
     client.force_authenticate(users.bea)
-    for cursor in ("not-base64!", base64.b64encode(b"p=abc").decode(), base64.b64encode(b"p=1;x").decode()):
+    for cursor in (
+        "not-base64!",
+        base64.b64encode(b"p=abc").decode(),
+        base64.b64encode(b"p=1;x").decode(),
+        base64.b64encode(b"p=%C2%B2").decode(),
+    ):
         response = client.get("/api/v1/org-units/", {"cursor": cursor})
         assert response.status_code == 404, cursor
         assert "errors" in response.json()
