@@ -48,12 +48,14 @@ def _cursor_at(pk: int) -> str:
     return base64.b64encode(urlencode({"p": str(pk)}).encode("ascii")).decode("ascii")
 
 
-def _last_pages(client: Any, path: str, model: Any) -> tuple[int, float, float]:
+def _last_pages(client: Any, path: str, model: Any) -> tuple[int, float, float, float]:
+    """(rows, last page by offset ms, first page by cursor ms, last page by cursor ms)."""
     total = model.objects.count()
     offset = _median_ms(client, path, {"limit": "100", "offset": str(total - 100)})
+    first = _median_ms(client, path, {"limit": "100", "cursor": ""})
     before_last = model.objects.order_by("-pk").values_list("pk", flat=True)[100]
     cursor = _median_ms(client, path, {"limit": "100", "cursor": _cursor_at(before_last)})
-    return total, offset, cursor
+    return total, offset, first, cursor
 
 
 def run() -> list[dict[str, object]]:
@@ -61,6 +63,7 @@ def run() -> list[dict[str, object]]:
 
     bench_reports._setup_django()
     from django.conf import settings
+    from django.db import connection
     from django.test import Client
 
     from indicators.models import IndicatorValue
@@ -76,12 +79,17 @@ def run() -> list[dict[str, object]]:
     user, root = ctx["user"], ctx["root"]
     client = Client()
     client.force_login(user)
+    # Fresh bulk-loaded tables have no statistics yet (autovacuum would analyse them later): without them the
+    # planner takes the scope's path LIKE for ~15 units and sorts the whole join for the first cursor page.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     rows: list[dict[str, object]] = []
     for path, model in (("/api/v1/indicator-values/", IndicatorValue), ("/api/v1/org-units/", OrgUnit)):
-        total, offset, cursor = _last_pages(client, path, model)
-        name = f"lists: {path} last page of 100 ({total} rows)"
-        rows.append({"name": f"{name}, by offset", "value": offset, "unit": "ms"})
-        rows.append({"name": f"{name}, by cursor", "value": cursor, "unit": "ms", "goal": "≤ 200 ms"})
+        total, offset, first, last = _last_pages(client, path, model)
+        name = f"lists: {path} page of 100 ({total} rows)"
+        rows.append({"name": f"{name}, last page by offset", "value": offset, "unit": "ms"})
+        rows.append({"name": f"{name}, first page by cursor", "value": first, "unit": "ms", "goal": "≤ 200 ms"})
+        rows.append({"name": f"{name}, last page by cursor", "value": last, "unit": "ms", "goal": "≤ 200 ms"})
 
     target = Target.objects.select_related("plan", "indicator").get(plan__code=bench_reports.PLAN, code="big-class")
     period = Period.objects.get(code="2023Q4")
@@ -95,17 +103,31 @@ def run() -> list[dict[str, object]]:
     new_xlsx_s, _ = _seconds(lambda: drilldown.write(table(), "xlsx", io.BytesIO()))
     new_csv_s, _ = _seconds(lambda: drilldown.write(table(), "csv", io.BytesIO()))
     settings.DRILLDOWN_EXPORT_ASYNC_ROWS = 5000
-    result = dispatch.request_drilldown_export(user, target, root, period, params, "xlsx")
+    # In the request: count the rows, record the job (enqueued after commit; with eager Celery it runs here).
+    request_s, result = _seconds(lambda: dispatch.request_drilldown_export(user, target, root, period, params, "xlsx"))
     assert result.job is not None
-    job_s, _ = _seconds(lambda: exports.run_export_job(result.job.pk))
+    exports.run_export_job(result.job.pk)  # no-op when eager Celery already ran it
     job = ExportJob.objects.get(pk=result.job.pk)
     assert job.status == "done", job.error
+    assert job.started_at is not None
+    assert job.finished_at is not None
+    job_s = round((job.finished_at - job.started_at).total_seconds(), 2)
     name = f"lists: drill-down export of {count} rows"
     rows += [
         {"name": f"{name}, .xlsx via django-tables2 as_values (before)", "value": old_s, "unit": "s"},
         {"name": f"{name}, .xlsx via reports.drilldown", "value": new_xlsx_s, "unit": "s"},
         {"name": f"{name}, CSV via reports.drilldown", "value": new_csv_s, "unit": "s"},
-        {"name": f"{name}, .xlsx as a background export job", "value": job_s, "unit": "s", "goal": "≤ 3 s"},
+        {
+            "name": f"{name}, .xlsx as a background export job (started → finished)",
+            "value": job_s,
+            "unit": "s",
+            "goal": "≤ 3 s",
+        },
+        {
+            "name": f"{name}, the request that records the job (eager Celery: includes the job)",
+            "value": request_s,
+            "unit": "s",
+        },
     ]
     return rows
 
