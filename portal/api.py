@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -107,10 +108,74 @@ class UserThrottle(_SettingRate, throttling.UserRateThrottle):
     rate_setting = "API_THROTTLE_USER_RATE"
 
 
+class KeysetPagination(pagination.CursorPagination):
+    """``?cursor=``: pages by primary key (``WHERE id > last ORDER BY id LIMIT n``), never a COUNT(*).
+
+    The primary key is unique and indexed, so every page costs the same however deep it is, and a row
+    added or removed meanwhile never makes a walk skip or repeat another. ``limit`` sets the page size.
+    """
+
+    ordering = "pk"
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+    def decode_cursor(self, request: Any) -> Any:
+        # A hand-made cursor whose position is not a number would reach the database as ``id > 'abc'``
+        # (a 500): it is an invalid cursor like any other, a 404.
+        cursor = super().decode_cursor(request)
+        if (
+            cursor is not None
+            and cursor.position is not None
+            and not (str(cursor.position).isascii() and str(cursor.position).isdigit())
+        ):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
+
 class Pagination(pagination.LimitOffsetPagination):
-    """``?limit=&offset=`` with a ceiling: a huge limit is clamped, never passed to the database's LIMIT."""
+    """``?limit=&offset=`` with a ceiling: a huge limit is clamped, never passed to the database's LIMIT.
+
+    A request with ``cursor`` (``?cursor=`` empty for the first page) is paged by ``KeysetPagination``
+    instead: ``next``/``previous`` links and no ``count``. Offset pages answer exactly as before; their
+    COUNT(*) and OFFSET grow with the list, which is why large lists are walked by cursor. A list computed
+    in Python (not a queryset) is always paged by offset.
+    """
 
     max_limit = 1000
+
+    def __init__(self) -> None:
+        self.keyset: KeysetPagination | None = None
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
+        if KeysetPagination.cursor_query_param in request.query_params and isinstance(queryset, QuerySet):
+            self.keyset = KeysetPagination()
+            self.display_page_controls = False
+            return self.keyset.paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        if self.keyset is not None:
+            return self.keyset.get_paginated_response(data)
+        return super().get_paginated_response(data)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # One shape for both: ``count`` is present on offset pages only.
+        response = super().get_paginated_response_schema(schema)
+        response["required"] = [name for name in response.get("required", []) if name != "count"]
+        return response
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        cursor = {
+            "name": KeysetPagination.cursor_query_param,
+            "required": False,
+            "in": "query",
+            "description": (
+                "Keyset paging for large lists: send it empty for the first page, then follow `next`. "
+                "Pages are ordered by creation (primary key) and carry no `count`; `limit` sets the page size."
+            ),
+            "schema": {"type": "string"},
+        }
+        return [*super().get_schema_operation_parameters(view), cursor]
 
 
 class JSONParser(parsers.JSONParser):

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -161,11 +161,33 @@ def safe_text(value: Any) -> str:
 
 def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
     """Rows as UTF-8 CSV with a BOM; text made safe by ``safe_text``, numbers written as numbers."""
+    buffer = io.BytesIO()
+    iterator = iter(rows)
+    write_csv(next(iterator, None), iterator, buffer)
+    return buffer.getvalue()
+
+
+CSV_FLUSH_ROWS = 1000
+
+
+def write_csv(header: Sequence[Any] | None, rows: Iterable[Sequence[Any]], out: IO[bytes]) -> int:
+    """``header`` then ``rows`` as UTF-8 CSV with a BOM into ``out``, a thousand rows at a time (flat memory
+    for an export job's file); text made safe by ``safe_text``. Returns the number of rows after the header."""
+    out.write(codecs.BOM_UTF8)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
+    if header is not None:
+        writer.writerow([safe_text(value) if isinstance(value, str) else value for value in header])
+    count = 0
     for row in rows:
         writer.writerow([safe_text(value) if isinstance(value, str) else value for value in row])
-    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+        count += 1
+        if count % CSV_FLUSH_ROWS == 0:
+            out.write(buffer.getvalue().encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+    out.write(buffer.getvalue().encode("utf-8"))
+    return count
 
 
 # --- Import errors ---

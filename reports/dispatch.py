@@ -20,12 +20,13 @@ from plans.models import Plan
 from portal import scope
 from portal.db_router import use_replica
 from portal.scope import Perm
-from reports import exports
-from reports.models import ExportJob
+from reports import drilldown, exports
+from reports.models import ExportJob, ExportKind
 from reports.tasks import export_plan_workbook_task
 from reports.xlsx import build_workbook, count_rows
 from schools.models import OrgUnit
 from submissions.models import Period
+from targets.models import Target
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,38 @@ def request_export(user: Any, plan: Plan, unit: OrgUnit, period: Period | None) 
             language=translation.get_language() or settings.LANGUAGE_CODE,
         )
         # After commit: a worker must never look for a row that is not there yet.
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return ExportResult(job=job)
+
+
+def request_drilldown_export(
+    user: Any, target: Target, unit: OrgUnit, period: Period | None, params: dict[str, str], export_format: str
+) -> ExportResult:
+    """A target page's drill-down table as CSV/.xlsx: written now up to DRILLDOWN_EXPORT_ASYNC_ROWS rows, else
+    an export job (the same job page as the workbook's). Both paths write through ``reports.drilldown``.
+
+    The caller has found ``unit`` in the user's view scope; a background job also needs Perm.EXPORT on it
+    (its page and file are shown to those who may export there).
+    """
+    table = drilldown.drilldown_table(user, target, unit, period, params)
+    rows = table.data.data.count()
+    if rows <= settings.DRILLDOWN_EXPORT_ASYNC_ROWS:
+        buffer = io.BytesIO()
+        drilldown.write(table, export_format, buffer)
+        return ExportResult(content=buffer.getvalue(), filename=drilldown.filename(target, unit, export_format))
+    scope.require(user, Perm.EXPORT, unit)
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            kind=ExportKind.DRILLDOWN,
+            plan=target.plan,
+            target=target,
+            scope=unit,
+            period=period,
+            params={**params, "format": export_format},
+            requested_by=user if user.is_authenticated else None,
+            rows_total=rows,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return ExportResult(job=job)
 

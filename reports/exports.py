@@ -21,8 +21,8 @@ from plans.models import Plan
 from portal import scope
 from portal.db_router import use_replica
 from portal.scope import Perm
-from reports import events
-from reports.models import ExportJob, ExportStatus
+from reports import drilldown, events
+from reports.models import ExportJob, ExportKind, ExportStatus
 from reports.xlsx import build_workbook
 from schools.models import OrgUnit
 from submissions.models import Period
@@ -38,6 +38,23 @@ def export_filename(plan: Plan, unit: OrgUnit, period: Period | None) -> str:
     return f"{plan.code}-{unit.code}-{period.code if period else 'latest'}.xlsx"
 
 
+def job_filename(job: ExportJob) -> str:
+    """The download name of a job's file: the workbook's, or the drill-down's as the page names it."""
+    if job.kind == ExportKind.DRILLDOWN and job.target is not None:
+        return drilldown.filename(job.target, job.scope, job.params.get("format", "xlsx"))
+    return export_filename(job.plan, job.scope, job.period)
+
+
+def _write(job: ExportJob, handle: Any, progress: Any) -> int:
+    """Write the job's file into ``handle``; returns its data rows."""
+    if job.kind == ExportKind.DRILLDOWN:
+        if job.target is None or job.requested_by is None:
+            raise ValueError("drill-down export without its target or requester")
+        table = drilldown.drilldown_table(job.requested_by, job.target, job.scope, job.period, job.params)
+        return drilldown.write(table, job.params.get("format", "xlsx"), handle)
+    return build_workbook(job.plan, job.scope, job.period, handle, on_progress=progress)
+
+
 def run_export_job(job_id: int) -> bool:
     """Produce the workbook of a pending job; returns False when another run already claimed it."""
     now = timezone.now()
@@ -46,7 +63,9 @@ def run_export_job(job_id: int) -> bool:
     )
     if claimed != 1:
         return False
-    job = ExportJob.objects.select_related("plan", "scope", "period").get(pk=job_id)
+    job = ExportJob.objects.select_related(
+        "plan", "scope", "period", "target__plan", "target__indicator", "requested_by"
+    ).get(pk=job_id)
     with translation.override(job.language):
         _build(job)
     return True
@@ -66,13 +85,11 @@ def _build(job: ExportJob) -> None:
     try:
         # Spooled: small files stay in memory, big ones go to a temporary file, never both.
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as handle:
-            # The workbook's reads go to the read replica when configured; the job's own rows stay on default.
+            # The export's reads go to the read replica when configured; the job's own rows stay on default.
             with use_replica():
-                rows = build_workbook(job.plan, job.scope, job.period, handle, on_progress=progress)
+                rows = _write(job, handle, progress)
             handle.seek(0)
-            name = default_storage.save(
-                f"exports/{job.pk}-{export_filename(job.plan, job.scope, job.period)}", File(handle)
-            )
+            name = default_storage.save(f"exports/{job.pk}-{job_filename(job)}", File(handle))
     except Exception as exc:  # noqa: BLE001  (any failure must end as a visible FAILED job, not a stuck one)
         logger.exception("export job %s failed", job_id)
         ExportJob.objects.filter(pk=job_id).update(

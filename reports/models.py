@@ -17,8 +17,20 @@ class ExportStatus(models.TextChoices):
     EXPIRED = "expired", _("已过期")
 
 
+class ExportKind(models.TextChoices):
+    WORKBOOK = "workbook", _("进度工作簿")
+    DRILLDOWN = "drilldown", _("目标明细表")
+
+
 class ExportJob(models.Model):
-    """A progress workbook generated in the background; the file expires after EXPORT_EXPIRY_HOURS."""
+    """A progress workbook (or a target's drill-down table) generated in the background; the file expires
+    after EXPORT_EXPIRY_HOURS."""
+
+    kind = models.CharField(max_length=20, choices=ExportKind.choices, default=ExportKind.WORKBOOK)
+    # Drill-down exports: the target, and what the page showed — rows mode, filters, sort, file format —
+    # so the worker writes the same rows in the same order as the page would have in the request.
+    target = models.ForeignKey("targets.Target", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    params = models.JSONField(default=dict, blank=True)
 
     plan = models.ForeignKey("plans.Plan", on_delete=models.CASCADE, related_name="+")
     scope = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="+")

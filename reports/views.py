@@ -24,8 +24,8 @@ from indicators.models import IndicatorValue
 from plans.models import Plan
 from portal import scope
 from portal.db_router import use_replica
-from portal.xlsx import XLSX_CONTENT_TYPE
-from reports import dispatch, exports
+from portal.xlsx import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from reports import dispatch, drilldown, exports
 from reports.models import ExportStatus
 from reports.queries import plan_dashboard
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
@@ -33,6 +33,7 @@ from submissions.models import Period, Submission
 from targets.models import Progress, Target
 from targets.progress_detail import before_assessment_q, contribution_q
 from targets.queries import STATUS_LABELS, STATUS_ORDER, breadcrumb, chosen_period
+from targets.views import TargetDetailView
 
 SCOPE_LEVELS = (Level.BUREAU, Level.DISTRICT, Level.TOWNSHIP)
 
@@ -164,6 +165,28 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "reports/unit_detail.html", context)
 
 
+# --- A target's page: its drill-down export goes through the export dispatcher ---
+
+
+class TargetDetailPage(TargetDetailView):
+    """The target page (``targets.views``) whose CSV/XLSX export is ``dispatch.request_drilldown_export``:
+    written in the request when small, else an export job whose page the user is sent to."""
+
+    def create_export(self, export_format: str) -> HttpResponse:
+        if export_format not in drilldown.FORMATS:
+            raise Http404
+        params = drilldown.kept_params(self.request.GET)
+        result = dispatch.request_drilldown_export(
+            self.request.user, self.target, self.unit, self.period, params, export_format
+        )
+        if result.job is not None:
+            return redirect(result.job.get_absolute_url())
+        content_type = XLSX_CONTENT_TYPE if export_format == "xlsx" else CSV_CONTENT_TYPE
+        response = HttpResponse(result.content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+        return response
+
+
 # --- Workbook export ---
 
 
@@ -193,5 +216,5 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(exports.visible_jobs(request.user), pk=pk)
     if job.status != ExportStatus.DONE or not job.file:
         raise Http404(_("文件不存在或已过期。"))
-    filename = exports.export_filename(job.plan, job.scope, job.period)
+    filename = exports.job_filename(job)
     return FileResponse(default_storage.open(job.file.name, "rb"), as_attachment=True, filename=filename)

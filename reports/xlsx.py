@@ -42,6 +42,10 @@ from targets.models import Target
 from targets.queries import STATUS_LABELS, TargetRow, drilldown_queryset, is_unit_level, unit_filter_q
 
 BATCH_SIZE = 1000
+# Excel opens at most 1,048,576 rows per sheet (a longer sheet is truncated or refused by Excel, with no
+# word from us); a streamed sheet that would pass it continues on "指标数据 (2)", "(3)"…  Tests lower it.
+MAX_SHEET_ROWS = 1_048_576
+HEADER_ROWS = 3
 # Red/amber/green fills; the status word is always written too (colour is never the only signal).
 RAG_FILLS = {
     "met": PatternFill("solid", fgColor="C6EFCE"),
@@ -295,6 +299,32 @@ def _batches(rows: Iterable[T]) -> Iterator[list[T]]:
         yield batch
 
 
+def sheet_parts(total: int) -> list[slice]:
+    """Row ranges of one long list split into sheets of at most MAX_SHEET_ROWS rows (headers included)."""
+    per_sheet = MAX_SHEET_ROWS - HEADER_ROWS
+    if total <= per_sheet:
+        return [slice(None)]
+    return [slice(start, start + per_sheet) for start in range(0, total, per_sheet)]
+
+
+def part_title(base: str, number: int, used: set[str]) -> str:
+    """The first part keeps ``base``; the next ones are "base (2)", "base (3)"…, cut to fit 31 characters."""
+    if number == 1:
+        return sheet_title(base, used)
+    suffix = f" ({number})"
+    return sheet_title(base[: 31 - len(suffix)] + suffix, used)
+
+
+def part_line(line: str, number: int, parts: int) -> str:
+    """The sheet's second line; on a split list it also says which part this is and why."""
+    if parts == 1:
+        return line
+    note = _("第 {number}/{parts} 部分：Excel 每个工作表最多 {limit} 行，其余行在相邻的工作表中。").format(
+        number=number, parts=parts, limit=f"{MAX_SHEET_ROWS:,}"
+    )
+    return f"{line}  {note}"
+
+
 DRILL_HEADERS = [
     _l("代码"),
     _l("单位"),
@@ -341,18 +371,12 @@ def _labels(field_name: str) -> dict[str, str]:
 def _drilldown_sheet(
     book: StreamedBook, dash: Dashboard, target: Target, used: set[str], tick: Callable[[int], None]
 ) -> None:
-    wb, indicator = book.wb, target.indicator
-    ws = wb.create_sheet(sheet_title(f"{_('明细')}-{target.code}", used))
-    setup_sheet(ws, [14, 30, 24, 14, 12, 12, 12, 12, 12, 10, 14], header_rows=3)
-    ws.append([text_cell(ws, target.text, font=TITLE_FONT)])
-    line = _("{scope}  指标：{indicator}").format(scope=_scope_line(dash), indicator=localized(indicator))
-    ws.append([text_cell(ws, line)])
-    ws.append(header_row(ws, [str(h) for h in DRILL_HEADERS]))
+    indicator = target.indicator
     school_types, ownerships = _labels("school_type"), _labels("ownership")
-    number, percent = number_style(book, ws, indicator)
-    statuses = status_styles(book, ws)
-    # One query read through a server-side cursor (PostgreSQL), BATCH_SIZE rows at a time: flat memory,
-    # and no per-batch re-join and re-sort of the whole subtree (keyset batches cost 32 × 75 ms at 20,000 units).
+    line = _("{scope}  指标：{indicator}").format(scope=_scope_line(dash), indicator=localized(indicator))
+    # One query per sheet read through a server-side cursor (PostgreSQL), BATCH_SIZE rows at a time: flat
+    # memory, and no per-batch re-join and re-sort of the whole subtree (keyset batches cost 32 × 75 ms at
+    # 20,000 units). Path order is unique, so a split list's parts neither skip nor repeat a row.
     rows = (
         drilldown_queryset(target, dash.unit, dash.period, rows="schools")
         .order_by("path")
@@ -371,6 +395,34 @@ def _drilldown_sheet(
         )
     )
     small = _("样本过小")
+    parts = sheet_parts(rows.count())
+    for number, part in enumerate(parts, start=1):
+        ws = book.wb.create_sheet(part_title(f"{_('明细')}-{target.code}", number, used))
+        setup_sheet(ws, [14, 30, 24, 14, 12, 12, 12, 12, 12, 10, 14], header_rows=HEADER_ROWS)
+        ws.append([text_cell(ws, target.text, font=TITLE_FONT)])
+        ws.append([text_cell(ws, part_line(line, number, len(parts)))])
+        ws.append(header_row(ws, [str(h) for h in DRILL_HEADERS]))
+        number_format, percent = number_style(book, ws, indicator)
+        statuses = status_styles(book, ws)
+        book.stream(
+            ws,
+            header_rows=HEADER_ROWS,
+            ncols=len(DRILL_HEADERS),
+            fill=_drilldown_fill(rows[part], (number_format, percent), statuses, school_types, ownerships, small, tick),
+        )
+
+
+def _drilldown_fill(
+    rows: QuerySet,
+    style: tuple[int, bool],
+    statuses: dict[str, tuple[str, int]],
+    school_types: dict[str, str],
+    ownerships: dict[str, str],
+    small: str,
+    tick: Callable[[int], None],
+) -> Callable[[RowWriter], None]:
+    """The row writer of one drill-down sheet (or one part of a split one)."""
+    number, percent = style
 
     def fill(writer: RowWriter) -> None:
         for batch in _batches(rows.iterator(chunk_size=BATCH_SIZE)):
@@ -395,7 +447,7 @@ def _drilldown_sheet(
                 )
             tick(len(batch))
 
-    book.stream(ws, header_rows=3, ncols=len(DRILL_HEADERS), fill=fill)
+    return fill
 
 
 DATA_HEADERS = [
@@ -413,21 +465,16 @@ DATA_HEADERS = [
 
 
 def _data_sheet(book: StreamedBook, dash: Dashboard, used: set[str], tick: Callable[[int], None]) -> None:
-    ws = book.wb.create_sheet(sheet_title(_("指标数据"), used))
-    setup_sheet(ws, [22, 30, 14, 30, 12, 10, 14, 14, 12, 10], header_rows=3)
-    ws.append([text_cell(ws, f"{dash.plan.title} · {_('指标数据')}", font=TITLE_FONT)])
-    ws.append([text_cell(ws, _scope_line(dash))])
-    ws.append(header_row(ws, [str(h) for h in DATA_HEADERS]))
+    title = f"{dash.plan.title} · {_('指标数据')}"
     indicator_ids = _indicator_ids(dash)
     period = dash.period
     if not indicator_ids or period is None:
-        book.stream(ws, header_rows=3, ncols=len(DATA_HEADERS), fill=lambda writer: None)
+        _data_part(book, used, title, _scope_line(dash), 1)
         return
     indicators = {i.pk: i for i in Indicator.objects.filter(pk__in=indicator_ids)}
-    # Per indicator: its code and name, and the style of its values; rows come in indicator-code order.
-    formats = {pk: number_style(book, ws, indicator) for pk, indicator in indicators.items()}
     levels = {key: str(label) for key, label in Level.choices}
-    # One query in (unit path, indicator code) order through a server-side cursor, like the drill-downs.
+    # One query per sheet in (unit path, indicator code) order — unique for one period, so a split list's
+    # parts neither skip nor repeat a row — through a server-side cursor, like the drill-downs.
     values = (
         IndicatorValue.objects.filter(
             indicator_id__in=indicator_ids, period=period, org_unit__path__startswith=dash.unit.path
@@ -444,6 +491,42 @@ def _data_sheet(book: StreamedBook, dash: Dashboard, used: set[str], tick: Calla
             "unit_count",
         )
     )
+    parts = sheet_parts(values.count())
+    for number, part in enumerate(parts, start=1):
+        ws = _data_part(book, used, title, part_line(_scope_line(dash), number, len(parts)), number, start=False)
+        # Per indicator: the style of its values (registered on each sheet, as openpyxl needs).
+        formats = {pk: number_style(book, ws, indicator) for pk, indicator in indicators.items()}
+        book.stream(
+            ws,
+            header_rows=HEADER_ROWS,
+            ncols=len(DATA_HEADERS),
+            fill=_data_fill(values[part], indicators, formats, levels, period.code, tick),
+        )
+
+
+def _data_part(
+    book: StreamedBook, used: set[str], title: str, line: str, number: int, *, start: bool = True
+) -> WriteOnlyWorksheet:
+    """A 指标数据 sheet with its title, scope line and header row; ``start``: also stream it, empty."""
+    ws = book.wb.create_sheet(part_title(_("指标数据"), number, used))
+    setup_sheet(ws, [22, 30, 14, 30, 12, 10, 14, 14, 12, 10], header_rows=HEADER_ROWS)
+    ws.append([text_cell(ws, title, font=TITLE_FONT)])
+    ws.append([text_cell(ws, line)])
+    ws.append(header_row(ws, [str(h) for h in DATA_HEADERS]))
+    if start:
+        book.stream(ws, header_rows=HEADER_ROWS, ncols=len(DATA_HEADERS), fill=lambda writer: None)
+    return ws
+
+
+def _data_fill(
+    values: QuerySet,
+    indicators: dict[int, Indicator],
+    formats: dict[int, tuple[int, bool]],
+    levels: dict[str, str],
+    period_code: str,
+    tick: Callable[[int], None],
+) -> Callable[[RowWriter], None]:
+    """The row writer of one 指标数据 sheet (or one part of a split one)."""
 
     def fill(writer: RowWriter) -> None:
         for batch in _batches(values.iterator(chunk_size=BATCH_SIZE)):
@@ -459,7 +542,7 @@ def _data_sheet(book: StreamedBook, dash: Dashboard, used: set[str], tick: Calla
                         code,
                         name,
                         levels.get(level, level),
-                        period.code,
+                        period_code,
                         numerator,
                         denominator,
                         (value, style),
@@ -468,4 +551,4 @@ def _data_sheet(book: StreamedBook, dash: Dashboard, used: set[str], tick: Calla
                 )
             tick(len(batch))
 
-    book.stream(ws, header_rows=3, ncols=len(DATA_HEADERS), fill=fill)
+    return fill

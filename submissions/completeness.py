@@ -1,7 +1,8 @@
 """The completeness board: per period, how many expected units are at each status, per district.
 
-A fixed number of queries whatever the number of units (units in scope, figures, the period's
-submissions, district names), then counting in Python — the board's size is the size of the scope.
+Counted in SQL, a fixed number of queries whatever the number of units: one GROUP BY (district, status) over
+the expected units in scope joined to the period's submission, the units not yet submitted as plain tuples,
+and the district names. No model instance per unit (at 100k units building them was most of the page).
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Substr
 from django.utils.translation import gettext as _
 
 from portal import scope
 from schools.models import PATH_SEGMENT_WIDTH, Level, OrgUnit
-from submissions.models import Period, Submission, SubmissionStatus
-from submissions.validation import active_figures, applies_to
+from submissions.models import Period, SubmissionStatus
+from submissions.validation import active_figures, reports_any_q
 
 DISTRICT_PATH_LENGTH = 2 * (PATH_SEGMENT_WIDTH + 1)  # bureau segment + district segment
 STATUS_KEYS = ("not_started", "draft", "returned", "submitted", "approved")
@@ -40,49 +43,62 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def board(user: Any, period: Period, on: datetime.date) -> Board:
-    """Counts per district and the list of units not submitted, for the units in ``user``'s scope."""
-    figures = active_figures()
-    units = list(
+def _expected_units(user: Any, period: Period) -> QuerySet[OrgUnit]:
+    """Active units in scope (not the bureau) that report at least one active figure, each with the
+    period's submission status (``state``, "not_started" without one) and zero-report flag (``zero``)."""
+    return (
         scope.visible_units(user)
         .filter(is_active=True)
         .exclude(level=Level.BUREAU)
-        .only("pk", "code", "name", "path", "depth", "level", "school_type", "is_central")
+        .filter(reports_any_q(active_figures()))
+        .annotate(
+            sub=FilteredRelation("submissions", condition=Q(submissions__period=period)),
+            state=Coalesce(F("sub__status"), Value("not_started")),
+            zero=Coalesce(F("sub__is_zero_report"), Value(False)),
+            district=Substr("path", 1, DISTRICT_PATH_LENGTH),
+        )
     )
-    expected = [unit for unit in units if any(applies_to(figure, unit) for figure in figures)]
-    states = {
-        unit_id: (status, zero)
-        for unit_id, status, zero in scope.filter_by_scope(
-            user, Submission.objects.filter(period=period), "org_unit"
-        ).values_list("org_unit_id", "status", "is_zero_report")
-    }
-    district_paths = {unit.path[:DISTRICT_PATH_LENGTH] for unit in expected}
-    names = dict(OrgUnit.objects.filter(path__in=district_paths).values_list("path", "name"))
-    overdue = on > period.due_on
+
+
+def board(user: Any, period: Period, on: datetime.date) -> Board:
+    """Counts per district and the list of units not submitted, for the units in ``user``'s scope."""
+    units = _expected_units(user, period)
+    counts = list(
+        units.order_by()
+        .values("district", "state")
+        .annotate(units=Count("pk"), zeros=Count("pk", filter=Q(zero=True)))
+        .values_list("district", "state", "units", "zeros")
+    )
+    names = dict(OrgUnit.objects.filter(path__in={district for district, *_ in counts}).values_list("path", "name"))
     rows: dict[str, dict[str, Any]] = {}
+    for district, state, number, zeros in counts:
+        row = rows.setdefault(district, _empty_row(names.get(district, "")))
+        row["expected"] += number
+        row[state] += number
+        row["zero_report"] += zeros
     result = Board(period)
-    labels = {SubmissionStatus.DRAFT: _("草稿"), SubmissionStatus.RETURNED: _("已退回")}
-    for unit in expected:
-        key = unit.path[:DISTRICT_PATH_LENGTH]
-        row = rows.setdefault(key, _empty_row(names.get(key, "")))
-        row["expected"] += 1
-        status, zero = states.get(unit.pk, ("not_started", False))
-        row[status] += 1
-        row["zero_report"] += int(bool(zero))
-        if status not in (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED):
-            result.missing.append(
-                {
-                    "code": unit.code,
-                    "name": unit.name,
-                    "district": names.get(key, ""),
-                    "status": labels.get(status, _("未填报")),
-                    "overdue": overdue,
-                }
-            )
     result.rows = [_finish(rows[key]) for key in sorted(rows)]
     total = _empty_row(_("合计"))
     for row in result.rows:
         for name in ("expected", "zero_report", *STATUS_KEYS):
             total[name] += row[name]
     result.total = _finish(total)
+    overdue = on > period.due_on
+    labels = {SubmissionStatus.DRAFT: _("草稿"), SubmissionStatus.RETURNED: _("已退回")}
+    not_started = _("未填报")
+    missing = (
+        units.exclude(state__in=(SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED))
+        .order_by("path")
+        .values_list("code", "name", "district", "state")
+    )
+    result.missing = [
+        {
+            "code": code,
+            "name": name,
+            "district": names.get(district, ""),
+            "status": labels.get(state, not_started),
+            "overdue": overdue,
+        }
+        for code, name, district, state in missing
+    ]
     return result

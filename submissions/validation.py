@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from portal.i18n import localized
@@ -49,6 +50,34 @@ def applies_to(figure: Figure, unit: OrgUnit) -> bool:
     else:
         matches = unit.level == Level.SCHOOL
     return matches and (unit.is_central or not figure.reported_by_central_only)
+
+
+def applies_to_q(figure: Figure) -> Q:
+    """``applies_to`` as a filter on OrgUnit: the units that report ``figure``, counted in SQL.
+
+    The same rule, clause for clause (a test compares both on every kind of figure); keep them together.
+    """
+    if not figure.is_active:
+        return Q(pk__in=[])
+    levels = figure.reported_by_levels or []
+    types = [item for item in figure.reported_by_school_types or [] if item]  # an empty type matches nothing
+    if levels or types or figure.reported_by_top_areas:
+        matches = Q(level__in=levels) | Q(school_type__in=types)
+    else:
+        matches = Q(level=Level.SCHOOL)
+    if figure.reported_by_central_only:
+        matches &= Q(is_central=True)
+    if figure.reported_by_top_areas:
+        matches |= Q(depth=1) & ~Q(level=Level.SCHOOL)
+    return matches
+
+
+def reports_any_q(figures: Iterable[Figure]) -> Q:
+    """Units that report at least one of ``figures`` (none when there are no figures)."""
+    result = Q(pk__in=[])
+    for figure in figures:
+        result |= applies_to_q(figure)
+    return result
 
 
 def active_figures() -> list[Figure]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -202,6 +203,61 @@ class DrilldownTable(BaseTable):
 
     def value_flag(self, value: bool) -> str:
         return str(_("样本过小")) if value else ""
+
+    # The export without django-tables2's per-cell path (accessor, signature lookup, gettext per cell took
+    # 14.9 s at 100k rows): the same values as ``as_values()`` — a test compares both cell by cell.
+    EXPORT_FIELDS = {
+        "code": "code",
+        "name": "name",
+        "school_type": "school_type",
+        "ownership": "ownership",
+        "value": "value",
+        "numerator": "numerator",
+        "denominator": "denominator",
+        "gap": "gap",
+        "status": "status",
+        "flag": "is_small",
+    }
+
+    def export_header(self) -> list[str]:
+        return [str(column.header) for column in self._export_columns()]
+
+    def _export_columns(self) -> list[Any]:
+        return [column for column in self.columns.iterall() if not column.column.exclude_from_export]
+
+    def export_rows(self) -> Iterator[list[Any]]:
+        """The data rows of ``as_values()`` (header excluded), read as tuples in the table's order."""
+        names = [column.name for column in self._export_columns()]
+        school_types = {key: str(label) for key, label in OrgUnit._meta.get_field("school_type").choices}
+        ownerships = {key: str(label) for key, label in OrgUnit._meta.get_field("ownership").choices}
+        statuses = {key: str(label) for key, label in STATUS_LABELS.items()}
+        small = str(_("样本过小"))
+        # Choice fields show their label first (django-tables2 calls get_FOO_display); then an empty cell
+        # (None or "") is None, as django-tables2's default, and the column's value_* runs on the rest.
+        display: dict[str, Any] = {
+            "school_type": lambda v: school_types.get(v, v),
+            "ownership": lambda v: ownerships.get(v, v),
+        }
+        convert: dict[str, Any] = {
+            "value": self._rounded,
+            "numerator": plain,
+            "denominator": plain,
+            "gap": self._rounded,
+            "status": lambda v: statuses.get(v, v),
+            "flag": lambda v: small if v else "",
+        }
+        steps = [(display.get(name), convert.get(name)) for name in names]
+        queryset = self.data.data.values_list(*(self.EXPORT_FIELDS[name] for name in names))
+        for record in queryset.iterator(chunk_size=2000):
+            row = []
+            for (shown, function), value in zip(steps, record, strict=True):
+                if shown is not None:
+                    value = shown(value)
+                if value is None or value == "":
+                    row.append(None)
+                else:
+                    row.append(function(value) if function is not None else value)
+            yield row
 
     def _rounded(self, value: Decimal | None) -> Decimal | None:
         # Exports carry the number as the page shows it (the indicator's decimals), not 6 places.

@@ -152,10 +152,11 @@ def test_the_workbook_reads_in_batches_not_per_unit(report, tree):
     few = _workbook_queries(report, tree)
     add_kindergartens(tree.t1, 490, report, prefix="KB")
     many = _workbook_queries(report, tree)
-    # 7 queries: periods, covering targets, their progress, values at the scope; big-class drill-down:
-    # one query (read through a cursor in batches); data sheet: indicators, one query for the values.
-    # One query per sheet whatever the number of units (keyset batches re-joined the subtree each time).
-    assert few == many == 7
+    # 9 queries: periods, covering targets, their progress, values at the scope; big-class drill-down:
+    # its row count (does it fit Excel's row limit?) and one query (read through a cursor in batches); data
+    # sheet: its row count, indicators, one query for the values. One query per sheet whatever the number of
+    # units (keyset batches re-joined the subtree each time).
+    assert few == many == 9
 
 
 def test_the_workbook_agrees_with_the_progress_api(client, book, users):
@@ -171,3 +172,36 @@ def test_the_workbook_agrees_with_the_progress_api(client, book, users):
     data = {(r[0], r[2]): r for r in book["指标数据"].iter_rows(min_row=4, values_only=True)}
     for child in by_period["2023Q4"]["children"]:
         assert round(float(data[("kg_rate", child["org_unit"])][8]) * 100, 1) == child["actual"]
+
+
+def _rows(book, name):  # noqa: ANN001, ANN202
+    return [tuple(c.value for c in row) for row in book[name].iter_rows(min_row=4)]
+
+
+def test_a_sheet_past_the_row_limit_continues_on_numbered_sheets(report, tree, monkeypatch):
+    from reports import xlsx
+
+    whole = io.BytesIO()
+    xlsx.build_workbook(report.plan, tree.city, report.q4, whole)
+    unsplit = openpyxl.load_workbook(whole)
+    # 3 header rows + 4 data rows per sheet: the 10 values take 3 sheets (4, 4, 2), the 5 schools 2 (4, 1).
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 7)
+    split = io.BytesIO()
+    written = xlsx.build_workbook(report.plan, tree.city, report.q4, split)
+    book = openpyxl.load_workbook(split)
+    assert book.sheetnames == [
+        "概览", "教育公平", "教育质量", "明细-big-class", "明细-big-class (2)",
+        "指标数据", "指标数据 (2)", "指标数据 (3)",
+    ]  # fmt: skip
+    assert [len(_rows(book, name)) for name in ("指标数据", "指标数据 (2)", "指标数据 (3)")] == [4, 4, 2]
+    assert [len(_rows(book, name)) for name in ("明细-big-class", "明细-big-class (2)")] == [4, 1]
+    # The parts, in order, are the unsplit sheet: no row lost or repeated.
+    data = [row for name in ("指标数据", "指标数据 (2)", "指标数据 (3)") for row in _rows(book, name)]
+    assert data == _rows(unsplit, "指标数据")
+    drill = [row for name in ("明细-big-class", "明细-big-class (2)") for row in _rows(book, name)]
+    assert drill == _rows(unsplit, "明细-big-class")
+    assert written == 2 + 5 + 10  # section rows + drill-down rows + data rows, as before
+    # Each part says it is one and why.
+    assert "第 2/3 部分" in book["指标数据 (2)"]["A2"].value
+    assert "1,048,576" not in book["指标数据 (2)"]["A2"].value  # the limit in force (lowered here) is the one quoted
+    assert "部分：" not in unsplit["指标数据"]["A2"].value
