@@ -769,7 +769,12 @@ def recompute_for(org_unit_id: int, period_id: int, *, designations: bool = Fals
         unit_ids = list(unit.ancestor_ids)
         transaction.on_commit(
             lambda: _after_update(
-                plan.period_ids, plan.indicator_ids, unit_ids=unit_ids, changed_unit_id=unit.pk, previous=previous
+                plan.period_ids,
+                plan.indicator_ids,
+                unit_ids=unit_ids,
+                changed_unit_id=unit.pk,
+                previous=previous,
+                since=now,
             )
         )
     return written

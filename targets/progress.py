@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -825,20 +825,29 @@ def _same_number(stored: Decimal | None, computed: Decimal | None) -> bool:
     return abs(stored - computed) < STORED_STEP
 
 
-StoredRow = tuple[int, Decimal | None, Decimal | None, Decimal | None, str, Any]
+StoredRow = tuple[int, Decimal | None, Decimal | None, Decimal | None, str, Any, datetime.datetime]
 
 
 def _stored_rows(
     target_ids: list[int], period_ids: list[int], unit_ids: Iterable[int] | None
 ) -> dict[tuple[int, int, int], StoredRow]:
-    """The stored rows (pk, actual, expected, projection, status, detail) by (target, period, unit)."""
+    """The stored rows (pk, actual, expected, projection, status, detail, computed_at) by (target, period, unit)."""
     stored = Progress.objects.filter(target_id__in=target_ids, period_id__in=period_ids).order_by()
     if unit_ids is not None:
         stored = stored.filter(org_unit_id__in=list(unit_ids))
     return {
-        (t, p, u): (pk, actual, expected, projection, status, detail)
-        for pk, t, p, u, actual, expected, projection, status, detail in stored.values_list(
-            "pk", "target_id", "period_id", "org_unit_id", "actual", "expected", "projection", "status", "detail"
+        (t, p, u): (pk, actual, expected, projection, status, detail, computed_at)
+        for pk, t, p, u, actual, expected, projection, status, detail, computed_at in stored.values_list(
+            "pk",
+            "target_id",
+            "period_id",
+            "org_unit_id",
+            "actual",
+            "expected",
+            "projection",
+            "status",
+            "detail",
+            "computed_at",
         )
     }
 
@@ -944,6 +953,7 @@ def recompute_progress_for_unit(
     period_ids: Iterable[int],
     indicator_ids: Iterable[int],
     previous: Mapping[tuple[int, int], Decimal | None],
+    since: datetime.datetime | None = None,
 ) -> int:
     """After one unit's values were recomputed (an approval): only the Progress rows those values feed.
 
@@ -955,6 +965,10 @@ def recompute_progress_for_unit(
     values before the recompute, from the engine). A row whose stored facts cannot be updated that way (a
     listed school recovers while more than FAILING_LIMIT fail, a first value for a frequency, …) is
     recomputed the full way. Returns the rows written; equal to what ``recompute_progress()`` writes.
+
+    ``since``: when the engine's recompute began. A per-unit row written since then may already count the new
+    values (another approval's run, a target edit): adding the change again would count it twice, so its
+    target is recomputed the full way. Approvals' runs take one lock, so that two never update a row at once.
     """
     changed_units = set(unit_ids)
     period_ids = list(period_ids)
@@ -971,11 +985,55 @@ def recompute_progress_for_unit(
         pk: [scope, *(u for u in rest if u.id in changed_units)] for pk, (scope, *rest) in _units_of(targets).items()
     }
     data = _load_inputs(targets, units, per_unit_facts=False)
-    now = timezone.now()
 
+    with transaction.atomic():
+        _lock_progress()
+        return _update_for_unit(
+            targets,
+            units,
+            data,
+            first_index,
+            changed_units,
+            changed_unit_id,
+            period_ids,
+            indicator_ids,
+            previous,
+            since,
+        )
+
+
+PROGRESS_LOCK = (0x7072_6F67, 0)  # "prog": approvals' progress runs, one at a time
+
+
+def _lock_progress() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(PROGRESS_LOCK))
+
+
+def _update_for_unit(
+    targets: list[Target],
+    units: dict[int, list[UnitInfo]],
+    data: Inputs,
+    first_index: dict[int, int],
+    changed_units: set[int],
+    changed_unit_id: int,
+    period_ids: list[int],
+    indicator_ids: set[int],
+    previous: Mapping[tuple[int, int], Decimal | None],
+    since: datetime.datetime | None,
+) -> int:
+    """The body of ``recompute_progress_for_unit``, under its lock."""
+    now = timezone.now()
     per_unit = [t for t in targets if _is_per_unit(t) and t.indicator_id]
     write_periods = [p.pk for t in targets for p in _periods_to_write(t, data, first_index)]
     existing = _stored_rows([t.pk for t in targets], list(set(write_periods)), changed_units)
+    # Rows written since the values changed may count the change already: those targets are read in full.
+    redo: set[int] = {
+        key[0]
+        for key, row in existing.items()
+        if since is not None and row[6] >= since and any(key[0] == t.pk for t in per_unit)
+    }
     stored = {key: (row[4], from_json(row[5])) for key, row in existing.items() if key[0] in {t.pk for t in per_unit}}
     school: _SchoolChange | None = None
     if per_unit:
@@ -1001,11 +1059,11 @@ def recompute_progress_for_unit(
             }
             school = _SchoolChange(info, before, after)
 
-    redo: set[int] = set()
-
     def measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool) -> Result:
         if not _is_per_unit(target) or not target.indicator_id:
             return _compute(target, period, unit, is_scope, data)
+        if target.pk in redo:
+            return Result()
         old = stored.get((target.pk, period.pk, unit.id))
         try:
             if target.kind == TargetKind.FREQUENCY:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ def follow_values(
     unit_ids: Iterable[int] | None = None,
     changed_unit_id: int | None = None,
     previous: Mapping[tuple[int, int], Decimal | None] | None = None,
+    since: datetime.datetime | None = None,
     **kwargs: Any,
 ) -> None:
     """Recompute the progress of the targets those values feed (every target when ``indicator_ids`` is None).
@@ -34,6 +36,7 @@ def follow_values(
             period_ids=period_ids,
             indicator_ids=indicator_ids,
             previous=previous or {},
+            since=since,
         )
         return
     recompute_progress(period_ids=period_ids, indicator_ids=indicator_ids)

@@ -13,6 +13,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from indicators import engine, recompute
 from indicators.models import Aggregation, Indicator, PendingRecompute
@@ -221,3 +222,28 @@ def test_incremental_approvals_equal_the_full_recompute(
         assert rows() == incremental, (code, quarter.code)
     statuses = set(Progress.objects.filter(org_unit__code="CITY").values_list("status", flat=True))
     assert {"off_track", "met"} <= statuses  # the world was not trivially all one status
+
+
+def test_a_row_written_after_the_values_changed_is_not_counted_twice(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    each, q1 = world.targets["each"], world.quarters[0]
+    started = timezone.now()  # the engine's recompute begins …
+    approve(world.schools["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+    row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
+    assert row.detail["failing_count"] == 2  # S2 (70 %) and S3 (80 %)
+    # … and the same change is announced again (a second run after the row already counts it): S2 was at 100 %
+    # before. Adding "S2 now fails" to the stored row would count 3; the row is newer than the change, so the
+    # target is read in full instead.
+    rate_ids = [world.rate.pk]
+    progress.recompute_progress_for_unit(
+        unit_ids=world.schools["S2"].ancestor_ids,
+        changed_unit_id=world.schools["S2"].pk,
+        period_ids=[q.pk for q in world.quarters],
+        indicator_ids=rate_ids,
+        previous={(world.rate.pk, q.pk): D(100) for q in world.quarters},
+        since=started,
+    )
+    row.refresh_from_db()
+    assert row.detail["failing_count"] == 2
+    assert [unit["code"] for unit in row.detail["failing_units"]] == ["S2", "S3"]
