@@ -247,3 +247,30 @@ def test_a_row_written_after_the_values_changed_is_not_counted_twice(
     row.refresh_from_db()
     assert row.detail["failing_count"] == 2
     assert [unit["code"] for unit in row.detail["failing_units"]] == ["S2", "S3"]
+
+
+def test_a_central_school_falling_behind_the_pace_updates_the_frequency_rows(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    freq, city = world.targets["freq"], world.tree.city
+
+    def state(quarter: int) -> tuple[str, Any, Any, list[str]]:
+        row = Progress.objects.get(target=freq, period=world.quarters[quarter - 1], org_unit=city)
+        return row.status, row.actual, row.detail["failing_count"], [u["code"] for u in row.detail["failing_units"]]
+
+    # S1 and C6 report one joint research a quarter; the minimum is 2 a semester (pace 1 in its first quarter).
+    assert state(1) == ("on_track", D(100), 0, [])  # both on pace, neither at 2 yet
+    assert state(2) == ("met", D(100), 0, [])
+    with mock.patch.object(progress, "recompute_progress", side_effect=AssertionError("read every school")):
+        approve(
+            world.schools["C6"],
+            world.quarters[0],
+            django_capture_on_commit_callbacks,
+            **_school_figures(10, research=0),
+        )
+    # Q1: C6 0 < pace 1 → 1 of 2 complies = 50 % → off track. Q2: C6's semester 0 + 1 = 1 < 2 → off track.
+    assert state(1) == ("off_track", D(50), 1, ["C6"])
+    assert state(2) == ("off_track", D(50), 1, ["C6"])
+    # Q3 (mid H2): the second half counts from Q2's total: C6 2 − 1 = 1 on pace, S1 3 − 2 = 1 → on track; Q4 met.
+    assert state(3) == ("on_track", D(100), 0, [])
+    assert state(4) == ("met", D(100), 0, [])
