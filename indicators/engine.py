@@ -42,7 +42,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from indicators import events
-from indicators.models import Aggregation, Indicator
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from portal import expressions
 from portal.expressions import ExpressionError
 from schools.models import Level, OrgUnit, Ownership, SchoolType
@@ -591,9 +591,9 @@ def _subtree_keys(unit: OrgUnit) -> list[int]:
     return list(OrgUnit.objects.filter(parent_id=unit.pk).values_list("pk", flat=True))
 
 
-def _after_update(period_ids: list[int], indicator_ids: list[int]) -> None:
+def _after_update(period_ids: list[int], indicator_ids: list[int], **scope: object) -> None:
     """Announce the rewritten values (the targets' progress follows them: see ``indicators.events``)."""
-    events.values_changed.send(sender=Indicator, period_ids=period_ids, indicator_ids=indicator_ids)
+    events.values_changed.send(sender=Indicator, period_ids=period_ids, indicator_ids=indicator_ids, **scope)
 
 
 def _ids_sql(ids: Iterable[int]) -> str:
@@ -748,6 +748,14 @@ def recompute_for(org_unit_id: int, period_id: int, *, designations: bool = Fals
         _commit_without_waiting(own_transaction)
         _lock(_subtree_keys(unit))
         _lock([TOP_KEY])
+        # The unit's own values before this recompute (read under the locks): what progress needs to update a
+        # per-school fact (pass/fail of "every school must …") without reading every school again.
+        previous = {
+            (ind, per): value
+            for ind, per, value in IndicatorValue.objects.filter(
+                org_unit_id=unit.pk, indicator_id__in=plan.indicator_ids, period_id__in=plan.period_ids
+            ).values_list("indicator_id", "period_id", "value")
+        }
         # Deepest first: the unit itself, then each ancestor reading its children's fresh rows.
         # Only the unit itself can have become closed; its ancestors keep their rows. An ancestor that
         # reports no figures of its own is combined from its children's rows alone (a smaller statement).
@@ -758,7 +766,17 @@ def recompute_for(org_unit_id: int, period_id: int, *, designations: bool = Fals
                 written += _run_level(
                     plan, _ids_sql([pk]), [], now, check_stale=False, with_own=designations or pk in reporting_ancestors
                 )
-        transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
+        unit_ids = list(unit.ancestor_ids)
+        transaction.on_commit(
+            lambda: _after_update(
+                plan.period_ids,
+                plan.indicator_ids,
+                unit_ids=unit_ids,
+                changed_unit_id=unit.pk,
+                previous=previous,
+                since=now,
+            )
+        )
     return written
 
 

@@ -10,5 +10,10 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# Sent with ``period_ids: list[int]`` and ``indicator_ids: list[int]`` (the values that were rewritten).
+# Sent with ``period_ids: list[int]`` and ``indicator_ids: list[int]`` (the values that were rewritten; None: all).
+# After one unit's recompute (an approval: ``engine.recompute_for``) also with ``unit_ids`` (that unit and its
+# ancestors: the only units whose values changed), ``changed_unit_id`` (that unit), ``previous`` — the unit's own
+# values before the recompute, ``{(indicator_id, period_id): value}`` over ``indicator_ids`` × ``period_ids`` (a
+# missing key: no value) — and ``since`` (when that recompute began). Without ``unit_ids`` every unit may have
+# changed (the full and nightly runs).
 values_changed = Signal()

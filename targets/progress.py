@@ -58,12 +58,12 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -82,7 +82,14 @@ from targets.models import (
     TargetNote,
     TargetPathPoint,
 )
-from targets.progress_detail import BEFORE_ASSESSMENT, JUDGED_BY_PROJECTION, NoteRef, ProgressDetail, UnitRef
+from targets.progress_detail import (
+    BEFORE_ASSESSMENT,
+    JUDGED_BY_PROJECTION,
+    NoteRef,
+    ProgressDetail,
+    UnitRef,
+    from_json,
+)
 
 S = ProgressStatus
 _RANK = {S.MET: 0, S.ON_TRACK: 1, S.AT_RISK: 2, S.OFF_TRACK: 3, S.NO_DATA: -1}
@@ -295,8 +302,14 @@ def _subtree_q(paths: Iterable[str], prefix: str) -> Q:
 
 
 def _load_inputs(
-    targets: list[Target], units: dict[int, list[UnitInfo]], per_unit_period_ids: list[int] | None = None
+    targets: list[Target],
+    units: dict[int, list[UnitInfo]],
+    per_unit_period_ids: list[int] | None = None,
+    *,
+    per_unit_facts: bool = True,
 ) -> Inputs:
+    """Everything the targets need, in bulk. ``per_unit_facts=False`` (an approval's incremental run): not the
+    schools and per-school values of the per-unit targets — their rows are updated from the stored ones."""
     years = sorted({t.plan.year for t in targets})
     periods = list(Period.objects.filter(year__in=years).order_by("year", "quarter"))
     periods_by_year: dict[int, list[Period]] = defaultdict(list)
@@ -314,12 +327,7 @@ def _load_inputs(
         ).values_list("indicator_id", "org_unit_id", "period_id", "value"):
             agg[(ind, unit, per)] = value
 
-    per_unit = [
-        t
-        for t in measured
-        if t.kind in (TargetKind.LIMIT, TargetKind.FREQUENCY)
-        or (t.kind == TargetKind.THRESHOLD and t.applies_to_each_unit)
-    ]
+    per_unit = [t for t in measured if _is_per_unit(t)] if per_unit_facts else []
     unit_values: dict[tuple[int, int], list[tuple[int, Decimal | None]]] = defaultdict(list)
     schools: dict[int, UnitInfo] = {}
     if per_unit:
@@ -349,6 +357,10 @@ def _load_inputs(
         ).values_list("indicator_id", "period_id", "org_unit_id", "value"):
             if unit in schools:
                 unit_values[(ind, per)].append((unit, value))
+        # In path order, as the schools are listed everywhere: ``failing_units`` is then the first
+        # FAILING_LIMIT failing schools by path — a list an approval can update without reading the others.
+        for entries in unit_values.values():
+            entries.sort(key=lambda entry: schools[entry[0]].path)
 
     counting = [t for t in targets if t.kind == TargetKind.COUNT_UNITS and t.indicator_id]
     designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]] = []
@@ -403,6 +415,13 @@ def _load_inputs(
     )
 
 
+def _is_per_unit(target: Target) -> bool:
+    """Is the target checked school by school (its rows list the failing schools)?"""
+    return target.kind in (TargetKind.LIMIT, TargetKind.FREQUENCY) or (
+        target.kind == TargetKind.THRESHOLD and target.applies_to_each_unit
+    )
+
+
 def _units_of(targets: list[Target]) -> dict[int, list[UnitInfo]]:
     """Scope unit first, then its active children (one query for all targets)."""
     scopes = {t.scope_id for t in targets}
@@ -451,8 +470,24 @@ def _judge_numeric(target: Target, period: Period, actual: Decimal, expected: De
     return compare_with_expected(target, actual, expected)
 
 
-def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, data: Inputs) -> Result:
-    result = _measure(target, period, unit, is_scope, data)
+Facts = Callable[[Decimal | None], tuple[list[UnitRef], int, int]]
+
+
+def _compute(
+    target: Target,
+    period: Period,
+    unit: UnitInfo,
+    is_scope: bool,
+    data: Inputs,
+    facts: Facts | None = None,
+    frequency: Callable[[], Result] | None = None,
+) -> Result:
+    """One row's result. An approval's run passes ``facts`` (a threshold's or limit's per-school facts for a
+    bound) or ``frequency`` (a frequency's result) made from the stored row instead of reading every school."""
+    if frequency is not None:
+        result = frequency()
+    else:
+        result = _measure(target, period, unit, is_scope, data, facts)
     if target.assess_from_id is not None and period.index < target.assess_from.index:
         # Before the target's season: the value is a fact worth showing, a status would be noise
         # (0 new entrants in spring is not "off track" for an autumn intake).
@@ -463,7 +498,9 @@ def _compute(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
     return result
 
 
-def _measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool, data: Inputs) -> Result:
+def _measure(
+    target: Target, period: Period, unit: UnitInfo, is_scope: bool, data: Inputs, facts: Facts | None = None
+) -> Result:
     kind = target.kind
     if kind == TargetKind.MILESTONE:
         return _milestone(target, period, data)
@@ -506,7 +543,24 @@ def _measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool, dat
         return Result(expected=expected)
     if target.target_value is None:
         return Result(actual=actual, projection=actual, detail=ProgressDetail(reason="no_target_value"))
-    failing, failed, checked = _failing_units(target, period, unit, data, bound=expected)
+    if facts is not None and _is_per_unit(target):
+        failing, failed, checked = facts(expected)
+    else:
+        failing, failed, checked = _failing_units(target, period, unit, data, bound=expected)
+    return _judge_per_unit(target, period, actual, expected, failing, failed, checked)
+
+
+def _judge_per_unit(
+    target: Target,
+    period: Period,
+    actual: Decimal,
+    expected: Decimal | None,
+    failing: list[UnitRef],
+    failed: int,
+    checked: int,
+) -> Result:
+    """A threshold or limit row from its actual and its per-school facts (full run and approvals alike)."""
+    kind = target.kind
     detail = ProgressDetail()
     if kind == TargetKind.LIMIT:
         status = S.MET if satisfies(target, actual) and not failed else S.OFF_TRACK
@@ -611,15 +665,32 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
     pace = minimum / 2 if mid_semester else minimum
     failing_schools = [s for s in qualifying if totals.get(s.id, Decimal(0)) < pace]
     failing = [_unit_ref(s, value=totals.get(s.id)) for s in failing_schools[:FAILING_LIMIT]]
-    complying = len(qualifying) - len(failing_schools)
-    actual = HUNDRED * complying / len(qualifying)
+    below_minimum = any(totals.get(s.id, Decimal(0)) < minimum for s in qualifying)
+    return _judge_frequency(
+        target, minimum, first_quarter, mid_semester, len(qualifying), failing, len(failing_schools), below_minimum
+    )
+
+
+def _judge_frequency(
+    target: Target,
+    minimum: Decimal,
+    first_quarter: int,
+    mid_semester: bool,
+    qualifying: int,
+    failing: list[UnitRef],
+    failed: int,
+    below_minimum: bool,
+) -> Result:
+    """A frequency row from its per-school facts (full run and approvals alike)."""
+    complying = qualifying - failed
+    actual = HUNDRED * complying / qualifying
     status = share_status(actual, target.at_risk_margin)
-    if status == S.MET and mid_semester and any(totals.get(s.id, Decimal(0)) < minimum for s in qualifying):
+    if status == S.MET and mid_semester and below_minimum:
         status = S.ON_TRACK  # on pace, not there yet
     detail = ProgressDetail(
         failing_units=failing,
-        failing_count=len(failing_schools),
-        units_qualifying=len(qualifying),
+        failing_count=failed,
+        units_qualifying=qualifying,
         units_complying=complying,
         per_unit_minimum=num(minimum),
         semester="H1" if first_quarter == 1 else "H2",
@@ -675,46 +746,44 @@ def _narrative(target: Target, period: Period, data: Inputs) -> Result:
     return Result(status=status, detail=ProgressDetail(notes=[_note_ref(n) for n in notes[:3]]))
 
 
-def recompute_progress(
-    *,
-    period_ids: Iterable[int] | None = None,
-    indicator_ids: Iterable[int] | None = None,
-    target_ids: Iterable[int] | None = None,
-) -> int:
-    """Recompute Progress rows of the targets selected (all when no filter); returns the rows written.
-
-    ``period_ids`` narrows the periods written, but later quarters of the same year are recomputed
-    too (their year-to-date sums include the changed quarter).
-    """
-    targets = _targets(period_ids, indicator_ids, target_ids)
-    if not targets:
-        return 0
-    units = _units_of(targets)
+def _first_indexes(period_ids: Iterable[int] | None) -> dict[int, int] | None:
+    """Per year, the first quarter index to recompute (None: every period). A changed quarter feeds the later
+    quarters of its year too (their year-to-date values include it)."""
+    if period_ids is None:
+        return None
     first_index: dict[int, int] = {}
-    per_unit_period_ids = None
-    if period_ids is not None:
-        for period in Period.objects.filter(pk__in=list(period_ids)):
-            first_index[period.year] = min(first_index.get(period.year, period.index), period.index)
-        if not first_index:
-            return 0
-        # Per-school values are only needed from the start of the changed quarter's semester on.
-        per_unit_period_ids = [
-            p.pk
-            for p in Period.objects.filter(year__in=list(first_index))
-            if p.index >= first_index[p.year] - (first_index[p.year] % 2)
-        ]
-    data = _load_inputs(targets, units, per_unit_period_ids)
+    for period in Period.objects.filter(pk__in=list(period_ids)):
+        first_index[period.year] = min(first_index.get(period.year, period.index), period.index)
+    return first_index
 
-    now = timezone.now()
+
+def _periods_to_write(target: Target, data: Inputs, first_index: dict[int, int] | None) -> list[Period]:
+    return [
+        period
+        for period in data.periods_by_year[target.plan.year]
+        if first_index is None or (period.year in first_index and period.index >= first_index[period.year])
+    ]
+
+
+Measure = Callable[[Target, Period, UnitInfo, bool], Result]
+
+
+def _build_rows(
+    targets: list[Target],
+    units: dict[int, list[UnitInfo]],
+    data: Inputs,
+    first_index: dict[int, int] | None,
+    measure: Measure,
+    now: datetime.datetime,
+) -> list[Progress]:
+    """One Progress row per target × period × unit given (the scope first); parents list their sub-targets."""
     rows: list[Progress] = []
     details: list[ProgressDetail] = []  # one per row, stored once the parents have their sub-targets
     results: dict[tuple[int, int], Result] = {}
     for target in targets:
-        for period in data.periods_by_year[target.plan.year]:
-            if period_ids is not None and (period.year not in first_index or period.index < first_index[period.year]):
-                continue
+        for period in _periods_to_write(target, data, first_index):
             for position, unit in enumerate(units[target.pk]):
-                result = _compute(target, period, unit, position == 0, data)
+                result = measure(target, period, unit, position == 0)
                 if position == 0:
                     results[(target.pk, period.pk)] = result
                 rows.append(
@@ -744,20 +813,389 @@ def recompute_progress(
                     )
     for row, detail in zip(rows, details, strict=True):
         row.detail = detail.to_json()
-    written_periods = {row.period_id for row in rows}
+    return rows
+
+
+STORED_STEP = Decimal("0.000001")  # Progress's numbers keep six decimal places
+
+
+def _same_number(stored: Decimal | None, computed: Decimal | None) -> bool:
+    if stored is None or computed is None:
+        return stored is None and computed is None
+    return abs(stored - computed) < STORED_STEP
+
+
+StoredRow = tuple[int, Decimal | None, Decimal | None, Decimal | None, str, Any, datetime.datetime]
+
+
+def _stored_rows(
+    target_ids: list[int], period_ids: list[int], unit_ids: Iterable[int] | None
+) -> dict[tuple[int, int, int], StoredRow]:
+    """The stored rows (pk, actual, expected, projection, status, detail, computed_at) by (target, period, unit)."""
+    stored = Progress.objects.filter(target_id__in=target_ids, period_id__in=period_ids).order_by()
+    if unit_ids is not None:
+        stored = stored.filter(org_unit_id__in=list(unit_ids))
+    return {
+        (t, p, u): (pk, actual, expected, projection, status, detail, computed_at)
+        for pk, t, p, u, actual, expected, projection, status, detail, computed_at in stored.values_list(
+            "pk",
+            "target_id",
+            "period_id",
+            "org_unit_id",
+            "actual",
+            "expected",
+            "projection",
+            "status",
+            "detail",
+            "computed_at",
+        )
+    }
+
+
+def _write(
+    rows: list[Progress],
+    target_ids: list[int],
+    unit_ids: list[int] | None,
+    existing: dict[tuple[int, int, int], StoredRow] | None = None,
+) -> int:
+    """Upsert the rows that differ from the stored ones (unchanged rows are not rewritten); returns how many.
+
+    With ``unit_ids`` None (all the targets' units were computed), stored rows of the targets and periods
+    that were not computed are deleted: units no longer in a target's drill-down (scope changed, unit closed).
+    ``existing``: the stored rows, when the caller has read them already.
+    """
+    if existing is None:
+        existing = _stored_rows(target_ids, list({row.period_id for row in rows}), unit_ids)
+    else:
+        existing = dict(existing)
+    changed = []
+    for row in rows:
+        old = existing.pop((row.target_id, row.period_id, row.org_unit_id), None)
+        if (
+            old is not None
+            and _same_number(old[1], row.actual)
+            and _same_number(old[2], row.expected)
+            and _same_number(old[3], row.projection)
+            and old[4] == row.status
+            and old[5] == row.detail
+        ):
+            continue
+        changed.append(row)
+    stale = [old[0] for old in existing.values()] if unit_ids is None else []
     with transaction.atomic():
         Progress.objects.bulk_create(
-            rows,
+            changed,
             batch_size=500,
             update_conflicts=True,
             unique_fields=["target", "period", "org_unit"],
             update_fields=["actual", "expected", "projection", "status", "detail", "computed_at"],
         )
-        # Units no longer in a target's drill-down (scope changed, unit closed) lose their rows.
-        Progress.objects.filter(target_id__in=list(by_code), period_id__in=written_periods).exclude(
-            computed_at=now
-        ).delete()
-    return len(rows)
+        if stale:
+            Progress.objects.filter(pk__in=stale).delete()
+    return len(changed)
+
+
+def recompute_progress(
+    *,
+    period_ids: Iterable[int] | None = None,
+    indicator_ids: Iterable[int] | None = None,
+    target_ids: Iterable[int] | None = None,
+) -> int:
+    """Recompute Progress rows of the targets selected (all when no filter); returns the rows written
+    (rows whose numbers, status and detail are unchanged are not rewritten).
+
+    ``period_ids`` narrows the periods written, but later quarters of the same year are recomputed
+    too (their year-to-date sums include the changed quarter).
+    """
+    targets = _targets(period_ids, indicator_ids, target_ids)
+    if not targets:
+        return 0
+    units = _units_of(targets)
+    first_index = _first_indexes(period_ids)
+    per_unit_period_ids = None
+    if first_index is not None:
+        if not first_index:
+            return 0
+        # Per-school values are only needed from the start of the changed quarter's semester on.
+        per_unit_period_ids = [
+            p.pk
+            for p in Period.objects.filter(year__in=list(first_index))
+            if p.index >= first_index[p.year] - (first_index[p.year] % 2)
+        ]
+    data = _load_inputs(targets, units, per_unit_period_ids)
+
+    def measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool) -> Result:
+        return _compute(target, period, unit, is_scope, data)
+
+    rows = _build_rows(targets, units, data, first_index, measure, timezone.now())
+    if not rows:
+        return 0
+    return _write(rows, [t.pk for t in targets], None)
+
+
+@dataclass
+class _SchoolChange:
+    """The approved school: where it sits, and its own values before and after the approval."""
+
+    unit: UnitInfo
+    before: dict[tuple[int, int], Decimal | None]
+    after: dict[tuple[int, int], Decimal | None]
+
+
+class _NeedsFullRead(Exception):
+    """A per-unit row whose stored facts cannot be updated from one school's change (rare): recompute it."""
+
+
+def recompute_progress_for_unit(
+    *,
+    unit_ids: Iterable[int],
+    changed_unit_id: int,
+    period_ids: Iterable[int],
+    indicator_ids: Iterable[int],
+    previous: Mapping[tuple[int, int], Decimal | None],
+    since: datetime.datetime | None = None,
+) -> int:
+    """After one unit's values were recomputed (an approval): only the Progress rows those values feed.
+
+    ``unit_ids`` are the unit and its ancestors (the only units whose values changed). Rewritten: the targets of
+    the changed indicators whose scope is one of those units, for the changed periods and the later quarters
+    of their year, and of each only the rows of the scope and of the child on the way to the unit. Per-unit
+    targets (every school must …, limits, frequencies) are not re-read school by school: the stored row's
+    counts and failing list are updated with the one school's before/after values (``previous`` — the unit's
+    values before the recompute, from the engine). A row whose stored facts cannot be updated that way (a
+    listed school recovers while more than FAILING_LIMIT fail, a first value for a frequency, …) is
+    recomputed the full way. Returns the rows written; equal to what ``recompute_progress()`` writes.
+
+    ``since``: when the engine's recompute began. A per-unit row written since then may already count the new
+    values (another approval's run, a target edit): adding the change again would count it twice, so its
+    target is recomputed the full way. Approvals' runs take one lock, so that two never update a row at once.
+    """
+    changed_units = set(unit_ids)
+    period_ids = list(period_ids)
+    indicator_ids = set(indicator_ids)
+    candidates = _targets(None, indicator_ids, None)
+    chosen = {t.pk for t in candidates if t.scope_id in changed_units and t.indicator_id in indicator_ids}
+    # Parents and sub-targets travel together (a parent's detail lists its parts' status).
+    parents = {t.part_of_id for t in candidates if t.pk in chosen and t.part_of_id}
+    targets = [t for t in candidates if t.pk in chosen or t.pk in parents or t.part_of_id in chosen | parents]
+    first_index = _first_indexes(period_ids)
+    if not targets or not first_index:
+        return 0
+    units = {
+        pk: [scope, *(u for u in rest if u.id in changed_units)] for pk, (scope, *rest) in _units_of(targets).items()
+    }
+    data = _load_inputs(targets, units, per_unit_facts=False)
+
+    with transaction.atomic():
+        _lock_progress()
+        return _update_for_unit(
+            targets,
+            units,
+            data,
+            first_index,
+            changed_units,
+            changed_unit_id,
+            period_ids,
+            indicator_ids,
+            previous,
+            since,
+        )
+
+
+PROGRESS_LOCK = (0x7072_6F67, 0)  # "prog": approvals' progress runs, one at a time
+
+
+def _lock_progress() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(PROGRESS_LOCK))
+
+
+def _update_for_unit(
+    targets: list[Target],
+    units: dict[int, list[UnitInfo]],
+    data: Inputs,
+    first_index: dict[int, int],
+    changed_units: set[int],
+    changed_unit_id: int,
+    period_ids: list[int],
+    indicator_ids: set[int],
+    previous: Mapping[tuple[int, int], Decimal | None],
+    since: datetime.datetime | None,
+) -> int:
+    """The body of ``recompute_progress_for_unit``, under its lock."""
+    now = timezone.now()
+    per_unit = [t for t in targets if _is_per_unit(t) and t.indicator_id]
+    write_periods = [p.pk for t in targets for p in _periods_to_write(t, data, first_index)]
+    existing = _stored_rows([t.pk for t in targets], list(set(write_periods)), changed_units)
+    # Rows written since the values changed may count the change already: those targets are read in full.
+    redo: set[int] = {
+        key[0]
+        for key, row in existing.items()
+        if since is not None and row[6] >= since and any(key[0] == t.pk for t in per_unit)
+    }
+    stored = {key: (row[4], from_json(row[5])) for key, row in existing.items() if key[0] in {t.pk for t in per_unit}}
+    school: _SchoolChange | None = None
+    if per_unit:
+        changed = (
+            OrgUnit.objects.filter(pk=changed_unit_id, level=Level.SCHOOL)
+            .values_list("id", "code", "name", "path", "school_type", "ownership", "is_central", "is_active")
+            .first()
+        )
+        if changed is not None:
+            info = UnitInfo(*changed)
+            year_periods = [p.pk for ps in data.periods_by_year.values() for p in ps]
+            after: dict[tuple[int, int], Decimal | None] = dict.fromkeys(
+                ((t.indicator_id, p) for t in per_unit for p in year_periods), None
+            )
+            for ind, per, value in IndicatorValue.objects.filter(
+                org_unit_id=info.id, indicator_id__in={t.indicator_id for t in per_unit}, period_id__in=year_periods
+            ).values_list("indicator_id", "period_id", "value"):
+                after[(ind, per)] = value
+            recomputed = set(period_ids)
+            before = {
+                key: previous.get(key) if key[0] in indicator_ids and key[1] in recomputed else value
+                for key, value in after.items()
+            }
+            school = _SchoolChange(info, before, after)
+
+    def measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool) -> Result:
+        if not _is_per_unit(target) or not target.indicator_id:
+            return _compute(target, period, unit, is_scope, data)
+        if target.pk in redo:
+            return Result()
+        old = stored.get((target.pk, period.pk, unit.id))
+        try:
+            if target.kind == TargetKind.FREQUENCY:
+                return _compute(
+                    target,
+                    period,
+                    unit,
+                    is_scope,
+                    data,
+                    frequency=lambda: _frequency_after(target, period, old, school, data),
+                )
+            return _compute(
+                target,
+                period,
+                unit,
+                is_scope,
+                data,
+                facts=lambda bound: _updated_facts(target, period, old, school, bound),
+            )
+        except _NeedsFullRead:
+            redo.add(target.pk)
+            return Result()
+
+    rows = _build_rows(targets, units, data, first_index, measure, now)
+    rows = [row for row in rows if row.target_id not in redo]
+    written = _write(rows, [t.pk for t in targets], list(changed_units), existing) if rows else 0
+    if redo:
+        written += recompute_progress(target_ids=redo, period_ids=period_ids)
+    return written
+
+
+def _updated_facts(
+    target: Target,
+    period: Period,
+    old: tuple[str, ProgressDetail] | None,
+    school: _SchoolChange | None,
+    bound: Decimal | None,
+) -> tuple[list[UnitRef], int, int]:
+    """A threshold's or limit's per-school facts (failing list, failing count, checked count) after the one
+    school's change, from the stored row; raises _NeedsFullRead when the stored row cannot tell."""
+    if old is None or old[1].failing_count is None or old[1].units_checked is None:
+        raise _NeedsFullRead
+    detail = old[1]
+    failing = list(detail.failing_units or [])
+    failed, checked = detail.failing_count or 0, detail.units_checked or 0
+    if school is None:
+        return failing, failed, checked  # a district's own figures: no school's fact moved
+    key = (target.indicator_id, period.pk)
+    limit_bound = bound if target.kind != TargetKind.LIMIT else None
+    before, after = school.before.get(key), school.after.get(key)
+    was_failing = before is not None and not satisfies(target, before, limit_bound)
+    is_failing = after is not None and not satisfies(target, after, limit_bound)
+    checked += (after is not None) - (before is not None)
+    failed += is_failing - was_failing
+    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after)
+    return failing, failed, checked
+
+
+def _update_failing_list(
+    failing: list[UnitRef],
+    failed_before: int,
+    unit: UnitInfo,
+    is_failing: bool,
+    value: Decimal | None,
+) -> None:
+    """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place)."""
+    codes = [ref["code"] for ref in failing]
+    if unit.code in codes:
+        if is_failing:
+            failing[codes.index(unit.code)] = _unit_ref(unit, value=value)  # same place, new value
+            return
+        if failed_before > len(failing):
+            raise _NeedsFullRead  # the first failing school beyond the list would move up: read them
+        del failing[codes.index(unit.code)]
+    elif is_failing:
+        # Its place in path order: how many listed schools come before it (one query on at most FAILING_LIMIT).
+        listed = [ref["code"] for ref in failing]
+        position = OrgUnit.objects.filter(code__in=listed, path__lt=unit.path).count() if listed else 0
+        failing.insert(position, _unit_ref(unit, value=value))
+        del failing[FAILING_LIMIT:]
+
+
+def _frequency_after(
+    target: Target,
+    period: Period,
+    old: tuple[str, ProgressDetail] | None,
+    school: _SchoolChange | None,
+    data: Inputs,
+) -> Result:
+    """A frequency row after the one school's change, from the stored row (see ``_frequency``); raises
+    _NeedsFullRead when the stored row cannot tell (no value before, a value removed, who is below minimum)."""
+    minimum = target.per_unit_minimum if target.per_unit_minimum is not None else target.target_value
+    if minimum is None:
+        return Result(detail=ProgressDetail(reason="no_target_value"))
+    if old is None or old[1].units_qualifying is None or old[1].failing_count is None or old[1].reason:
+        raise _NeedsFullRead
+    old_status, detail = old
+    first_quarter = 1 if period.quarter <= 2 else 3
+    mid_semester = period.quarter == first_quarter
+    qualifying = detail.units_qualifying or 0
+    failing = list(detail.failing_units or [])
+    failed = detail.failing_count or 0
+    # Failing means below the pace, which is at most the minimum; with none failing mid-semester, ON_TRACK
+    # (not MET) says some school is below the minimum.
+    below_before = failed > 0 or (mid_semester and old_status == S.ON_TRACK)
+    if school is None or not (school.unit.is_active and _qualifies(target, school.unit)):
+        return _judge_frequency(target, minimum, first_quarter, mid_semester, qualifying, failing, failed, below_before)
+    q2 = next((p for p in data.periods_by_year[period.year] if p.quarter == 2), None)
+
+    def semester_total(values: dict[tuple[int, int], Decimal | None]) -> Decimal | None:
+        value = values.get((target.indicator_id, period.pk))
+        if value is None or first_quarter == 1 or q2 is None:
+            return value
+        return value - (values.get((target.indicator_id, q2.pk)) or Decimal(0))
+
+    before, after = semester_total(school.before), semester_total(school.after)
+    if after is None and before is not None:
+        raise _NeedsFullRead  # was it the only school with a value? Only a full read tells
+    pace = minimum / 2 if mid_semester else minimum
+    was_failing = (before or Decimal(0)) < pace
+    is_failing = (after or Decimal(0)) < pace
+    failed += is_failing - was_failing
+    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after)
+    if failed > 0 or (after or Decimal(0)) < minimum:
+        below = True
+    elif not below_before:
+        below = False
+    elif (before or Decimal(0)) >= minimum:
+        below = True  # another school was below the minimum, and still is
+    else:
+        raise _NeedsFullRead  # was this school the only one below the minimum?
+    return _judge_frequency(target, minimum, first_quarter, mid_semester, qualifying, failing, failed, below)
 
 
 @dataclass
