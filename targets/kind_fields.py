@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Field
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -114,6 +115,7 @@ def text_of(kind: str, name: str) -> FieldText:
 def cleared_value(name: str) -> Any:
     """What a field not of the kind is reset to: the model's default (None, "", False, 0.05 …)."""
     field = Target._meta.get_field(name)
+    assert isinstance(field, Field)  # the editable fields are concrete model fields
     if field.has_default():
         return field.get_default()
     if getattr(field, "null", False):

@@ -38,7 +38,8 @@ def test_results_stay_inside_the_users_scope(client: Client, tree: Tree, users: 
     # "区" is in every district's and most schools' names: only D1's subtree comes back.
     found = _codes(client, q="区")
     assert set(found) == {"D1", "T1", "S1", "S2", "K1"}
-    assert _codes(client, q="S3") == [] and _codes(client, q="西区") == []
+    assert _codes(client, q="S3") == []
+    assert _codes(client, q="西区") == []
     client.force_login(users.alice)  # principal of S1
     assert _codes(client, q="") == ["S1"]
     client.force_login(users.nobody)
@@ -81,7 +82,8 @@ def test_at_most_twenty_results_in_a_constant_number_of_queries(client: Client, 
 
 def test_the_search_needs_a_signed_in_user(client: Client, tree: Tree) -> None:
     response = client.get(URL, {"q": "D"})
-    assert response.status_code == 302 and "login" in response["Location"]
+    assert response.status_code == 302
+    assert "login" in response["Location"]
 
 
 def _scope_options(html: str) -> list[str]:
@@ -105,4 +107,5 @@ def test_the_dashboard_scope_picker_does_not_grow_with_the_tree(client: Client, 
     assert len(at_d1) == len(again) == 2 + 30
     assert again[:3] == ["CITY", "D1", "T1"]
     html = client.get(url, {"plan": "p23", "scope": "D1"}).content.decode()
-    assert 'data-unit-picker="1"' in html and "js/unit-picker.js" in html
+    assert 'data-unit-picker="1"' in html
+    assert "js/unit-picker.js" in html

@@ -58,7 +58,9 @@ def test_the_form_shows_only_the_fields_of_the_target_kind_in_its_words(client: 
     assert " hidden" not in _row(milestone, "due_date")
     assert "须在此日期前完成" in milestone
     # The browser gets the same table (target-kind.js): the frequency wording is there for a switch.
-    table = json.loads(re.search(r'id="target-kind-fields"[^>]*>(.*?)</script>', threshold, re.S).group(1))
+    script = re.search(r'id="target-kind-fields"[^>]*>(.*?)</script>', threshold, re.S)
+    assert script
+    table = json.loads(script.group(1))
     assert table["frequency"]["per_unit_minimum"]["label"] == "每个单位每学期至少（次）"
     assert "per_unit_minimum" not in table["threshold"]
     assert table["narrative"]["scope"]["label"] == "范围"  # a kind without its own wording: the form's label
@@ -88,7 +90,7 @@ def test_switching_the_kind_clears_the_other_kinds_values_and_the_preview_agrees
     # The browser still posts the hidden rows' values (indicator, comparator, target value, per-unit flag).
     data = _form_data(target, kind="milestone", applies_to_each_unit="on", per_unit_minimum="3",
                       milestone_status="in_progress", reason="改为里程碑")  # fmt: skip
-    live = client.get(reverse("plans:target_preview", args=["p23"]), {**data, "target": "T05"}).json()
+    live = client.get(reverse("plans:target_preview", args=["p23"]), {**data, "target": "T05"}).json()  # type: ignore[arg-type]
     assert client.post(url, data).status_code == 302
     target.refresh_from_db()
     assert (target.kind, target.indicator_id, target.comparator, target.target_value) == ("milestone", None, "", None)
