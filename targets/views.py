@@ -36,7 +36,7 @@ from portal.views import ObjectListView
 from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
 from submissions.models import Period
-from targets import targets_service, workbook
+from targets import kind_fields, targets_service, workbook
 from targets.filters import DrilldownFilterSet
 from targets.forms import NoteForm, PathPointFormSet, ReviewForm, TargetForm
 from targets.models import Progress, ProgressStatus, Target, TargetKind, TargetNote, TargetPathPoint
@@ -139,7 +139,8 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
     if instance is None and request.method != "POST":
         # A new target is offered the next free code and the next place in the document (T07 after T06).
         code_, order = targets_service.next_code_and_order(plan)
-        initial = {"code": code_, "order": order, "kind": request.GET.get("kind") or None}
+        # The kind select shows the kind whose rows the form shows (``?kind=``, else the default, threshold).
+        initial = {"code": code_, "order": order, "kind": kind_fields.kind_of(request.GET.get("kind"))}
         if request.GET.get("section"):
             initial["section"] = plan.sections.filter(code=request.GET["section"]).first()
     form = TargetForm(request.POST or None, instance=instance, plan=plan, user=request.user, initial=initial)
