@@ -24,6 +24,7 @@ from plans.models import Plan, PlanStatus
 from portal import scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
+from targets import kind_fields
 from targets.models import (
     Comparator,
     MilestoneStatus,
@@ -220,6 +221,13 @@ def update_target(
     _require_admin(user, plan, target)
     if target.version != version:
         raise VersionConflict()  # stale before anything else: the caller must reload first
+    new_kind = fields.get("kind", target.kind)
+    if new_kind != target.kind and new_kind in TargetKind.values:
+        # A switched kind keeps no value of the old kind's fields (targets.kind_fields): the fields the caller
+        # did not send are reset; a value sent for a field the new kind has not is still refused below.
+        applies = kind_fields.fields_of(new_kind)
+        stale = {name: kind_fields.cleared_value(name) for name in EDITABLE_FIELDS if name not in applies}
+        fields = {**{name: value for name, value in stale.items() if name not in fields}, **fields}
     changes = []
     for name, new in fields.items():
         old = getattr(target, name)

@@ -11,6 +11,7 @@ import json
 import re
 from decimal import Decimal
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -157,3 +158,26 @@ def test_targets_are_listed_in_document_order(client: Client, users, plan) -> No
     html = client.get(reverse("plans:plan_detail", args=["p23"])).content.decode()
     positions = [html.index(f"<td>{code}</td>") for code in ("T03", "T04", "T05", "T16")]
     assert positions == sorted(positions)
+
+
+def test_the_service_clears_the_old_kinds_fields_on_a_switch(users, plan) -> None:  # noqa: ANN001
+    """The API and the workbook too: a kind switch that does not mention the old kind's fields resets them;
+    a value explicitly sent for a field the new kind has not is still refused."""
+    from portal.errors import ServiceError
+    from targets import targets_service
+
+    target = Target.objects.get(code="T05")
+    Target.objects.filter(pk=target.pk).update(applies_to_each_unit=True, per_unit_minimum=Decimal(3))
+    target.refresh_from_db()
+    with pytest.raises(ServiceError) as refused:
+        targets_service.update_target(users.bea, target, {"kind": "milestone", "indicator": target.indicator},
+                                      version=target.version, reason="改为里程碑")  # fmt: skip
+    assert refused.value.errors == {"indicator": ["里程碑和定性工作不关联统计指标。"]}
+    target = Target.objects.get(code="T05")
+    saved = targets_service.update_target(users.bea, target, {"kind": "milestone"}, version=target.version,
+                                          reason="改为里程碑")  # fmt: skip
+    saved.refresh_from_db()
+    assert (saved.kind, saved.indicator_id, saved.comparator, saved.target_value) == ("milestone", None, "", None)
+    assert (saved.applies_to_each_unit, saved.per_unit_minimum) == (False, None)
+    changed = set(saved.changes.values_list("field", flat=True))
+    assert changed >= {"kind", "indicator", "comparator", "target_value", "applies_to_each_unit", "per_unit_minimum"}
