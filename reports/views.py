@@ -54,7 +54,8 @@ def _unit_from_request(request: HttpRequest, param: str) -> OrgUnit:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The plan dashboard (queries: memberships, plans, unit, periods, sections, the 3 of
-    plan_dashboard, scope choices, breadcrumb — 10 whatever the number of units)."""
+    plan_dashboard, scope choices, breadcrumb — 10 whatever the number of units; 11 for a plan copied from
+    last year's, whose targets are compared with last year's)."""
     plans = list(Plan.objects.order_by("-year", "code").only("code", "title", "year"))
     if not plans:
         return render(request, "reports/dashboard.html", {"plans": []})
