@@ -52,6 +52,15 @@ class WorkItemForm(forms.ModelForm):
     def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["section"].queryset = plan.sections.all()
+        if self.instance.pk is None and not self.is_bound:
+            # Work items are numbered through the whole document (一、1. 2. … 二、5. 6.): offer the next one,
+            # in the last section (where a new item is usually appended).
+            last = WorkItem.objects.filter(section__plan=plan).order_by("-number", "-pk").first()
+            # (An unsaved instance gives the form its empty values as initial: replace those.)
+            if self.initial.get("number") is None:
+                self.initial["number"] = (last.number + 1) if last else 1
+            if last is not None and self.initial.get("section") is None:
+                self.initial["section"] = last.section_id
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -30,6 +30,7 @@ from targets.queries import (
     STATUS_ORDER,
     QuarterPoint,
     TargetRow,
+    last_year_rows,
 )
 
 
@@ -96,12 +97,13 @@ def plan_dashboard(
     status: str = "",
     owner: str = "",
 ) -> Dashboard:
-    """The dashboard of ``plan`` seen from ``unit`` as of ``period`` (3 queries, whatever the tree size).
+    """The dashboard of ``plan`` seen from ``unit`` as of ``period`` (4 queries, whatever the tree size).
 
     Queries: targets covering the unit (with their latest note); their Progress rows for the
     plan's quarters at the unit (or at the target's own scope when it lies inside the unit);
     the indicator values at the unit, used where no Progress row exists for this unit (a 学区
-    under a district-scoped target: the value is shown, the status is "无数据").
+    under a district-scoped target: the value is shown, the status is "无数据"); last year's actual of the
+    targets copied from last year's plan (``last_year_rows``, none when no target is linked).
     """
     targets = list(covering_targets(plan, unit))
     period_ids = [p.pk for p in periods]
@@ -123,6 +125,13 @@ def plan_dashboard(
             indicator_id__in=indicator_ids, period_id__in=period_ids, org_unit=unit
         ).values_list("indicator_id", "period_id", "value"):
             values[(ind_id, per_id)] = value
+
+    current_actuals: dict[int, Decimal | None] = {}
+    if period is not None:
+        for target in targets:
+            prog = progress.get((target.pk, period.pk))
+            current_actuals[target.pk] = prog.actual if prog else values.get((target.indicator_id, period.pk))
+    last_year = last_year_rows(targets, period, current_actuals, unit)
 
     blocks: dict[int, SectionBlock] = {}
     all_rows: list[TargetRow] = []
@@ -150,6 +159,7 @@ def plan_dashboard(
         else:
             actual = values.get((target.indicator_id, period.pk)) if period else None
             row = TargetRow(target, actual, None, ProgressStatus.NO_DATA, trend, evaluated=False)
+        row.last_year = last_year.get(target.pk)
         if row.owner:
             owners.add(row.owner)
         all_rows.append(row)

@@ -29,6 +29,7 @@ from reports import dispatch, drilldown, exports
 from reports.models import ExportStatus
 from reports.queries import plan_dashboard
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
+from schools.unit_search import nearby_units
 from submissions.models import Period, Submission
 from targets.models import Progress, Target
 from targets.progress_detail import before_assessment_q, contribution_q
@@ -56,7 +57,8 @@ def _unit_from_request(request: HttpRequest, param: str) -> OrgUnit:
 @use_replica()  # a read-only page of precomputed values: the read replica, when configured
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The plan dashboard (queries: memberships, plans, unit, periods, sections, the 3 of
-    plan_dashboard, scope choices, breadcrumb — 10 whatever the number of units)."""
+    plan_dashboard, scope choices, breadcrumb — 10 whatever the number of units; 11 for a plan copied from
+    last year's, whose targets are compared with last year's)."""
     plans = list(Plan.objects.order_by("-year", "code").only("code", "title", "year"))
     if not plans:
         return render(request, "reports/dashboard.html", {"plans": []})
@@ -80,12 +82,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "sections": list(plan.sections.order_by("order", "pk")),
         "statuses": [(status, STATUS_LABELS[status]) for status in STATUS_ORDER],
-        "scope_choices": list(
-            scope.visible_units(request.user)
-            .filter(level__in=SCOPE_LEVELS)
-            .only("code", "name", "depth", "path")
-            .order_by("path")
-        ),
+        # Bounded (issue 17): the scope, its ancestors and some children; static/js/unit-picker.js searches.
+        "scope_choices": nearby_units(request.user, unit, levels=SCOPE_LEVELS),
         "breadcrumb": breadcrumb(request.user, unit),
         "can_export": scope.has_perm(request.user, scope.Perm.EXPORT, unit),
         "export_url": f"{reverse('reports:plan_export')}?{urlencode(params)}",

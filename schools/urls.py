@@ -6,4 +6,5 @@ app_name = "schools"
 
 urlpatterns = [
     path("", views.OrgUnitListView.as_view(), name="orgunit_list"),
+    path("units/search/", views.unit_search, name="unit_search"),
 ]

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
+from portal.scope import Perm
 from portal.views import ObjectListView
 from schools.filters import OrgUnitFilterSet
 from schools.models import OrgUnit
 from schools.tables import OrgUnitTable
+from schools.unit_search import SEARCH_LIMIT, search_units
+from schools.unit_search import as_json as unit_json
 
 
 class OrgUnitListView(ObjectListView):
@@ -15,3 +21,20 @@ class OrgUnitListView(ObjectListView):
     scope_field = ""
     export_name = "org_units"
     title = _("学校与组织")
+
+
+@login_required
+@require_GET
+def unit_search(request: HttpRequest) -> JsonResponse:
+    """JSON for static/js/unit-picker.js: ``?q=`` (code prefix or part of the name), ``level=`` (repeatable or
+    comma-separated), ``perm=admin`` for pickers of units one may administer, ``limit=`` (≤ 20).
+
+    Only units inside the user's scope are ever returned (schools.unit_search through portal.scope).
+    """
+    levels = [level for value in request.GET.getlist("level") for level in value.split(",") if level]
+    perm = Perm.ADMIN if request.GET.get("perm") == "admin" else Perm.VIEW
+    raw_limit = request.GET.get("limit", "")
+    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) < 4 else SEARCH_LIMIT
+    query = request.GET.get("q", "")[:100]
+    units = search_units(request.user, query, levels=levels, perm=perm, limit=limit)
+    return JsonResponse({"results": [unit_json(unit) for unit in units]})

@@ -11,9 +11,22 @@ from django.utils.translation import gettext_lazy as _
 from plans.models import Plan, WorkItem
 from portal import scope
 from portal.scope import Perm
+from schools.models import Level, OrgUnit
+from schools.unit_search import nearby_units
 from submissions.models import Period
+from targets import kind_fields
 from targets.models import MilestoneStatus, Target, TargetKind
 from targets.targets_service import EDITABLE_FIELDS
+
+# The unit pickers of the form (static/js/unit-picker.js searches the rest): field → levels offered.
+UNIT_PICKERS = {"scope": (Level.BUREAU, Level.DISTRICT, Level.TOWNSHIP), "owner_unit": ()}
+
+
+INDENT = "\u3000"  # a full-width space per level of the tree
+
+
+def _unit_choice(unit: OrgUnit) -> tuple[int, str]:
+    return unit.pk, f"{INDENT * unit.depth}{unit.name}（{unit.code}）"
 
 
 class TargetForm(forms.ModelForm):
@@ -59,6 +72,17 @@ class TargetForm(forms.ModelForm):
             .distinct()
         )
         self.fields["version"].initial = self.instance.version if self.instance.pk else None
+        self._bound_unit_pickers(user)
+        self.kind = kind_fields.kind_of(self._chosen_kind())
+        self._defaults = {
+            name: (str(field.label or ""), str(field.help_text or "")) for name, field in self.fields.items()
+        }
+        for name in self.Meta.fields:
+            text = kind_fields.text_of(self.kind, name)
+            if text.label:
+                self.fields[name].label = text.label
+            if text.help:
+                self.fields[name].help_text = text.help
         # Validating writes the cleaned values onto ``self.instance``: keep what is stored now.
         self.stored_scope = self.instance.scope if self.instance.pk else plan.owner_unit
         self.stored_values = {
@@ -66,8 +90,40 @@ class TargetForm(forms.ModelForm):
             for name in self.Meta.fields
         }
 
+    def _chosen_kind(self) -> Any:
+        """The kind the form is shown in: the posted one, else the target's, else the initial one."""
+        if self.is_bound:
+            return self.data.get("kind")
+        if self.instance.pk:
+            return self.instance.kind
+        return self.initial.get("kind")
+
+    def _bound_unit_pickers(self, user: Any) -> None:
+        """Unit selects list only the chosen unit and its neighbourhood (bounded): the queryset still
+        validates any unit of the user's scope, which static/js/unit-picker.js finds by searching."""
+        for name, levels in UNIT_PICKERS.items():
+            field = self.fields[name]
+            raw = self.data.get(name) if self.is_bound else None
+            chosen = [int(raw)] if raw and str(raw).isascii() and str(raw).isdigit() and len(str(raw)) < 19 else []
+            current = getattr(self.instance, f"{name}_id", None) if self.instance.pk else None
+            anchor = self.instance.scope if self.instance.pk else self.plan.owner_unit
+            units = nearby_units(user, anchor, levels=levels, perm=Perm.ADMIN, extra_ids=[*chosen, current or 0])
+            field.widget.choices = [("", "---------"), *(_unit_choice(unit) for unit in units)]
+            field.widget.attrs.update({"data-unit-picker": "1", "data-levels": ",".join(levels), "data-perm": "admin"})
+
+    def rows(self) -> list[tuple[Any, bool]]:
+        """(bound field, shown) for the template: a field of another kind is rendered hidden (the JS shows it
+        when the kind changes; without JS, 预览 re-renders the form in the chosen kind)."""
+        applies = kind_fields.fields_of(self.kind)
+        return [(self[name], name in applies or name not in self.Meta.fields) for name in self.fields]
+
+    def kind_table(self) -> dict[str, dict[str, dict[str, str]]]:
+        """kind → field → wording, for static/js/target-kind.js (json_script)."""
+        return kind_fields.as_json(self._defaults)
+
     def target_fields(self) -> dict[str, Any]:
-        """The cleaned values the service takes (only the model fields)."""
+        """The cleaned values the service takes (only the model fields); fields that do not apply to the
+        chosen kind are reset to their defaults (kind_fields), so a switched kind leaves no stale value."""
         fields = {name: self.cleaned_data.get(name) for name in self.Meta.fields}
         if fields.get("scope") is None:
             fields["scope"] = self.stored_scope
@@ -75,7 +131,7 @@ class TargetForm(forms.ModelForm):
             fields[name] = fields.get(name) or ""
         if fields.get("order") is None:
             fields["order"] = 0
-        return fields
+        return kind_fields.only_kind_fields(kind_fields.kind_of(fields.get("kind")), fields)
 
     def candidate(self) -> Target:
         """The unsaved target this bound form describes, for the preview (the 预览 button and the live JS).

@@ -156,6 +156,17 @@ class Target(models.Model):
     )
     milestone_status = models.CharField(_("里程碑状态"), max_length=20, choices=MilestoneStatus.choices, blank=True)
     order = models.PositiveIntegerField(_("顺序"), default=0)
+    # The same target in the plan this one was copied from (targets.plan_copy): its progress is "last year"
+    # on the plan page and the dashboard. Not editable: only the copy sets it.
+    copied_from = models.ForeignKey(
+        "self",
+        verbose_name=_("复制自"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,8 +6,9 @@ a sub-target after the target it is part of. Each target keeps its kind, numbers
 and 所属目标 link; its baseline becomes the source year's actual at its scope — Q4's, or the latest quarter
 with a value — with that quarter as ``baseline_period``. Quarters (due, 起评, path points) and due dates
 move on by the years between the two plans (2023Q3 → 2024Q3); a quarter not defined yet is left empty.
-The parent plan and 对应上级目标 links belong to last year's parent plan: they are kept only when the source's
-parent plan is already of the new year, else left for the bureau to set.
+Each copy links to its source (``Target.copied_from``), so the plan page and the dashboard compare the year
+with the source's same quarter. The parent plan and 对应上级目标 links belong to last year's parent plan: they
+are kept only when the source's parent plan is already of the new year, else left for the bureau to set.
 
 Bad input (a taken or malformed code, a year not after the source's, an empty title, no permission) is
 refused before anything is written; any later refusal rolls the whole copy back.
@@ -185,7 +186,7 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
                 "milestone_status": milestone_status,
                 "order": target.order,
             }
-            copies[target.pk] = targets_service.create_target(user, copy, fields)
+            copies[target.pk] = targets_service.create_target(user, copy, fields, copied_from=target)
         points: dict[int, dict[Period, Decimal | None]] = {}
         for point in TargetPathPoint.objects.filter(target__plan=plan).select_related("period"):
             new_period = _shifted(point.period, years, periods)

@@ -69,6 +69,26 @@ class QuarterPoint:
 
 
 @dataclass
+class LastYear:
+    """The same target's actual at the same quarter of the plan it was copied from, and the change since."""
+
+    period_code: str
+    actual: Decimal | None
+    change: Decimal | None  # this year's actual − last year's; None when either is missing
+
+    @property
+    def magnitude(self) -> Decimal | None:
+        """The size of the change (the arrow says which way)."""
+        return None if self.change is None else abs(self.change)
+
+    @property
+    def arrow(self) -> str:
+        if self.change is None or self.change == 0:
+            return "" if self.change is None else "="
+        return "▲" if self.change > 0 else "▼"
+
+
+@dataclass
 class TargetRow:
     """A target as shown on the dashboard and in the workbook's section sheets."""
 
@@ -84,6 +104,8 @@ class TargetRow:
     contribution: bool = False
     # The target's 起评季度 when this period comes before it (progress ``detail.reason = before_assessment``).
     assess_from: str = ""
+    # The same quarter last year, for a target copied from last year's plan (``last_year_rows``).
+    last_year: LastYear | None = None
 
     @property
     def before_assessment(self) -> bool:
@@ -352,6 +374,41 @@ def status_rows(targets: list[Target], period: Period | None) -> dict[int, Progr
         target_id__in=[t.pk for t in targets], period=period, org_unit_id=F("target__scope_id")
     )
     return {row.target_id: row for row in rows}
+
+
+def last_year_rows(
+    targets: list[Target], period: Period | None, current: dict[int, Decimal | None], unit: OrgUnit | None = None
+) -> dict[int, LastYear]:
+    """Target id → last year's actual at the same quarter (of the target it was copied from) and the change
+    from ``current`` (this year's actual by target id). One query, whatever the number of targets.
+
+    Read at ``unit`` when given (the dashboard), else at each source target's own scope (the plan page); the
+    dashboard falls back to the source's scope row when its scope lies inside the unit, as for this year.
+    Targets without a link (not copied) are left out: the page shows nothing for them.
+    """
+    linked = {t.copied_from_id: t for t in targets if t.copied_from_id}
+    if period is None or not linked:
+        return {}
+    rows = Progress.objects.filter(
+        target_id__in=list(linked), period__quarter=period.quarter, period__year=F("target__plan__year")
+    )
+    if unit is None:
+        rows = rows.filter(org_unit_id=F("target__scope_id"))
+    else:
+        rows = rows.filter(
+            Q(org_unit=unit) | Q(org_unit_id=F("target__scope_id"), target__scope__path__startswith=unit.path)
+        )
+    found: dict[int, Progress] = {}
+    for row in rows.select_related("period").only("target_id", "org_unit_id", "actual", "period__code"):
+        if row.target_id not in found or (unit is not None and row.org_unit_id == unit.pk):
+            found[row.target_id] = row
+    result: dict[int, LastYear] = {}
+    for source_id, row in found.items():
+        target = linked[source_id]
+        actual_now = current.get(target.pk)
+        change = actual_now - row.actual if actual_now is not None and row.actual is not None else None
+        result[target.pk] = LastYear(row.period.code, row.actual, change)
+    return result
 
 
 def chosen_period(code: str, periods: list[Period], today: Any) -> Period | None:

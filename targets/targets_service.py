@@ -7,6 +7,7 @@ Every write recomputes the target's progress in the same transaction (one target
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from plans.models import Plan, PlanStatus
 from portal import audit, scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
+from targets import kind_fields
 from targets.models import (
     Comparator,
     MilestoneStatus,
@@ -146,6 +148,30 @@ def validate_target(plan: Plan, target: Target) -> None:
         raise ServiceError(errors)
 
 
+CODE_NUMBER = re.compile(r"^(.*?)(\d+)$")
+
+
+def next_code_and_order(plan: Plan) -> tuple[str, int]:
+    """The code and order a new target of ``plan`` is offered: the next free number after the highest code of
+    the plan's usual form (T06 → T07, keeping the prefix and zero padding; "T01" for a plan without targets)
+    and the order after the last target in the document. One query."""
+    rows = list(Target.objects.filter(plan=plan).values_list("code", "order"))
+    order = max((o for _c, o in rows), default=0) + 1
+    numbered = [(m.group(1), m.group(2)) for code, _o in rows if (m := CODE_NUMBER.match(code))]
+    if not numbered:
+        return "T01", order
+    # The most common prefix is the plan's scheme ("T" in T01…T41, not "D01-T" of a stray code).
+    prefixes = [prefix for prefix, _n in numbered]
+    prefix = max(sorted(set(prefixes)), key=prefixes.count)
+    digits = [n for p, n in numbered if p == prefix]
+    width = max(len(n) for n in digits)
+    taken = {code for code, _o in rows}
+    number = max(int(n) for n in digits) + 1
+    while f"{prefix}{number:0{width}d}" in taken:  # "T7" beside "T07"
+        number += 1
+    return f"{prefix}{number:0{width}d}", order
+
+
 def _check_code_unique(plan: Plan, target: Target) -> None:
     clash = Target.objects.filter(plan=plan, code=target.code)
     if target.pk:
@@ -163,12 +189,15 @@ def _require_admin(user: AbstractBaseUser, plan: Plan, target: Target) -> None:
 # --- Targets ---
 
 
-def create_target(user: AbstractBaseUser, plan: Plan, fields: Mapping[str, Any]) -> Target:
-    """A new target of ``plan``; ``fields`` are model values (instances for foreign keys)."""
+def create_target(
+    user: AbstractBaseUser, plan: Plan, fields: Mapping[str, Any], *, copied_from: Target | None = None
+) -> Target:
+    """A new target of ``plan``; ``fields`` are model values (instances for foreign keys); ``copied_from``:
+    the same target in the plan being copied (plan copy only; last year's comparison reads it)."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ServiceError({name: [_("不能设置该字段。")] for name in sorted(unknown)})
-    target = Target(plan=plan, **fields)
+    target = Target(plan=plan, copied_from=copied_from, **fields)
     if target.scope_id is None:
         target.scope = plan.owner_unit
     _require_admin(user, plan, target)
@@ -192,6 +221,13 @@ def update_target(
     _require_admin(user, plan, target)
     if target.version != version:
         raise VersionConflict()  # stale before anything else: the caller must reload first
+    new_kind = fields.get("kind", target.kind)
+    if new_kind != target.kind and new_kind in TargetKind.values:
+        # A switched kind keeps no value of the old kind's fields (targets.kind_fields): the fields the caller
+        # did not send are reset; a value sent for a field the new kind has not is still refused below.
+        applies = kind_fields.fields_of(new_kind)
+        stale = {name: kind_fields.cleared_value(name) for name in EDITABLE_FIELDS if name not in applies}
+        fields = {**{name: value for name, value in stale.items() if name not in fields}, **fields}
     changes = []
     for name, new in fields.items():
         old = getattr(target, name)

@@ -38,7 +38,7 @@ from portal.views import ObjectListView
 from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
 from submissions.models import Period
-from targets import targets_service, workbook
+from targets import kind_fields, targets_service, workbook
 from targets.filters import DrilldownFilterSet
 from targets.forms import NoteForm, PathPointFormSet, ReviewForm, TargetForm
 from targets.models import Progress, ProgressStatus, Target, TargetKind, TargetNote, TargetPathPoint
@@ -52,6 +52,7 @@ from targets.queries import (
     drilldown_queryset,
     failing_summary,
     is_unit_level,
+    last_year_rows,
     small_denominator_applies,
     status_rows,
     target_contributions,
@@ -76,8 +77,8 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     """The plan as written, each target under its section / work item with its current status.
 
     Queries (constant in the number of sections, items, targets and units): plan, sections, work items,
-    targets in scope, current period, progress of those targets, contributions from child plans and
-    their progress.
+    targets in scope, current period, progress of those targets, last year's progress of the targets they
+    were copied from, contributions from child plans and their progress.
     """
     plan = get_object_or_404(
         Plan.objects.select_related("owner_unit", "parent").prefetch_related(
@@ -97,12 +98,16 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     period = Period.objects.current(year=plan.year)
     status = status_rows(targets, period)
+    last_year = last_year_rows(targets, period, {pk: row.actual for pk, row in status.items()})
     by_parent = target_contributions(request.user, targets, period)
 
     by_section: dict[int, list[dict[str, Any]]] = defaultdict(list)
     by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for target in targets:
-        entry = {"target": target, "progress": status.get(target.pk), "contributions": by_parent.get(target.pk, [])}
+        entry = {
+            "target": target, "progress": status.get(target.pk), "contributions": by_parent.get(target.pk, []),
+            "last_year": last_year.get(target.pk),
+        }  # fmt: skip
         (by_item[target.work_item_id] if target.work_item_id else by_section[target.section_id]).append(entry)
     sections = [
         {
@@ -133,7 +138,15 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
             Target.objects.select_related("plan", "scope", "section", "indicator"), plan=plan, code=target
         )
         scope.require(request.user, Perm.ADMIN, instance.scope)
-    form = TargetForm(request.POST or None, instance=instance, plan=plan, user=request.user)
+    initial: dict[str, Any] = {}
+    if instance is None and request.method != "POST":
+        # A new target is offered the next free code and the next place in the document (T07 after T06).
+        code_, order = targets_service.next_code_and_order(plan)
+        # The kind select shows the kind whose rows the form shows (``?kind=``, else the default, threshold).
+        initial = {"code": code_, "order": order, "kind": kind_fields.kind_of(request.GET.get("kind"))}
+        if request.GET.get("section"):
+            initial["section"] = plan.sections.filter(code=request.GET["section"]).first()
+    form = TargetForm(request.POST or None, instance=instance, plan=plan, user=request.user, initial=initial)
     preview_data = None
     if request.method == "POST":
         if "preview" in request.POST:

@@ -175,6 +175,9 @@ RULES: list[Rule] = [
     # ---- schools                             anon alice bob rita rob ivan bea
     *R("schools:orgunit_list", "GET", "-",    "L 200 200 200 200 200 200"),
     *R("schools:orgunit_list", "POST", "-",   "L 405 405 405 405 405 405"),
+    # The unit pickers' search: every signed-in user, results filtered to their scope (the leak check).
+    *R("schools:unit_search", "GET", "-",     "L 200 200 200 200 200 200", query=_(q=lambda s, w: "S")),
+    *R("schools:unit_search", "POST", "-",    "L 405 405 405 405 405 405"),
 
     # ---- plans (the document is public to signed-in users; editing needs admin of the owner unit)
     *R("plans:plan_list", "GET", "-",         "L 200 200 200 200 200 200"),

@@ -177,11 +177,11 @@ def test_a_refusal_half_way_rolls_the_whole_copy_back(users, tree, source, monke
     real = targets_service.create_target
     calls = []
 
-    def refuse_third(user, plan, fields):  # noqa: ANN001, ANN202
+    def refuse_third(user, plan, fields, **kwargs):  # noqa: ANN001, ANN003, ANN202
         calls.append(fields["code"])
         if len(calls) == 3:
             raise ServiceError({"code": ["refused"]})
-        return real(user, plan, fields)
+        return real(user, plan, fields, **kwargs)
 
     monkeypatch.setattr(targets_service, "create_target", refuse_third)
     with pytest.raises(ServiceError):
