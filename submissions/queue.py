@@ -102,7 +102,8 @@ def comparisons(
 ) -> dict[str, Comparison]:
     """{figure_code: Comparison} for ``figures`` of ``submission``'s unit, read in one query whatever the number
     of figures. Only approved submissions count: a draft or returned value of an earlier quarter is not a fact
-    yet. ``threshold`` is a share (0.3 = 30 %)."""
+    yet. ``threshold`` is the share (0.3 = 30 %) beyond which a change is flagged, for figures without their own
+    ``change_warning_share``."""
     period = submission.period
     last, year_ago = _earlier(period.year, period.quarter)
     rows = Value.objects.filter(
@@ -118,9 +119,11 @@ def comparisons(
         "submission__period__year", "submission__period__quarter", "figure__code", "value"
     ):
         earlier.setdefault((year, quarter), {})[code] = value
-    limit = threshold * 100
     result = {}
     for figure in figures:
+        # The figure's own change-warning share where it has one, as the change warnings use.
+        share = figure.change_warning_share if figure.change_warning_share is not None else threshold
+        limit = share * 100
         new = values.get(figure.code)
         before_q = earlier.get(last, {}).get(figure.code)
         before_y = earlier.get(year_ago, {}).get(figure.code)

@@ -5,6 +5,7 @@ approved values of last quarter and of the same quarter last year."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -223,3 +224,19 @@ def test_the_queue_and_the_comparison_in_english(client, queue_of_three, users):
     assert "Next: 东区第二小学" in body
     assert "Same quarter last year (approved)" in body
     assert "Change on last quarter" in body
+
+
+def test_a_figure_s_own_warning_share_flags_its_changes(client, setup, tree, users, year_ago):
+    # pri_enrolled warns beyond 10 % of its own: 440 vs 400 (+10 %) is not beyond, vs 380 (+15.8 %) is
+    Figure.objects.filter(code="pri_enrolled").update(change_warning_share=Decimal("0.1"))
+    current = make_submission(tree.s1, setup.q1, SUBMITTED, pri_enrolled=440)
+    make_submission(tree.s1, setup.q4, APPROVED, pri_enrolled=400)
+    make_submission(tree.s1, year_ago, APPROVED, pri_enrolled=380)
+    client.force_login(users.rita)
+    body = client.get(current.get_absolute_url()).content.decode()
+    assert cells(body, "pri_enrolled") == {
+        "compare-q": "400",
+        "change-q": "+40 (+10%)",
+        "compare-y": "380",
+        "change-y": "+60 (+15.8%) 变动较大",
+    }
