@@ -6,18 +6,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from notifications import services, todo
+from notifications import chase, services, todo
 from notifications.forms import PreferenceForm
 from notifications.models import Notification
 from portal import scope
 from portal.scope import Perm
+from schools.models import OrgUnit
+from submissions.models import Period
 
 PAGE_SIZE = 50
 HOME_NOTIFICATIONS = 5
@@ -84,3 +88,46 @@ def preferences(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("通知设置已保存。"))
         return redirect("notifications:preferences")
     return render(request, "notifications/preferences.html", {"form": form, "title": _("通知设置")})
+
+
+@login_required
+@require_POST
+def chase_units(request: HttpRequest) -> HttpResponse:
+    """催报 from the completeness board: ``unit`` (a code) chases one unit, ``all`` every unit in the user's review
+    scope that has not submitted ``period``. A unit outside the review scope is a 403; each unit at most once a
+    day (the others are named in a message). Back to the board of the period."""
+    user: Any = request.user  # signed in (login_required)
+    if not scope.has_perm(user, Perm.REVIEW):
+        raise PermissionDenied
+    period = get_object_or_404(Period, code=request.POST.get("period", ""))
+    if request.POST.get("all"):
+        units = list(chase.chaseable_units(user, period))
+    else:
+        unit = get_object_or_404(OrgUnit, code=request.POST.get("unit", ""))
+        scope.require(user, Perm.REVIEW, unit)
+        units = [unit]
+    result = chase.chase(user, period, units)
+    if result.sent:
+        messages.success(
+            request, _("已向 {n} 个单位的校长发送催报：{names}。").format(n=len(result.sent), names=_names(result.sent))
+        )
+    if result.already:
+        messages.warning(request, _("今天已催报过，明天才能再次催报：{names}。").format(names=_names(result.already)))
+    if result.nobody:
+        messages.warning(request, _("没有可接收催报的校长账号：{names}。").format(names=_names(result.nobody)))
+    if result.done:
+        messages.info(request, _("已提交，无需催报：{names}。").format(names=_names(result.done)))
+    if not units:
+        messages.info(request, _("范围内没有未提交的单位。"))
+    return redirect(f"{reverse('submissions:completeness')}?period={period.code}")
+
+
+NAMES_SHOWN = 10
+
+
+def _names(units: list[OrgUnit]) -> str:
+    """Unit names for a message; a long list is cut with the count of the rest."""
+    names = "、".join(unit.name for unit in units[:NAMES_SHOWN])
+    if len(units) > NAMES_SHOWN:
+        names += _("等 {n} 个").format(n=len(units))
+    return names

@@ -133,6 +133,16 @@ class MissingTable(tables.Table):
     district = tables.Column(verbose_name=_("区县"))
     status = tables.Column(verbose_name=_("状态"))
     overdue = tables.BooleanColumn(verbose_name=_("逾期"), yesno=(_("是"), ""))
+    # 催报: a button of the page's chase form (``form=``, so the table needs no form of its own); left out for
+    # users who may not review and in exports.
+    chase = tables.Column(verbose_name=_("催报"), accessor="code", orderable=False, exclude_from_export=True)
 
     class Meta(BaseTable.Meta):
         per_page = 100
+
+    def render_chase(self, value: str) -> str:
+        return format_html(
+            '<button type="submit" form="chase-form" name="unit" value="{}" class="btn btn-small">{}</button>',
+            value,
+            _("催报"),
+        )

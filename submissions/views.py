@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -36,6 +38,7 @@ from portal.views import ObjectListView
 from portal.xlsx import plain_number
 from schools.models import OrgUnit, Role
 from submissions import completeness, validation, workflow
+from submissions import queue as review_queue
 from submissions.filters import FigureFilterSet, SubmissionFilterSet
 from submissions.forms import (
     FigureForm,
@@ -242,6 +245,21 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
     for row in rows:
         groups.setdefault(row["figure"].group or _("填报项"), []).append(row)
     known = {figure.code for figure in snap.figures}
+    # A reviewer walks the queue (previous / next, one query each) and sees each figure beside the unit's
+    # approved values of last quarter and of the same quarter last year (one query for all figures).
+    is_reviewer = scope.has_perm(user, Perm.REVIEW, submission.org_unit)
+    queue_nav = None
+    if is_reviewer:
+        queue_nav = {
+            "previous": review_queue.previous_in_queue(user, submission),
+            "next": review_queue.next_in_queue(user, submission),
+            "list_url": f"{reverse('submissions:review_list')}?period={submission.period_id}&status=submitted",
+        }
+    if is_reviewer and not can_edit:
+        threshold = Decimal(str(settings.STOCK_CHANGE_WARNING_SHARE))
+        compared = review_queue.comparisons(submission, snap.figures, snap.values, threshold)
+        for row in rows:
+            row["compare"] = compared[row["figure"].code]
     return {
         "submission": submission,
         "snap": snap,
@@ -255,6 +273,8 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "locked": locked,
         "can_review": submission.status == SubmissionStatus.SUBMITTED
         and scope.has_perm(user, Perm.REVIEW, submission.org_unit),
+        "queue_nav": queue_nav,
+        "compare": is_reviewer and not can_edit,
         "can_reopen": submission.status == SubmissionStatus.APPROVED
         and scope.has_perm(user, Perm.ADMIN, submission.org_unit),
         "history": _history(submission, snap.figures),
@@ -328,9 +348,11 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
         elif action == "approve":
             workflow.approve(submission, request.user, version=version)
             messages.success(request, _("已审核通过。"))
+            return _to_next_in_queue(request, submission)
         elif action == "return":
             workflow.return_submission(submission, request.user, reason=reason, version=version)
             messages.success(request, _("已退回。"))
+            return _to_next_in_queue(request, submission)
         elif action == "reopen":
             workflow.reopen(submission, request.user, reason=reason, version=version)
             messages.success(request, _("已重新打开。"))
@@ -341,6 +363,17 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
             for message in message_list:
                 messages.error(request, message)
     return redirect(submission.get_absolute_url())
+
+
+def _to_next_in_queue(request: HttpRequest, submission: Submission) -> HttpResponse:
+    """After an approval or a return (its message already given): go on to the next submission awaiting review,
+    saying which, or — the queue empty — say so and go back to the period's review list."""
+    following = review_queue.after_review(request.user, submission)
+    if following is None:
+        messages.info(request, _("本周期的待审核队列已清空。"))
+        return redirect(f"{reverse('submissions:review_list')}?period={submission.period_id}")
+    messages.info(request, _("下一份待审核：{unit}。").format(unit=following.org_unit.name))
+    return redirect(following.get_absolute_url())
 
 
 # --- Lists ---
@@ -433,7 +466,8 @@ def completeness_view(request: HttpRequest) -> HttpResponse:
         return render(request, "submissions/completeness.html", {"periods": [], "title": _("填报进度")})
     data = completeness.board(request.user, period, workflow.today())
     counts = CompletenessTable([*data.rows, data.total])
-    missing = MissingTable(data.missing)
+    can_chase = scope.has_perm(request.user, Perm.REVIEW)
+    missing = MissingTable(data.missing, exclude=() if can_chase else ("chase",))
     RequestConfig(request, paginate={"per_page": 100}).configure(missing)
     export = request.GET.get("_export")
     if export in EXPORT_FORMATS:
@@ -445,6 +479,7 @@ def completeness_view(request: HttpRequest) -> HttpResponse:
         "period": period,
         "counts": counts,
         "missing": missing,
+        "can_chase": can_chase and bool(data.missing),
         "title": _("填报进度"),
     }
     return render(request, "submissions/completeness.html", context)

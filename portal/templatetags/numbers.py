@@ -2,7 +2,8 @@
 
 ``{{ value|number }}`` a figure as stored; ``{{ value|number:2 }}`` with the indicator's decimals;
 ``{{ value|measure:indicator }}`` with the indicator's decimals and unit; ``{{ value|margin }}`` a share as
-a percentage; ``{% num value decimals unit %}`` when decimals and unit come from elsewhere.
+a percentage; ``{{ value|signed }}`` a difference with its sign; ``{% num value decimals unit %}`` when decimals
+and unit come from elsewhere.
 A missing value (None, or "" from a failed lookup) prints "—".
 """
 
@@ -21,6 +22,13 @@ register = template.Library()
 def number(value: Any, decimals: Any = None) -> str:
     places = None if decimals in (None, "") else int(decimals)
     return numbers.format_number(value, places)
+
+
+@register.filter
+def signed(value: Any, decimals: Any = None) -> str:
+    """A difference with its sign (``+3``, ``-2.5``, ``0``); "—" when there is none."""
+    places = None if decimals in (None, "") else int(decimals)
+    return numbers.format_signed(value, places)
 
 
 @register.filter

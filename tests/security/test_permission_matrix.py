@@ -635,6 +635,13 @@ RULES: list[Rule] = [
     *R("notifications:read_all", "POST", "-",    "L 302 302= 302= 302= 302= 302=", data=ALICE_UNREAD),
     *R("notifications:preferences", "GET", "-",  "L 200 200 200 200 200 200"),
     *R("notifications:preferences", "POST", "-", "L 302 302 302 302 302 302", data=_(daily_digest=lambda s, w: "on")),
+    # 催报: reviewers and admins chase units of their review scope (2023Q4: nobody has submitted it)
+    *R("notifications:chase", "GET", "-",        "L 405 405 405 405 405 405"),
+    *AB("notifications:chase", "POST",
+        a="L 403 403 302 403 403 302",
+        b="L 403 403 403 302 403 302", data=_(period=lambda s, w: w.q4.code, unit=lambda s, w: s.school.code)),
+    *R("notifications:chase", "POST", "-",       "L 403 403 302 302 403 302",
+       data=_(period=lambda s, w: w.q4.code, all=lambda s, w: "1")),
     *R("api_notifications", "GET", "-",          "401 200 200 200 200 200 200"),
     *R("api_notification_read", "POST", "-",     "401 200 404 404 404 404 404", kwargs=ALICE_NOTE),
 ]
