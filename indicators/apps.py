@@ -17,6 +17,7 @@ class IndicatorsConfig(AppConfig):
         # The audit trail (portal.audit): every part of a definition that changes a computed value.
         from indicators.models import Indicator
         from portal import audit
+        from schools.models import Level, Ownership, SchoolType
 
         audit.track(
             Indicator,
@@ -24,4 +25,6 @@ class IndicatorsConfig(AppConfig):
              "designation_kind", "unit_filter_levels", "unit_filter_school_types", "unit_filter_ownership",
              "unit_filter_central_only", "period_mode", "is_active"],
             api_name="indicator",
+            item_choices={"unit_filter_levels": Level.choices, "unit_filter_school_types": SchoolType.choices,
+                          "unit_filter_ownership": Ownership.choices},
         )  # fmt: skip

@@ -175,6 +175,8 @@ class Tracked:
     api_name: str = ""
     lookup: tuple[str, ...] = ("code",)
     unit_field: str | None = None  # path to the OrgUnit that scopes the object ("" = the object is one)
+    # Labels of list fields whose items are choices the model field cannot name (JSON lists of levels, types…).
+    item_choices: dict[str, Any] = field(default_factory=dict)
 
 
 _registry: dict[type[models.Model], Tracked] = {}
@@ -188,12 +190,14 @@ def track(
     root: Callable[[Any], str] | None = None,
     lookup: Sequence[str] = ("code",),
     unit_field: str | None = None,
+    item_choices: dict[str, Any] | None = None,
 ) -> None:
     """Record changes of ``fields`` of ``model``.
 
     ``root(instance)`` names the object whose page lists the change (``key_for``; by default the object itself).
     The audit API finds an object by ``?model=<api_name>&object=<lookup values joined by "/">``, and scopes it by
-    ``unit_field`` (None: only bureau-wide administrators may read it)."""
+    ``unit_field`` (None: only bureau-wide administrators may read it). ``item_choices`` maps a JSON list field to
+    the choices of its items, so the history shows 小学 rather than ``primary``."""
     concrete = tuple(model._meta.get_field(name) for name in fields)
     _registry[model] = Tracked(
         model,
@@ -203,6 +207,7 @@ def track(
         api_name,
         tuple(lookup),
         unit_field,
+        dict(item_choices or {}),
     )
     uid = model._meta.label_lower
     pre_save.connect(_pre_save, sender=model, dispatch_uid=f"portal.audit.pre_save.{uid}", weak=False)
@@ -423,6 +428,9 @@ def _shown(model: type[models.Model] | None, name: str, value: Any) -> str:
         except FieldDoesNotExist:
             pass
     choices = dict(getattr(model_field, "flatchoices", None) or [])
+    tracked = tracked_by_model(model)
+    if tracked is not None and name in tracked.item_choices:
+        choices = dict(tracked.item_choices[name])
     if isinstance(value, list):
         return pgettext("list separator", "、").join(str(choices.get(item, item)) for item in value)
     return str(choices.get(value, value))

@@ -15,6 +15,7 @@ class SubmissionsConfig(AppConfig):
 
         # The audit trail (portal.audit): what is reported, how it is checked and when a quarter locks.
         from portal import audit
+        from schools.models import Level, Ownership, SchoolType
         from submissions.models import Figure, Period, ValidationRule
 
         audit.track(
@@ -23,6 +24,8 @@ class SubmissionsConfig(AppConfig):
              "reported_by_levels", "reported_by_school_types", "reported_by_central_only", "reported_by_top_areas",
              "change_warning_share", "is_active"],
             api_name="figure",
+            item_choices={"reported_by_levels": Level.choices, "reported_by_school_types": SchoolType.choices,
+                          "reported_by_ownership": Ownership.choices},
         )  # fmt: skip
         audit.track(
             ValidationRule,
