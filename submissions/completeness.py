@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from portal import scope
 from schools.models import PATH_SEGMENT_WIDTH, Level, OrgUnit
 from submissions.models import Period, Submission, SubmissionStatus
-from submissions.validation import active_figures, applies_to
+from submissions.reporting import active_figures, reports_any
 
 DISTRICT_PATH_LENGTH = 2 * (PATH_SEGMENT_WIDTH + 1)  # bureau segment + district segment
 STATUS_KEYS = ("not_started", "draft", "returned", "submitted", "approved")
@@ -47,9 +47,9 @@ def board(user: Any, period: Period, on: datetime.date) -> Board:
         scope.visible_units(user)
         .filter(is_active=True)
         .exclude(level=Level.BUREAU)
-        .only("pk", "code", "name", "path", "depth", "level", "school_type", "is_central")
+        .only("pk", "code", "name", "path", "depth", "level", "school_type", "ownership", "is_central")
     )
-    expected = [unit for unit in units if any(applies_to(figure, unit) for figure in figures)]
+    expected = [unit for unit in units if reports_any(unit, figures, period)]
     states = {
         unit_id: (status, zero)
         for unit_id, status, zero in scope.filter_by_scope(
