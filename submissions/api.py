@@ -31,7 +31,7 @@ from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions import workflow
 from submissions.filters import SubmissionApiFilterSet
 from submissions.models import Channel, Figure, HistoryAction, Period, Submission, SubmissionHistory
-from submissions.reporting import ReportedBy, scope_errors
+from submissions.reporting import ReportedBy, scope_errors, store_within
 
 
 def number(value: Decimal | int | None) -> int | float | None:
@@ -144,7 +144,7 @@ class FigureSerializer(serializers.ModelSerializer):
         figure = super().save(**kwargs)
         within = getattr(self, "_within", None)
         if within is not None:
-            figure.reported_by_within.set(within)
+            store_within(figure, within)
         return figure
 
 

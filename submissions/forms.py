@@ -54,9 +54,9 @@ class FigureForm(LabelSuffixMixin, forms.ModelForm):
     def __init__(self, *args: Any, require_units: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.require_units = require_units
-        if self.instance.pk and not self.is_bound:
-            self.initial["reported_by_within"] = ", ".join(unit.code for unit in self.instance.reported_by_within.all())
         self.reported_by: ReportedBy | None = ReportedBy.of(self.instance) if self.instance.pk else None
+        if self.reported_by is not None and not self.is_bound:
+            self.initial["reported_by_within"] = ", ".join(unit.code for unit in self.reported_by.within)
 
     def clean_reported_by_within(self) -> list[OrgUnit]:
         codes = list(

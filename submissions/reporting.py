@@ -116,6 +116,11 @@ class ReportedBy:
         return _("{who}，共 {count} 个单位").format(who=self.describe(), count=self.units())
 
 
+def store_within(figure: Figure, units: Iterable[OrgUnit]) -> None:
+    """Set a saved figure's region (the API; the web form saves it through the ModelForm's M2M save)."""
+    figure.reported_by_within.set(list(units))
+
+
 def join_and(parts: Sequence[str]) -> str:
     """ "甲、乙和丙" (English "a, b and c")."""
     if len(parts) <= 1:
