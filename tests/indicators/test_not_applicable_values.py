@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from indicators import engine
+from indicators import engine, explain
 from submissions.models import Value
 from tests.indicators.engine_data import figure, indicator, period, report, value
 
@@ -27,6 +27,9 @@ def test_a_not_applicable_denominator_leaves_the_unit_out_of_the_rate(tree, db):
     # CITY: S3 answered 不适用 for the denominator, so its 5 graduates are not counted either:
     # (90 + 10) / (100 + 10) * 100 = 90.909… → 90.91 (95.45 if its numerator had been summed).
     assert value(rate, tree.city, q1) == D("90.91")
+    # The "how was this computed" page agrees: S3 contributes to neither side.
+    shown = explain.explain(rate, tree.city, q1)
+    assert (shown.numerator, shown.denominator) == (D(100), D(110))
     # D2 has only S3: no denominator at all → no value, never 0.
     assert value(rate, tree.d2, q1) is None
     assert value(rate, tree.s3, q1) is None
