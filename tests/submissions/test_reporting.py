@@ -260,3 +260,30 @@ def test_the_template_marks_optional_figures_and_takes_na_where_allowed(client, 
     assert load_workbook(io.BytesIO(again))[DATA_SHEET].cell(
         row=rows(again)["S1"], column=col["pri_enrolled"]
     ).value == ("不适用")
+
+
+def test_the_submission_page_costs_the_same_however_many_scoped_figures(client, users, setup, tree) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    submission = workflow.open_submission(users.alice, tree.s1, setup.q1)
+    client.force_login(users.alice)
+    url = reverse("submissions:submission_detail", args=[submission.pk])
+
+    def scoped(n: int) -> None:
+        for i in range(n):
+            figure = Figure.objects.create(
+                code=f"scoped_{n}_{i}", name=f"区域项{i}", reported_by_school_types=[SchoolType.PRIMARY],
+                from_period=setup.q4, until_period=setup.q1,
+            )  # fmt: skip
+            figure.reported_by_within.set([tree.d1, tree.t1])
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries.captured_queries)
+
+    scoped(1)
+    few = count()
+    scoped(6)
+    assert count() == few
