@@ -493,6 +493,8 @@ def _figure_form_data(definition: FigureDef, order: int) -> dict[str, Any]:
         "change_warning_share": "",
         "order": str(order),
         "is_active": True,
+        # A form checkbox left out is False: national figures are required, as every figure was before.
+        "required": True,
     }
 
 
