@@ -108,8 +108,8 @@ def build(stdout: object = None) -> dict[str, int]:
             elif code.startswith("central_"):
                 who = "u.is_central"
             cursor.execute(
-                "INSERT INTO submissions_value (submission_id, figure_id, value, updated_at) "
-                "SELECT s.id, %s, %s + ((s.id * 7919 + %s * 104729) %% %s), %s "
+                "INSERT INTO submissions_value (submission_id, figure_id, value, not_applicable, updated_at) "
+                "SELECT s.id, %s, %s + ((s.id * 7919 + %s * 104729) %% %s), FALSE, %s "
                 f"FROM submissions_submission s JOIN schools_orgunit u ON u.id = s.org_unit_id WHERE {who}",
                 [figure_ids[code], low, figure_ids[code], high - low + 1, now],
             )

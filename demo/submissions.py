@@ -39,6 +39,7 @@ from submissions.models import (
     Value,
     ValueType,
 )
+from submissions.reporting import active_figures, store_within
 from submissions.validation import Issue, RuleSet, applies_to, figures_for_unit
 
 KG = (SchoolType.KINDERGARTEN,)
@@ -64,6 +65,9 @@ class FigureSpec:
     max_value: int | None = None
     help_text: str = ""
     change_share: Decimal | None = None  # None: the portal-wide STOCK_CHANGE_WARNING_SHARE
+    within: tuple[str, ...] = ()  # org-unit codes: only their subtrees report
+    required: bool = True
+    allows_na: bool = False
 
 
 FIGURES = [
@@ -117,6 +121,13 @@ FIGURES = [
                help_text="本季度组织辖区小学、幼儿园小片区合作教研活动的次数"),
     FigureSpec("central_quality_monitoring", "辖区小学质量监测次数", "Quality-monitoring rounds", "次", "片区管理",
                FLOW, CENTRAL, central_only=True, max_value=20),
+    # --- 课后服务与寄宿: one scoped figure (东城区 only), one optional, one that allows 不适用 ---
+    FigureSpec("pri_after_school_pupils", "参加课后服务学生数", "Pupils in after-school care", "人", "课后服务与寄宿",
+               STOCK, PRI, max_value=5000, within=("D01",), help_text="东城区试点学校填报"),
+    FigureSpec("pri_library_books_added", "本季度新增图书册数", "Library books added this quarter", "册",
+               "课后服务与寄宿", FLOW, PRI, max_value=20000, required=False, help_text="选填"),
+    FigureSpec("pri_boarding_pupils", "寄宿生数", "Boarding pupils", "人", "课后服务与寄宿", STOCK, PRI,
+               max_value=3000, allows_na=True, help_text="没有寄宿的学校选择“不适用”"),
 ]  # fmt: skip
 
 RULES = [
@@ -245,11 +256,15 @@ def _load_figures() -> dict[str, Figure]:
                 "min_value": Decimal(0), "max_value": None if spec.max_value is None else Decimal(spec.max_value),
                 "reported_by_school_types": list(spec.types), "reported_by_top_areas": spec.top_areas,
                 "reported_by_central_only": spec.central_only, "help_text": spec.help_text,
-                "change_warning_share": spec.change_share,
+                "change_warning_share": spec.change_share, "required": spec.required,
+                "allows_not_applicable": spec.allows_na,
             },
         )  # fmt: skip
+        if _created and spec.within:
+            store_within(figure, OrgUnit.objects.filter(code__in=spec.within))
         result[figure.code] = figure
-    return result
+    # Read back with what the reporting rule needs loaded (regions, periods): no query per unit and figure.
+    return {figure.code: figure for figure in active_figures() if figure.code in result}
 
 
 def _reports(unit: OrgUnit, figures: dict[str, Figure]) -> bool:
@@ -257,6 +272,18 @@ def _reports(unit: OrgUnit, figures: dict[str, Figure]) -> bool:
 
 
 # --- the numbers ---
+
+
+def _service_values(unit: OrgUnit, period: Period) -> dict[str, int]:
+    """After-school, library and boarding figures (stable per school). A negative boarding count stands for 不适用:
+    about a quarter of the schools have no boarders; about half fill in the optional library figure."""
+    base = random.Random(f"{unit.code}:services")
+    quarterly = random.Random(f"{unit.code}:{period.code}:services")
+    values = {"pri_after_school_pupils": base.randint(80, 600)}
+    if base.random() < 0.5:
+        values["pri_library_books_added"] = quarterly.randint(0, 800)
+    values["pri_boarding_pupils"] = -1 if base.random() < 0.25 else base.randint(20, 400)
+    return values
 
 
 def _school_values(unit: OrgUnit, year: int, quarter: int) -> dict[str, int]:
@@ -388,6 +415,7 @@ def _load_period(
     rules = RuleSet.load()
     figure_list = list(figures.values())
     per_unit: dict[int, dict[str, int]] = {}
+    not_applicable: dict[int, set[str]] = {}  # unit → figures answered 不适用
     areas = [u for u in units if u.depth == 1 and u.level != "school"]
     area_by_path = {a.path: a for a in areas}
     schools_of: dict[int, list[dict[str, int]]] = {a.pk: [] for a in areas}
@@ -396,8 +424,11 @@ def _load_period(
     for unit in units:
         if unit.pk in schools_of:
             continue
-        values = {code: v for code, v in _school_values(unit, period.year, period.quarter).items()
-                  if applies_to(figures[code], unit)}  # fmt: skip
+        raw = _school_values(unit, period.year, period.quarter) | _service_values(unit, period)
+        values = {code: v for code, v in raw.items() if code in figures and applies_to(figures[code], unit)}
+        if "pri_boarding_pupils" in values and values["pri_boarding_pupils"] < 0:
+            del values["pri_boarding_pupils"]
+            not_applicable.setdefault(unit.pk, set()).add("pri_boarding_pupils")
         per_unit[unit.pk] = values
         area = area_by_path.get(unit.path[:AREA_PATH_LENGTH])
         if area is not None:
@@ -442,6 +473,8 @@ def _load_period(
     for submission in submissions:
         for code, number in per_unit[submission.org_unit_id].items():
             value_rows.append(Value(submission=submission, figure=figures[code], value=Decimal(number)))
+        for code in sorted(not_applicable.get(submission.org_unit_id, ())):
+            value_rows.append(Value(submission=submission, figure=figures[code], value=None, not_applicable=True))
         history.append(
             SubmissionHistory(
                 submission=submission, action=HistoryAction.VALUE, note="演示数据导入", channel=Channel.SYSTEM,

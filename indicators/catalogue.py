@@ -493,12 +493,15 @@ def _figure_form_data(definition: FigureDef, order: int) -> dict[str, Any]:
         "change_warning_share": "",
         "order": str(order),
         "is_active": True,
+        # A form checkbox left out is False: national figures are required, as every figure was before.
+        "required": True,
     }
 
 
 def _create_figure(definition: FigureDef, order: int) -> Figure:
     """A new figure through the figure form's validation (the same checks as the web page)."""
-    form = FigureForm(data=_figure_form_data(definition, order))
+    # National definitions: a school type this bureau has not loaded yet is no reason to refuse the install.
+    form = FigureForm(data=_figure_form_data(definition, order), require_units=False)
     if not form.is_valid():
         errors = {f"{definition.code}.{name}": [str(m) for m in messages] for name, messages in form.errors.items()}
         raise ServiceError(errors)

@@ -308,6 +308,20 @@ class _Plan:
             "GROUP BY e.unit_id, tp.period_id"
         )
 
+    def _not_applicable_sql(self, node: expressions.Node) -> str:
+        """Did ``base``'s unit answer 不适用, this quarter, for a figure ``node`` reads (same-quarter refs only)?
+
+        In a window (``window_values``) ``base.period_id`` is 0, so nothing matches there: a window sums
+        quarters and a 不适用 of one quarter does not void the others."""
+        ids = sorted({self.figure_ids[ref] for ref in expressions.references(node) if ref[1] == 0})
+        if not ids:
+            return "1 = 0"
+        return (
+            "EXISTS (SELECT 1 FROM submissions_value nv JOIN submissions_submission ns ON ns.id = nv.submission_id "
+            "WHERE ns.org_unit_id = base.unit_id AND ns.period_id = base.period_id AND nv.not_applicable "
+            f"AND nv.figure_id IN ({', '.join(map(str, ids))}))"  # nosec B608 (integer ids only)
+        )
+
     def _own_sql(self, compiled: CompiledIndicator) -> str | None:
         indicator = compiled.indicator
         if any(ref not in self.columns for ref in compiled.refs):
@@ -332,6 +346,14 @@ class _Plan:
             den = NULL_NUMERIC
             if compiled.denominator is not None:
                 den = expressions.compile_sql(compiled.denominator, self.column)
+                # 不适用 is never a number: a unit that answered it for a figure of one side of a ratio is left
+                # out of the other side too (3 schools, one 不适用 denominator: the rate of the other two). A
+                # value merely missing keeps today's behaviour: the two sides may come from different units
+                # (入园率: children at kindergartens over population reported by districts).
+                num_na = self._not_applicable_sql(compiled.numerator)
+                den_na = self._not_applicable_sql(compiled.denominator)
+                num = f"(CASE WHEN {den_na} THEN NULL ELSE {num} END)"
+                den = f"(CASE WHEN {num_na} THEN NULL ELSE {den} END)"
             cnt = f"CASE WHEN {num} IS NULL AND {den} IS NULL THEN 0 ELSE 1 END"
         return (
             f"SELECT {indicator.pk} AS indicator_id, base.unit_id AS unit_id, base.period_id AS period_id, "  # nosec B608

@@ -69,6 +69,10 @@ def eligible_units(indicator: Indicator, root: OrgUnit) -> list[OrgUnit]:
     return [unit for unit in units if unit_contributes(indicator, unit)]
 
 
+def _answered_not_applicable(node: expressions.Node, unit_id: int, not_applicable: set[tuple[int, str]]) -> bool:
+    return any((unit_id, code) in not_applicable for code, offset in expressions.references(node) if offset == 0)
+
+
 def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
     compiled = compile_indicator(indicator)
     units = eligible_units(indicator, unit)
@@ -94,10 +98,14 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
         "submission__period__quarter",
         "submission__period__code",
         "value",
+        "not_applicable",
     )
-    for unit_id, code, agg, year, quarter, period_code, value in rows.iterator():
+    not_applicable: set[tuple[int, str]] = set()  # (unit, figure) answered 不适用 in ``period`` itself
+    for unit_id, code, agg, year, quarter, period_code, value, is_na in rows.iterator():
         raw[(unit_id, code, year)].append((quarter, period_code, value))
         time_agg[code] = agg
+        if is_na and period_code == period.code:
+            not_applicable.add((unit_id, code))
 
     designations: dict[int, list[Designation]] = defaultdict(list)
     if indicator.aggregation == Aggregation.COUNT_DESIGNATIONS:
@@ -141,6 +149,12 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
             numerator = expressions.evaluate(compiled.numerator, values)
             if compiled.denominator is not None:
                 denominator = expressions.evaluate(compiled.denominator, values)
+                # As the engine (``_not_applicable_sql``): 不适用 on one side of a ratio leaves the unit out of both.
+                num_na = _answered_not_applicable(compiled.numerator, member.pk, not_applicable)
+                if _answered_not_applicable(compiled.denominator, member.pk, not_applicable):
+                    numerator = None
+                if num_na:
+                    denominator = None
         if numerator is None and denominator is None and not designations.get(member.pk):
             continue
         if indicator.aggregation == Aggregation.COUNT_DESIGNATIONS and not designations.get(member.pk):

@@ -65,7 +65,7 @@ def _principal(user: Any, period: Period | None, todo: Todo) -> None:
     units = [
         unit
         for unit in OrgUnit.objects.filter(pk__in=unit_ids, is_active=True).order_by("path")
-        if workflow.figures_for_unit(unit, figures)
+        if workflow.figures_for_unit(unit, figures, period)
     ]
     existing: dict[int, Submission] = {}
     if period is not None:

@@ -25,11 +25,13 @@ from rest_framework.response import Response
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.i18n import localized
 from portal.scope import Perm
-from schools.models import Level, OrgUnit, SchoolType
+from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions import workflow
 from submissions.filters import SubmissionApiFilterSet
 from submissions.models import Channel, Figure, HistoryAction, Period, Submission, SubmissionHistory
+from submissions.reporting import ReportedBy, scope_errors, store_within
 
 
 def number(value: Decimal | int | None) -> int | float | None:
@@ -46,21 +48,33 @@ def number(value: Decimal | int | None) -> int | float | None:
 
 
 class ReportedBySerializer(serializers.Serializer):
+    """Who reports a figure: an AND of what is given (``submissions/reporting.py``)."""
+
     levels = serializers.ListField(child=serializers.ChoiceField(choices=Level.choices), required=False)
     school_types = serializers.ListField(child=serializers.ChoiceField(choices=SchoolType.choices), required=False)
+    ownership = serializers.ListField(child=serializers.ChoiceField(choices=Ownership.choices), required=False)
+    within = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="org-unit codes: each one's subtree reports"
+    )
     central_only = serializers.BooleanField(required=False)
     top_areas = serializers.BooleanField(required=False)
 
 
 class FigureSerializer(serializers.ModelSerializer):
     reported_by = ReportedBySerializer(required=False)
+    from_period = serializers.SlugRelatedField(
+        slug_field="code", queryset=Period.objects.all(), required=False, allow_null=True
+    )
+    until_period = serializers.SlugRelatedField(
+        slug_field="code", queryset=Period.objects.all(), required=False, allow_null=True
+    )
 
     class Meta:
         model = Figure
         fields = [
             "code", "name", "name_en", "unit", "value_type", "time_aggregation", "unit_aggregation",
-            "min_value", "max_value", "reported_by", "change_warning_share", "help_text", "group", "order",
-            "is_active",
+            "min_value", "max_value", "reported_by", "required", "allows_not_applicable", "from_period",
+            "until_period", "change_warning_share", "help_text", "group", "order", "is_active",
         ]  # fmt: skip
         # Numbers in, numbers out (API.md: values are numbers): without this the schema documents them as strings.
         extra_kwargs = {
@@ -69,11 +83,14 @@ class FigureSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Figure) -> dict[str, Any]:
         data = super().to_representation(instance)
+        reported_by = ReportedBy.of(instance)
         data["reported_by"] = {
-            "levels": instance.reported_by_levels,
-            "school_types": instance.reported_by_school_types,
-            "central_only": instance.reported_by_central_only,
-            "top_areas": instance.reported_by_top_areas,
+            "levels": reported_by.levels,
+            "school_types": reported_by.school_types,
+            "ownership": reported_by.ownership,
+            "within": [unit.code for unit in reported_by.within],
+            "central_only": reported_by.central_only,
+            "top_areas": reported_by.top_areas,
         }
         for name in ("min_value", "max_value", "change_warning_share"):
             data[name] = number(getattr(instance, name))
@@ -82,10 +99,34 @@ class FigureSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         reported_by = attrs.pop("reported_by", None)
         if reported_by is not None:
-            attrs["reported_by_levels"] = reported_by.get("levels", [])
-            attrs["reported_by_school_types"] = reported_by.get("school_types", [])
-            attrs["reported_by_central_only"] = reported_by.get("central_only", False)
-            attrs["reported_by_top_areas"] = reported_by.get("top_areas", False)
+            codes = list(dict.fromkeys(reported_by.get("within", [])))
+            within = list(OrgUnit.objects.filter(code__in=codes))
+            unknown = sorted(set(codes) - {unit.code for unit in within})
+            if unknown:
+                raise serializers.ValidationError(
+                    {"reported_by": [_("单位代码不存在：{codes}").format(codes="、".join(unknown))]}
+                )
+            spec = ReportedBy(
+                levels=reported_by.get("levels", []),
+                school_types=reported_by.get("school_types", []),
+                ownership=reported_by.get("ownership", []),
+                within=within,
+                central_only=reported_by.get("central_only", False),
+                top_areas=reported_by.get("top_areas", False),
+            )
+            problems = scope_errors(spec)
+            if problems:
+                raise serializers.ValidationError({"reported_by": problems})
+            attrs["reported_by_levels"] = spec.levels
+            attrs["reported_by_school_types"] = spec.school_types
+            attrs["reported_by_ownership"] = spec.ownership
+            attrs["reported_by_central_only"] = spec.central_only
+            attrs["reported_by_top_areas"] = spec.top_areas
+            self._within = within
+        start = attrs.get("from_period", getattr(self.instance, "from_period", None))
+        end = attrs.get("until_period", getattr(self.instance, "until_period", None))
+        if start is not None and end is not None and start.index > end.index:
+            raise serializers.ValidationError({"until_period": [_("截止周期不能早于起始周期")]})
         # The range rule is the model's check constraint, as in the web form. Checked on the figure as it would be
         # saved: a new one takes the model's defaults, so a POST without min_value is checked against min_value=0
         # (checking only the fields sent let a negative max_value through to the database: a 500, later a 503).
@@ -98,6 +139,13 @@ class FigureSerializer(serializers.ModelSerializer):
             # Its only constraint spanning fields is the range order; clients have always seen it on max_value.
             raise serializers.ValidationError({"max_value": exc.messages}) from None
         return attrs
+
+    def save(self, **kwargs: Any) -> Figure:
+        figure = super().save(**kwargs)
+        within = getattr(self, "_within", None)
+        if within is not None:
+            store_within(figure, within)
+        return figure
 
 
 class AdminWritesMixin:
@@ -125,7 +173,7 @@ class FigureViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Figure.objects.all()
+    queryset = Figure.objects.select_related("from_period", "until_period").prefetch_related("reported_by_within")
     serializer_class = FigureSerializer
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
@@ -207,7 +255,9 @@ class SubmissionSerializer(serializers.Serializer):
     status = serializers.CharField(source="submission.status")
     version = serializers.IntegerField(source="submission.version")
     is_zero_report = serializers.BooleanField(source="submission.is_zero_report")
+    figures = serializers.SerializerMethodField()
     values = serializers.SerializerMethodField()
+    not_applicable = serializers.SerializerMethodField()
     explanations = serializers.DictField(source="submission.explanations", child=serializers.CharField())
     warnings = WarningSerializer(source="issues", many=True)
     submitted_at = serializers.DateTimeField(source="submission.submitted_at", allow_null=True)
@@ -219,7 +269,26 @@ class SubmissionSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "number", "nullable": True}})
     def get_values(self, snap: workflow.Snapshot) -> dict[str, int | float | None]:
-        return {code: number(value) for code, value in sorted(snap.values.items())}
+        return {code: number(value) for code, value in sorted(snap.values.items()) if code not in snap.not_applicable}
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "required": {"type": "boolean"}},
+            },
+        }
+    )
+    def get_figures(self, snap: workflow.Snapshot) -> list[dict[str, Any]]:
+        """Exactly the figures this unit reports this period, in form order."""
+        return [
+            {"code": figure.code, "name": localized(figure), "required": figure.required} for figure in snap.figures
+        ]
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_not_applicable(self, snap: workflow.Snapshot) -> list[str]:
+        return sorted(snap.not_applicable)
 
 
 def submission_data(snap: workflow.Snapshot) -> dict[str, Any]:
@@ -237,6 +306,7 @@ class SubmissionUpdateSerializer(serializers.Serializer):
     values = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False)
     explanations = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     is_zero_report = serializers.BooleanField(required=False)
+    not_applicable = serializers.ListField(child=serializers.CharField(), required=False, max_length=1000)
 
 
 class StepSerializer(serializers.Serializer):
@@ -338,6 +408,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
             explanations=data.get("explanations"),
             is_zero_report=data.get("is_zero_report"),
             channel=Channel.API,
+            not_applicable=data.get("not_applicable", ()),
         )
         return Response(submission_data(workflow.snapshot(self.base_queryset().get(pk=pk))))
 

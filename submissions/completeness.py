@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from portal import scope
 from schools.models import PATH_SEGMENT_WIDTH, Level, OrgUnit
 from submissions.models import Period, SubmissionStatus
-from submissions.validation import active_figures, reports_any_q
+from submissions.reporting import active_figures, reports_any_q
 
 DISTRICT_PATH_LENGTH = 2 * (PATH_SEGMENT_WIDTH + 1)  # bureau segment + district segment
 STATUS_KEYS = ("not_started", "draft", "returned", "submitted", "approved")
@@ -50,7 +50,7 @@ def _expected_units(user: Any, period: Period) -> QuerySet[OrgUnit]:
         scope.visible_units(user)
         .filter(is_active=True)
         .exclude(level=Level.BUREAU)
-        .filter(reports_any_q(active_figures()))
+        .filter(reports_any_q(active_figures(), period))
         .annotate(
             sub=FilteredRelation("submissions", condition=Q(submissions__period=period)),
             state=Coalesce(F("sub__status"), Value("not_started")),

@@ -11,9 +11,6 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
-
-from schools.models import describe_units
 
 
 class ValueType(models.TextChoices):
@@ -58,6 +55,26 @@ class Figure(models.Model):
     reported_by_top_areas = models.BooleanField(
         _("由教育局直属区县/乡镇填报"), default=False, help_text=_("人口等数据由教育局下一级单位（区县或直属乡镇）填报")
     )
+    # Further conditions, AND-ed with the ones above: ownership (公办/民办…) and region (one or more subtrees).
+    reported_by_ownership = models.JSONField(_("填报办学性质"), default=list, blank=True)
+    reported_by_within = models.ManyToManyField(
+        "schools.OrgUnit",
+        verbose_name=_("填报区域"),
+        blank=True,
+        related_name="+",
+        help_text=_("只有这些单位（含下级）填报；留空表示全市"),
+    )
+    required = models.BooleanField(_("必填"), default=True, help_text=_("必填项为空时不能提交"))
+    allows_not_applicable = models.BooleanField(
+        _("允许填“不适用”"), default=False, help_text=_("填报单位可选择“不适用”，不计入任何合计与分母")
+    )
+    # A figure added in 2024 does not make 2023 submissions incomplete: outside these periods nobody reports it.
+    from_period = models.ForeignKey(
+        "Period", verbose_name=_("起始周期"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    until_period = models.ForeignKey(
+        "Period", verbose_name=_("截止周期"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Stock figures only: a move of more than this share from last quarter needs a written explanation.
     # Blank = the portal-wide STOCK_CHANGE_WARNING_SHARE setting.
     change_warning_share = models.DecimalField(
@@ -91,17 +108,6 @@ class Figure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
-
-    @property
-    def reported_by_text(self) -> str:
-        """Who reports the figure, in words (the list page and its export show no choice codes)."""
-        text = describe_units(
-            self.reported_by_levels, self.reported_by_school_types, central_only=self.reported_by_central_only
-        )
-        if self.reported_by_top_areas:
-            top = str(_("教育局直属区县/乡镇"))
-            text = pgettext("list separator", "、").join([top, text]) if text else top
-        return text or str(_("所有学校"))
 
 
 def current_of(periods: Iterable[Period], on: datetime.date) -> Period | None:
@@ -269,6 +275,9 @@ class Value(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="values", db_index=False)
     figure = models.ForeignKey(Figure, on_delete=models.PROTECT, related_name="values")
     value = models.DecimalField(_("数值"), max_digits=20, decimal_places=4, null=True, blank=True)
+    # 不适用: a third state beside a number and empty. Its value is always null, so no SUM and no
+    # denominator ever counts it; it answers the figure for completeness.
+    not_applicable = models.BooleanField(_("不适用"), default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -277,6 +286,11 @@ class Value(models.Model):
         ordering = ["submission", "figure__order", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["submission", "figure"], name="submissions_value_unique_figure"),
+            models.CheckConstraint(
+                condition=Q(not_applicable=False) | Q(value__isnull=True),
+                name="submissions_value_not_applicable_has_no_value",
+                violation_error_message=_("“不适用”的项目不能同时填写数值"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from schools.models import Level, Membership, OrgUnit, Role, ancestor_paths
 from submissions import events
 from submissions.models import Period, Reminder, ReminderStage, Submission, SubmissionStatus
-from submissions.validation import active_figures, applies_to
+from submissions.reporting import active_figures, reports_any
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +44,7 @@ def due_reminders(on: datetime.date, days_before: int) -> list[Due]:
     if not periods:
         return result
     figures = active_figures()
-    units = [
-        unit
-        for unit in OrgUnit.objects.filter(is_active=True).exclude(level=Level.BUREAU)
-        if any(applies_to(figure, unit) for figure in figures)
-    ]
+    candidates = list(OrgUnit.objects.filter(is_active=True).exclude(level=Level.BUREAU))
     for period in periods:
         if on > period.due_on:
             stage = ReminderStage.OVERDUE
@@ -57,6 +53,7 @@ def due_reminders(on: datetime.date, days_before: int) -> list[Due]:
         else:
             continue
         # Submitted counts as done (including zero reports): the reviewer has it now.
+        units = [unit for unit in candidates if reports_any(unit, figures, period)]
         done = set(Submission.objects.filter(period=period, status__in=DONE).values_list("org_unit_id", flat=True))
         sent = set(Reminder.objects.filter(period=period, stage=stage).values_list("org_unit_id", flat=True))
         result.extend(Due(unit, period, stage) for unit in units if unit.pk not in done and unit.pk not in sent)

@@ -12,6 +12,7 @@ from portal.columns import DecimalColumn, LocalizedColumn, StatusBadgeColumn
 from portal.numbers import NO_DATA, format_number
 from portal.tables import BaseTable
 from submissions.models import Figure, Period, Submission, ValidationRule
+from submissions.reporting import ReportedBy
 
 
 class SubmissionTable(BaseTable):
@@ -69,7 +70,7 @@ class FigureTable(BaseTable):
         order_by = ("group", "order")
 
     def value_reported_by(self, record: Figure) -> str:
-        return record.reported_by_text
+        return ReportedBy.of(record).describe()
 
     def render_reported_by(self, record: Figure) -> str:
         return self.value_reported_by(record)

@@ -7,19 +7,22 @@ channel is refused in all of them. Nothing here touches the database except ``Ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from portal.i18n import localized
 from portal.xlsx import plain_number
-from schools.models import Level, OrgUnit
 from submissions.expressions import COMPARATORS, Expression, ExpressionError
 from submissions.models import Figure, Severity, TimeAggregation, ValidationRule, ValueType
+
+# Who reports what is its own module; re-exported because every channel already imports these from here.
+from submissions.reporting import active_figures, applies_to, applies_to_q, figures_for_unit, reports_any, reports_any_q
+
+__all__ = ["active_figures", "applies_to", "applies_to_q", "figures_for_unit", "reports_any", "reports_any_q"]
 
 # Value.value is DECIMAL(20, 4): at most 16 integer digits and 4 decimals.
 MAX_DECIMALS = 4
@@ -29,65 +32,6 @@ CHANGE_KEY_PREFIX = "change_"
 
 class FieldError(ValueError):
     """A raw value cannot be stored; the message is user-facing (translated)."""
-
-
-def applies_to(figure: Figure, unit: OrgUnit) -> bool:
-    """Does ``unit`` report ``figure``?
-
-    A unit reports a figure when its level is in ``reported_by_levels``, its school type is in
-    ``reported_by_school_types``, or (``reported_by_top_areas``) it sits directly under the bureau
-    and is not a school; when none of these is set every school reports it. Central-only figures
-    (片区 activities) further require ``is_central``.
-    """
-    if not figure.is_active:
-        return False
-    levels = figure.reported_by_levels or []
-    types = figure.reported_by_school_types or []
-    if figure.reported_by_top_areas and unit.depth == 1 and unit.level != Level.SCHOOL:
-        return True
-    if levels or types or figure.reported_by_top_areas:
-        matches = unit.level in levels or (bool(unit.school_type) and unit.school_type in types)
-    else:
-        matches = unit.level == Level.SCHOOL
-    return matches and (unit.is_central or not figure.reported_by_central_only)
-
-
-def applies_to_q(figure: Figure) -> Q:
-    """``applies_to`` as a filter on OrgUnit: the units that report ``figure``, counted in SQL.
-
-    The same rule, clause for clause (a test compares both on every kind of figure); keep them together.
-    """
-    if not figure.is_active:
-        return Q(pk__in=[])
-    levels = figure.reported_by_levels or []
-    types = [item for item in figure.reported_by_school_types or [] if item]  # an empty type matches nothing
-    if levels or types or figure.reported_by_top_areas:
-        matches = Q(level__in=levels) | Q(school_type__in=types)
-    else:
-        matches = Q(level=Level.SCHOOL)
-    if figure.reported_by_central_only:
-        matches &= Q(is_central=True)
-    if figure.reported_by_top_areas:
-        matches |= Q(depth=1) & ~Q(level=Level.SCHOOL)
-    return matches
-
-
-def reports_any_q(figures: Iterable[Figure]) -> Q:
-    """Units that report at least one of ``figures`` (none when there are no figures)."""
-    result = Q(pk__in=[])
-    for figure in figures:
-        result |= applies_to_q(figure)
-    return result
-
-
-def active_figures() -> list[Figure]:
-    return list(Figure.objects.filter(is_active=True))
-
-
-def figures_for_unit(unit: OrgUnit, figures: Iterable[Figure] | None = None) -> list[Figure]:
-    """The figures ``unit`` reports, in form order (one query when ``figures`` is not given)."""
-    pool = active_figures() if figures is None else figures
-    return [figure for figure in pool if applies_to(figure, unit)]
 
 
 def parse_value(figure: Figure, raw: object) -> Decimal | None:
@@ -242,12 +186,15 @@ def submit_errors(
     issues: Iterable[Issue],
     explanations: Mapping[str, str],
     is_zero_report: bool = False,
+    not_applicable: Collection[str] = frozenset(),
 ) -> dict[str, list[str]]:
-    """What still blocks submitting: missing values, error rules, warnings without an explanation."""
+    """What still blocks submitting: missing required values, error rules, warnings without an explanation.
+
+    An optional figure may stay empty; 不适用 answers a figure (it is not missing)."""
     errors: dict[str, list[str]] = {}
     if not is_zero_report:
         for figure in figures:
-            if values.get(figure.code) is None:
+            if figure.required and figure.code not in not_applicable and values.get(figure.code) is None:
                 errors.setdefault(figure.code, []).append(_("请填写此项"))
     for issue in issues:
         if issue.is_error:

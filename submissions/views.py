@@ -70,6 +70,7 @@ from submissions.validation import CHANGE_KEY_PREFIX
 
 VALUE_PREFIX = "v_"
 EXPLANATION_PREFIX = "x_"
+NA_PREFIX = "na_"  # a ticked 不适用 box
 
 
 # --- Principal: my submissions ---
@@ -139,6 +140,7 @@ class TypedForm:
     values: dict[str, str]
     explanations: dict[str, str] = field(default_factory=dict)
     is_zero_report: bool = False
+    not_applicable: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -208,7 +210,11 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         snap = workflow.snapshot(submission)
     else:
         snap = workflow.preview(
-            submission, typed.values, explanations=typed.explanations, is_zero_report=typed.is_zero_report
+            submission,
+            typed.values,
+            explanations=typed.explanations,
+            is_zero_report=typed.is_zero_report,
+            not_applicable=typed.not_applicable,
         )
     posted_values = typed.values if typed is not None else {}
     errors: dict[str, list[str]] = extra.pop("errors", {})
@@ -232,6 +238,8 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
                 "figure": figure,
                 "label": figure_name(figure),
                 "name": f"{VALUE_PREFIX}{figure.code}",
+                "na_name": f"{NA_PREFIX}{figure.code}",
+                "not_applicable": figure.code in snap.not_applicable,
                 "value": value,
                 "input": posted_values.get(figure.code, plain_number(value)),
                 "previous": snap.previous.get(figure.code),
@@ -291,13 +299,15 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "submissions/submission_detail.html", _detail_context(request, submission))
 
-    figures = workflow.figures_for_unit(submission.org_unit)
+    figures = workflow.figures_for_unit(submission.org_unit, period=submission.period)
     posted = {figure.code: request.POST.get(f"{VALUE_PREFIX}{figure.code}", "") for figure in figures}
     explanations = {
         key[len(EXPLANATION_PREFIX) :]: text for key, text in request.POST.items() if key.startswith(EXPLANATION_PREFIX)
     }
     is_zero_report = request.POST.get("is_zero_report") == "on"
-    typed = TypedForm(posted, explanations, is_zero_report)
+    # Every ticked box goes to the service, which refuses a figure without 不适用 or one with a number as well.
+    not_applicable = [figure.code for figure in figures if request.POST.get(f"{NA_PREFIX}{figure.code}") == "on"]
+    typed = TypedForm(posted, explanations, is_zero_report, not_applicable)
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
@@ -309,7 +319,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         with transaction.atomic():
             result = workflow.save_values(
                 submission, request.user, posted, version=version, explanations=explanations,
-                is_zero_report=is_zero_report, channel=Channel.WEB,
+                is_zero_report=is_zero_report, channel=Channel.WEB, not_applicable=not_applicable,
             )  # fmt: skip
             if submitting:
                 workflow.submit(submission, request.user, version=result.submission.version, channel=Channel.WEB)
@@ -496,7 +506,7 @@ class AdminRequiredMixin(LoginRequiredMixin):
 
 
 class FigureListView(AdminRequiredMixin, LabelSuffixFilterMixin, ObjectListView):
-    queryset = Figure.objects.all()
+    queryset = Figure.objects.prefetch_related("reported_by_within")
     filterset_class = FigureFilterSet
     table_class = FigureTable
     scope_field = None

@@ -141,14 +141,24 @@ def period_edit_error(period: Period, unit: OrgUnit, on: datetime.date | None = 
 
 
 def values_of(submission_ids: Iterable[int]) -> dict[int, dict[str, Decimal | None]]:
-    """{submission_id: {figure_code: value}} in one query."""
+    """{submission_id: {figure_code: value}} in one query (a 不适用 figure's value is None)."""
+    return read_values(submission_ids)[0]
+
+
+def read_values(
+    submission_ids: Iterable[int],
+) -> tuple[dict[int, dict[str, Decimal | None]], dict[int, set[str]]]:
+    """({submission_id: {figure_code: value}}, {submission_id: {不适用 figure codes}}) in one query."""
     result: dict[int, dict[str, Decimal | None]] = {}
+    not_applicable: dict[int, set[str]] = {}
     rows = Value.objects.filter(submission_id__in=list(submission_ids)).values_list(
-        "submission_id", "figure__code", "value"
+        "submission_id", "figure__code", "value", "not_applicable"
     )
-    for submission_id, code, value in rows:
+    for submission_id, code, value, is_na in rows:
         result.setdefault(submission_id, {})[code] = value
-    return result
+        if is_na:
+            not_applicable.setdefault(submission_id, set()).add(code)
+    return result, not_applicable
 
 
 def previous_values(period: Period, unit_ids: Iterable[int]) -> dict[int, dict[str, Decimal | None]]:
@@ -174,6 +184,8 @@ class Snapshot:
     values: dict[str, Decimal | None]
     previous: dict[str, Decimal | None]
     issues: list[Issue]
+    # Figures the unit answered 不适用 (their value is None): answered, never summed.
+    not_applicable: set[str] = field(default_factory=set)
     # A preview (see ``preview``) carries the typed explanations and zero-report flag; None: the stored ones.
     typed_explanations: dict[str, str] | None = None
     typed_zero_report: bool | None = None
@@ -188,7 +200,9 @@ class Snapshot:
 
     @property
     def blocking(self) -> dict[str, list[str]]:
-        return submit_errors(self.values, self.figures, self.issues, self.explanations, self.is_zero_report)
+        return submit_errors(
+            self.values, self.figures, self.issues, self.explanations, self.is_zero_report, self.not_applicable
+        )
 
     @property
     def is_clean(self) -> bool:
@@ -202,7 +216,7 @@ def snapshots(
     """Snapshots of many submissions of possibly several periods in a fixed number of queries."""
     figures = active_figures() if figures is None else figures
     rules = RuleSet.load() if rules is None else rules
-    values = values_of(s.pk for s in submissions)
+    values, not_applicable = read_values(s.pk for s in submissions)
     by_period: dict[int, list[Submission]] = {}
     for submission in submissions:
         by_period.setdefault(submission.period_id, []).append(submission)
@@ -213,10 +227,12 @@ def snapshots(
             previous[(group[0].period_id, unit_id)] = unit_values
     result = []
     for submission in submissions:
-        unit_figures = figures_for_unit(submission.org_unit, figures)
+        unit_figures = figures_for_unit(submission.org_unit, figures, submission.period)
         current = values.get(submission.pk, {})
         before = previous.get((submission.period_id, submission.org_unit_id), {})
-        result.append(Snapshot(submission, unit_figures, current, before, rules.check(current, unit_figures, before)))
+        issues = rules.check(current, unit_figures, before)
+        na = not_applicable.get(submission.pk, set())
+        result.append(Snapshot(submission, unit_figures, current, before, issues, not_applicable=na))
     return result
 
 
@@ -238,6 +254,7 @@ def preview(
     *,
     explanations: Mapping[str, object] | None = None,
     is_zero_report: bool | None = None,
+    not_applicable: Iterable[str] | None = None,
 ) -> Snapshot:
     """The snapshot as it would be after ``save_values`` with these inputs, without writing anything.
 
@@ -250,12 +267,18 @@ def preview(
     stored = snapshots([submission], rules=rules)[0]
     by_code = {figure.code: figure for figure in stored.figures}
     current = dict(stored.values)
+    typed_na = set(stored.not_applicable)
     for code, raw in values.items():
         if code in by_code:
+            typed_na.discard(code)
             try:
                 current[code] = parse_value(by_code[code], raw)
             except FieldError:
                 current[code] = None
+    for code in not_applicable or ():
+        if code in by_code and by_code[code].allows_not_applicable:
+            typed_na.add(code)
+            current[code] = None
     typed = dict(submission.explanations)
     for key, text in (explanations or {}).items():
         if isinstance(text, str):
@@ -266,6 +289,7 @@ def preview(
         current,
         stored.previous,
         rules.check(current, stored.figures, stored.previous),
+        not_applicable=typed_na,
         typed_explanations=typed,
         typed_zero_report=is_zero_report,
     )
@@ -280,7 +304,7 @@ def open_submission(user: AnyUser, org_unit: OrgUnit, period: Period, channel: s
     existing = Submission.objects.filter(org_unit=org_unit, period=period).select_related("org_unit", "period").first()
     if existing is not None:
         return existing
-    if not figures_for_unit(org_unit):
+    if not figures_for_unit(org_unit, period=period):
         raise ServiceError({"org_unit": [_("{unit} 没有需要填报的项目").format(unit=org_unit.name)]})
     problem = period_edit_error(period, org_unit)
     if problem:
@@ -314,6 +338,12 @@ class Edit:
     version: int | None = None  # None: the caller did not read a version (an Excel template without one)
     is_zero_report: bool | None = None
     ref: object = None
+    # Figure codes answered 不适用; a code in ``values`` but not here is a number or empty (its 不适用 is cleared).
+    not_applicable: Iterable[str] = ()
+
+
+# One validated edit: (edit, its submission or None, the unit's figures, new values, explanations, 不适用 flags).
+Planned = tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str], dict[str, bool]]
 
 
 @dataclass(frozen=True)
@@ -353,6 +383,7 @@ def save_values(
     explanations: Mapping[str, str] | None = None,
     is_zero_report: bool | None = None,
     channel: str = Channel.WEB,
+    not_applicable: Iterable[str] = (),
 ) -> SaveResult:
     """Partial update of one submission's values (absent codes are left alone; null/"" clears a value).
 
@@ -362,7 +393,7 @@ def save_values(
     """
     if version is None:
         raise ServiceError({"version": [_("缺少版本号")]})
-    edit = Edit(submission.org_unit, values, explanations, version, is_zero_report)
+    edit = Edit(submission.org_unit, values, explanations, version, is_zero_report, not_applicable=not_applicable)
     try:
         return save_batch(user, submission.period, [edit], channel=channel)[0]
     except BatchError as exc:
@@ -416,15 +447,16 @@ def save_batch(
             for s in Submission.objects.select_for_update().filter(period=period, org_unit_id__in=[u.pk for u in units])
         }
         stored: dict[int, dict[str, Decimal | None]] = {s.pk: {} for s in existing.values()}
-        stored |= values_of(s.pk for s in existing.values())
+        read, stored_na = read_values(s.pk for s in existing.values())
+        stored |= read
         before_values = previous_values(period, (u.pk for u in units))
 
-        planned: list[tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]] = []
+        planned: list[Planned] = []
         results_issues: list[list[Issue]] = []
         for edit in edits:
             unit = edit.org_unit
             submission = existing.get(unit.pk)
-            unit_figures = figures_for_unit(unit, figures)
+            unit_figures = figures_for_unit(unit, figures, period)
             reported = {figure.code for figure in unit_figures}
             if on < period.opens_on:
                 items.append(BatchItem(edit.ref, "period", _("{period} 尚未开放填报").format(period=period.code)))
@@ -462,6 +494,13 @@ def save_batch(
                     new_values[code] = parse_value(by_code[code], raw)
                 except FieldError as exc:
                     items.append(BatchItem(edit.ref, code, str(exc)))
+            new_na = dict.fromkeys(new_values, False)
+            for code in edit.not_applicable:
+                problem = _not_applicable_error(by_code.get(code), reported, new_values.get(code))
+                if problem:
+                    items.append(BatchItem(edit.ref, str(code), problem))
+                    continue
+                new_values[code], new_na[code] = None, True
             explanations = dict(submission.explanations) if submission else {}
             typed = edit.explanations or {}
             if len(typed) > MAX_EXPLANATIONS:
@@ -483,15 +522,28 @@ def save_batch(
             issues = rules.check(current, unit_figures, before_values.get(unit.pk, {}))
             if strict:
                 items.extend(BatchItem(edit.ref, issue.field, issue.message) for issue in issues if issue.is_error)
-            planned.append((edit, submission, unit_figures, new_values, explanations))
+            planned.append((edit, submission, unit_figures, new_values, explanations, new_na))
             results_issues.append(issues)
 
         if items:
             raise BatchError(items, conflict=conflict)
-        results = _write(user, period, planned, stored, by_code, channel)
+        results = _write(user, period, planned, stored, stored_na, by_code, channel)
     for result, issues in zip(results, results_issues, strict=True):
         result.issues = issues
     return results
+
+
+def _not_applicable_error(figure: Figure | None, reported: set[str], value: Decimal | None) -> str | None:
+    """Why a figure cannot be answered 不适用 here (translated), or None."""
+    if figure is None:
+        return _("未知的填报项")
+    if figure.code not in reported:
+        return _("本单位不填报此项")
+    if not figure.allows_not_applicable:
+        return _("此项不允许填“不适用”")
+    if value is not None:
+        return _("“不适用”的项目不能同时填写数值")
+    return None
 
 
 def _insert_rows(model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
@@ -527,8 +579,9 @@ def _create_submissions(period: Period, units: list[OrgUnit], now: datetime.date
 def _write(
     user: AnyUser,
     period: Period,
-    planned: list[tuple[Edit, Submission | None, list[Figure], dict[str, Decimal | None], dict[str, str]]],
+    planned: list[Planned],
     stored: dict[int, dict[str, Decimal | None]],
+    stored_na: dict[int, set[str]],
     by_code: dict[str, Figure],
     channel: str,
 ) -> list[SaveResult]:
@@ -552,6 +605,8 @@ def _write(
     }
     value_rows: list[tuple[Any, ...]] = []
     value_updates: list[tuple[int, Decimal | None]] = []
+    na_updates: dict[bool, list[int]] = {True: [], False: []}
+    na_on_note, na_off_note = _("不适用"), _("取消不适用")
     history: list[tuple[Any, ...]] = []
     bumped: list[int] = []
     zero_report: dict[bool, list[int]] = {True: [], False: []}
@@ -561,26 +616,32 @@ def _write(
     zero_on_note, zero_off_note = _("标记为零报告"), _("取消零报告")
     value_action = HistoryAction.VALUE
     figure_ids = {code: figure.pk for code, figure in by_code.items()}
-    for edit, submission, _figures, new_values, explanations in planned:
+    for edit, submission, _figures, new_values, explanations, new_na in planned:
         is_new = submission is None
         if submission is None:
             submission = next(fresh)
             history.append((submission.pk, value_action, None, None, None, created_note, channel, actor_id, 1, stamp))
         submission_id = submission.pk
         old_values = stored.get(submission_id, {})
+        old_na = stored_na.get(submission_id, set())
         version = submission.version if is_new else submission.version + 1
         changed = []
         for code, new in new_values.items():
             old = old_values.get(code)
-            if old == new and (code in old_values or new is None):
+            was_na, is_na = code in old_na, new_na.get(code, False)
+            if old == new and was_na == is_na and (code in old_values or new is None):
                 continue
             figure_id = figure_ids[code]
             row_id = existing_ids.get((submission_id, figure_id))
             if row_id is not None:
                 value_updates.append((row_id, new))
+                if was_na != is_na:
+                    na_updates[is_na].append(row_id)
             else:
-                value_rows.append((submission_id, figure_id, new, stamp))
-            history.append((submission_id, value_action, figure_id, old, new, "", channel, actor_id, version, stamp))
+                value_rows.append((submission_id, figure_id, new, is_na, stamp))
+            # History shows 不适用 in words: the note says it (its old/new values are empty).
+            note = na_on_note if is_na and not was_na else na_off_note if was_na and not is_na else ""
+            history.append((submission_id, value_action, figure_id, old, new, note, channel, actor_id, version, stamp))
             changed.append(code)
         for key in sorted(set(explanations) | set(submission.explanations)):
             if explanations.get(key) != submission.explanations.get(key):
@@ -614,8 +675,14 @@ def _write(
             Submission.objects.filter(pk__in=chunk).update(is_zero_report=flag, updated_at=now)
     for submission in explained:  # rare in bulk (Excel has no explanations column): one UPDATE each
         Submission.objects.filter(pk=submission.pk).update(explanations=submission.explanations, updated_at=now)
+    # Rare: a 不适用 ticked or cleared. Cleared before the new numbers land and set after the value is emptied,
+    # so the check constraint (不适用 ⇒ no value) holds after every statement.
+    for chunk in _in_chunks(na_updates[False]):
+        Value.objects.filter(pk__in=chunk).update(not_applicable=False)
     bulk_sql.update_values(Value, value_updates, stamp)
-    _insert_rows(Value, ["submission_id", "figure_id", "value", "updated_at"], value_rows)
+    for chunk in _in_chunks(na_updates[True]):
+        Value.objects.filter(pk__in=chunk).update(not_applicable=True)
+    _insert_rows(Value, ["submission_id", "figure_id", "value", "not_applicable", "updated_at"], value_rows)
     _insert_rows(
         SubmissionHistory,
         ["submission_id", "action", "figure_id", "old_value", "new_value", "note", "channel", "user_id", "version",

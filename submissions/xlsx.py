@@ -139,6 +139,20 @@ def common_path(units: Iterable[OrgUnit]) -> str:
     return common
 
 
+# A stored 不适用 in the template's values (written to the cell as 不适用); numbers stay Decimal.
+NOT_APPLICABLE = "not_applicable"
+StoredCell = Decimal | str | None
+
+
+def not_applicable_texts() -> set[str]:
+    """What a cell may say for 不适用: the word in Chinese, in the page's language, and N/A."""
+    return {"不适用", str(_("不适用")).casefold(), "n/a", "na"}
+
+
+def is_not_applicable_text(raw: object) -> bool:
+    return isinstance(raw, str) and raw.strip().casefold() in not_applicable_texts()
+
+
 @dataclass
 class TemplateData:
     """The rows and columns of one template, read in a fixed number of queries."""
@@ -147,11 +161,11 @@ class TemplateData:
     units: list[OrgUnit]
     figures: list[Figure]
     reported: dict[int, set[str]]  # unit id -> figure codes it reports
-    values: dict[int, dict[str, Decimal | None]]  # unit id -> stored values
+    values: dict[int, dict[str, StoredCell]]  # unit id -> stored values (NOT_APPLICABLE for 不适用)
     submissions: dict[int, tuple[int, str]]  # unit id -> (version, status)
 
 
-def _stored(period: Period, root_path: str) -> tuple[dict[int, dict[str, Decimal | None]], dict[int, tuple[int, str]]]:
+def _stored(period: Period, root_path: str) -> tuple[dict[int, dict[str, StoredCell]], dict[int, tuple[int, str]]]:
     """Stored values and submission versions under a subtree (two queries, filtered by path, not id lists)."""
     submissions = {
         unit_id: (version, status)
@@ -159,12 +173,12 @@ def _stored(period: Period, root_path: str) -> tuple[dict[int, dict[str, Decimal
             period=period, org_unit__path__startswith=root_path
         ).values_list("org_unit_id", "version", "status")
     }
-    values: dict[int, dict[str, Decimal | None]] = {}
+    values: dict[int, dict[str, StoredCell]] = {}
     rows = Value.objects.filter(
         submission__period=period, submission__org_unit__path__startswith=root_path
-    ).values_list("submission__org_unit_id", "figure__code", "value")
-    for unit_id, code, value in rows:
-        values.setdefault(unit_id, {})[code] = value
+    ).values_list("submission__org_unit_id", "figure__code", "value", "not_applicable")
+    for unit_id, code, value, is_na in rows:
+        values.setdefault(unit_id, {})[code] = NOT_APPLICABLE if is_na else value
     return values, submissions
 
 
@@ -175,7 +189,7 @@ def template_data(user: AnyUser, period: Period, root: OrgUnit | None) -> Templa
     reported: dict[int, set[str]] = {}
     used: set[str] = set()
     for unit in template_units(user, root):
-        codes = {figure.code for figure in figures_for_unit(unit, pool)}
+        codes = {figure.code for figure in figures_for_unit(unit, pool, period)}
         if codes:
             units.append(unit)
             reported[unit.pk] = codes
@@ -190,12 +204,16 @@ def template_data(user: AnyUser, period: Period, root: OrgUnit | None) -> Templa
 
 
 def _header(figure: Figure) -> str:
-    return f"{figure.name}（{figure.unit}）" if figure.unit else figure.name
+    text = f"{figure.name}（{figure.unit}）" if figure.unit else figure.name
+    # Required is the default, so optional figures carry the mark: templates of required-only figures read as before.
+    return text if figure.required else _("%(name)s（选填）") % {"name": text}
 
 
-def _cell_value(figure: Figure, value: Decimal | None) -> int | float | Decimal | None:
+def _cell_value(figure: Figure, value: StoredCell) -> int | float | Decimal | str | None:
     if value is None:
         return None
+    if isinstance(value, str):  # NOT_APPLICABLE
+        return str(_("不适用"))
     if figure.value_type == ValueType.INTEGER and value == value.to_integral_value():
         return int(value)
     return Decimal(plain_number(value))  # 812.5000 → 812.5; never exponent notation such as 1E+3
@@ -301,6 +319,8 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
 
     last = FIRST_DATA_ROW + len(data.units) - 1
     for offset, figure in enumerate(data.figures):
+        if figure.allows_not_applicable:
+            continue  # Excel's number check would refuse the text 不适用; the upload checks these cells
         sheet.add_data_validation(
             _validation(figure, get_column_letter(FIRST_FIGURE_COL + offset), FIRST_DATA_ROW, last)
         )
@@ -314,6 +334,7 @@ def build_template(user: AnyUser, period: Period, root: OrgUnit | None) -> bytes
         % {"unit": root.name if root else _("您有权限的全部单位"), "n": len(data.units)},
         _("请在“填报”工作表中填写数值：只能填数字，不能使用公式；灰色单元格表示该单位不填报此项。"),
         _("不要增删行或列、不要修改单位代码；整行不修改的单位不会被更新。清空单元格表示清除该数值。"),
+        _("标有“（选填）”的项目可以不填；允许“不适用”的项目可填写“不适用”（或 N/A），不计入任何合计。"),
         _("状态为“已提交”或“已审核”的单位不能再修改，其数值仅供参考。"),
         _("填好后在平台“Excel 导入”页面上传本文件：全部行校验通过才会保存，任何一个单元格有误都不会保存任何数据。"),
     ):
@@ -367,10 +388,12 @@ def _read_key(workbook: Any) -> TemplateKey:
     return TemplateKey.unsign("".join(parts))
 
 
-def _same(raw: object, stored: Decimal | None) -> bool:
+def _same(raw: object, stored: StoredCell) -> bool:
     """Is a cell's raw content the stored value? (Only to skip untouched rows; save_batch validates.)"""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return stored is None
+    if is_not_applicable_text(raw) or isinstance(stored, str):
+        return is_not_applicable_text(raw) and stored == NOT_APPLICABLE
     if stored is None or isinstance(raw, bool):
         return False
     try:
@@ -542,9 +565,13 @@ def import_template(
             version = current[org_unit.pk][0]
         # Send the whole row, so the saved submission is exactly what the sheet shows.
         values = {
-            figure.code: raw[i] for i, figure in enumerate(figures) if raw[i] is not None or figure.code in stored
+            figure.code: raw[i]
+            for i, figure in enumerate(figures)
+            if (raw[i] is not None or figure.code in stored) and not is_not_applicable_text(raw[i])
         }
-        edits.append(workflow.Edit(org_unit, values, version=version, ref=row_number))
+        # 不适用 cells go to the service as such: it refuses them (cell-addressed) for figures without 不适用.
+        na = [figure.code for i, figure in enumerate(figures) if is_not_applicable_text(raw[i])]
+        edits.append(workflow.Edit(org_unit, values, version=version, ref=row_number, not_applicable=na))
 
     column_of = {figure.code: FIRST_FIGURE_COL + i for i, figure in enumerate(figures)}
     header_of = {figure.code: headers[i] for i, figure in enumerate(figures)}
@@ -580,7 +607,7 @@ def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
 
 def _stored_for(
     period: Period, units: Iterable[OrgUnit]
-) -> tuple[dict[int, dict[str, Decimal | None]], dict[int, tuple[int, str]]]:
+) -> tuple[dict[int, dict[str, StoredCell]], dict[int, tuple[int, str]]]:
     """Stored values of the template's units: by subtree of their common ancestor (no huge id lists)."""
     units = list(units)
     values, submissions = _stored(period, common_path(units))

@@ -5,3 +5,13 @@ document.addEventListener("change", (event) => {
     el.form.submit();
   }
 });
+
+// 不适用 beside a figure's input: ticking it disables the input (a disabled input is not posted). The server
+// still refuses a number sent together with 不适用, so the page works the same without this.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  const target = box.dataset && box.dataset.naFor ? document.getElementById(box.dataset.naFor) : null;
+  if (target) {
+    target.disabled = box.checked;
+  }
+});

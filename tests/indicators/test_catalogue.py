@@ -111,6 +111,7 @@ def test_install_creates_the_figures_and_the_indicator_which_then_computes(users
     enrolled = Figure.objects.get(code="kg_enrolled")
     assert enrolled.time_aggregation == TimeAggregation.STOCK
     assert enrolled.reported_by_school_types == ["kindergarten"]
+    assert enrolled.required  # a national figure is required, as every figure was before issue 13
     assert Figure.objects.get(code="pop_age_3_5").reported_by_top_areas
     rate = Indicator.objects.get(code="kg_3yr_rate")
     assert (rate.numerator, rate.denominator, rate.factor) == ("kg_enrolled", "pop_age_3_5", Decimal(100))

@@ -29,7 +29,7 @@ def test_the_figure_list_names_who_reports_in_chinese(client, users) -> None:
     figures()
     client.force_login(users.bea)
     page = client.get(reverse("submissions:figure_list")).content.decode()
-    assert "小学、九年一贯制学校" in page
+    assert "小学和九年一贯制学校" in page
     assert ">幼儿园<" in page
     assert "所有学校" in page
     assert "教育局直属区县/乡镇" in page
@@ -56,7 +56,7 @@ def test_the_figure_export_carries_the_same_words() -> None:
     table = FigureTable(Figure.objects.order_by("code"))
     rows = {row[0]: row for row in list(table.as_values())[1:]}
     reported_by = list(table.as_values())[0].index("填报单位")
-    assert rows["pri_types"][reported_by] == "小学、九年一贯制学校"
+    assert rows["pri_types"][reported_by] == "小学和九年一贯制学校"
     assert rows["everyone"][reported_by] == "所有学校"
 
 

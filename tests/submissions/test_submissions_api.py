@@ -151,6 +151,8 @@ def test_only_bureau_admins_define_figures(api, setup, users):
     assert read["reported_by"] == {
         "levels": [],
         "school_types": ["primary"],
+        "ownership": [],
+        "within": [],
         "central_only": False,
         "top_areas": False,
     }

@@ -28,6 +28,19 @@ def test_the_demo_loads_once_and_every_submitted_figure_passes_the_rules(db):
     sent = list(Submission.objects.exclude(status=SubmissionStatus.DRAFT).select_related("org_unit", "period"))
     blocking = {snap.submission.org_unit.code: snap.blocking for snap in workflow.snapshots(sent) if snap.blocking}
     assert blocking == {}
+    # The scoped figure comes from 东城区 (D01) only; some schools answered 不适用 for boarding, with no value.
+    scoped = Value.objects.filter(figure__code="pri_after_school_pupils")
+    assert scoped.exists()
+    assert not scoped.exclude(submission__org_unit__path__startswith=_path("D01")).exists()
+    na = Value.objects.filter(figure__code="pri_boarding_pupils", not_applicable=True)
+    assert na.exists()
+    assert not na.exclude(value=None).exists()
+
+
+def _path(code: str) -> str:
+    from schools.models import OrgUnit
+
+    return OrgUnit.objects.get(code=code).path
 
 
 def test_the_demo_rules_have_english_texts_also_when_loaded_before_they_existed(db):

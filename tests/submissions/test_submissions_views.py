@@ -269,10 +269,11 @@ def count_queries(client, url, params=None) -> int:
         # rows with unit/parent/period joined
         ("submissions:review_list", "rita", 9),
         ("submissions:submission_list", "ivan", 9),
-        # + periods (selector), current period, figures, units in scope, the period's submissions, district names
-        ("submissions:completeness", "bea", 10),
-        # + figures count, figures page
-        ("submissions:figure_list", "bea", 6),
+        # + periods (selector), current period, figures, their regions (reported_by_within, prefetched once),
+        # units in scope, the period's submissions, district names
+        ("submissions:completeness", "bea", 11),
+        # + figures count, figures page, their regions (prefetched once)
+        ("submissions:figure_list", "bea", 7),
     ],
 )
 def test_list_pages_query_count_does_not_grow_with_units(client, setup, users, tree, name, who, expected):
@@ -286,13 +287,13 @@ def test_list_pages_query_count_does_not_grow_with_units(client, setup, users, t
 
 
 def test_my_submissions_query_count_is_fixed(client, setup, users, tree):
-    # session, user, memberships, the bell's unread count, units, figures, periods, submissions, + one
-    # lock-exception lookup per locked period without a submission (at most 4 periods are shown, so bounded):
-    # 2022Q4 here.
+    # session, user, memberships, the bell's unread count, units, figures, their regions (one prefetch), periods,
+    # submissions, + one lock-exception lookup per locked period without a submission (at most 4 periods are
+    # shown, so bounded): 2022Q4 here.
     client.force_login(users.alice)
-    assert count_queries(client, reverse("submissions:my_submissions")) == 9
+    assert count_queries(client, reverse("submissions:my_submissions")) == 10
     make_submission(tree.s1, setup.q4)
-    assert count_queries(client, reverse("submissions:my_submissions")) == 8
+    assert count_queries(client, reverse("submissions:my_submissions")) == 9
 
 
 # --- tables sort by every orderable column ---

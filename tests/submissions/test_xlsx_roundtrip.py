@@ -276,7 +276,7 @@ def _add_schools(parent: OrgUnit, count: int) -> None:
 def test_template_download_and_upload_query_counts_do_not_grow_with_units(users, setup, tree):
     """The template is an export and the upload a batch: neither may cost a query per unit.
 
-    Download (5): the user's memberships, active figures, units in scope under the root,
+    Download (6): the user's memberships, active figures, their regions (one prefetch), units in scope under the root,
     submissions (version, status) under the root, stored values under the root.
     Upload: 5 of ours — units by code, memberships, figures by code, stored submissions, stored
     values — then workflow.save_batch's fixed set (active figures, rules, submissions FOR UPDATE,
@@ -301,7 +301,7 @@ def test_template_download_and_upload_query_counts_do_not_grow_with_units(users,
     few = measure(tree.d2)  # S3, K2 (S3 gets a value)
     _add_schools(tree.d1, 25)
     many = measure(tree.d1)  # D1, S1, S2, K1 + 25 new schools (27 primary rows get a value)
-    assert few[0] == many[0] == 5
+    assert few[0] == many[0] == 6
     assert few[1] == many[1]
 
 
