@@ -31,7 +31,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -213,6 +213,31 @@ def track(
     pre_save.connect(_pre_save, sender=model, dispatch_uid=f"portal.audit.pre_save.{uid}", weak=False)
     post_save.connect(_post_save, sender=model, dispatch_uid=f"portal.audit.post_save.{uid}", weak=False)
     post_delete.connect(_post_delete, sender=model, dispatch_uid=f"portal.audit.post_delete.{uid}", weak=False)
+
+
+_M2M_OLD = "_audit_m2m_old"
+
+
+def track_many(model: type[models.Model], name: str) -> None:
+    """Record changes of the many-to-many field ``name`` of a tracked ``model`` (its related objects' names, old →
+    new). ``m2m_changed`` is the only signal such a field sends: ``pre_*`` reads the old set, ``post_*`` writes."""
+    through = getattr(model, name).through
+
+    def changed(sender: Any, instance: models.Model, action: str, reverse: bool, **kwargs: Any) -> None:
+        if reverse or _suppressed.get() or not isinstance(instance, model):
+            return
+        if action.startswith("pre_"):
+            instance.__dict__[_M2M_OLD] = sorted(str(item)[:REPR_LENGTH] for item in getattr(instance, name).all())
+            return
+        old = instance.__dict__.pop(_M2M_OLD, None)
+        if old is None or not action.startswith("post_"):
+            return
+        new = sorted(str(item)[:REPR_LENGTH] for item in getattr(instance, name).all())
+        if new != old:
+            _write([(instance, AuditAction.UPDATE, {name: [old, new]})])
+
+    m2m_changed.connect(changed, sender=through, dispatch_uid=f"portal.audit.m2m.{model._meta.label_lower}.{name}",
+                        weak=False)  # fmt: skip
 
 
 def tracked_by_model(model: type[models.Model] | None) -> Tracked | None:

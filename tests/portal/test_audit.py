@@ -308,3 +308,24 @@ def test_the_plan_workbook_import_records_channel_import(tree, users):
         users.bea,
         {"title": ["2024年工作要点", "2024年工作要点（修订）"]},
     )
+
+
+def test_who_reports_a_figure_is_recorded_region_and_flags_included(figure, tree, users):
+    """Issue 13's figure scope moves numbers too: ownership, required, not-applicable and the region (a
+    many-to-many field, which sends no save signal) are in the history, named as on the page."""
+    response = token_client(users.bea).patch(
+        "/api/v1/figures/pri_new_entrants/",
+        {"reported_by": {"levels": ["school"], "ownership": ["public"], "within": [tree.d1.code]}, "required": False},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    merged: dict[str, list[Any]] = {}
+    for change in changes_of(figure):
+        assert (change.channel, change.user) == ("api", users.bea)
+        merged.update(change.changes)
+    assert merged["reported_by_within"] == [[], [str(tree.d1)]]
+    assert merged["required"] == [True, False]
+    assert merged["reported_by_ownership"] == [[], ["public"]]
+    page = "".join(f"{field.old}→{field.new}" for row in audit.history_for(figure) for field in row.fields)
+    assert "公办" in page
+    assert "public" not in page
