@@ -107,7 +107,19 @@ def write_markdown(results: list[dict[str, object]]) -> None:
     notes = [f"- {row['bench']} · {row['name']}: {row['note']}" for row in results if row.get("note")]
     if notes:
         lines += ["", "## Notes", "", *notes]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+    path = ROOT / "BENCHMARKS.md"
+    kept = hand_written_sections(path.read_text() if path.exists() else "")
+    path.write_text("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))
+
+
+def hand_written_sections(text: str) -> str:
+    """The sections after the generated table and its notes (measured by hand, with their own commands): from the
+    first level-2 heading other than "## Notes" to the end. Rewriting the table must not lose them."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("## ") and line.strip() != "## Notes":
+            return "\n".join(lines[index:]).rstrip("\n") + "\n"
+    return ""
 
 
 if __name__ == "__main__":
