@@ -33,6 +33,7 @@ NEW_FIGURES = {
     "central_joint_research": "2",
     "central_quality_monitoring": "1",
 }
+NOT_APPLICABLE = "不适用"
 MIGRANT_ERROR = "外来生数不能超过一年级新生数"
 CLASS_SIZE_WARNING = "一年级最大班额超过55人，请说明原因"
 
@@ -45,9 +46,19 @@ def quarter_figures() -> dict[str, str]:
     from submissions.models import Period
 
     school = OrgUnit.objects.get(code=PRINCIPAL_SCHOOL)
-    previous = workflow.previous_values(Period.objects.get(code=PERIOD), [school.pk])[school.pk]
-    codes = [figure.code for figure in workflow.figures_for_unit(school)]
-    return {code: NEW_FIGURES.get(code, f"{previous[code]:f}".rstrip("0").rstrip(".")) for code in codes}
+    period = Period.objects.get(code=PERIOD)
+    previous = workflow.previous_values(period, [school.pk])[school.pk]
+    figures: dict[str, str] = {}
+    for figure in workflow.figures_for_unit(school, period=period):
+        if figure.code in NEW_FIGURES:
+            figures[figure.code] = NEW_FIGURES[figure.code]
+        elif previous.get(figure.code) is not None:
+            figures[figure.code] = f"{previous[figure.code]:f}".rstrip("0").rstrip(".")
+        elif figure.allows_not_applicable and figure.code in previous:
+            figures[figure.code] = NOT_APPLICABLE  # answered 不适用 last quarter: the same again
+        else:
+            assert not figure.required, f"{figure.code}: required, with no value last quarter"  # left empty
+    return figures
 
 
 @django_side
@@ -92,7 +103,10 @@ def test_principal_reports_the_quarter_by_form_and_excel(
 
     # when: figures with a hard-rule error and a warning, saved as a draft
     for code, value in figures.items():
-        page.fill(f"#id_v_{code}", value)
+        if value == NOT_APPLICABLE:
+            page.check(f"input[name='na_{code}']")
+        else:
+            page.fill(f"#id_v_{code}", value)
     page.get_by_role("button", name="保存草稿").click()
     # then: the draft is kept, the error and the warning sit on their rows, the warning asks for a reason
     assert "已保存草稿" in page.locator(".messages").inner_text()
@@ -199,7 +213,11 @@ def submit_as_principal(figures: dict[str, str]) -> None:
     principal = get_user_model().objects.get(username="principal")
     school = OrgUnit.objects.get(code=PRINCIPAL_SCHOOL)
     submission = workflow.open_submission(principal, school, Period.objects.get(code=PERIOD))
-    result = workflow.save_values(submission, principal, figures, version=submission.version)
+    numbers = {code: value for code, value in figures.items() if value != NOT_APPLICABLE}
+    answered_na = [code for code, value in figures.items() if value == NOT_APPLICABLE]
+    result = workflow.save_values(
+        submission, principal, numbers, version=submission.version, not_applicable=answered_na
+    )
     explanation = "秋季插班生较多，已申请增设一个一年级班"
     explanations = {issue.key: explanation for issue in result.issues if not issue.is_error}
     version = result.submission.version
@@ -237,12 +255,14 @@ def test_reviewer_returns_then_approves_and_the_dashboard_follows(site: Any, new
     steps.step(reviewer, "compare-with-last-quarter")
 
     # when: returned with a reason
+    submission_url = reviewer.url
     reviewer.fill("textarea[name=reason]", "请核对转入转出人数")
     reviewer.get_by_role("button", name="退回").click()
-    # then
-    assert "已退回" in reviewer.locator("h1 .badge").inner_text()
+    # then: returned, and the reviewer is taken on to the next submission of the queue (or told it is empty)
+    assert "已退回" in reviewer.locator(".messages").inner_text()
+    assert "东城中心小学 · 2023Q4" not in reviewer.locator("h1").inner_text()
     assert stored_submission().status == "returned"
-    steps.step(reviewer, "returned")
+    steps.step(reviewer, "returned-next-in-queue")
 
     # when: the principal sees the reason, fixes a figure and resubmits
     principal = new_page()
@@ -259,9 +279,9 @@ def test_reviewer_returns_then_approves_and_the_dashboard_follows(site: Any, new
     steps.step(principal, "resubmitted")
 
     # when: the reviewer approves (the recompute runs as an eager Celery task after commit)
-    reviewer.reload()
+    reviewer.goto(submission_url)
     reviewer.get_by_role("button", name="审核通过").click()
-    assert "已审核" in reviewer.locator("h1 .badge").inner_text()
+    assert "已审核通过" in reviewer.locator(".messages").inner_text()
     assert stored_submission().status == "approved"
     steps.step(reviewer, "approved")
 
