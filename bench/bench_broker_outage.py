@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,54 +48,6 @@ EXPORT_THRESHOLD = 50  # rows: above it the workbook is a background job (produc
 RECOMPUTE_PERIOD = "2023Q1"
 EXPORT_PERIOD = "2023Q4"
 USERNAME = "bench_outage_admin"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Redis:
-    """A redis-server without persistence that can be killed and started again on the same port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def start(self) -> float:
-        """Start and wait until it answers PING; returns that moment (time.monotonic())."""
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.ping():
-                return time.monotonic()
-            time.sleep(0.01)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()  # a crash: no goodbye to the clients, queued messages lost
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 class Worker:
@@ -185,8 +136,11 @@ def run() -> list[dict[str, Any]]:
     for path in (str(ROOT), str(ROOT / "bench")):
         if path not in sys.path:
             sys.path.insert(0, path)
+    # The fault tests' throw-away redis-server (killed like a crash, started again on the same port).
+    from tests.faults.conftest import RedisServer
+
     workdir = Path(tempfile.mkdtemp(prefix="bench-outage-"))
-    redis = Redis(workdir)
+    redis = RedisServer(workdir)
     worker: Worker | None = None
     try:
         redis.start()
@@ -237,7 +191,7 @@ def run() -> list[dict[str, Any]]:
             worker.wait_ready()
 
         # --- the broker dies; two requests that would normally publish a message ---
-        redis.kill()
+        redis.stop()
         down_at = time.monotonic()
         recompute, recompute_ms = ask_recompute()
         export, export_ms = ask_export()
@@ -257,7 +211,8 @@ def run() -> list[dict[str, Any]]:
         still_pending = ExportJob.objects.get(pk=export_id).status == ExportStatus.PENDING
 
         # --- the broker comes back (empty), the worker starts, beat's sweeps are published ---
-        back_at = redis.start()
+        redis.start()
+        back_at = time.monotonic()
         if worker is None:
             worker = Worker(workdir / "worker.log")
             ready_at = worker.wait_ready()
@@ -296,7 +251,7 @@ def run() -> list[dict[str, Any]]:
     finally:
         if worker is not None:
             worker.stop()
-        redis.kill()
+        redis.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     queued = "still queued" if still_queued else "NOT queued"
