@@ -2,15 +2,15 @@
 
 tests/submissions/test_xlsx_malicious.py covers each file against the import service in depth; here the
 same kinds of file (built by the tests, small and cheap: the 3M-row sheet is sparse) go through the real
-HTTP entry points, as alice uploading for her school. Each must be refused with a Chinese message, quickly
-(< 2 s), with bounded memory (tracemalloc peak < 50 MB for the whole request), and nothing stored.
+HTTP entry points, as alice uploading for her school. Each must be refused with a Chinese message, with
+bounded memory (tracemalloc peak < 50 MB for the whole request), and nothing stored. How fast each is refused
+is measured by bench/bench_upload_refusals.py (BENCHMARKS.md), not by a timed test.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable
@@ -155,7 +155,7 @@ def _named(content: bytes) -> io.BytesIO:
 
 @pytest.mark.parametrize("channel", ["web", "api"])
 @pytest.mark.parametrize("name", list(CORPUS))
-def test_a_malicious_file_is_refused_fast_bounded_and_nothing_stored(
+def test_a_malicious_file_is_refused_bounded_and_nothing_stored(
     world: World, db: None, channel: str, name: str
 ) -> None:
     urls = _upload_urls()
@@ -167,17 +167,14 @@ def test_a_malicious_file_is_refused_fast_bounded_and_nothing_stored(
     client.force_login(world.users.alice)
     before = digest()
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         response = client.post(urls[channel], {"period": case.period, "file": _named(content)})
     finally:
-        elapsed = time.perf_counter() - started
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert response.status_code in (400, 403), (response.status_code, response.content[:300])
     message = _messages(channel, response)
     assert case.expect in message, message[:2000]
     assert CJK.search(message)
-    assert elapsed < 2.0, f"took {elapsed:.2f} s"
     assert peak < 50 * 1024 * 1024, f"peak {peak / 1048576:.1f} MB"
     assert digest() == before, "something was stored"

@@ -1,8 +1,9 @@
-"""The malicious-file corpus: each file is built here and must be refused fast, bounded, nothing stored.
+"""The malicious-file corpus: each file is built here and must be refused, bounded, nothing stored.
 
 Every case goes through ``import_template`` (what the web page and the API call) under
-tracemalloc; the bounds (2 s, 50 MB) are generous sanity limits — a rejection normally takes
-milliseconds. Messages must be Chinese and say what is wrong.
+tracemalloc; the memory bound (50 MB) is a generous sanity limit that does not depend on the
+machine's load. How fast each file is refused is measured by ``bench/bench_upload_refusals.py``
+(BENCHMARKS.md), not here. Messages must be Chinese and say what is wrong.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable
@@ -42,19 +42,16 @@ def rejected(content: bytes, user, period=None, unit=None, expect: str = "") -> 
     """Upload ``content``; assert it is refused within the bounds and return the message(s)."""
     stream = io.BytesIO(content)
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(ServiceError) as caught:
             import_template(stream, user=user, period=period, unit=unit)
     finally:
-        elapsed = time.perf_counter() - started
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert isinstance(caught.value, UploadRejected | ImportErrors)
     message = " ".join(m for messages in caught.value.errors.values() for m in messages)
     assert CJK.search(message), message
     assert expect in message, message
-    assert elapsed < 2.0, f"took {elapsed:.2f} s"
     assert peak < 50 * 1024 * 1024, f"peak {peak / 1048576:.1f} MB"
     assert Value.objects.count() == 0
     assert Submission.objects.count() == 0
