@@ -88,7 +88,10 @@ def build_data() -> Plan:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from demo.submissions import _school_values  # the demo's generator: plausible values that pass the rules
+    from demo.submissions import (  # the demo's generators: plausible values that pass the rules
+        _school_values,
+        _service_values,
+    )
     from indicators import engine
     from schools.models import Level, Membership, OrgUnit, Ownership, Role, SchoolType
     from submissions.models import Period
@@ -121,8 +124,12 @@ def build_data() -> Plan:
         user = user_model.objects.create(username=f"load_principal_{index:04d}", password=hashed)
         Membership.objects.create(user=user, org_unit=school, role=Role.PRINCIPAL)
         figures = figures_for_unit(school)
-        values = {f.code: v for f in figures for c, v in _school_values(school, period.year, period.quarter).items()
-                  if c == f.code}  # fmt: skip
+        # The quarter's figures and the after-school/boarding ones (a required figure left out is a refused submit);
+        # the demo's "no boarders" (-1, 不适用) is reported here as 0 boarders: the form posts numbers only.
+        generated = _school_values(school, period.year, period.quarter) | {
+            code: max(value, 0) for code, value in _service_values(school, period).items()
+        }
+        values = {f.code: generated[f.code] for f in figures if f.code in generated}
         issues = rules.check({c: Decimal(v) for c, v in values.items()}, figures, {})
         assert not [i for i in issues if i.is_error], (school.code, issues)
         explanations = {i.key: "压测说明：已核实" for i in issues}
