@@ -3,10 +3,6 @@ concurrent connections; the per-school update of a shared city row is a read-mod
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from django.db import connection
 
@@ -15,28 +11,10 @@ from indicators.models import PendingRecompute
 from targets.models import Progress
 from targets.progress import recompute_progress
 from tests.indicators.engine_data import report
+from tests.indicators.test_engine_concurrency import _in_threads  # one thread runner for both tests
 from tests.targets.test_progress_incremental import World, _school_figures, rows, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _in_threads(*calls: Callable[[], Any]) -> None:
-    errors: list[BaseException] = []
-
-    def run(call: Callable[[], Any]) -> None:
-        try:
-            call()
-        except BaseException as error:  # noqa: BLE001  (re-raised in the main thread below)
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
 
 
 def test_simultaneous_approvals_in_two_districts_both_count(world: World) -> None:  # noqa: F811
