@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -196,9 +196,38 @@ def data_models() -> list[Any]:
     return [model for label in DATA_APPS for model in apps.get_app_config(label).get_models()]
 
 
+def _state_sql() -> str:
+    """One statement reading every row of every data table as (label, pk, the row as JSON text).
+
+    Two snapshots per example over ~50 tables were 100 queries, 80 % of an example's time on PostgreSQL; one
+    UNION ALL reads the same rows in one round trip. The row's JSON text holds every concrete column, so two
+    snapshots are equal exactly when every row is.
+    """
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    parts = []
+    for model in data_models():
+        meta = model._meta
+        columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+        pk = quote(meta.pk.column)
+        row = f"json_build_array({columns})::text" if postgres else f"json_array({columns})"
+        pk_text = f"{pk}::text" if postgres else f"CAST({pk} AS TEXT)"
+        parts.append(f"SELECT '{meta.label}' AS label, {pk_text} AS pk, {row} AS row FROM {quote(meta.db_table)}")
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 2"
+
+
 def database_state() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every data table, in primary-key order (the world is small: a few hundred rows)."""
-    return {model._meta.label: list(model.objects.order_by("pk").values_list()) for model in data_models()}
+    """Every row of every data table as (pk, the row's columns as JSON text), per model label, in one query.
+
+    The world is small (a few hundred rows). Every data model has a key, even with no rows, so a table emptied
+    by a request still compares unequal.
+    """
+    state: dict[str, list[tuple[Any, ...]]] = {model._meta.label: [] for model in data_models()}
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql())
+        for label, pk, row in cursor.fetchall():
+            state[label].append((pk, row))
+    return state
 
 
 def changed_models(before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tuple[Any, ...]]]) -> list[str]:
