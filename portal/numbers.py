@@ -9,7 +9,9 @@ Rules (issue 14, "pages that read right"):
 - other fractional values show at most the decimals asked for (a figure typed with 4 decimals keeps them,
   trailing zeros dropped: ``12.5``);
 - a margin (a share such as ``at_risk_margin`` = 0.05) reads as a percentage: ``5%``;
-- a missing value reads as the "no value" text the caller chooses (``—`` unless told otherwise).
+- a missing value reads as the "no value" text the caller chooses (``—`` unless told otherwise);
+- a unit of measure is shown in the reader's language when it is one plans commonly use (``23,000 people`` on
+  English pages, ``23,000 人`` on Chinese ones); any other unit is shown as typed (units are data).
 
 Exports keep numbers as numbers (openpyxl cells); this module is for text shown to people.
 """
@@ -20,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import npgettext
 
 NO_VALUE = "—"
 NO_DATA = _("无数据")
@@ -29,6 +32,16 @@ PLAIN_DECIMALS = 4
 PERCENT_UNITS = {"%", "％"}
 
 Number = Decimal | int | float
+
+# Units of measure the bureaus' plans use. Staff type units as text, so they are data; these common ones have an
+# English form in the catalogue (msgctxt "unit of measure", singular and plural), anything else is shown as typed.
+KNOWN_UNITS = frozenset(
+    {
+        "人", "人次", "万人次", "万人", "名", "所", "个", "次", "项", "间", "门", "节", "班", "场", "台", "套", "册",
+        "篇", "期", "周", "天", "年", "月", "小时", "分钟", "岁", "家", "元", "万元", "亿元", "米", "公里", "平方米",
+        "万平方米", "亩",
+    }
+)  # fmt: skip
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -65,6 +78,15 @@ def is_percent_unit(unit: str | None) -> bool:
     return (unit or "").strip() in PERCENT_UNITS
 
 
+def unit_label(unit: str | None, value: Any = None) -> str:
+    """``unit`` in the active language: the English singular for exactly 1, else the plural; unknown units as typed."""
+    unit = (unit or "").strip()
+    if unit not in KNOWN_UNITS:
+        return unit
+    count = 1 if to_decimal(value) == 1 else 2
+    return npgettext("unit of measure", unit, unit, count)
+
+
 def format_number(value: Any, decimals: int | None = None, unit: str | None = "", *, empty: Any = NO_VALUE) -> str:
     """A figure, an indicator value or a target as text.
 
@@ -88,7 +110,7 @@ def format_number(value: Any, decimals: int | None = None, unit: str | None = ""
         text = _digits(number, max(0, decimals), fixed=rounded != rounded.to_integral_value())
     if not unit:
         return text
-    return f"{text}{unit}" if is_percent_unit(unit) else f"{text} {unit}"
+    return f"{text}{unit}" if is_percent_unit(unit) else f"{text} {unit_label(unit, number)}"
 
 
 def format_signed(value: Any, decimals: int | None = None, unit: str | None = "", *, empty: Any = NO_VALUE) -> str:

@@ -2,7 +2,8 @@
 
 ``{{ value|number }}`` a figure as stored; ``{{ value|number:2 }}`` with the indicator's decimals;
 ``{{ value|measure:indicator }}`` with the indicator's decimals and unit; ``{{ value|margin }}`` a share as
-a percentage; ``{{ value|signed }}`` a difference with its sign; ``{% num value decimals unit %}`` when decimals
+a percentage; ``{{ indicator.unit|unit_label }}`` a bare unit of measure in the reader's language;
+``{{ value|signed }}`` a difference with its sign; ``{% num value decimals unit %}`` when decimals
 and unit come from elsewhere.
 A missing value (None, or "" from a failed lookup) prints "—".
 """
@@ -38,6 +39,12 @@ def measure(value: Any, indicator: Any) -> str:
     if not indicator:
         return numbers.format_number(value, 2)
     return numbers.format_number(value, indicator.decimals, indicator.unit)
+
+
+@register.filter
+def unit_label(unit: Any) -> str:
+    """A unit of measure on its own (a column or a definition), in the reader's language when it is a common one."""
+    return numbers.unit_label(str(unit or ""))
 
 
 @register.filter

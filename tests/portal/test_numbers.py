@@ -8,8 +8,9 @@ from types import SimpleNamespace
 import pytest
 from django.template import Context, Template
 from django.utils import translation
+from django.utils.translation import npgettext
 
-from portal.numbers import NO_DATA, format_margin, format_number, format_signed
+from portal.numbers import KNOWN_UNITS, NO_DATA, format_margin, format_number, format_signed
 
 
 @pytest.mark.parametrize(
@@ -93,3 +94,45 @@ def test_the_template_filters_use_the_formatter() -> None:
         )
     )
     assert text == "5,592|97.85%|5%|—|97.85|23,000 人|无数据"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "chinese", "english"),
+    [
+        (Decimal("23000"), "人", "23,000 人", "23,000 people"),
+        (1, "人", "1 人", "1 person"),
+        (Decimal("1.0"), "所", "1 所", "1 school"),
+        (Decimal("20"), "所", "20 所", "20 schools"),
+        (Decimal("14.1"), "万平方米", "14.1 万平方米", "14.1 ×10k m²"),
+        (Decimal("0.5"), "小时", "0.5 小时", "0.5 hours"),
+        (3, "次", "3 次", "3 times"),
+        # a unit nobody listed is data: shown as typed in both languages
+        (5, "座", "5 座", "5 座"),
+        (5, "<b>x</b>", "5 <b>x</b>", "5 <b>x</b>"),
+    ],
+)
+def test_units_of_measure_read_in_the_pages_language(value: object, unit: str, chinese: str, english: str) -> None:
+    with translation.override("zh-hans"):
+        assert format_number(value, 1, unit) == chinese
+    with translation.override("en"):
+        assert format_number(value, 1, unit) == english
+
+
+def test_every_known_unit_has_an_english_singular_and_plural() -> None:
+    """A unit added to KNOWN_UNITS without its catalogue entry would leave Chinese on English pages."""
+    with translation.override("en"):
+        untranslated = [
+            unit
+            for unit in sorted(KNOWN_UNITS)
+            if unit in (npgettext("unit of measure", unit, unit, 1), npgettext("unit of measure", unit, unit, 2))
+        ]
+    assert not untranslated
+
+
+def test_a_bare_unit_filter_translates_and_escapes() -> None:
+    template = Template("{% load numbers %}{{ a|unit_label }}|{{ b|unit_label }}|{{ c|unit_label }}")
+    context = {"a": "平方米", "b": "<script>", "c": None}
+    with translation.override("en"):
+        assert template.render(Context(context)) == "m²|&lt;script&gt;|"
+    with translation.override("zh-hans"):
+        assert template.render(Context(context)) == "平方米|&lt;script&gt;|"
