@@ -78,6 +78,22 @@ def _counts(rows: list[TargetRow]) -> list[tuple[str, str, int]]:
     return [(status, str(STATUS_LABELS[status]), counter.get(status, 0)) for status in STATUS_ORDER]
 
 
+def _carried_at_unit(
+    target: Target,
+    unit: OrgUnit,
+    period: Period | None,
+    current: Progress | None,
+    carried: dict[tuple[int, int], int],
+) -> int:
+    """How many units of the dashboard's unit gave the shown value a stock figure carried forward from an
+    earlier quarter (``IndicatorValue.carried_units``); 0 when the value shown is an inner scope's."""
+    if period is None or not target.indicator_id:
+        return 0
+    if current is not None and current.org_unit_id != unit.pk:
+        return 0
+    return carried.get((target.indicator_id, period.pk), 0)
+
+
 def covering_targets(plan: Plan, unit: OrgUnit) -> QuerySet[Target]:
     """Targets of the plan that cover ``unit``: scoped at the unit, above it, or inside it."""
     latest_note = TargetNote.objects.filter(target=OuterRef("pk")).order_by("-created_at", "-pk").values("text")[:1]
@@ -123,11 +139,13 @@ def plan_dashboard(
             progress[key] = prog
     indicator_ids = {t.indicator_id for t in targets if t.indicator_id}
     values: dict[tuple[int, int], Decimal | None] = {}
+    carried: dict[tuple[int, int], int] = {}
     if indicator_ids and period_ids:
-        for ind_id, per_id, value in IndicatorValue.objects.filter(
+        for ind_id, per_id, value, carried_units in IndicatorValue.objects.filter(
             indicator_id__in=indicator_ids, period_id__in=period_ids, org_unit=unit
-        ).values_list("indicator_id", "period_id", "value"):
+        ).values_list("indicator_id", "period_id", "value", "carried_units"):
             values[(ind_id, per_id)] = value
+            carried[(ind_id, per_id)] = carried_units
 
     current_actuals: dict[int, Decimal | None] = {}
     if period is not None:
@@ -163,6 +181,7 @@ def plan_dashboard(
             actual = values.get((target.indicator_id, period.pk)) if period else None
             row = TargetRow(target, actual, None, ProgressStatus.NO_DATA, trend, evaluated=False)
         row.last_year = last_year.get(target.pk)
+        row.carried_units = _carried_at_unit(target, unit, period, current, carried)
         if row.owner:
             owners.add(row.owner)
         all_rows.append(row)

@@ -117,6 +117,8 @@ class TargetRow:
     assess_from: str = ""
     # The same quarter last year, for a target copied from last year's plan (``last_year_rows``).
     last_year: LastYear | None = None
+    # Units whose stock figures for the value come from an earlier quarter (``IndicatorValue.carried_units``).
+    carried_units: int = 0
 
     @property
     def before_assessment(self) -> bool:
