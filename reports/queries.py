@@ -7,6 +7,7 @@ number printed on paper agrees to the digit with the number on screen.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -241,6 +242,10 @@ def concerns_unit(target: Target, unit: OrgUnit) -> bool:
         return True
     if target.indicator_id is None:
         return target.scope_id == unit.pk
+    if not unit.is_active:
+        # A closed school's page keeps the targets of the years it reported: only the filter matters here.
+        unit = copy.copy(unit)
+        unit.is_active = True
     return unit_contributes(target.indicator, unit)
 
 

@@ -153,3 +153,12 @@ def test_the_school_page_query_count_does_not_grow_with_the_targets_schools(
     targets = {t.code: t for t in response.context["targets"]}
     assert targets["g1-class"].school_check.state == "failing"  # listed at the end of the list
     assert targets["g1-class-2"].school_check.state == "failing"  # beyond the list: 58 > 45
+
+
+def test_a_closed_school_keeps_its_targets(client, users, class_size, tree):
+    tree.s3.is_active = False
+    tree.s3.save()
+    client.force_login(users.ivan)
+    targets, _ = _targets(client, "S3")
+    assert "g1-class" in targets
+    assert targets["g1-class"].school_check.state == "failing"
