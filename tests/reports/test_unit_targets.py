@@ -162,3 +162,34 @@ def test_a_closed_school_keeps_its_targets(client, users, class_size, tree):
     targets, _ = _targets(client, "S3")
     assert "g1-class" in targets
     assert targets["g1-class"].school_check.state == "failing"
+
+
+def test_a_frequency_school_not_listed_complies_and_a_threshold_uses_the_quarters_bound(
+    client, users, report, tree, class_size
+):
+    visits = Indicator.objects.create(
+        code="visits", name="送教下乡次数", numerator="visits", decimals=0, unit="次", aggregation=Aggregation.SUM
+    )
+    freq = Target.objects.create(
+        plan=report.plan, section=report.quality, code="visits", text="每校每学期送教 2 次", kind=TargetKind.FREQUENCY,
+        indicator=visits, comparator=Comparator.GTE, target_value=D(2), per_unit_minimum=D(2), scope=tree.city, order=3,
+    )  # fmt: skip
+    progress(freq, tree.d1, report.q4, "50", "100", "at_risk", failing_units=[{"code": "S2", "value": 1.0}],
+             failing_count=1, units_qualifying=3)  # fmt: skip
+    rate = Indicator.objects.create(code="pass", name="合格率", numerator="p", denominator="n", unit="%")
+    each = Target.objects.create(
+        plan=report.plan, section=report.quality, code="pass", text="每校合格率达 95%", kind=TargetKind.THRESHOLD,
+        indicator=rate, comparator=Comparator.GTE, target_value=D(95), applies_to_each_unit=True, scope=tree.city,
+        order=4,
+    )  # fmt: skip
+    # 250 schools fail; the stored list names 200 others. The quarter's bound (expected) is 90, not 95.
+    others = [{"code": f"X{i:03d}", "value": 50.0} for i in range(200)]
+    progress(each, tree.d1, report.q4, "93", "90", "at_risk", failing_units=others, failing_count=250,
+             units_checked=300)  # fmt: skip
+    iv(rate, tree.s1, report.q4, "92", "100", "92")
+    client.force_login(users.alice)
+    targets, _ = _targets(client, "S1")
+    assert targets["visits"].school_check.state == "complying"
+    assert targets["pass"].school_check.state == "complying"  # 92 ≥ the quarter's 90
+    client.force_login(users.rita)
+    assert _targets(client, "S2")[0]["visits"].school_check.state == "failing"
