@@ -6,6 +6,8 @@ How a value is made (all in SQL, one statement per tree level, every indicator a
    the year-to-date sum of quarters Q1..q of that year, stock figures the latest non-null value up to
    the quarter within the year. Only approved submissions count (``INDICATORS_INCLUDE_SUBMITTED``
    adds submitted ones). Period offsets ``code[-k]`` read the effective value k quarters earlier.
+   A stock value taken from an earlier quarter is flagged: ``IndicatorValue.carried_units`` counts the units
+   whose own row reads one (summed up the tree like ``unit_count``) so that reports can say so.
 2. ``own`` — per reporting unit and indicator, the numerator and denominator (or the value for max /
    min, 1/0 for a condition, the designation count) — the unit filter of the indicator applies to
    schools; closed (inactive) units contribute nothing.
@@ -279,21 +281,25 @@ class _Plan:
         where = f"s.status IN ({self.statuses}) AND s.org_unit_id IN (SELECT unit_id FROM lvl)"  # nosec B608
         if self.flow_ids:
             parts.append(
-                "SELECT s.org_unit_id AS unit_id, n.idx AS idx, v.figure_id AS figure_id, SUM(v.value) AS value "
-                f"{joins} WHERE {where} AND v.figure_id IN ({', '.join(map(str, self.flow_ids))}) "
+                "SELECT s.org_unit_id AS unit_id, n.idx AS idx, v.figure_id AS figure_id, SUM(v.value) AS value, "
+                f"0 AS carried {joins} WHERE {where} AND v.figure_id IN ({', '.join(map(str, self.flow_ids))}) "
                 "GROUP BY s.org_unit_id, n.idx, v.figure_id"
             )
         if self.stock_ids:
             parts.append(
-                "SELECT unit_id, idx, figure_id, value FROM ("  # nosec B608
+                "SELECT unit_id, idx, figure_id, value, carried FROM ("  # nosec B608
                 "SELECT s.org_unit_id AS unit_id, n.idx AS idx, v.figure_id AS figure_id, v.value AS value, "
+                f"{self._carried_flag_sql()} AS carried, "
                 "ROW_NUMBER() OVER (PARTITION BY s.org_unit_id, n.idx, v.figure_id ORDER BY p.quarter DESC) AS rn "
                 f"{joins} WHERE {where} AND v.value IS NOT NULL "
                 f"AND v.figure_id IN ({', '.join(map(str, self.stock_ids))})"
                 ") ranked WHERE rn = 1"
             )
         if not parts:
-            return "SELECT 0 AS unit_id, 0 AS idx, 0 AS figure_id, CAST(NULL AS NUMERIC) AS value WHERE 1 = 0"
+            return (
+                "SELECT 0 AS unit_id, 0 AS idx, 0 AS figure_id, CAST(NULL AS NUMERIC) AS value, 0 AS carried "
+                "WHERE 1 = 0"
+            )
         return " UNION ALL ".join(parts)
 
     def _piv_sql(self) -> str:
@@ -302,6 +308,7 @@ class _Plan:
             f"THEN e.value END) AS {name}"
             for ref, name in self.columns.items()
         ]
+        cols += self._carried_piv_columns()
         select = ", ".join(["e.unit_id AS unit_id", "tp.period_id AS period_id", *cols])
         return (
             f"SELECT {select} FROM eff e JOIN tp ON e.idx BETWEEN tp.idx - {max(self.offsets)} AND tp.idx "  # nosec B608
@@ -322,7 +329,7 @@ class _Plan:
             f"AND nv.figure_id IN ({', '.join(map(str, ids))}))"  # nosec B608 (integer ids only)
         )
 
-    def _own_sql(self, compiled: CompiledIndicator) -> str | None:
+    def _own_sql(self, compiled: CompiledIndicator, *, carried: bool = False) -> str | None:
         indicator = compiled.indicator
         if any(ref not in self.columns for ref in compiled.refs):
             return None  # a figure was deleted since the indicator was saved
@@ -357,8 +364,38 @@ class _Plan:
             cnt = f"CASE WHEN {num} IS NULL AND {den} IS NULL THEN 0 ELSE 1 END"
         return (
             f"SELECT {indicator.pk} AS indicator_id, base.unit_id AS unit_id, base.period_id AS period_id, "  # nosec B608
-            f"{num} AS num, {den} AS den, {cnt} AS cnt FROM base WHERE {_filter_sql(indicator)}"
+            f"{num} AS num, {den} AS den, {cnt} AS cnt{self._carried_own_sql(compiled) if carried else ''} "
+            f"FROM base WHERE {_filter_sql(indicator)}"
         )
+
+    # --- Carried forward: a stock figure's latest approved value from an earlier quarter (issue 14) ---
+
+    @property
+    def carried_columns(self) -> dict[tuple[str, int], str]:
+        """Stock figures read for the quarter itself (offset 0) → the ``base`` column flagging a value carried
+        forward from an earlier quarter of the year (``k`` + the value's column)."""
+        stock = set(self.stock_ids)
+        return {ref: f"k{name}" for ref, name in self.columns.items() if ref[1] == 0 and self.figure_ids[ref] in stock}
+
+    @staticmethod
+    def _carried_flag_sql() -> str:
+        """In ``eff``'s stock part: 1 when the row's value comes from a quarter before the one it stands for."""
+        return "CASE WHEN p.quarter < n.qtr THEN 1 ELSE 0 END"
+
+    def _carried_piv_columns(self) -> list[str]:
+        return [
+            f"MAX(CASE WHEN e.figure_id = {self.figure_ids[ref]} AND e.idx = tp.idx THEN e.carried END) AS {name}"
+            for ref, name in self.carried_columns.items()
+        ]
+
+    def _carried_own_sql(self, compiled: CompiledIndicator) -> str:
+        """``, … AS car``: 1 when the unit's own row reads a stock figure carried forward from an earlier
+        quarter (summed up the tree into ``carried_units``, next to ``unit_count``)."""
+        names = [self.carried_columns[ref] for ref in compiled.refs if ref in self.carried_columns]
+        if not names:
+            return ", 0 AS car"
+        flags = " OR ".join(f"base.{name} = 1" for name in names)
+        return f", CASE WHEN {flags} THEN 1 ELSE 0 END AS car"
 
     def level_sql(self, lvl_sql: str, *, with_children: bool = True, with_own: bool = True, upsert: bool = True) -> str:
         """One upsert statement computing every indicator's rows for the units ``lvl_sql`` selects.
@@ -368,12 +405,13 @@ class _Plan:
         would only add NULLs — a much smaller statement for the incremental path.
         ``upsert=False`` (a bulk load into a table known to hold none of these rows) is a plain INSERT.
         """
-        columns = "".join(f", piv.{name} AS {name}" for name in self.columns.values())
-        owns = [sql for c in self.indicators if (sql := self._own_sql(c)) is not None]
+        names = [*self.columns.values(), *self.carried_columns.values()]
+        columns = "".join(f", piv.{name} AS {name}" for name in names)
+        owns = [sql for c in self.indicators if (sql := self._own_sql(c, carried=True)) is not None]
         if not owns:
             owns = [
                 f"SELECT 0 AS indicator_id, 0 AS unit_id, 0 AS period_id, {NULL_NUMERIC} AS num, "
-                f"{NULL_NUMERIC} AS den, 0 AS cnt WHERE 1 = 0"
+                f"{NULL_NUMERIC} AS den, 0 AS cnt, 0 AS car WHERE 1 = 0"
             ]
         ids = ", ".join(map(str, self.indicator_ids)) or "NULL"
         pids = ", ".join(map(str, self.period_ids)) or "NULL"
@@ -395,18 +433,18 @@ own AS ({" UNION ALL ".join(owns)}),
         conflict = (
             f"""ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET
   numerator = excluded.numerator, denominator = excluded.denominator, value = excluded.value,
-  unit_count = excluded.unit_count, computed_at = excluded.computed_at
+  unit_count = excluded.unit_count, carried_units = excluded.carried_units, computed_at = excluded.computed_at
 WHERE {self._changed_sql()}"""  # nosec B608
             if upsert
             else ""
         )
         return f"""
 INSERT INTO targets_indicatorvalue
-  (indicator_id, org_unit_id, period_id, numerator, denominator, value, unit_count, computed_at)
+  (indicator_id, org_unit_id, period_id, numerator, denominator, value, unit_count, carried_units, computed_at)
 WITH lvl AS ({lvl_sql}),
 {own_ctes if with_own else ""}ch AS MATERIALIZED (
   SELECT iv.indicator_id AS indicator_id, c.parent_id AS unit_id, iv.period_id AS period_id,
-         iv.numerator AS num, iv.denominator AS den, iv.unit_count AS cnt
+         iv.numerator AS num, iv.denominator AS den, iv.unit_count AS cnt, iv.carried_units AS car
   FROM targets_indicatorvalue iv JOIN schools_orgunit c ON c.id = iv.org_unit_id
   WHERE c.parent_id IN (SELECT unit_id FROM lvl) AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids})
 ),
@@ -416,7 +454,7 @@ SELECT agg.indicator_id, agg.unit_id, agg.period_id, agg.num, agg.den,
        CASE WHEN agg.aggregation <> 'ratio' THEN agg.num
             WHEN agg.num IS NULL OR agg.den IS NULL OR agg.den = 0 THEN NULL
             ELSE agg.num * agg.factor * 1.0 / agg.den END,
-       agg.cnt, %s
+       agg.cnt, agg.car, %s
 FROM agg WHERE 1 = 1
 {conflict}
 """  # nosec B608
@@ -427,13 +465,15 @@ FROM agg WHERE 1 = 1
             # Leaves: one own row per (indicator, unit, period) already, nothing to combine.
             return (
                 "SELECT a.indicator_id AS indicator_id, a.unit_id AS unit_id, a.period_id AS period_id, "
-                "a.num AS num, a.den AS den, a.cnt AS cnt, i.aggregation AS aggregation, i.factor AS factor "
+                "a.num AS num, a.den AS den, a.cnt AS cnt, a.car AS car, i.aggregation AS aggregation, "
+                "i.factor AS factor "
                 "FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id"
             )
         return (
             "SELECT a.indicator_id AS indicator_id, a.unit_id AS unit_id, a.period_id AS period_id, "
             "CASE i.aggregation WHEN 'max' THEN MAX(a.num) WHEN 'min' THEN MIN(a.num) ELSE SUM(a.num) END AS num, "
-            "SUM(a.den) AS den, SUM(a.cnt) AS cnt, i.aggregation AS aggregation, i.factor AS factor "
+            "SUM(a.den) AS den, SUM(a.cnt) AS cnt, SUM(a.car) AS car, i.aggregation AS aggregation, "
+            "i.factor AS factor "
             "FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id "
             "GROUP BY a.indicator_id, a.unit_id, a.period_id, i.aggregation, i.factor"
         )
@@ -445,7 +485,7 @@ FROM agg WHERE 1 = 1
         differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
         return " OR ".join(
             f"targets_indicatorvalue.{col} {differs} excluded.{col}"
-            for col in ("numerator", "denominator", "value", "unit_count")
+            for col in ("numerator", "denominator", "value", "unit_count", "carried_units")
         )
 
     def stale_candidates_sql(self, lvl_sql: str) -> str:

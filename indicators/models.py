@@ -91,6 +91,9 @@ class IndicatorValue(models.Model):
     denominator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     unit_count = models.PositiveIntegerField(_("参与单位数"), default=0)
+    # Of those units, how many gave the quarter a stock figure from an earlier quarter of the year (the latest
+    # approved value carried forward, ``indicators.engine``): pages say "含 N 所学校沿用上季度数据".
+    carried_units = models.PositiveIntegerField(_("沿用前期数据的单位数"), default=0)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -7,6 +7,7 @@ number printed on paper agrees to the digit with the number on screen.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,12 +20,15 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.utils.translation import gettext_lazy as _lazy
 
+from indicators.engine import unit_contributes
 from indicators.models import Indicator, IndicatorValue
 from plans.models import Plan, Section
-from schools.models import OrgUnit, ancestor_paths
+from schools.models import Level, OrgUnit, ancestor_paths
 from submissions.models import Period
-from targets.models import Progress, ProgressStatus, Target, TargetNote
+from targets.models import Progress, ProgressStatus, Target, TargetKind, TargetNote
+from targets.progress import satisfies
 from targets.queries import (
     STATUS_LABELS,
     STATUS_ORDER,
@@ -75,6 +79,22 @@ def _counts(rows: list[TargetRow]) -> list[tuple[str, str, int]]:
     return [(status, str(STATUS_LABELS[status]), counter.get(status, 0)) for status in STATUS_ORDER]
 
 
+def _carried_at_unit(
+    target: Target,
+    unit: OrgUnit,
+    period: Period | None,
+    current: Progress | None,
+    carried: dict[tuple[int, int], int],
+) -> int:
+    """How many units of the dashboard's unit gave the shown value a stock figure carried forward from an
+    earlier quarter (``IndicatorValue.carried_units``); 0 when the value shown is an inner scope's."""
+    if period is None or not target.indicator_id:
+        return 0
+    if current is not None and current.org_unit_id != unit.pk:
+        return 0
+    return carried.get((target.indicator_id, period.pk), 0)
+
+
 def covering_targets(plan: Plan, unit: OrgUnit) -> QuerySet[Target]:
     """Targets of the plan that cover ``unit``: scoped at the unit, above it, or inside it."""
     latest_note = TargetNote.objects.filter(target=OuterRef("pk")).order_by("-created_at", "-pk").values("text")[:1]
@@ -120,11 +140,13 @@ def plan_dashboard(
             progress[key] = prog
     indicator_ids = {t.indicator_id for t in targets if t.indicator_id}
     values: dict[tuple[int, int], Decimal | None] = {}
+    carried: dict[tuple[int, int], int] = {}
     if indicator_ids and period_ids:
-        for ind_id, per_id, value in IndicatorValue.objects.filter(
+        for ind_id, per_id, value, carried_units in IndicatorValue.objects.filter(
             indicator_id__in=indicator_ids, period_id__in=period_ids, org_unit=unit
-        ).values_list("indicator_id", "period_id", "value"):
+        ).values_list("indicator_id", "period_id", "value", "carried_units"):
             values[(ind_id, per_id)] = value
+            carried[(ind_id, per_id)] = carried_units
 
     current_actuals: dict[int, Decimal | None] = {}
     if period is not None:
@@ -160,6 +182,7 @@ def plan_dashboard(
             actual = values.get((target.indicator_id, period.pk)) if period else None
             row = TargetRow(target, actual, None, ProgressStatus.NO_DATA, trend, evaluated=False)
         row.last_year = last_year.get(target.pk)
+        row.carried_units = _carried_at_unit(target, unit, period, current, carried)
         if row.owner:
             owners.add(row.owner)
         all_rows.append(row)
@@ -175,3 +198,121 @@ def plan_dashboard(
         block.counts = _counts([r for r in all_rows if r.target.section_id == block.section.pk])
     sections = [b for b in blocks.values() if b.rows or not (section or status or owner)]
     return Dashboard(plan, unit, period, periods, sections, _counts(all_rows), sorted(owners), as_of)
+
+
+# --- A school's page: the targets that concern the school, with its own standing under a per-unit rule ---
+
+# How a school stands under a per-unit rule ("every school ≤ 45 per class"): read from the progress row of the
+# nearest unit above it that has one (its ``failing_units``), or from the school's own value where that list
+# was cut short. Labels: the page's words for these (templates/reports/unit_detail.html).
+SCHOOL_FAILING = "failing"
+SCHOOL_COMPLYING = "complying"
+SCHOOL_NO_VALUE = "no_value"
+SCHOOL_CHECK_LABELS: dict[str, Any] = {
+    SCHOOL_FAILING: _lazy("未达成"),
+    SCHOOL_COMPLYING: _lazy("已达成"),
+    SCHOOL_NO_VALUE: _lazy("无数据"),
+}
+SCHOOL_CHECK_BADGES = {SCHOOL_FAILING: "off_track", SCHOOL_COMPLYING: "met", SCHOOL_NO_VALUE: "no_data"}
+
+
+@dataclass
+class SchoolCheck:
+    """A school's own result under a target checked school by school, for one quarter."""
+
+    state: str  # SCHOOL_FAILING / SCHOOL_COMPLYING / SCHOOL_NO_VALUE
+    value: Decimal | None  # the school's value as the check saw it (a frequency's semester count)
+    checked_at: str  # name of the unit whose progress row carries the check
+
+    @property
+    def label(self) -> str:
+        return str(SCHOOL_CHECK_LABELS[self.state])
+
+    @property
+    def badge(self) -> str:
+        return SCHOOL_CHECK_BADGES[self.state]
+
+
+def concerns_unit(target: Target, unit: OrgUnit) -> bool:
+    """Does ``target`` concern ``unit``? A school sees a target of its own scope or above it that measures an
+    indicator the school feeds (the engine's unit filter: levels, school types, ownership, central schools);
+    a target with no indicator (a milestone, a narrative) only when it is the school's own. Other units see
+    every target covering them."""
+    if unit.level != Level.SCHOOL:
+        return True
+    if target.indicator_id is None:
+        return target.scope_id == unit.pk
+    if not unit.is_active:
+        # A closed school's page keeps the targets of the years it reported: only the filter matters here.
+        unit = copy.copy(unit)
+        unit.is_active = True
+    return unit_contributes(target.indicator, unit)
+
+
+def school_checks(targets: list[Target], unit: OrgUnit, period: Period | None) -> dict[int, SchoolCheck]:
+    """Target id → the school's own result for each per-unit target that has no progress row at the school
+    (one query: the targets' progress rows at the school's ancestors for ``period``; none when nothing to read).
+
+    The nearest ancestor's row decides: the school is failing when that row lists it in ``failing_units``;
+    when the list is complete (``failing_count``) it is not failing, and complies if it had a value to check
+    (a frequency checks every qualifying school, value or none). Where the list was cut short
+    (FAILING_LIMIT), a threshold's or limit's school is compared with the row's bound by ``satisfies`` —
+    the rule ``targets.progress`` applies; a frequency's is left unknown. Rows without a check (``reason``:
+    before the 起评季度, no target value …) give nothing.
+    """
+    if unit.level != Level.SCHOOL or period is None:
+        return {}
+    wanted = {t.pk: t for t in targets if is_per_unit(t) and getattr(t, "unit_status", None) is None}
+    if not wanted:
+        return {}
+    ancestors = unit.ancestor_ids[:-1]
+    rows: dict[int, Progress] = {}
+    depth = {pk: i for i, pk in enumerate(ancestors)}
+    for row in (
+        Progress.objects.filter(target_id__in=list(wanted), period=period, org_unit_id__in=ancestors)
+        .select_related("org_unit")
+        .only("target_id", "org_unit_id", "org_unit__name", "expected", "status", "detail")
+        .order_by()
+    ):
+        kept = rows.get(row.target_id)
+        if kept is None or depth[row.org_unit_id] > depth[kept.org_unit_id]:
+            rows[row.target_id] = row
+    result: dict[int, SchoolCheck] = {}
+    for target_id, row in rows.items():
+        check = _school_check(wanted[target_id], unit, row)
+        if check is not None:
+            result[target_id] = check
+    return result
+
+
+def is_per_unit(target: Target) -> bool:
+    """Checked school by school (the progress rows list the failing schools): limits, frequencies, thresholds
+    every unit must meet — as ``targets.progress`` checks them."""
+    return target.kind in (TargetKind.LIMIT, TargetKind.FREQUENCY) or (
+        target.kind == TargetKind.THRESHOLD and target.applies_to_each_unit
+    )
+
+
+def _school_check(target: Target, unit: OrgUnit, row: Progress) -> SchoolCheck | None:
+    detail = row.typed_detail
+    if detail.reason or detail.failing_units is None:
+        return None
+    own_value = getattr(target, "unit_value", None)
+    where = row.org_unit.name
+    for ref in detail.failing_units:
+        if ref.get("code") == unit.code:
+            listed = ref.get("value")
+            value = Decimal(str(listed)) if listed is not None else own_value
+            return SchoolCheck(SCHOOL_FAILING, value, where)
+    if detail.failing_total <= len(detail.failing_units):
+        if target.kind == TargetKind.FREQUENCY:
+            return SchoolCheck(SCHOOL_COMPLYING, own_value, where)
+        return SchoolCheck(SCHOOL_COMPLYING if own_value is not None else SCHOOL_NO_VALUE, own_value, where)
+    # The stored list stops at FAILING_LIMIT schools: judge the school's own value by the same rule.
+    if target.kind == TargetKind.FREQUENCY or target.target_value is None:
+        return None
+    if own_value is None:
+        return SchoolCheck(SCHOOL_NO_VALUE, None, where)
+    bound = None if target.kind == TargetKind.LIMIT else row.expected
+    failing = not satisfies(target, own_value, bound)
+    return SchoolCheck(SCHOOL_FAILING if failing else SCHOOL_COMPLYING, own_value, where)

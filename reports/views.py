@@ -27,7 +27,7 @@ from portal.db_router import use_replica
 from portal.xlsx import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from reports import dispatch, drilldown, exports
 from reports.models import ExportStatus
-from reports.queries import plan_dashboard
+from reports.queries import concerns_unit, plan_dashboard, school_checks
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
 from schools.unit_search import nearby_units
 from submissions.models import Period, Submission
@@ -102,7 +102,8 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A school's or district's page: submissions by quarter, designations, targets covering it.
 
     Queries (constant): memberships, unit, breadcrumb, periods, submissions (own), submission
-    counts of the subtree (non-school units), designations, covering targets with the unit's value.
+    counts of the subtree (non-school units), designations, covering targets with the unit's value;
+    a school's page adds the per-unit targets' progress rows above it (``school_checks``, one query).
     """
     user = request.user
     unit = scope.get_in_scope(user, OrgUnit.objects.all(), code=code)
@@ -141,6 +142,7 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
             unit_value=Subquery(value_at_unit.values("value")[:1]),
             unit_numerator=Subquery(value_at_unit.values("numerator")[:1]),
             unit_denominator=Subquery(value_at_unit.values("denominator")[:1]),
+            unit_carried=Subquery(value_at_unit.values("carried_units")[:1]),
             unit_status=Subquery(progress_at_unit.values("status")[:1]),
             # A share of a scope-wide quantity or count: a value, but no status of its own.
             unit_contribution=Exists(progress_at_unit.filter(contribution_q())),
@@ -148,8 +150,14 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
         .order_by("-plan__year", "plan__code", "section__order", "order", "code", "pk")
     )
+    # A school sees the targets that concern it, and its own result where a target checks every school.
+    targets = [t for t in targets if concerns_unit(t, unit)]
+    checks = school_checks(targets, unit, period)
+    for target in targets:
+        target.school_check = checks.get(target.pk)
     context = {
         "unit": unit,
+        "is_school": unit.level == Level.SCHOOL,
         "breadcrumb": breadcrumb(user, unit),
         "periods": periods,
         "period": period,

@@ -54,6 +54,7 @@ RAG_FILLS = {
     "off_track": PatternFill("solid", fgColor="FFC7CE"),
     "no_data": PatternFill("solid", fgColor="EDEDED"),
     "not_assessed": PatternFill("solid", fgColor="DDEBF7"),
+    "below": PatternFill("solid", fgColor="FFC7CE"),  # a unit's value short of the target (targets.queries)
 }
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BOLD = Font(bold=True)
@@ -392,6 +393,7 @@ def _drilldown_sheet(
             "gap",
             "status",
             "is_small",
+            "carried_units",
         )
     )
     small = _("样本过小")
@@ -412,6 +414,14 @@ def _drilldown_sheet(
         )
 
 
+def _drilldown_note(small: str, carried: int | None) -> str | None:
+    """The 提示 cell of a unit: a small denominator, a value carried forward from an earlier quarter."""
+    notes = [small] if small else []
+    if carried:
+        notes.append(_("沿用此前季度的数据（{n} 个单位）").format(n=carried))
+    return "；".join(notes) or None
+
+
 def _drilldown_fill(
     rows: QuerySet,
     style: tuple[int, bool],
@@ -426,7 +436,7 @@ def _drilldown_fill(
 
     def fill(writer: RowWriter) -> None:
         for batch in _batches(rows.iterator(chunk_size=BATCH_SIZE)):
-            for code, name, parent, school_type, ownership, num, den, value, gap, status, is_small in batch:
+            for code, name, parent, school_type, ownership, num, den, value, gap, status, is_small, carried in batch:
                 if percent:
                     value = None if value is None else value / 100
                     gap = None if gap is None else gap / 100
@@ -442,7 +452,7 @@ def _drilldown_fill(
                         (value, number),
                         (gap, number),
                         _status(statuses, status),
-                        small if is_small else None,
+                        _drilldown_note(small if is_small else "", carried),
                     )
                 )
             tick(len(batch))

@@ -18,17 +18,21 @@ from django.conf import settings
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     DecimalField,
     ExpressionWrapper,
     F,
     FilteredRelation,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import Coalesce, Rank
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Aggregation, Indicator
@@ -49,7 +53,14 @@ STATUS_ORDER: list[str] = [
     ProgressStatus.NO_DATA,
     NOT_ASSESSED,
 ]
-STATUS_LABELS: dict[str, Any] = {**dict(ProgressStatus.choices), NOT_ASSESSED: _("未评估")}
+# Not a Progress status either: a league table's row without a progress row of its own whose value misses the
+# target value (``row_status_expression``); its counterpart is "met".
+BELOW_TARGET = "below"
+STATUS_LABELS: dict[str, Any] = {
+    **dict(ProgressStatus.choices),
+    NOT_ASSESSED: _("未评估"),
+    BELOW_TARGET: _("未达成"),
+}
 # Targets measured unit by unit: the page lists failing units and the workbook gets a drill-down sheet.
 UNIT_LEVEL_KINDS = {TargetKind.LIMIT, TargetKind.FREQUENCY}
 
@@ -106,6 +117,8 @@ class TargetRow:
     assess_from: str = ""
     # The same quarter last year, for a target copied from last year's plan (``last_year_rows``).
     last_year: LastYear | None = None
+    # Units whose stock figures for the value come from an earlier quarter (``IndicatorValue.carried_units``).
+    carried_units: int = 0
 
     @property
     def before_assessment(self) -> bool:
@@ -239,7 +252,9 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
         value=F("iv__value"),
         numerator=F("iv__numerator"),
         denominator=F("iv__denominator"),
-        status=Subquery(progress.values("status")[:1]),
+        carried_units=F("iv__carried_units"),
+        progress_status=Subquery(progress.values("status")[:1]),
+        status=Coalesce(F("progress_status"), row_status_expression(target)),
     )
     goal = target.target_value
     decimal = DecimalField(max_digits=24, decimal_places=6)
@@ -256,7 +271,74 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
         )
     else:
         qs = qs.annotate(is_small=Value(False, output_field=BooleanField()))
-    return qs.order_by("path")
+    return qs.annotate(rank=rank_expression(target)).order_by("path")
+
+
+# --- League tables: a status and a rank for every row ---
+
+ROW_STATUS_KINDS = {TargetKind.THRESHOLD, TargetKind.LIMIT}
+
+
+def meets_target_q(target: Target) -> Q:
+    """``value`` satisfies the target's value (the comparison ``targets.progress.satisfies`` makes), as a Q."""
+    goal = target.target_value
+    comparator = target.comparator or Comparator.GTE
+    if comparator == Comparator.LTE:
+        return Q(value__lte=goal)
+    if comparator == Comparator.EQ:
+        return Q(value=goal)
+    if comparator == Comparator.RANGE:
+        upper = target.target_value_max if target.target_value_max is not None else goal
+        return Q(value__gte=goal, value__lte=upper)
+    return Q(value__gte=goal)
+
+
+def row_status_expression(target: Target) -> Any:
+    """A drill-down row's status where its unit has no progress row (a school in a league table): for a rate or
+    a limit, "met" when the unit's own value satisfies the target value, BELOW_TARGET when it does not, none
+    without a value. Quantities and counts (a school's share of a city-wide number), frequencies (checked per
+    semester) and milestones get none: a unit's value is not measured against the target there."""
+    text = CharField()
+    if target.kind not in ROW_STATUS_KINDS or target.target_value is None or target.indicator_id is None:
+        return Value(None, output_field=text)
+    return Case(
+        When(value__isnull=True, then=Value(None, output_field=text)),
+        When(meets_target_q(target), then=Value(ProgressStatus.MET)),
+        default=Value(BELOW_TARGET),
+        output_field=text,
+    )
+
+
+def rank_expression(target: Target) -> Any:
+    """The rank of a row among the rows with a value (ties share a rank: RANK()); rows without a value and
+    flagged small denominators get none. Best first: by the gap to the target (signed so that larger is
+    better), else by the value — lowest first for a "≤" target, highest first otherwise."""
+    unranked = Q(value__isnull=True) | Q(is_small=True)
+    if target.target_value is not None:
+        key = F("gap").desc()
+    elif target.comparator == Comparator.LTE:
+        key = F("value").asc()
+    else:
+        key = F("value").desc()
+    group = Case(When(unranked, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return Case(
+        When(unranked, then=Value(None, output_field=IntegerField())),
+        default=Window(Rank(), partition_by=[group], order_by=[key]),
+        output_field=IntegerField(),
+    )
+
+
+def schools_carry(target: Target, unit_value: Decimal | None, queryset: QuerySet) -> bool:
+    """Do the schools of a league table carry the target's value? False for a rate computed only above the
+    schools — its denominator (say the population aged 6) is known for districts, not schools — so the page
+    explains instead of ranking a column of "无数据": the indicator counts no schools (its levels), or the unit
+    has a value (``unit_value``) while none of the listed schools has one (one query)."""
+    indicator = target.indicator
+    if indicator is None:
+        return True
+    if indicator.unit_filter_levels and Level.SCHOOL not in indicator.unit_filter_levels:
+        return False
+    return unit_value is None or queryset.filter(value__isnull=False).exists()
 
 
 @dataclass

@@ -15,12 +15,14 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_tables2.utils import signature
 
 from portal.numbers import NO_DATA, format_number, format_signed
 from portal.tables import BaseTable
 from schools.models import Level, OrgUnit
-from targets.queries import STATUS_LABELS
+from targets.models import ProgressStatus
+from targets.queries import BELOW_TARGET, STATUS_LABELS
 
 
 class DrilldownTable(BaseTable):
@@ -30,6 +32,7 @@ class DrilldownTable(BaseTable):
     sorted after every ranked row (a rate over 12 children would otherwise top or tail the list).
     """
 
+    rank = tables.Column(default="—", verbose_name=_("名次"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
     code = tables.Column(verbose_name=_("代码"))
     name = tables.Column(verbose_name=_("单位"))
     school_type = tables.Column(verbose_name=_("学校类型"))
@@ -50,7 +53,9 @@ class DrilldownTable(BaseTable):
     class Meta(BaseTable.Meta):
         model = OrgUnit
         fields = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
-        sequence = ("code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status")
+        sequence = (
+            "code", "name", "school_type", "ownership", "value", "numerator", "denominator", "gap", "status", "rank"
+        )  # fmt: skip
         order_by = ("gap",)
         # includes/table.html with the body rows rendered by rows_html() (the league table's hot path).
         template_name = "targets/_drilldown_table.html"
@@ -128,6 +133,11 @@ class DrilldownTable(BaseTable):
     def order_gap(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return self._order(queryset, "gap", is_descending)
 
+    def order_rank(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        # Unranked rows (no value, small denominators) last either way.
+        key = F("rank").desc(nulls_last=True) if is_descending else F("rank").asc(nulls_last=True)
+        return queryset.order_by(key, "path"), True
+
     def order_value(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return self._order(queryset, "value", is_descending)
 
@@ -176,17 +186,28 @@ class DrilldownTable(BaseTable):
     def render_gap(self, value: Decimal | None) -> str:
         return format_signed(value, self.decimals, self.unit)
 
-    def render_status(self, value: str) -> str:
-        return format_html('<span class="badge badge-{}">{}</span>', value, STATUS_LABELS.get(value, value))
+    def render_status(self, value: str, record: OrgUnit) -> str:
+        badge = STATUS_BADGES.get(value, value)
+        if getattr(record, "progress_status", value) is None:
+            # No progress row of its own: the unit's value against the target value.
+            return format_html(
+                '<span class="badge badge-{}" title="{}">{}</span>',
+                badge,
+                _("本单位没有单独的进展记录：按本单位的指标值与目标值比较。"),
+                STATUS_LABELS.get(value, value),
+            )
+        return format_html('<span class="badge badge-{}">{}</span>', badge, STATUS_LABELS.get(value, value))
 
     def render_flag(self, value: bool, record: OrgUnit) -> str:
+        carried = carried_note(getattr(record, "carried_units", 0), record.level == Level.SCHOOL)
         if not value:
-            return ""
-        return format_html(
+            return carried
+        small = format_html(
             '<span class="flag-small" title="{}">⚠ {}</span>',
             _("分母过小，不参与排名"),
             _("样本过小（分母 {}）").format(format_number(record.denominator, 0)),
         )
+        return format_html("{}{}", small, carried)
 
     # Export values: plain numbers and words (the export, portal.tables.export_table, keeps text as text).
     def value_name(self, value: str) -> str:
@@ -216,6 +237,7 @@ class DrilldownTable(BaseTable):
         "denominator": "denominator",
         "gap": "gap",
         "status": "status",
+        "rank": "rank",
         "flag": "is_small",
     }
 
@@ -274,6 +296,22 @@ class DrilldownTable(BaseTable):
 
     def value_gap(self, value: Decimal | None) -> Decimal | None:
         return self._rounded(value)
+
+
+# A status that is not a progress status takes the look of the one it resembles.
+STATUS_BADGES = {BELOW_TARGET: ProgressStatus.OFF_TRACK.value}
+
+
+def carried_note(count: int | None, own: bool) -> str:
+    """The league table's note on a value carried forward from an earlier quarter (``carried_units``)."""
+    if not count:
+        return ""
+    title = _("本季度没有经审核的新数据的单位，沿用其本年度最近一次审核通过的数值（存量数据，如在校生数）。")
+    if own:
+        text = _("沿用此前季度的数据")
+    else:
+        text = ngettext("含 %(n)s 个单位沿用此前季度的数据", "含 %(n)s 个单位沿用此前季度的数据", count) % {"n": count}
+    return format_html('<span class="help carried" title="{}">{}</span>', title, text)
 
 
 def plain(value: Decimal | None) -> Decimal | None:

@@ -53,6 +53,7 @@ from targets.queries import (
     failing_summary,
     is_unit_level,
     last_year_rows,
+    schools_carry,
     small_denominator_applies,
     status_rows,
     target_contributions,
@@ -512,6 +513,14 @@ class TargetDetailView(ObjectListView):
                 # Child-plan targets (district plans) that say they contribute to this one: the same
                 # query as the plan page, the status of the page's quarter.
                 "contributions": target_contributions(self.request.user, [target], self.period).get(target.pk, []),
+                "schools_carry": self._schools_carry(values),
             }
         )
         return context
+
+    def _schools_carry(self, values: dict[int, IndicatorValue]) -> bool:
+        """False when the all-schools view lists a rate the schools do not carry (the page says why)."""
+        if self.rows_mode != "schools" or self.period is None:
+            return True
+        own = values.get(self.period.pk)
+        return schools_carry(self.target, own.value if own is not None else None, self.object_list)
