@@ -138,6 +138,10 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
     periods = set(
         Period.objects.filter(code__in={t["due_period"] for t in raw["targets"]}).values_list("code", flat=True)
     )
+    plan_year = raw.get("year") or year or timezone.localdate().year
+    # "有一定提高" is compared with the same quarter a year earlier: without that year's quarters in the portal
+    # it could not be committed (the target service refuses it), so it is proposed as qualitative work.
+    can_improve = Period.objects.filter(year=plan_year - 1).exists()
     targets = []
     for number, t in enumerate(raw["targets"], start=1):
         indicator = indicators.get(t.get("indicator") or "")
@@ -156,10 +160,13 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
         confidence = float(t.get("confidence") or 0)
         kind, comparator = t["kind"], t.get("comparator") or ""
         suggested_comparator = None
-        if comparator and comparator not in Comparator.values:
-            # A rule the target model cannot hold: proposed as the qualitative work it is, the parser's reading
-            # kept. ("improves", 有一定提高, is held: it passes through with the direction its verb says.)
+        if comparator and (
+            comparator not in Comparator.values or (comparator == Comparator.IMPROVES and not can_improve)
+        ):
+            # A rule the target cannot hold (here): proposed as the qualitative work it is, the parser's reading
+            # kept. ("improves" with last year's quarters passes through, with the direction its verb says.)
             kind, comparator, suggested_comparator = TargetKind.NARRATIVE, "", t["comparator"]
+            indicator = None
         targets.append(
             {
                 "code": f"t{number}",
@@ -186,7 +193,6 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
                 "accepted": confidence >= LOW_CONFIDENCE,
             }
         )
-    plan_year = raw.get("year") or year or timezone.localdate().year
     return {
         "title": raw.get("title") or title or "",
         "year": plan_year,

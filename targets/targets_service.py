@@ -159,8 +159,6 @@ def _check_improves(plan: Plan, target: Target, add: Callable[[str, str], None])
     if target.kind not in IMPROVES_KINDS:
         add("comparator", _("“较上年有提高”只适用于比率/数值达标和数量目标。"))
         return
-    if target.indicator_id is None:
-        add("indicator", _("“较上年有提高”须选择统计指标，才能与基线比较。"))
     if target.target_value is not None or target.target_value_max is not None:
         add("target_value", _("“较上年有提高”不填目标值：达标即严格好于基线。"))
     if target.applies_to_each_unit:
