@@ -196,9 +196,10 @@ REASON_TEXTS: dict[str, Any] = {
 
 def improves_goal_text(target: Target) -> str:
     """What an ``improves`` target asks, in words: "较上年同期提高" / "较基线降低"."""
-    against = _("较上年同期") if target.baseline_value is None and target.baseline_period_id is None else _("较基线")
-    way = _("降低") if target.direction == Direction.LOWER else _("提高")
-    return f"{against}{way}"
+    last_year = target.baseline_value is None and target.baseline_period_id is None
+    if target.direction == Direction.LOWER:
+        return str(_("较上年同期降低") if last_year else _("较基线降低"))
+    return str(_("较上年同期提高") if last_year else _("较基线提高"))
 
 
 def improvement_text(target: Target, actual: Decimal | None, baseline: Decimal | None, decimals: int, unit: str) -> str:

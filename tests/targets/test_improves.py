@@ -328,3 +328,26 @@ def test_without_last_years_quarters_a_draft_proposes_qualitative_work(users) ->
     assert any(t["suggested_comparator"] == "improves" and t["kind"] == "narrative" for t in stored)
     response = client.post(f"/api/v1/plan-drafts/{body['id']}/commit/", {"version": body["version"]}, format="json")
     assert response.status_code == 201, response.content
+
+
+def test_the_target_form_creates_an_improves_target_and_refuses_one_without_baseline(users, tree, section, rate) -> None:  # noqa: ANN001
+    from django.test import Client
+    from django.urls import reverse
+
+    make_year(2023)
+    client = Client()
+    client.force_login(users.bea)
+    body = {"section": section.pk, "code": "T09", "text": "辍学率有所降低", "kind": "threshold", "indicator": rate.pk,
+            "comparator": "improves", "direction": "lower", "path_mode": "linear", "at_risk_margin": "0.05",
+            "order": "9", "scope": tree.city.pk}  # fmt: skip
+    url = reverse("plans:target_create", args=["p23"])
+    refused = client.post(url, body)
+    assert refused.status_code == 200
+    assert "无法与上年同期比较" in refused.content.decode()
+    assert not Target.objects.exists()
+    form = client.get(url).content.decode()
+    assert 'data-field="direction"' in form
+    make_year(2022)
+    assert client.post(url, body).status_code == 302
+    target = Target.objects.get()
+    assert (target.comparator, target.direction) == (Comparator.IMPROVES, Direction.LOWER)
