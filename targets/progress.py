@@ -52,6 +52,10 @@ Kinds:
   at_risk; in progress, or not started with notes → on_track; else no_data.
 - narrative: the latest note of the period: accepted → met, pending review → on_track,
   returned → at_risk; no note → no_data.
+- comparator ``improves`` (threshold, quantity; "有一定提高"): met when the value is strictly better (higher, or
+  lower by ``direction``) than the baseline: the target's baseline value (scope row), else the unit's value in
+  the baseline period, else in the same quarter a year earlier; no baseline value → no_data (``no_baseline``);
+  not better → at_risk within the margin before the due period, else off_track (``_improves``).
 """
 
 from __future__ import annotations

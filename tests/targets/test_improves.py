@@ -8,6 +8,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
@@ -330,10 +332,7 @@ def test_without_last_years_quarters_a_draft_proposes_qualitative_work(users) ->
     assert response.status_code == 201, response.content
 
 
-def test_the_target_form_creates_an_improves_target_and_refuses_one_without_baseline(users, tree, section, rate) -> None:  # noqa: ANN001
-    from django.test import Client
-    from django.urls import reverse
-
+def test_the_target_form_creates_improves_and_refuses_it_without_baseline(users, tree, section, rate) -> None:  # noqa: ANN001
     make_year(2023)
     client = Client()
     client.force_login(users.bea)
