@@ -714,6 +714,14 @@ def _judge_frequency(
 # --- "有一定提高": better than a baseline ---
 
 
+def _with_next_year(first_index: dict[int, int]) -> dict[int, int]:
+    """A changed quarter is also the baseline of the same quarter a year later (``improves``): those too."""
+    shifted = dict(first_index)
+    for year, index in first_index.items():
+        shifted[year + 1] = min(shifted.get(year + 1, index + 4), index + 4)
+    return shifted
+
+
 def lower_is_better(target: Target) -> bool:
     """Does a lower value mean better for ``target``? An ``improves`` target says so in its ``direction``;
     otherwise a ≤ bound."""
@@ -836,6 +844,8 @@ def _first_indexes(period_ids: Iterable[int] | None) -> dict[int, int] | None:
 
 
 def _periods_to_write(target: Target, data: Inputs, first_index: dict[int, int] | None) -> list[Period]:
+    if first_index is not None and target.comparator == Comparator.IMPROVES:
+        first_index = _with_next_year(first_index)
     return [
         period
         for period in data.periods_by_year[target.plan.year]

@@ -22,6 +22,7 @@ from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service as service
 from targets.models import Comparator, Direction, PlanDraft, Progress, Target, TargetKind
+from targets.plan_copy import copy_plan
 from targets.progress import recompute_progress
 from targets.queries import TargetRow
 from targets.workbook import TARGET_SHEET, export_plan, import_plan
@@ -350,3 +351,28 @@ def test_the_target_form_creates_improves_and_refuses_it_without_baseline(users,
     assert client.post(url, body).status_code == 302
     target = Target.objects.get()
     assert (target.comparator, target.direction) == (Comparator.IMPROVES, Direction.LOWER)
+
+
+def test_a_changed_value_of_last_year_updates_this_years_status(tree, section, rate) -> None:  # noqa: ANN001
+    last, this = make_year(2022), make_year(2023)
+    values(rate, tree.city, this, [61, None, None, None])
+    t = Target.objects.create(plan=section.plan, scope=tree.city, **improves(section, rate))
+    recompute_progress()
+    assert rows(t, tree.city)[0].typed_detail.reason == "no_baseline"
+    # Last year's Q1 value arrives (an approval's recompute names only the 2022 quarter).
+    values(rate, tree.city, last, [60, None, None, None])
+    recompute_progress(period_ids=[last[0].pk], indicator_ids=[rate.pk])
+    assert rows(t, tree.city)[0].status == "met"
+
+
+def test_a_copied_plan_keeps_improves_against_the_same_quarter_last_year(users, tree, section, rate) -> None:  # noqa: ANN001
+    make_year(2022)
+    this = make_year(2023)
+    make_year(2024)
+    values(rate, tree.city, this, [61, 61, 61, 61])
+    Target.objects.create(plan=section.plan, scope=tree.city, direction=Direction.LOWER, **improves(section, rate))
+    recompute_progress()
+    copy = copy_plan(users.bea, section.plan, "p24", 2024, "2024年工作要点")
+    copied = Target.objects.get(plan=copy)
+    assert (copied.comparator, copied.direction) == (Comparator.IMPROVES, Direction.LOWER)
+    assert (copied.baseline_value, copied.baseline_period) == (None, None)
