@@ -224,6 +224,8 @@ def test_dashboard_target_page_and_workbook_show_the_change(users, tree, section
     page = client.get("/reports/plans/p23/targets/T09/?period=2023Q1").content.decode()
     assert "+1.2 个百分点 较上年同期" in page
     assert "较上年同期提高" in page
+    plan_page = client.get(reverse("plans:plan_detail", args=["p23"]) + "?period=2023Q1").content.decode()
+    assert "+1.2 个百分点 较上年同期" in plan_page
     out = io.BytesIO()
     build_workbook(section.plan, tree.city, this[0], out)
     sheet = load_workbook(io.BytesIO(out.getvalue()))["主要目标"]
