@@ -23,7 +23,7 @@ from submissions.models import Period
 from targets import targets_service as service
 from targets.models import Comparator, Direction, PlanDraft, Progress, Target, TargetKind
 from targets.plan_copy import copy_plan
-from targets.progress import recompute_progress
+from targets.progress import recompute_progress, recompute_progress_for_unit
 from targets.queries import TargetRow
 from targets.workbook import TARGET_SHEET, export_plan, import_plan
 
@@ -365,6 +365,13 @@ def test_a_changed_value_of_last_year_updates_this_years_status(tree, section, r
     values(rate, tree.city, last, [60, None, None, None])
     recompute_progress(period_ids=[last[0].pk], indicator_ids=[rate.pk])
     assert rows(t, tree.city)[0].status == "met"
+    # The approval's own run (the unit and its ancestors) does the same.
+    IndicatorValue.objects.filter(indicator=rate, org_unit=tree.city, period=last[0]).update(value=D(62))
+    recompute_progress_for_unit(
+        unit_ids=[tree.city.pk], changed_unit_id=tree.city.pk, period_ids=[last[0].pk], indicator_ids=[rate.pk],
+        previous={},
+    )  # fmt: skip
+    assert rows(t, tree.city)[0].status == "at_risk"  # 61 vs 62: within 5 %
 
 
 def test_a_copied_plan_keeps_improves_against_the_same_quarter_last_year(users, tree, section, rate) -> None:  # noqa: ANN001
