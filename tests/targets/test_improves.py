@@ -255,6 +255,25 @@ def test_api_creates_an_improves_target_and_refuses_one_without_baseline(users, 
     assert (target.comparator, target.direction) == (Comparator.IMPROVES, Direction.LOWER)
 
 
+def test_api_patch_turns_a_target_into_improves_by_the_same_rules(users, tree, section, rate) -> None:  # noqa: ANN001
+    make_year(2023)
+    target = Target.objects.create(plan=section.plan, scope=tree.city, **improves(section, rate,
+                                   comparator=Comparator.GTE, target_value=D(90)))  # fmt: skip
+    client = APIClient()
+    client.force_authenticate(users.bea)
+    change = {"version": target.version, "comparator": "improves", "target_value": None, "direction": "lower"}
+    refused = client.patch("/api/v1/plans/p23/targets/T09/", change, format="json")
+    assert refused.status_code == 400
+    assert "baseline_period" in refused.json()["errors"]
+    target.refresh_from_db()
+    assert (target.comparator, target.direction) == (Comparator.GTE, "")
+    make_year(2022)
+    response = client.patch("/api/v1/plans/p23/targets/T09/", change, format="json")
+    assert response.status_code == 200, response.content
+    target.refresh_from_db()
+    assert (target.comparator, target.direction, target.target_value) == (Comparator.IMPROVES, Direction.LOWER, None)
+
+
 def test_plan_workbook_row_with_improves(users, tree, section, rate) -> None:  # noqa: ANN001
     make_year(2022)
     make_year(2023)
