@@ -176,6 +176,7 @@ def plan_dashboard(
                 current.computed_at,
                 contribution=current.typed_detail.is_contribution,
                 assess_from=current.assess_from_code,
+                reason=current.typed_detail.reason or "",
             )
             as_of = max(as_of, current.computed_at) if as_of else current.computed_at
         else:

@@ -38,7 +38,7 @@ from reports.queries import Dashboard, covering_targets, is_percent, plan_dashbo
 from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
 from submissions.models import Period
-from targets.models import Target
+from targets.models import Comparator, Target
 from targets.queries import STATUS_LABELS, TargetRow, drilldown_queryset, is_unit_level, unit_filter_q
 
 BATCH_SIZE = 1000
@@ -274,18 +274,32 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
                 target.get_kind_display(),
                 safe_value(ws, localized(indicator)) if indicator else None,
                 number_cell(ws, target.baseline_value, indicator),
-                target.get_comparator_display() if target.comparator else None,
+                _comparator_text(row),
                 number_cell(ws, target.target_value, indicator),
                 *quarters,
                 number_cell(ws, row.actual, indicator) if row.actual is not None else safe_value(ws, row.actual_text),
                 number_cell(ws, row.expected, indicator),
                 status_cell(ws, row.summary_status),
                 safe_value(ws, row.owner),
-                text_cell(ws, row.latest_note, alignment=WRAP) if row.latest_note else None,
+                text_cell(ws, note, alignment=WRAP) if (note := _note_text(row)) else None,
             ]
         )
     ws.auto_filter.ref = f"A3:{get_column_letter(len(SECTION_HEADERS))}{3 + len(rows)}"
     return len(rows)
+
+
+def _comparator_text(row: TargetRow) -> str | None:
+    """The 比较 cell: the comparator's sign, or an ``improves`` target's words ("较上年同期提高")."""
+    target = row.target
+    if target.comparator == Comparator.IMPROVES:
+        return row.target_text
+    return target.get_comparator_display() if target.comparator else None
+
+
+def _note_text(row: TargetRow) -> str:
+    """The notes cell: an ``improves`` target's change ("+1.2 个百分点 较上年同期") or why it has no status,
+    then the latest progress note."""
+    return " · ".join(text for text in (row.improvement_text, row.reason_text, row.latest_note) if text)
 
 
 def _batches(rows: Iterable[T]) -> Iterator[list[T]]:

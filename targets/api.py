@@ -40,6 +40,9 @@ class TargetSerializer(serializers.Serializer):
     comparator = serializers.ChoiceField(
         choices=Target._meta.get_field("comparator").choices, required=False, allow_blank=True
     )
+    direction = serializers.ChoiceField(
+        choices=Target._meta.get_field("direction").choices, required=False, allow_blank=True
+    )
     target_value = serializers.DecimalField(**DECIMAL)
     target_value_max = serializers.DecimalField(**DECIMAL)
     per_unit_minimum = serializers.DecimalField(**DECIMAL)

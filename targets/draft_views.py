@@ -24,7 +24,7 @@ from portal.errors import ServiceError
 from portal.middleware import accepts_uploads
 from portal.scope import Perm, signed_in
 from targets import plan_drafts
-from targets.models import Comparator, DraftStatus, PlanDraft, TargetKind
+from targets.models import Comparator, Direction, DraftStatus, PlanDraft, TargetKind
 
 LOW = plan_drafts.LOW_CONFIDENCE
 
@@ -104,7 +104,9 @@ def _edits(post: Any, draft: PlanDraft) -> dict[str, Any]:
             "accepted": _bool(post, f"t-{i}-accepted"),
             "applies_to_each_unit": _bool(post, f"t-{i}-each"),
         }
-        for key in ("text", "kind", "comparator", "target_value", "target_value_max", "unit", "contributes_to"):
+        for key in (
+            "text", "kind", "comparator", "direction", "target_value", "target_value_max", "unit", "contributes_to",
+        ):  # fmt: skip
             if f"t-{i}-{key}" in post:
                 value = post.get(f"t-{i}-{key}").strip()
                 edit[key] = value or (None if key in ("target_value", "target_value_max", "contributes_to") else "")
@@ -226,6 +228,7 @@ def draft_review(request: HttpRequest, pk: int) -> HttpResponse:
         "has_errors": bool(errors),
         "kinds": TargetKind.choices,
         "comparators": [("", "—"), *Comparator.choices],
+        "directions": Direction.choices,
         "reimport_form": reimport_form,
         "editable": draft.status == DraftStatus.DRAFT,
     }

@@ -21,7 +21,7 @@ from portal.errors import ServiceError
 from portal.middleware import accepts_uploads
 from portal.scope import Perm, signed_in
 from targets import plan_drafts
-from targets.models import Comparator, PlanDraft, TargetKind
+from targets.models import Comparator, Direction, PlanDraft, TargetKind
 
 
 class DraftSectionSerializer(serializers.Serializer):
@@ -47,6 +47,9 @@ class DraftTargetSerializer(serializers.Serializer):
     text = serializers.CharField()
     kind = serializers.ChoiceField(choices=TargetKind.choices)
     comparator = serializers.ChoiceField(choices=Comparator.choices, allow_blank=True)
+    direction = serializers.ChoiceField(
+        choices=Direction.choices, allow_blank=True, required=False, help_text="Only for comparator improves."
+    )
     target_value = serializers.CharField(allow_null=True, help_text='A decimal as a string ("23000", "0.5").')
     target_value_max = serializers.CharField(allow_null=True)
     unit = serializers.CharField(allow_blank=True)

@@ -127,7 +127,7 @@ class TargetForm(forms.ModelForm):
         fields = {name: self.cleaned_data.get(name) for name in self.Meta.fields}
         if fields.get("scope") is None:
             fields["scope"] = self.stored_scope
-        for name in ("comparator", "owner_name", "milestone_status"):
+        for name in ("comparator", "direction", "owner_name", "milestone_status"):
             fields[name] = fields.get(name) or ""
         if fields.get("order") is None:
             fields["order"] = 0

@@ -38,7 +38,10 @@ KIND_FIELDS: dict[str, dict[str, FieldText]] = {
     TargetKind.THRESHOLD: {
         "indicator": FieldText(help=_("衡量该比率或数值的统计指标")),
         "comparator": FieldText(_("达标方式")),
-        "target_value": FieldText(_("须达到的值"), _("如“入园率达99%以上”填 99")),
+        "direction": FieldText(
+            help=_("仅“较上年有提高”时使用：如“入园率有一定提高”选越高越好，“辍学率下降”选越低越好")
+        ),
+        "target_value": FieldText(_("须达到的值"), _("如“入园率达99%以上”填 99；“较上年有提高”不填")),
         "target_value_max": FieldText(_("区间上限"), _("仅“区间”时填写")),
         "baseline_value": FieldText(),
         "baseline_period": FieldText(),
@@ -50,7 +53,8 @@ KIND_FIELDS: dict[str, dict[str, FieldText]] = {
     TargetKind.QUANTITY: {
         "indicator": FieldText(help=_("年内累计的数量指标，如新增学位数")),
         "comparator": FieldText(_("达标方式")),
-        "target_value": FieldText(_("年内累计须达到"), _("如“新增学位2000个”填 2000")),
+        "direction": FieldText(help=_("仅“较上年有提高”时使用：数量越多越好还是越少越好")),
+        "target_value": FieldText(_("年内累计须达到"), _("如“新增学位2000个”填 2000；“较上年有提高”不填")),
         "target_value_max": FieldText(_("区间上限"), _("仅“区间”时填写")),
         "baseline_value": FieldText(),
         "baseline_period": FieldText(),

@@ -33,6 +33,16 @@ class Comparator(models.TextChoices):
     LTE = "lte", "≤"
     EQ = "eq", "="
     RANGE = "range", _("区间")
+    # "有一定提高": strictly better than a baseline (the same quarter a year earlier unless the target gives one),
+    # better meaning higher or lower as the target's ``direction`` says; no target value.
+    IMPROVES = "improves", _("较上年有提高")
+
+
+class Direction(models.TextChoices):
+    """Which way is better for an ``improves`` target."""
+
+    HIGHER = "higher", _("越高越好（提高）")
+    LOWER = "lower", _("越低越好（降低）")
 
 
 class PathMode(models.TextChoices):
@@ -78,6 +88,14 @@ class Target(models.Model):
     target_value = models.DecimalField(_("目标值"), max_digits=20, decimal_places=4, null=True, blank=True)
     target_value_max = models.DecimalField(_("目标上限"), max_digits=20, decimal_places=4, null=True, blank=True)
     # Per-unit frequency: the count each qualifying unit must reach per semester.
+    # Only for comparator ``improves``: higher or lower is better ("" reads as higher).
+    direction = models.CharField(
+        _("改进方向"),
+        max_length=10,
+        choices=Direction.choices,
+        blank=True,
+        help_text=_("仅“较上年有提高”时使用：数值越高越好，还是越低越好"),
+    )
     per_unit_minimum = models.DecimalField(_("每单位最低次数"), max_digits=12, decimal_places=2, null=True, blank=True)
     baseline_value = models.DecimalField(_("基线值"), max_digits=20, decimal_places=4, null=True, blank=True)
     baseline_period = models.ForeignKey(

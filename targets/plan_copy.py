@@ -31,7 +31,7 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from submissions.models import Period
 from targets import targets_service
-from targets.models import MilestoneStatus, Progress, Target, TargetKind, TargetPathPoint
+from targets.models import Comparator, MilestoneStatus, Progress, Target, TargetKind, TargetPathPoint
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -154,7 +154,9 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
         )
         copies: dict[int, Target] = {}
         for target in _document_order(source):
-            baseline = last_year.get(target.pk)
+            # An improves target is compared with the same quarter a year earlier by default: last year's actual
+            # as a fixed baseline would replace that comparison.
+            baseline = last_year.get(target.pk) if target.comparator != Comparator.IMPROVES else None
             milestone_status = ""
             if target.kind == TargetKind.MILESTONE and target.milestone_status:
                 milestone_status = MilestoneStatus.NOT_STARTED
@@ -166,6 +168,7 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
                 "kind": target.kind,
                 "indicator": target.indicator,
                 "comparator": target.comparator,
+                "direction": target.direction,
                 "target_value": target.target_value,
                 "target_value_max": target.target_value_max,
                 "per_unit_minimum": target.per_unit_minimum,

@@ -38,7 +38,7 @@ from schools.models import Level, OrgUnit
 from submissions.models import Period
 from submissions.upload_safety import UploadRejected
 from targets import targets_service
-from targets.models import Comparator, DraftStatus, PlanDraft, Target, TargetKind
+from targets.models import Comparator, Direction, DraftStatus, PlanDraft, Target, TargetKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -47,7 +47,8 @@ LOW_CONFIDENCE = 0.5
 SECTION_KEYS = ("code", "title", "order", "intro", "accepted")
 ITEM_KEYS = ("section", "number", "title", "text", "accepted")
 TARGET_KEYS = (
-    "code", "section", "work_item", "text", "kind", "comparator", "target_value", "target_value_max", "unit",
+    "code", "section", "work_item", "text", "kind", "comparator", "direction", "target_value", "target_value_max",
+    "unit",
     "applies_to_each_unit", "per", "due_date", "due_period", "indicator", "confidence", "parent", "accepted",
     "contributes_to",
 )  # fmt: skip
@@ -137,6 +138,10 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
     periods = set(
         Period.objects.filter(code__in={t["due_period"] for t in raw["targets"]}).values_list("code", flat=True)
     )
+    plan_year = raw.get("year") or year or timezone.localdate().year
+    # "有一定提高" is compared with the same quarter a year earlier: without that year's quarters in the portal
+    # it could not be committed (the target service refuses it), so it is proposed as qualitative work.
+    can_improve = Period.objects.filter(year=plan_year - 1).exists()
     targets = []
     for number, t in enumerate(raw["targets"], start=1):
         indicator = indicators.get(t.get("indicator") or "")
@@ -155,10 +160,13 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
         confidence = float(t.get("confidence") or 0)
         kind, comparator = t["kind"], t.get("comparator") or ""
         suggested_comparator = None
-        if comparator and comparator not in Comparator.values:
-            # A rule the target model cannot hold yet ("improves": 有一定提高, no number): proposed as the
-            # qualitative work it is, the parser's reading kept; once the model has it, it passes through.
+        if comparator and (
+            comparator not in Comparator.values or (comparator == Comparator.IMPROVES and not can_improve)
+        ):
+            # A rule the target cannot hold (here): proposed as the qualitative work it is, the parser's reading
+            # kept. ("improves" with last year's quarters passes through, with the direction its verb says.)
             kind, comparator, suggested_comparator = TargetKind.NARRATIVE, "", t["comparator"]
+            indicator = None
         targets.append(
             {
                 "code": f"t{number}",
@@ -167,6 +175,7 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
                 "text": t["text"],
                 "kind": kind,
                 "comparator": comparator,
+                "direction": improves_direction(t["text"]) if comparator == Comparator.IMPROVES else "",
                 "suggested_comparator": suggested_comparator,
                 "target_value": t.get("target_value"),
                 "target_value_max": t.get("target_value_max"),
@@ -184,7 +193,6 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
                 "accepted": confidence >= LOW_CONFIDENCE,
             }
         )
-    plan_year = raw.get("year") or year or timezone.localdate().year
     return {
         "title": raw.get("title") or title or "",
         "year": plan_year,
@@ -197,6 +205,14 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
         "targets": targets,
         "noise": raw.get("noise") or [],
     }
+
+
+_LOWER_IS_BETTER = re.compile(r"降低|减少|下降|压减|缩小|减轻|控制")
+
+
+def improves_direction(text: str) -> str:
+    """The direction of an ``improves`` proposal from its verb: "降低辍学率" → lower, "有一定提高" → higher."""
+    return Direction.LOWER if _LOWER_IS_BETTER.search(text or "") else Direction.HIGHER
 
 
 def create_draft(
@@ -279,7 +295,7 @@ ROW_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     "work_items": {"section": _TEXT, "number": _INT, "title": _TEXT, "text": _TEXT, "accepted": _BOOL},
     "targets": {
         "code": _TEXT, "section": _TEXT, "work_item": _INT + _OPTIONAL, "text": _TEXT, "kind": _TEXT,
-        "comparator": _TEXT, "target_value": _TEXT + _NUMBER + _OPTIONAL,
+        "comparator": _TEXT, "direction": _TEXT + _OPTIONAL, "target_value": _TEXT + _NUMBER + _OPTIONAL,
         "target_value_max": _TEXT + _NUMBER + _OPTIONAL, "unit": _TEXT, "applies_to_each_unit": _BOOL,
         "per": _TEXT + _OPTIONAL, "due_date": _TEXT + _OPTIONAL, "due_period": _TEXT + _OPTIONAL,
         "indicator": _TEXT + _OPTIONAL, "confidence": _NUMBER, "parent": _INT + _OPTIONAL, "accepted": _BOOL,
@@ -493,6 +509,8 @@ def validate_draft(user: AbstractBaseUser, draft: PlanDraft) -> _Plan:
             "kind": row.get("kind") or "", "comparator": row.get("comparator") or "",
             "applies_to_each_unit": bool(row.get("applies_to_each_unit")), "order": index + 1,
         }  # fmt: skip
+        if fields["comparator"] == Comparator.IMPROVES:
+            fields["direction"] = row.get("direction") or Direction.HIGHER
         for name in ("target_value", "target_value_max"):
             try:
                 fields[name] = _decimal(row.get(name))

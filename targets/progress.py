@@ -52,6 +52,10 @@ Kinds:
   at_risk; in progress, or not started with notes → on_track; else no_data.
 - narrative: the latest note of the period: accepted → met, pending review → on_track,
   returned → at_risk; no note → no_data.
+- comparator ``improves`` (threshold, quantity; "有一定提高"): met when the value is strictly better (higher, or
+  lower by ``direction``) than the baseline: the target's baseline value (scope row), else the unit's value in
+  the baseline period, else in the same quarter a year earlier; no baseline value → no_data (``no_baseline``);
+  not better → at_risk within the margin before the due period, else off_track (``_improves``).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
     Comparator,
+    Direction,
     MilestoneStatus,
     NoteReview,
     PathMode,
@@ -246,6 +251,10 @@ class Inputs:
     # Per-unit rows split by the child of a scope they fall under, built once per (key, scope): checking
     # a district then costs its own schools, not a scan of the whole tree.
     buckets: dict[tuple[Any, str], dict[str, list[Any]]] = field(default_factory=dict)
+    # ``improves`` targets (``_load_improves``): each quarter's quarter a year earlier, and the indicator values of
+    # the baseline quarters (indicator, unit, period) → value.
+    year_ago: dict[int, Period] = field(default_factory=dict)
+    baselines: dict[tuple[int, int, int], Decimal | None] = field(default_factory=dict)
 
     def under(self, key: Any, scope_path: str, unit_path: str, items: Callable[[], Iterable[Any]]) -> list[Any]:
         """Items (with a ``.path`` or a school id first) under ``unit_path``: the scope itself or one child."""
@@ -403,7 +412,7 @@ def _load_inputs(
         for point in TargetPathPoint.objects.filter(target_id__in=with_points).select_related("period"):
             points[point.target_id][point.period.index] = point.expected_value
 
-    return Inputs(
+    data = Inputs(
         periods_by_year=periods_by_year,
         agg=agg,
         unit_values=unit_values,
@@ -413,6 +422,8 @@ def _load_inputs(
         points=points,
         today=timezone.localdate(),
     )
+    _load_improves(targets, units, data)
+    return data
 
 
 def _is_per_unit(target: Target) -> bool:
@@ -508,6 +519,8 @@ def _measure(
         return _narrative(target, period, data)
     if target.indicator_id is None:
         return Result(detail=ProgressDetail(reason="no_indicator"))
+    if target.comparator == Comparator.IMPROVES:
+        return _improves(target, period, unit, is_scope, data)
     periods = data.periods_by_year[target.plan.year]
     expected = expected_value(target, period, data.points.get(target.pk, {}))
 
@@ -698,6 +711,79 @@ def _judge_frequency(
     return Result(actual=actual, expected=HUNDRED, status=status, detail=detail)
 
 
+# --- "有一定提高": better than a baseline ---
+
+
+def _with_next_year(first_index: dict[int, int]) -> dict[int, int]:
+    """A changed quarter is also the baseline of the same quarter a year later (``improves``): those too."""
+    shifted = dict(first_index)
+    for year, index in first_index.items():
+        shifted[year + 1] = min(shifted.get(year + 1, index + 4), index + 4)
+    return shifted
+
+
+def lower_is_better(target: Target) -> bool:
+    """Does a lower value mean better for ``target``? An ``improves`` target says so in its ``direction``;
+    otherwise a ≤ bound."""
+    if target.comparator == Comparator.IMPROVES:
+        return target.direction == Direction.LOWER
+    return target.comparator == Comparator.LTE
+
+
+def _load_improves(targets: list[Target], units: dict[int, list[UnitInfo]], data: Inputs) -> None:
+    """The baselines of the ``improves`` targets into ``data``: the quarters a year before the plan years' and
+    the explicit baseline quarters, with their indicator values for the targets' units (two queries, none
+    without such a target)."""
+    improving = [t for t in targets if t.comparator == Comparator.IMPROVES and t.indicator_id]
+    if not improving:
+        return
+    years = {t.plan.year for t in improving}
+    earlier = {(p.year, p.quarter): p for p in Period.objects.filter(year__in={y - 1 for y in years})}
+    for year in years:
+        for period in data.periods_by_year[year]:
+            if (period.year - 1, period.quarter) in earlier:
+                data.year_ago[period.pk] = earlier[(period.year - 1, period.quarter)]
+    period_ids = {p.pk for p in data.year_ago.values()} | {
+        t.baseline_period_id for t in improving if t.baseline_period_id
+    }
+    unit_ids = {u.id for t in improving for u in units[t.pk]}
+    for ind, unit, per, value in IndicatorValue.objects.filter(
+        indicator_id__in={t.indicator_id for t in improving}, org_unit_id__in=unit_ids, period_id__in=period_ids
+    ).values_list("indicator_id", "org_unit_id", "period_id", "value"):
+        data.baselines[(ind, unit, per)] = value
+
+
+def _improves(target: Target, period: Period, unit: UnitInfo, is_scope: bool, data: Inputs) -> Result:
+    """Strictly better than the baseline → met. The baseline: the target's baseline value (its scope row), else
+    the unit's value in the target's baseline quarter, else in the same quarter a year earlier; none yet → no
+    status (``reason: no_baseline``), never met. Not better: at risk while within ``at_risk_margin`` of the
+    baseline before the due quarter, else off track. ``expected`` is the baseline; the detail names it and the
+    change (actual − baseline, signed as the value moved)."""
+    actual = data.agg.get((target.indicator_id, unit.id, period.pk))
+    if is_scope and target.baseline_value is not None:
+        baseline: Decimal | None = target.baseline_value
+        base_code = target.baseline_period.code if target.baseline_period_id else ""
+    else:
+        base_period = target.baseline_period if target.baseline_period_id else data.year_ago.get(period.pk)
+        base_code = base_period.code if base_period is not None else ""
+        baseline = data.baselines.get((target.indicator_id, unit.id, base_period.pk)) if base_period else None
+    if baseline is None:
+        detail = ProgressDetail(reason="no_baseline", baseline_period=base_code or None)
+        return Result(actual=actual, projection=actual, detail=detail)
+    detail = ProgressDetail(baseline=num(baseline), baseline_period=base_code or None)
+    if actual is None:
+        return Result(expected=baseline, detail=detail)
+    detail.change = num(actual - baseline)
+    better = actual < baseline if lower_is_better(target) else actual > baseline
+    if better:
+        status = S.MET
+    elif period.index < due_index(target) and abs(actual - baseline) <= abs(baseline) * target.at_risk_margin:
+        status = S.AT_RISK
+    else:
+        status = S.OFF_TRACK
+    return Result(actual=actual, expected=baseline, projection=actual, status=status, detail=detail)
+
+
 def _note_ref(note: TargetNote) -> NoteRef:
     return {
         "id": note.pk,
@@ -758,6 +844,8 @@ def _first_indexes(period_ids: Iterable[int] | None) -> dict[int, int] | None:
 
 
 def _periods_to_write(target: Target, data: Inputs, first_index: dict[int, int] | None) -> list[Period]:
+    if first_index is not None and target.comparator == Comparator.IMPROVES:
+        first_index = _with_next_year(first_index)
     return [
         period
         for period in data.periods_by_year[target.plan.year]

@@ -13,8 +13,8 @@ value of the wrong type is dropped rather than trusted, so a reader never fails 
 Keys (all optional; absent when they do not apply):
 
 - ``reason``: why the row has no status (``no_indicator``, ``no_target_value``, ``no_designation_kind``,
-  ``no_qualifying_units``, :data:`BEFORE_ASSESSMENT`); ``assess_from``: the target's 起评季度 with the
-  last of these.
+  ``no_qualifying_units``, ``no_baseline``, :data:`BEFORE_ASSESSMENT`); ``assess_from``: the target's 起评季度 with
+  the last of these.
 - ``contribution``: a child unit's share of a scope-wide quantity or count (no status of its own).
 - ``judged_by``: ``"projection"`` when the year-end projection made the status worse.
 - per-unit checks (threshold for each unit, limit, frequency): ``failing_units`` (at most
@@ -22,6 +22,9 @@ Keys (all optional; absent when they do not apply):
   ``units_complying``; frequency adds ``per_unit_minimum`` and ``semester`` (``H1`` / ``H2``).
 - count_units: ``units`` (the designated schools with their grant date).
 - a parent target: ``sub_targets`` (code, actual and status of each part).
+- improves ("有一定提高"): ``baseline`` (the value to beat), ``baseline_period`` (its quarter's code; absent for an
+  explicit baseline value without a quarter), ``change`` (actual − baseline); ``reason`` ``no_baseline`` when
+  the baseline has no value yet.
 - milestone: ``milestone_status``, ``due_date`` (written even when null), ``overdue``, ``notes``,
   ``evidence_count``; narrative: ``notes``.
 """
@@ -89,6 +92,9 @@ class ProgressDetail:
     overdue: bool | None = None
     notes: list[NoteRef] | None = None
     evidence_count: int | None = None
+    baseline: float | None = None
+    baseline_period: str | None = None
+    change: float | None = None
     # Keys a newer version wrote that this code does not know: kept so a rewrite does not lose them.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -149,6 +155,9 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "overdue": bool,
     "notes": list,
     "evidence_count": int,
+    "baseline": (int, float),
+    "baseline_period": str,
+    "change": (int, float),
 }
 
 

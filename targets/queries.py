@@ -37,10 +37,10 @@ from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Aggregation, Indicator
 from portal import scope
-from portal.numbers import NO_DATA, format_number
+from portal.numbers import NO_DATA, format_number, format_signed, is_percent_unit
 from schools.models import Level, OrgUnit
 from submissions.models import Period, current_of
-from targets.models import Comparator, MilestoneStatus, Progress, ProgressStatus, Target, TargetKind
+from targets.models import Comparator, Direction, MilestoneStatus, Progress, ProgressStatus, Target, TargetKind
 
 # Not a Progress status: how the summaries count a row that has a value but no status of its own
 # (TargetRow.not_assessed), so those rows are not lumped in with targets that have no data at all.
@@ -119,6 +119,8 @@ class TargetRow:
     last_year: LastYear | None = None
     # Units whose stock figures for the value come from an earlier quarter (``IndicatorValue.carried_units``).
     carried_units: int = 0
+    # Why the row has no status (progress ``detail.reason``), e.g. ``no_baseline`` of an ``improves`` target.
+    reason: str = ""
 
     @property
     def before_assessment(self) -> bool:
@@ -171,6 +173,8 @@ class TargetRow:
     @property
     def target_text(self) -> str:
         target = self.target
+        if target.comparator == Comparator.IMPROVES:
+            return improves_goal_text(target)
         if target.target_value is None:
             return "—"
         text = format_number(target.target_value, self.decimals, self.unit_label)
@@ -180,11 +184,49 @@ class TargetRow:
         return f"{symbol} {text}".strip()
 
     @property
+    def improvement_text(self) -> str:
+        """An ``improves`` target's change against its baseline ("+1.2 个百分点 较上年同期", "-3 人 较基线");
+        "" when either number is missing (its status then says why)."""
+        return improvement_text(self.target, self.actual, self.expected, self.decimals, self.unit_label)
+
+    @property
+    def reason_text(self) -> str:
+        """Why the row has no status, in words ("" when it has one or no reason is known)."""
+        return str(REASON_TEXTS.get(self.reason, ""))
+
+    @property
     def percent(self) -> int | None:
         """How far along the bar is drawn, 0–100; None when there is nothing to draw."""
         if self.before_assessment:
             return None  # spring's 0 new entrants is not 0 % of an autumn intake
         return completion(self.target, self.actual)
+
+
+REASON_TEXTS: dict[str, Any] = {
+    "no_baseline": _("尚无基线数值（上年同期或基线周期没有数据），暂不评估"),
+}
+
+
+def improves_goal_text(target: Target) -> str:
+    """What an ``improves`` target asks, in words: "较上年同期提高" / "较基线降低"."""
+    last_year = target.baseline_value is None and target.baseline_period_id is None
+    if target.direction == Direction.LOWER:
+        return str(_("较上年同期降低") if last_year else _("较基线降低"))
+    return str(_("较上年同期提高") if last_year else _("较基线提高"))
+
+
+def improvement_text(target: Target, actual: Decimal | None, baseline: Decimal | None, decimals: int, unit: str) -> str:
+    """The signed change of an ``improves`` target's value against its baseline, with the unit (percentage points
+    for a rate) and what it is compared with; "" for other targets or when a number is missing."""
+    if target.comparator != Comparator.IMPROVES or actual is None or baseline is None:
+        return ""
+    change = actual - baseline
+    if is_percent_unit(unit):
+        text = f"{format_signed(change, decimals)} {_('个百分点')}"
+    else:
+        text = format_signed(change, decimals, unit)
+    against = _("较上年同期") if target.baseline_value is None and target.baseline_period_id is None else _("较基线")
+    return f"{text} {against}"
 
 
 def completion(target: Target, actual: Decimal | None) -> int | None:

@@ -8,7 +8,7 @@ Every write recomputes the target's progress in the same transaction (one target
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,11 @@ from plans.models import Plan, PlanStatus
 from portal import audit, scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
+from submissions.models import Period
 from targets import kind_fields
 from targets.models import (
     Comparator,
+    Direction,
     MilestoneStatus,
     NoteReview,
     PathMode,
@@ -41,19 +43,17 @@ from targets.progress import due_index, recompute_progress
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from submissions.models import Period
-
 # Fields a target form / API / workbook may set.
 EDITABLE_FIELDS = (
-    "section", "work_item", "code", "text", "kind", "indicator", "comparator", "target_value", "target_value_max",
-    "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period",
-    "due_date", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user", "part_of",
-    "contributes_to", "milestone_status", "order",
+    "section", "work_item", "code", "text", "kind", "indicator", "comparator", "direction", "target_value",
+    "target_value_max", "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit",
+    "due_period", "due_date", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user",
+    "part_of", "contributes_to", "milestone_status", "order",
 )  # fmt: skip
 # Changing one of these on a published plan changes what the bureau promised: it needs a reason.
 MEASURE_FIELDS = frozenset(
     {
-        "kind", "indicator", "comparator", "target_value", "target_value_max", "per_unit_minimum",
+        "kind", "indicator", "comparator", "direction", "target_value", "target_value_max", "per_unit_minimum",
         "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period", "due_date",
         "assess_from",
     }
@@ -129,6 +129,8 @@ def validate_target(plan: Plan, target: Target) -> None:
             add("per_unit_minimum", _("请填写每单位最低次数。"))
     elif target.indicator_id is not None:
         add("indicator", _("里程碑和定性工作不关联统计指标。"))
+    if target.comparator == Comparator.IMPROVES:
+        _check_improves(plan, target, add)
     if target.assess_from_id is not None:
         if target.kind not in MEASURED_KINDS:
             add("assess_from", _("里程碑和定性工作不设起评季度。"))
@@ -146,6 +148,31 @@ def validate_target(plan: Plan, target: Target) -> None:
         add("contributes_to", _("对应上级目标必须属于上级计划。"))
     if errors:
         raise ServiceError(errors)
+
+
+IMPROVES_KINDS = {TargetKind.THRESHOLD, TargetKind.QUANTITY}
+
+
+def _check_improves(plan: Plan, target: Target, add: Callable[[str, str], None]) -> None:
+    """ "有一定提高": measured by an indicator, against a baseline that can exist — an explicit baseline value or
+    period, else the same quarter a year earlier, which needs the quarters of the year before the plan's."""
+    if target.kind not in IMPROVES_KINDS:
+        add("comparator", _("“较上年有提高”只适用于比率/数值达标和数量目标。"))
+        return
+    if target.target_value is not None or target.target_value_max is not None:
+        add("target_value", _("“较上年有提高”不填目标值：达标即严格好于基线。"))
+    if target.applies_to_each_unit:
+        add("applies_to_each_unit", _("“较上年有提高”按范围单位总体比较，不能要求每个单位均须达标。"))
+    if target.direction and target.direction not in Direction.values:
+        add("direction", _("改进方向无效。"))
+    if target.baseline_period_id is not None:
+        if target.baseline_period.index >= due_index(target):
+            add("baseline_period", _("基线周期须早于完成期限。"))
+    elif target.baseline_value is None and not Period.objects.filter(year=plan.year - 1).exists():
+        add(
+            "baseline_period",
+            _("没有{year}年的统计周期，无法与上年同期比较：请填写基线值或基线周期。").format(year=plan.year - 1),
+        )
 
 
 CODE_NUMBER = re.compile(r"^(.*?)(\d+)$")

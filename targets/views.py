@@ -484,6 +484,7 @@ class TargetDetailView(ObjectListView):
             current.computed_at if current else None,
             evaluated=current is not None,
             assess_from=current.assess_from_code if current else "",
+            reason=(current.typed_detail.reason or "") if current else "",
         )
         history = [
             {"point": point, "value": values.get(p.pk), "progress": progress.get(p.pk)}

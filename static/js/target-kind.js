@@ -43,5 +43,17 @@
     return Object.keys(table).some(function (kind) { return name in table[kind]; });
   }
 
-  kindSelect.addEventListener("change", function () { apply(kindSelect.value); });
+  // The direction (越高越好 / 越低越好) only means something for "较上年有提高" (comparator improves); it stays
+  // in the form (the server ignores it for other comparators' judgement), it is only hidden.
+  var comparatorSelect = form.querySelector("select[name=comparator]");
+  function applyComparator() {
+    var row = form.querySelector('.field[data-field="direction"]');
+    if (!row || !comparatorSelect) { return; }
+    var fields = table[kindSelect.value] || table.threshold;
+    row.hidden = !("direction" in fields) || comparatorSelect.value !== "improves";
+  }
+
+  kindSelect.addEventListener("change", function () { apply(kindSelect.value); applyComparator(); });
+  if (comparatorSelect) { comparatorSelect.addEventListener("change", applyComparator); }
+  applyComparator();
 })();
