@@ -61,7 +61,7 @@ def class_size(report, tree):  # noqa: ANN001
     return target
 
 
-def _targets(client, code: str) -> dict:  # noqa: ANN001
+def _targets(client, code: str) -> tuple[dict, str]:  # noqa: ANN001
     response = client.get(url(code), {"period": "2023Q4"})
     assert response.status_code == 200
     return {t.code: t for t in response.context["targets"]}, response.content.decode()
