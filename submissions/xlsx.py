@@ -55,7 +55,7 @@ from portal.xlsx import CellError, ImportErrors, cell_ref, display_width, plain_
 from schools.models import OrgUnit
 from submissions import workflow
 from submissions.models import Channel, Figure, Period, Submission, SubmissionStatus, Value, ValueType
-from submissions.upload_safety import UploadRejected, check_xlsx_upload
+from portal.upload_safety import UploadRejected, check_xlsx_upload
 from submissions.validation import Issue, active_figures, figures_for_unit
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
 from submissions import workflow, xlsx
 from submissions.models import Channel, Period
-from submissions.upload_safety import UploadLimitHandler
+from portal.upload_safety import UploadLimitHandler
 
 ERRORS = inline_serializer(
     "SubmissionUploadErrors",

@@ -24,7 +24,7 @@ from schools.models import Level, OrgUnit
 from submissions import xlsx
 from submissions.forms import LabelSuffixMixin
 from submissions.models import Period
-from submissions.upload_safety import UploadLimitHandler
+from portal.upload_safety import UploadLimitHandler
 
 
 class TemplateUploadForm(LabelSuffixMixin, forms.Form):

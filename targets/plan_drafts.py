@@ -36,7 +36,7 @@ from portal.errors import ServiceError, StateError, VersionConflict
 from portal.scope import Perm
 from schools.models import Level, OrgUnit
 from submissions.models import Period
-from submissions.upload_safety import UploadRejected
+from portal.upload_safety import UploadRejected
 from targets import targets_service
 from targets.models import Comparator, DraftStatus, PlanDraft, Target, TargetKind
 

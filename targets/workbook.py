@@ -32,7 +32,7 @@ from portal.scope import Perm
 from portal.xlsx import CellError, ImportErrors, safe_row
 from schools.models import OrgUnit
 from submissions.models import Period
-from submissions.upload_safety import check_xlsx_upload
+from portal.upload_safety import check_xlsx_upload
 from targets import targets_service
 from targets.models import Comparator, MilestoneStatus, PathMode, Target, TargetKind
 
