@@ -20,6 +20,7 @@ from typing import IO, Any
 from defusedxml import DefusedXmlException
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
@@ -59,8 +60,6 @@ def _role_lookup() -> dict[str, str]:
     for value, label in Role.choices:
         lookup[value] = value
         lookup[str(label)] = value
-    from django.utils import translation
-
     with translation.override("zh-hans"):
         for value, label in Role.choices:
             lookup[str(label)] = value
@@ -147,25 +146,28 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _read(fileobj: IO[bytes]) -> list[tuple[int, list[Any]]]:
-    """The data rows (row number, six values) of a checked upload; formula cells refused by cell."""
+def _read(fileobj: IO[bytes], errors: ImportErrors) -> list[tuple[int, list[Any]]]:
+    """The data rows (row number, six values) of a checked upload; formula cells are added to ``errors`` (and
+    read as empty), a file or sheet that cannot be read raises at once."""
     check_xlsx_upload(fileobj)
-    errors = ImportErrors()
     rows: list[tuple[int, list[Any]]] = []
     name = sheet_name()
+    with translation.override("zh-hans"):  # a template downloaded in either language is accepted in both
+        names, heads = {name, sheet_name()}, [headers(), list(map(str, headers()))]
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
         try:
-            if name not in workbook.sheetnames:
+            found_name = next((sheet for sheet in workbook.sheetnames if sheet in names), None)
+            if found_name is None:
                 errors.add_file(_("工作簿中没有“%(sheet)s”表，请使用下载的模板。") % {"sheet": name})
                 errors.raise_if_any()
-            ws = workbook[name]
+            ws = workbook[found_name]
             head = headers()
             for row_number, row in enumerate(ws.iter_rows(), start=1):
                 cells = list(row)[: len(head)]
                 if row_number == 1:
                     found = [_text(getattr(cell, "value", None)) for cell in cells]
-                    if found != head:
+                    if found != head and found not in heads:
                         errors.add_sheet(name, _("表头应为：%(head)s") % {"head": "、".join(head)})
                         errors.raise_if_any()
                     continue
@@ -191,17 +193,15 @@ def _read(fileobj: IO[bytes]) -> list[tuple[int, list[Any]]]:
         if isinstance(exc, DefusedXmlException) or isinstance(exc.__cause__, DefusedXmlException):
             raise UploadRejected(_("文件包含 XML 实体或 DTD 声明，出于安全原因已拒绝。")) from None
         raise UploadRejected(_("文件无法作为 Excel 工作簿解析，请使用下载的模板。")) from None
-    errors.raise_if_any()
     if not rows:
         errors.add_file(_("文件中没有数据行。"))
         errors.raise_if_any()
     return rows
 
 
-def _check(actor: Any, rows: list[tuple[int, list[Any]]]) -> list[_UserRow]:
+def _check(actor: Any, rows: list[tuple[int, list[Any]]], errors: ImportErrors) -> list[_UserRow]:
     """Every row checked against the database and the rules; ImportErrors with every problem, or the plan."""
     name, head = sheet_name(), headers()
-    errors = ImportErrors()
 
     def cell_error(row: int, column: int, message: str) -> None:
         errors.add_cell(name, row, column + 1, head[column], message)
@@ -310,7 +310,8 @@ def _check(actor: Any, rows: list[tuple[int, list[Any]]]) -> list[_UserRow]:
 def import_users(actor: Any, fileobj: IO[bytes]) -> ImportResult:
     """Check the whole file, then write it all in one transaction (or nothing: ImportErrors / Refused)."""
     service.require_user_admin(actor)
-    plan = _check(actor, _read(fileobj))
+    errors = ImportErrors()
+    plan = _check(actor, _read(fileobj, errors), errors)
     created = updated = added = unchanged = 0
     with transaction.atomic(), audit.acting("import", actor):
         for entry in plan:

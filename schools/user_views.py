@@ -133,8 +133,9 @@ class MembershipForm(forms.Form):
         field = self.fields["org_unit"]
         assert isinstance(field, forms.ModelChoiceField)
         # Bounded options for the page (the search box of static/js/unit-picker.js finds the others); a posted
-        # unit is looked up among the units the actor administers — anything else is "not a valid choice".
-        field.queryset = scope.visible_units(actor, Perm.ADMIN).filter(is_active=True)
+        # unit is looked up among the units the actor sees (anything else is "not a valid choice"); the service
+        # refuses a seen unit the actor does not administer with a 403.
+        field.queryset = scope.visible_units(actor).filter(is_active=True)
         field.choices = [("", "---------")] + [
             (unit.pk, ("　" * unit.depth) + unit.name) for unit in nearby_units(actor, chosen, perm=Perm.ADMIN)
         ]
