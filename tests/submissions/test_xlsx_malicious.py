@@ -20,9 +20,9 @@ from django.core import signing
 from openpyxl import load_workbook
 
 from portal.errors import ServiceError
+from portal.upload_safety import UploadRejected
 from portal.xlsx import ImportErrors
 from submissions.models import Submission, SubmissionHistory, Value
-from portal.upload_safety import UploadRejected
 from submissions.xlsx import DATA_SHEET, KEY_SHEET, TemplateKey, import_template
 from tests.submissions.test_xlsx_support import download, fill, upload
 
