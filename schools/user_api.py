@@ -1,7 +1,7 @@
 """API v1: users and memberships, managed by bureau administrators within their scope (schools/users_service.py).
 
 ``/api/v1/users/`` (list, create, read, PATCH; addressed by username) and ``/api/v1/memberships/`` (list, create,
-PATCH, DELETE; by id). Lists page by ``limit/offset`` or ``?cursor=`` like every other list. Callers who
+read, PATCH; by id). The API has no DELETE (API.md): a membership is removed on the user's page. Lists page by ``limit/offset`` or ``?cursor=`` like every other list. Callers who
 administer no unit get 403; a user or unit in a request body that the caller cannot see is a 400 (as for any code
 that does not exist); a visible unit the caller does not administer, or a role above their own, is a 403.
 """
@@ -41,6 +41,13 @@ class ManagedUserField(serializers.SlugRelatedField):
     def get_queryset(self):
         request = self.context.get("request")
         return service.manageable_users(request.user) if request else get_user_model().objects.none()
+
+
+def _require_admin(view: Any, request: Request) -> None:
+    """403 for callers who administer no unit, once signed in; a method the view does not allow stays a 405."""
+    method = (request.method or "").lower()
+    if method in view.http_method_names and hasattr(view, method):
+        service.require_user_admin(request.user)
 
 
 class MembershipBriefSerializer(serializers.ModelSerializer):
@@ -122,7 +129,7 @@ class UserViewSet(
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        service.require_user_admin(request.user)
+        _require_admin(self, request)
 
     def get_queryset(self):
         return (
@@ -184,17 +191,16 @@ class MembershipViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = MembershipSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = MembershipFilterSet
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        service.require_user_admin(request.user)
+        _require_admin(self, request)
 
     def get_queryset(self):
         return scope.filter_by_scope(
@@ -219,6 +225,3 @@ class MembershipViewSet(
             raise serializers.ValidationError({"user": [_("不能更改成员角色所属的用户，请删除后重新添加。")]})
         service.change_membership(request.user, membership, data.get("org_unit"), data.get("role"))
         return Response(self.get_serializer(membership).data)
-
-    def perform_destroy(self, instance: Membership) -> None:
-        service.remove_membership(self.request.user, instance)
