@@ -1,9 +1,10 @@
 """API v1: users and memberships, managed by bureau administrators within their scope (schools/users_service.py).
 
 ``/api/v1/users/`` (list, create, read, PATCH; addressed by username) and ``/api/v1/memberships/`` (list, create,
-read, PATCH; by id). The API has no DELETE (API.md): a membership is removed on the user's page. Lists page by ``limit/offset`` or ``?cursor=`` like every other list. Callers who
-administer no unit get 403; a user or unit in a request body that the caller cannot see is a 400 (as for any code
-that does not exist); a visible unit the caller does not administer, or a role above their own, is a 403.
+read, PATCH; by id). The API has no DELETE (API.md): a membership is removed on the user's page. Lists page by
+``limit/offset`` or ``?cursor=`` like every other list. Callers who administer no unit get 403; a user or unit in
+a request body that the caller cannot see is a 400 (as for any code that does not exist); a visible unit the caller
+does not administer, or a role above their own, is a 403.
 """
 
 from __future__ import annotations
