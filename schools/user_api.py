@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +27,11 @@ from portal.scope import Perm
 from schools import users_service as service
 from schools.api import ScopedCodeField
 from schools.models import Membership, Role
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class UnitCodeField(ScopedCodeField):
+    """An org unit by code (a string in the schema), among the units the caller sees."""
 
 
 class ManagedUserField(serializers.SlugRelatedField):
@@ -67,7 +74,7 @@ class UserSerializer(serializers.Serializer):
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
-    org_unit = ScopedCodeField(write_only=True, required=False, allow_null=True, help_text="first membership's unit")
+    org_unit = UnitCodeField(write_only=True, required=False, allow_null=True, help_text="first membership's unit")
     role = serializers.ChoiceField(choices=Role.choices, write_only=True, required=False, allow_blank=True)
     memberships = MembershipBriefSerializer(many=True, read_only=True)
     date_joined = serializers.DateTimeField(read_only=True)
@@ -90,7 +97,11 @@ def user_fields(attrs: dict[str, Any]) -> service.UserFields:
 
 
 class UserUpdateSerializer(UserSerializer):
+    """PATCH: the user's own fields; memberships are changed through /api/v1/memberships/."""
+
     username = serializers.CharField(max_length=150, required=False)
+    org_unit = None  # type: ignore[assignment]
+    role = None  # type: ignore[assignment]
 
 
 class UserFilterSet(django_filters.FilterSet):
