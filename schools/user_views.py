@@ -11,6 +11,7 @@ from typing import Any
 import django_filters
 import django_tables2 as tables
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -20,12 +21,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import scope
 from portal.errors import ServiceError
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from portal.tables import BaseTable
+from portal.upload_safety import UploadLimitHandler
 from portal.views import ObjectListView
 from portal.xlsx import XLSX_CONTENT_TYPE, ImportErrors
 from schools import user_import
@@ -340,16 +344,29 @@ def user_template(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@accepts_uploads
+@csrf_exempt
 @login_required
+def user_import_view(request: HttpRequest) -> HttpResponse:
+    # The size-limiting upload handler goes first, before CSRF checking reads the body; CSRF is enforced by the
+    # inner view (as for the submission template upload).
+    request.upload_handlers.insert(0, UploadLimitHandler(request))  # type: ignore[union-attr]  # not yet read
+    return _user_import(request)
+
+
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 @_handles_refusal
-def user_import_view(request: HttpRequest) -> HttpResponse:
+def _user_import(request: HttpRequest) -> HttpResponse:
     service.require_user_admin(request.user)
     errors: list[str] = []
     status = 200
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
+        if getattr(request, "upload_too_large", False):
+            errors = [_("文件过大，上传上限为 %(limit).1f MB。") % {"limit": settings.MAX_UPLOAD_BYTES / 1048576}]
+            status = 400
+        elif upload is None:
             errors = [_("请选择要上传的 Excel 文件。")]
             status = 400
         else:

@@ -408,3 +408,12 @@ def test_non_admins_cannot_import_or_download(users: Personas) -> None:
     upload = workbook_bytes([["x", None, None, None, "S1", "principal"]])
     assert web(users.rita).post("/schools/users/import/", {"file": upload}).status_code == 403
     assert not User.objects.filter(username="x").exists()
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(dina: Any, settings: Any, tree: Tree) -> None:
+    settings.MAX_UPLOAD_BYTES = 2048
+    upload = workbook_bytes([[f"big{i}", "很长的名字" * 20, None, None, "S1", "principal"] for i in range(200)])
+    response = web(dina).post("/schools/users/import/", {"file": upload})
+    assert response.status_code == 400
+    assert "文件过大" in response.content.decode()
+    assert not User.objects.filter(username__startswith="big").exists()
