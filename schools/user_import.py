@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from defusedxml import DefusedXmlException
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
 from django.utils import translation
@@ -46,23 +47,31 @@ def headers() -> list[str]:
 USERNAME, NAME, EMAIL, ACTIVE, UNIT, ROLE = range(6)
 
 
+def _in_every_language(text: str) -> set[str]:
+    """``text`` (a msgid) as every language of the portal writes it, lower-cased."""
+    found = {text.lower(), _(text).lower()}
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            found.add(_(text).lower())
+    return found
+
+
 def _yes() -> set[str]:
-    return {"是", "y", "yes", "true", "1", str(_("是")).lower()}
+    return {"y", "yes", "true", "1"} | _in_every_language("是")
 
 
 def _no() -> set[str]:
-    return {"否", "n", "no", "false", "0", str(_("否")).lower()}
+    return {"n", "no", "false", "0"} | _in_every_language("否")
 
 
 def _role_lookup() -> dict[str, str]:
-    """Role by code, by its Chinese label and by its label in the current language."""
+    """Role by code and by its label in every language of the portal (case-insensitive keys)."""
     lookup: dict[str, str] = {}
-    for value, label in Role.choices:
-        lookup[value] = value
-        lookup[str(label)] = value
-    with translation.override("zh-hans"):
-        for value, label in Role.choices:
-            lookup[str(label)] = value
+    for code, _label in [(None, None), *settings.LANGUAGES]:
+        with translation.override(code):
+            for value, label in Role.choices:
+                lookup[value] = value
+                lookup[str(label).lower()] = value
     return lookup
 
 
@@ -146,22 +155,26 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _read(fileobj: IO[bytes], errors: ImportErrors) -> list[tuple[int, list[Any]]]:
+def _read(fileobj: IO[bytes], errors: ImportErrors) -> tuple[str, list[tuple[int, list[Any]]]]:
     """The data rows (row number, six values) of a checked upload; formula cells are added to ``errors`` (and
     read as empty), a file or sheet that cannot be read raises at once."""
     check_xlsx_upload(fileobj)
     rows: list[tuple[int, list[Any]]] = []
     name = sheet_name()
-    with translation.override("zh-hans"):  # a template downloaded in either language is accepted in both
-        names, heads = {name, sheet_name()}, [headers(), list(map(str, headers()))]
+    names, heads = {name}, [headers()]
+    for code, _label in settings.LANGUAGES:  # a template downloaded in any language is accepted in every one
+        with translation.override(code):
+            names.add(sheet_name())
+            heads.append(headers())
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
         try:
             found_name = next((sheet for sheet in workbook.sheetnames if sheet in names), None)
             if found_name is None:
                 errors.add_file(_("工作簿中没有“%(sheet)s”表，请使用下载的模板。") % {"sheet": name})
-                errors.raise_if_any()
+                raise errors
             ws = workbook[found_name]
+            name = found_name
             head = headers()
             for row_number, row in enumerate(ws.iter_rows(), start=1):
                 cells = list(row)[: len(head)]
@@ -196,12 +209,12 @@ def _read(fileobj: IO[bytes], errors: ImportErrors) -> list[tuple[int, list[Any]
     if not rows:
         errors.add_file(_("文件中没有数据行。"))
         errors.raise_if_any()
-    return rows
+    return name, rows
 
 
-def _check(actor: Any, rows: list[tuple[int, list[Any]]], errors: ImportErrors) -> list[_UserRow]:
+def _check(actor: Any, name: str, rows: list[tuple[int, list[Any]]], errors: ImportErrors) -> list[_UserRow]:
     """Every row checked against the database and the rules; ImportErrors with every problem, or the plan."""
-    name, head = sheet_name(), headers()
+    head = headers()
 
     def cell_error(row: int, column: int, message: str) -> None:
         errors.add_cell(name, row, column + 1, head[column], message)
@@ -275,7 +288,7 @@ def _check(actor: Any, rows: list[tuple[int, list[Any]]], errors: ImportErrors) 
             cell_error(row, UNIT if not code else ROLE, _("单位代码和角色须同时填写。"))
             continue
         unit = units.get(code)
-        role = roles.get(role_text)
+        role = roles.get(role_text.lower())
         if unit is None:
             cell_error(row, UNIT, _("单位代码 %(code)s 不存在或不在您的权限范围内。") % {"code": code})
         if role is None:
@@ -311,7 +324,8 @@ def import_users(actor: Any, fileobj: IO[bytes]) -> ImportResult:
     """Check the whole file, then write it all in one transaction (or nothing: ImportErrors / Refused)."""
     service.require_user_admin(actor)
     errors = ImportErrors()
-    plan = _check(actor, _read(fileobj, errors), errors)
+    name, rows = _read(fileobj, errors)
+    plan = _check(actor, name, rows, errors)
     created = updated = added = unchanged = 0
     with transaction.atomic(), audit.acting("import", actor):
         for entry in plan:

@@ -417,3 +417,20 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(dina: Any,
     assert response.status_code == 400
     assert "文件过大" in response.content.decode()
     assert not User.objects.filter(username__startswith="big").exists()
+
+
+def test_a_template_downloaded_in_english_imports_in_chinese(users: Personas, dina: Any) -> None:
+    from django.utils import translation
+
+    with translation.override("en"):
+        content = user_import.template(dina)
+    workbook = load_workbook(io.BytesIO(content))
+    sheet = workbook.worksheets[0]
+    assert sheet.title != "用户"  # the English sheet name and headers
+    sheet.append(["eng", "Eng Lish", "eng@example.org", sheet["D2"].value, "S2", "principal"])
+    out = io.BytesIO()
+    workbook.save(out)
+    out.seek(0)
+    result = user_import.import_users(dina, out)  # the page's language here is Chinese
+    assert (result.users_created, result.memberships_added) == (1, 1)
+    assert User.objects.get(username="eng").is_active is True
