@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -310,9 +309,8 @@ def remove_membership(actor: Any, membership: Membership) -> None:
 
 
 def _forget_scope(user: Any) -> None:
-    # portal.scope caches grants on the user object for the request.
-    if isinstance(user, AbstractUser) or hasattr(user, "_scope_grants"):
-        user.__dict__.pop("_scope_grants", None)
+    # portal.scope caches grants on the user object for the request: the next check reads the new memberships.
+    vars(user).pop("_scope_grants", None)
 
 
 def display_name(user: Any) -> str:
