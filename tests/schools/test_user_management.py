@@ -434,3 +434,19 @@ def test_a_template_downloaded_in_english_imports_in_chinese(users: Personas, di
     result = user_import.import_users(dina, out)  # the page's language here is Chinese
     assert (result.users_created, result.memberships_added) == (1, 1)
     assert User.objects.get(username="eng").is_active is True
+
+
+def test_the_api_list_and_the_export_do_not_grow_with_users(
+    tree: Tree, users: Personas, django_assert_max_num_queries: Any
+) -> None:
+    for index in range(15):
+        make_user(f"more{index}", tree.s3, Role.PRINCIPAL)
+    client = api(users.bea)
+    with django_assert_max_num_queries(8):
+        body = client.get("/api/v1/users/?limit=100").json()
+    assert len(body["results"]) == body["count"] == 23
+    export = web(users.bea).get("/schools/users/?_export=csv")
+    assert export.status_code == 200
+    text = export.content.decode("utf-8-sig")
+    assert "more14" in text
+    assert "西区实验小学 · 校长/园长" in text
