@@ -4,7 +4,7 @@ A plain workbook is built with openpyxl (no database needed), then altered the w
 tests alter a real template: shared strings moved under ``xl/worksheets/`` (300,000 short strings,
 ~7 MB of XML, loaded whole by openpyxl), a sheet whose DTD hides in UTF-32 or behind a declared UTF-7, a UTF-16
 sheet with a DTD, a billion-laughs sheet, a zip bomb by ratio. Each is given to the safety check that
-every upload path runs first (``submissions.upload_safety.check_xlsx_upload``); the median of 3 runs is
+every upload path runs first (``portal.upload_safety.check_xlsx_upload``); the median of 3 runs is
 reported. A file the check lets through is then opened as the import would (openpyxl read-only, every
 cell read) and that time is reported instead, so running this on older code shows what a refusal saves.
 
@@ -106,7 +106,7 @@ def run() -> list[dict[str, object]]:
 
     django.setup()
     from portal.errors import ServiceError
-    from submissions.upload_safety import UploadRejected, check_xlsx_upload
+    from portal.upload_safety import UploadRejected, check_xlsx_upload
 
     rows: list[dict[str, object]] = []
     for label, content in cases().items():

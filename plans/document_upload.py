@@ -1,6 +1,6 @@
 """An uploaded plan document (.docx or .txt) checked and read to text, before the parser sees it.
 
-The same rules as the Excel upload (``submissions.upload_safety``), for Word documents: size limit, an empty
+The same rules as the Excel upload (``portal.upload_safety``), for Word documents: size limit, an empty
 file, the real type behind the extension (a PDF, a legacy .doc or an encrypted document renamed .docx), zip
 bombs (part count, declared size, compression ratio — from the central directory, nothing inflated), XML
 DTDs/entities in any part, macro-enabled documents (.docm, ``vbaProject.bin``, the macro content type). A .txt
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from plans.docparse import PlanDraft
 from plans.docparse.docx_text import DocxTextError, docx_to_text
-from submissions.upload_safety import (
+from portal.upload_safety import (
     CT_NS,
     OLE_MAGIC,
     ZIP_MAGIC,

@@ -9,3 +9,10 @@ router.register("org-units", OrgUnitViewSet, basename="org-unit")
 router.register("designations", DesignationViewSet, basename="designation")
 
 urlpatterns = router.urls
+
+# Users and memberships (schools/user_api.py), managed by bureau administrators within their scope.
+from schools.user_api import MembershipViewSet, UserViewSet  # noqa: E402
+
+router.register("users", UserViewSet, basename="user")
+router.register("memberships", MembershipViewSet, basename="membership")
+urlpatterns = router.urls

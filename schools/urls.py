@@ -1,10 +1,19 @@
 from django.urls import path
 
-from schools import views
+from schools import user_views, views
 
 app_name = "schools"
 
 urlpatterns = [
     path("", views.OrgUnitListView.as_view(), name="orgunit_list"),
     path("units/search/", views.unit_search, name="unit_search"),
+    # Users and memberships (schools/user_views.py): bureau administrators, within their scope.
+    path("users/", user_views.UserListView.as_view(), name="user_list"),
+    path("users/new/", user_views.user_create, name="user_create"),
+    path("users/import/", user_views.user_import_view, name="user_import"),
+    path("users/import/template/", user_views.user_template, name="user_template"),
+    path("users/<str:username>/edit/", user_views.user_edit, name="user_edit"),
+    path("users/<str:username>/active/", user_views.user_set_active, name="user_set_active"),
+    path("users/<str:username>/memberships/add/", user_views.membership_add, name="membership_add"),
+    path("users/<str:username>/memberships/<int:pk>/remove/", user_views.membership_remove, name="membership_remove"),
 ]

@@ -51,11 +51,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
+from portal.upload_safety import UploadRejected, check_xlsx_upload
 from portal.xlsx import CellError, ImportErrors, cell_ref, display_width, plain_number, safe_row, write_cell
 from schools.models import OrgUnit
 from submissions import workflow
 from submissions.models import Channel, Figure, Period, Submission, SubmissionStatus, Value, ValueType
-from submissions.upload_safety import UploadRejected, check_xlsx_upload
 from submissions.validation import Issue, active_figures, figures_for_unit
 
 if TYPE_CHECKING:

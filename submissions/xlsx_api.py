@@ -27,11 +27,11 @@ from portal import scope
 from portal.errors import ServiceError
 from portal.middleware import accepts_uploads
 from portal.scope import Perm
+from portal.upload_safety import UploadLimitHandler
 from portal.xlsx import XLSX_CONTENT_TYPE
 from schools.models import OrgUnit
 from submissions import workflow, xlsx
 from submissions.models import Channel, Period
-from submissions.upload_safety import UploadLimitHandler
 
 ERRORS = inline_serializer(
     "SubmissionUploadErrors",

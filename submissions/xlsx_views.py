@@ -19,12 +19,12 @@ from portal import scope
 from portal.errors import ServiceError
 from portal.middleware import accepts_uploads
 from portal.scope import Perm
+from portal.upload_safety import UploadLimitHandler
 from portal.xlsx import XLSX_CONTENT_TYPE, ImportErrors
 from schools.models import Level, OrgUnit
 from submissions import xlsx
 from submissions.forms import LabelSuffixMixin
 from submissions.models import Period
-from submissions.upload_safety import UploadLimitHandler
 
 
 class TemplateUploadForm(LabelSuffixMixin, forms.Form):

@@ -34,9 +34,9 @@ from plans.models import Plan, Section, WorkItem
 from portal import audit, scope
 from portal.errors import ServiceError, StateError, VersionConflict
 from portal.scope import Perm
+from portal.upload_safety import UploadRejected
 from schools.models import Level, OrgUnit
 from submissions.models import Period
-from submissions.upload_safety import UploadRejected
 from targets import targets_service
 from targets.models import Comparator, Direction, DraftStatus, PlanDraft, Target, TargetKind
 

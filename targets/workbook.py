@@ -29,10 +29,10 @@ from portal import audit, scope
 from portal.errors import ServiceError
 from portal.models import AuditChannel
 from portal.scope import Perm
+from portal.upload_safety import check_xlsx_upload
 from portal.xlsx import CellError, ImportErrors, safe_row
 from schools.models import OrgUnit
 from submissions.models import Period
-from submissions.upload_safety import check_xlsx_upload
 from targets import targets_service
 from targets.models import Comparator, Direction, MilestoneStatus, PathMode, Target, TargetKind
 

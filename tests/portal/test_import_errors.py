@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 
 from plans.models import Plan, Section
 from portal.errors import ServiceError
+from portal.upload_safety import UploadRejected
 from portal.xlsx import CellError, ImportErrors
-from submissions.upload_safety import UploadRejected
 from submissions.xlsx import DATA_SHEET, build_template, import_template
 from targets.workbook import SECTION_SHEET, export_plan, import_plan
 from tests.conftest import Personas, Tree

@@ -109,6 +109,26 @@ CATALOGUE_ENTRY = _(code=lambda s, w: "kg_3yr_rate")  # reads figures the world 
 REPORT_TARGET = _(plan=lambda s, w: s.plan.code, code=lambda s, w: s.target.code)
 
 
+# Users and memberships: side A's principal is alice (S1), side B's bob (S3).
+def _principal(side: Side) -> str:
+    return "alice" if side.school.code == "S1" else "bob"
+
+
+def _principal_membership(side: Side) -> int:
+    from schools.models import Membership
+
+    return Membership.objects.get(user__username=_principal(side), org_unit=side.school).pk
+
+
+_PRINCIPAL = _(username=lambda s, w: _principal(s))
+_PRINCIPAL_MEMBERSHIP = _(username=lambda s, w: _principal(s), pk=lambda s, w: _principal_membership(s))
+_MEMBERSHIP = _(pk=lambda s, w: _principal_membership(s))
+_USER_NEW = _(username=lambda s, w: f"new_{s.school.code}", org_unit=lambda s, w: s.school.pk,
+              role=lambda s, w: "principal", is_active=lambda s, w: "on")  # fmt: skip
+_USER_EDIT = _(username=lambda s, w: _principal(s), name=lambda s, w: "改名校长", email=lambda s, w: "",
+               is_active=lambda s, w: "on")  # fmt: skip
+
+
 def _alice_note(side: Side | None, world: World) -> int:
     """An unread notification of alice's (made inside the cell's transaction, so each cell starts unread)."""
     from notifications.models import Kind, Notification
@@ -644,6 +664,64 @@ RULES: list[Rule] = [
        data=_(period=lambda s, w: w.q4.code, all=lambda s, w: "1")),
     *R("api_notifications", "GET", "-",          "401 200 200 200 200 200 200"),
     *R("api_notification_read", "POST", "-",     "401 200 404 404 404 404 404", kwargs=ALICE_NOTE),
+    # ---- users and memberships (schools/user_views.py, schools/user_api.py): bureau administrators only
+    *R("schools:user_list", "GET", "-",          "L 403 403 403 403 403 200"),
+    *R("schools:user_list", "POST", "-",         "L 403 403 403 403 403 405"),
+    *R("schools:user_create", "GET", "-",        "L 403 403 403 403 403 200"),
+    *AB("schools:user_create", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302", data=_USER_NEW),
+    *R("schools:user_import", "GET", "-",        "L 403 403 403 403 403 200"),
+    *R("schools:user_import", "POST", "-",       "L 403 403 403 403 403 400="),
+    *R("schools:user_template", "GET", "-",      "L 403 403 403 403 403 200"),
+    *R("schools:user_template", "POST", "-",     "L 405 405 405 405 405 405"),
+    *AB("schools:user_edit", "GET",
+        a="L 403 403 403 403 403 200",
+        b="L 403 403 403 403 403 200", kwargs=_PRINCIPAL),
+    *AB("schools:user_edit", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302", kwargs=_PRINCIPAL, data=_USER_EDIT),
+    *AB("schools:user_set_active", "GET",
+        a="L 405 405 405 405 405 405",
+        b="L 405 405 405 405 405 405", kwargs=_PRINCIPAL),
+    *AB("schools:user_set_active", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302", kwargs=_PRINCIPAL, data=_(active=lambda s, w: "0")),
+    *AB("schools:membership_add", "GET",
+        a="L 405 405 405 405 405 405",
+        b="L 405 405 405 405 405 405", kwargs=_PRINCIPAL),
+    *AB("schools:membership_add", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302", kwargs=_PRINCIPAL,
+        data=_(org_unit=lambda s, w: s.district.pk, role=lambda s, w: "inspector")),
+    *AB("schools:membership_remove", "GET",
+        a="L 405 405 405 405 405 405",
+        b="L 405 405 405 405 405 405", kwargs=_PRINCIPAL_MEMBERSHIP),
+    *AB("schools:membership_remove", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302", kwargs=_PRINCIPAL_MEMBERSHIP),
+    *R("user-list", "GET", "-",                  "401 403 403 403 403 403 200"),
+    *AB("user-list", "POST",
+        a="401 403 403 403 403 403 201",
+        b="401 403 403 403 403 403 201",
+        data=lambda s, w: {"username": f"api_{s.school.code}", "org_unit": s.school.code, "role": "principal"}),
+    *AB("user-detail", "GET",
+        a="401 403 403 403 403 403 200",
+        b="401 403 403 403 403 403 200", kwargs=_PRINCIPAL),
+    *AB("user-detail", "PATCH",
+        a="401 403 403 403 403 403 200",
+        b="401 403 403 403 403 403 200", kwargs=_PRINCIPAL, data=_(name=lambda s, w: "改名校长")),
+    *R("membership-list", "GET", "-",            "401 403 403 403 403 403 200"),
+    *AB("membership-list", "POST",
+        a="401 403 403 403 403 403 201",
+        b="401 403 403 403 403 403 201",
+        data=lambda s, w: {"user": _principal(s), "org_unit": s.district.code, "role": "inspector"}),
+    *AB("membership-detail", "GET",
+        a="401 403 403 403 403 403 200",
+        b="401 403 403 403 403 403 200", kwargs=_MEMBERSHIP),
+    *AB("membership-detail", "PATCH",
+        a="401 403 403 403 403 403 200",
+        b="401 403 403 403 403 403 200", kwargs=_MEMBERSHIP, data=_(role=lambda s, w: "inspector")),
 ]
 # fmt: on
 

@@ -20,9 +20,9 @@ from django.core import signing
 from openpyxl import load_workbook
 
 from portal.errors import ServiceError
+from portal.upload_safety import UploadRejected
 from portal.xlsx import ImportErrors
 from submissions.models import Submission, SubmissionHistory, Value
-from submissions.upload_safety import UploadRejected
 from submissions.xlsx import DATA_SHEET, KEY_SHEET, TemplateKey, import_template
 from tests.submissions.test_xlsx_support import download, fill, upload
 
@@ -182,7 +182,7 @@ def test_a_dtd_in_a_sheet_part_not_named_xml_is_refused(template, users):
 def test_defusedxml_still_refuses_an_entity_the_byte_scan_missed(template, users, setup, monkeypatch):
     # Switch the byte scan off: openpyxl parses through defusedxml, which raises; the user gets the
     # same clear message instead of a server error.
-    from submissions import upload_safety
+    from portal import upload_safety
 
     monkeypatch.setattr(upload_safety, "DTD_MARKERS", ())
     rejected(replace_part(template, SHEET, BILLION_LAUGHS), users.alice, period=setup.q1, expect="DTD")

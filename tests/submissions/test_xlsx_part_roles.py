@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from submissions.upload_safety import UploadRejected, check_xlsx_upload
+from portal.upload_safety import UploadRejected, check_xlsx_upload
 from tests.submissions.test_xlsx_malicious import BILLION_LAUGHS, SHEET, rejected, replace_part
 from tests.submissions.test_xlsx_support import download, fill
 

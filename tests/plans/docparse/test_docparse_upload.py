@@ -12,7 +12,7 @@ from docx import Document
 
 from plans.docparse import parse_text
 from plans.document_upload import check_has_plan, decode_text, read_plan_document
-from submissions.upload_safety import UploadRejected
+from portal.upload_safety import UploadRejected
 
 PLAN = "某县2024年教育工作要点\n一、主要目标\n学前三年毛入园率达到92%以上。\n"
 

@@ -23,7 +23,8 @@ much in memory:
   and DTDs forbidden; openpyxl itself also parses through defusedxml once it is installed;
 - macro-enabled workbooks (``vbaProject.bin`` or the macro-enabled content type).
 
-Formula cells are refused later, by the template reader (``submissions/xlsx.py``), cell by cell.
+Formula cells are refused later, by each reader (``submissions/xlsx.py``, ``schools/user_import.py``), cell by cell.
+It lives in ``portal`` so that every app's importer can use it (it was ``submissions/upload_safety.py``).
 """
 
 from __future__ import annotations
