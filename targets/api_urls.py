@@ -13,6 +13,11 @@ urlpatterns = [
         api.TargetProgressView.as_view(),
         name="api-plan-target-progress",
     ),
+    path(
+        "plans/<slug:code>/targets/<slug:target>/notes/",
+        api.TargetNoteListView.as_view(),
+        name="api-plan-target-notes",
+    ),
     path("plan-drafts/", drafts_api.PlanDraftListView.as_view(), name="api-plan-drafts"),
     path("plan-drafts/<int:pk>/", drafts_api.PlanDraftDetailView.as_view(), name="api-plan-draft"),
     path("plan-drafts/<int:pk>/commit/", drafts_api.PlanDraftCommitView.as_view(), name="api-plan-draft-commit"),
