@@ -749,8 +749,14 @@ def _milestone(target: Target, period: Period, data: Inputs) -> Result:
         done = target.milestone_status == MilestoneStatus.DONE
     # The state as of then: the latest dated note that reports one (a returned note does not count), else the
     # target's own. "Done" counts only through the completion date, i.e. once a reviewer accepted it.
-    stated = [n for n in known if n.milestone_status and n.review_status != NoteReview.RETURNED]
-    state = stated[0].milestone_status if stated else (target.milestone_status or MilestoneStatus.NOT_STARTED)
+    stated = [n for n in notes if n.milestone_status and n.review_status != NoteReview.RETURNED]
+    stated_by_then = [n for n in stated if n.reported_date <= as_of]
+    if stated_by_then:
+        state = stated_by_then[0].milestone_status
+    elif stated:  # the notes date every state: before the first one, nothing had started
+        state = MilestoneStatus.NOT_STARTED
+    else:
+        state = target.milestone_status or MilestoneStatus.NOT_STARTED
     awaiting_review = any(
         n.milestone_status == MilestoneStatus.DONE and n.review_status == NoteReview.PENDING for n in known
     )

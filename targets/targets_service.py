@@ -186,7 +186,7 @@ def _with_completion(plan: Plan, current: Target | None, fields: Mapping[str, An
         return fields
     status = fields.get("milestone_status", current.milestone_status if current else "")
     completed = fields.get("completed_on", current.completed_on if current else None)
-    if completed is not None and "milestone_status" not in fields and status != MilestoneStatus.DONE:
+    if completed is not None and ("milestone_status" not in fields or not status) and status != MilestoneStatus.DONE:
         fields["milestone_status"] = MilestoneStatus.DONE
     elif status == MilestoneStatus.DONE and completed is None:
         today = timezone.localdate()
