@@ -271,9 +271,7 @@ class NoteSerializer(serializers.Serializer):
     reported_on = serializers.DateField(required=False, allow_null=True)
     period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     text = serializers.CharField()
-    milestone_status = serializers.ChoiceField(
-        choices=MilestoneStatus.choices, required=False, allow_blank=True
-    )
+    milestone_status = serializers.ChoiceField(choices=MilestoneStatus.choices, required=False, allow_blank=True)
     evidence = serializers.FileField(required=False, write_only=True)
     has_evidence = serializers.SerializerMethodField()
     review_status = serializers.CharField(read_only=True)

@@ -110,9 +110,7 @@ class Target(models.Model):
     due_month = models.PositiveSmallIntegerField(
         _("完成月份"), null=True, blank=True, help_text=_("里程碑须在该月底前完成（1–12）")
     )
-    completed_on = models.DateField(
-        _("完成日期"), null=True, blank=True, help_text=_("完成之前的季度不算已达成")
-    )
+    completed_on = models.DateField(_("完成日期"), null=True, blank=True, help_text=_("完成之前的季度不算已达成"))
     # Seasonal measures (autumn enrolment: new entrants, on-time entry) have nothing to judge before their
     # season: earlier quarters keep their value but get no status (progress ``detail.reason``).
     assess_from = models.ForeignKey(
@@ -346,9 +344,7 @@ class TargetNote(models.Model):
     reported_on = models.DateField(_("进展日期"), null=True, blank=True)
     text = models.TextField(_("进展说明"))
     # The milestone state the note reports; "done" waits for the review before the target counts as done.
-    milestone_status = models.CharField(
-        _("里程碑状态"), max_length=20, choices=MilestoneStatus.choices, blank=True
-    )
+    milestone_status = models.CharField(_("里程碑状态"), max_length=20, choices=MilestoneStatus.choices, blank=True)
     evidence = models.FileField(_("佐证材料"), upload_to="evidence/%Y/", blank=True)
     review_status = models.CharField(max_length=20, choices=NoteReview.choices, default=NoteReview.PENDING)
     review_comment = models.TextField(blank=True)

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 EDITABLE_FIELDS = (
     "section", "work_item", "code", "text", "kind", "indicator", "comparator", "target_value", "target_value_max",
     "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period",
-    "due_date", "start_month", "due_month", "completed_on", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user", "part_of",
-    "contributes_to", "milestone_status", "order",
+    "due_date", "start_month", "due_month", "completed_on", "assess_from", "path_mode", "at_risk_margin",
+    "owner_unit", "owner_name", "owner_user", "part_of", "contributes_to", "milestone_status", "order",
 )  # fmt: skip
 # Changing one of these on a published plan changes what the bureau promised: it needs a reason.
 MEASURE_FIELDS = frozenset(
@@ -427,7 +427,10 @@ def _set_milestone_state(
     """Move a milestone's state (and completion date) from a note: history, audit, version."""
     if state == target.milestone_status and completed_on == target.completed_on:
         return
-    changes = {"milestone_status": (target.milestone_status, state), "completed_on": (target.completed_on, completed_on)}
+    changes = {
+        "milestone_status": (target.milestone_status, state),
+        "completed_on": (target.completed_on, completed_on),
+    }
     changed = {name: pair for name, pair in changes.items() if _display(pair[0]) != _display(pair[1])}
     TargetChange.objects.bulk_create(
         [

@@ -16,7 +16,6 @@ from portal.errors import ServiceError
 from submissions.models import Period
 from targets import targets_service as service
 from targets.models import MilestoneStatus, Progress, Target, TargetKind, TargetNote
-from targets.progress import recompute_progress
 from targets.workbook import TARGET_SHEET, ImportErrors, export_plan, import_plan
 
 
@@ -197,7 +196,10 @@ def test_api_targets_take_the_window_and_refuse_bad_months(users, quarters, sect
     assert response.status_code == 201, response.json()
     data = response.json()
     assert (data["start_month"], data["due_month"], data["start_date"], data["completed_on"]) == (
-        2, 7, "2023-02-01", None
+        2,
+        7,
+        "2023-02-01",
+        None,
     )
     bad = api(users.bea).post(url, {**body, "code": "M2", "start_date": None, "start_month": 8}, format="json")
     assert bad.status_code == 400
@@ -217,7 +219,10 @@ def test_api_notes_are_listed_and_written_within_the_scope(users, tree, quarters
     assert response.status_code == 201, response.json()
     note = response.json()
     assert (note["reported_on"], note["period"], note["milestone_status"], note["review_status"]) == (
-        "2023-05-20", "2023Q2", "done", "pending"
+        "2023-05-20",
+        "2023Q2",
+        "done",
+        "pending",
     )
     assert "met" not in statuses(target)  # awaiting review
 
@@ -276,7 +281,10 @@ def test_the_workbook_carries_the_window_and_refuses_a_bad_row(users, quarters, 
     import_plan(users.bea, _workbook_with(section.plan, {"开始月份": 2, "完成月份": 7, "完成日期": "2023-08-15"}))
     target.refresh_from_db()
     assert (target.start_month, target.due_month, target.completed_on, target.milestone_status) == (
-        2, 7, datetime.date(2023, 8, 15), MilestoneStatus.DONE
+        2,
+        7,
+        datetime.date(2023, 8, 15),
+        MilestoneStatus.DONE,
     )
     with pytest.raises(ImportErrors) as caught:
         import_plan(users.bea, _workbook_with(section.plan, {"开始月份": 9, "完成月份": 3}))
@@ -286,7 +294,10 @@ def test_the_workbook_carries_the_window_and_refuses_a_bad_row(users, quarters, 
 
 
 def test_a_committed_draft_keeps_the_months_the_document_gives(users, tree, quarters) -> None:  # noqa: ANN001
-    text = "2023年东区教育工作要点\n\n一、主要目标\n1.安全工作。完成全区中小学校舍安全排查(3月份)。2-7月份完成新生招生工作。\n"
+    text = (
+        "2023年东区教育工作要点\n\n一、主要目标\n"
+        "1.安全工作。完成全区中小学校舍安全排查(3月份)。2-7月份完成新生招生工作。\n"
+    )
     client = api(users.bea)
     body = client.post("/api/v1/plan-drafts/", {"text": text, "year": 2023}, format="json").json()
     months = [(t["start_month"], t["due_month"]) for t in body["targets"]]
