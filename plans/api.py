@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -152,6 +153,7 @@ class WorkItemListView(generics.GenericAPIView):
     serializer_class = WorkItemSerializer
     pagination_class = None
 
+    @extend_schema(operation_id="v1_plans_work_items_list", responses=WorkItemSerializer(many=True))
     def get(self, request: Any, code: str) -> Response:
         plan = _work_item_plan(request, code, write=False)
         items = WorkItem.objects.filter(section__plan=plan).select_related("section").order_by("number", "pk")
