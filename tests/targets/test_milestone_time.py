@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -306,3 +308,27 @@ def test_a_committed_draft_keeps_the_months_the_document_gives(users, tree, quar
     assert response.status_code == 201, response.json()
     rows = Target.objects.filter(kind=TargetKind.MILESTONE).order_by("order")
     assert [(t.start_month, t.due_month) for t in rows] == [(None, 3), (2, 7)]
+
+
+# --- The target form ---
+
+
+def test_the_form_shows_the_window_for_milestones_and_refuses_a_bad_one(client, users, quarters, section) -> None:  # noqa: ANN001
+    client.force_login(users.bea)
+    url = reverse("plans:target_create", args=["p23"])
+    page = client.get(url, {"kind": "milestone"}).content.decode()
+    for name in ("start_month", "due_month", "completed_on"):
+        assert re.search(rf'<div class="field" data-field="{name}"(?![^>]*hidden)[^>]*>', page), name
+    assert "如“2–7月招生”填 7" in page
+    threshold = client.get(url, {"kind": "threshold"}).content.decode()
+    assert re.search(r'<div class="field" data-field="due_month"[^>]*hidden', threshold)
+
+    body = {"section": section.pk, "code": "T20", "text": "2-7月份完成招生", "kind": "milestone",
+            "start_month": "7", "due_month": "2", "path_mode": "linear", "at_risk_margin": "0.05", "order": "20"}  # fmt: skip
+    refused = client.post(url, body)
+    assert refused.status_code == 200
+    assert "完成月份不能早于开始月份。" in refused.content.decode()
+    assert not Target.objects.exists()
+
+    assert client.post(url, {**body, "start_month": "2", "due_month": "7"}).status_code == 302
+    assert Target.objects.values_list("start_month", "due_month").get() == (2, 7)
