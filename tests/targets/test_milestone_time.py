@@ -324,7 +324,8 @@ def test_the_form_shows_the_window_for_milestones_and_refuses_a_bad_one(client, 
     assert re.search(r'<div class="field" data-field="due_month"[^>]*hidden', threshold)
 
     body = {"section": section.pk, "code": "T20", "text": "2-7月份完成招生", "kind": "milestone",
-            "start_month": "7", "due_month": "2", "path_mode": "linear", "at_risk_margin": "0.05", "order": "20"}  # fmt: skip
+            "start_month": "7", "due_month": "2", "path_mode": "linear", "at_risk_margin": "0.05",
+            "order": "20"}  # fmt: skip
     refused = client.post(url, body)
     assert refused.status_code == 200
     assert "完成月份不能早于开始月份。" in refused.content.decode()
