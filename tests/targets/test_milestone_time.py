@@ -333,3 +333,11 @@ def test_the_form_shows_the_window_for_milestones_and_refuses_a_bad_one(client, 
 
     assert client.post(url, {**body, "start_month": "2", "due_month": "7"}).status_code == 302
     assert Target.objects.values_list("start_month", "due_month").get() == (2, 7)
+
+
+def test_the_target_page_shows_the_window_and_the_completion_date(client, users, quarters, section) -> None:  # noqa: ANN001
+    target = milestone(users, section, "T21", start_month=2, due_month=7, completed_on=datetime.date(2023, 8, 15))
+    client.force_login(users.bea)
+    page = client.get(target.get_absolute_url(), {"period": "2023Q2"}).content.decode()
+    assert "2–7 月" in page
+    assert "2023-08-15" in page
