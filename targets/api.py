@@ -276,7 +276,7 @@ class NoteSerializer(serializers.Serializer):
     has_evidence = serializers.SerializerMethodField()
     review_status = serializers.CharField(read_only=True)
     review_comment = serializers.CharField(read_only=True)
-    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    author = serializers.CharField(source="author.username", read_only=True, default=None, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
 
     def get_has_evidence(self, note: TargetNote) -> bool:

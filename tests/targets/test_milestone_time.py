@@ -341,3 +341,18 @@ def test_the_target_page_shows_the_window_and_the_completion_date(client, users,
     page = client.get(target.get_absolute_url(), {"period": "2023Q2"}).content.decode()
     assert "2–7 月" in page
     assert "2023-08-15" in page
+
+
+def test_api_notes_take_evidence_as_multipart_and_check_it(users, tree, quarters, section) -> None:  # noqa: ANN001
+    milestone(users, section, "T22", scope=tree.d1, owner_unit=tree.s1)
+    url = "/api/v1/plans/p23/targets/T22/notes/"
+    pdf = SimpleUploadedFile("验收.pdf", b"%PDF-1.7 ok", content_type="application/pdf")
+    response = api(users.alice).post(url, {"text": "通过验收", "reported_on": "2023-09-01", "evidence": pdf},
+                                     format="multipart")  # fmt: skip
+    assert response.status_code == 201, response.json()
+    assert response.json()["has_evidence"] is True
+    fake = SimpleUploadedFile("验收.pdf", b"MZ not a pdf", content_type="application/pdf")
+    refused = api(users.alice).post(url, {"text": "x", "evidence": fake}, format="multipart")
+    assert refused.status_code == 400
+    assert "文件内容与扩展名不符。" in str(refused.json())
+    assert TargetNote.objects.count() == 1
