@@ -3,6 +3,7 @@ target form and the plan workbook."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.db import transaction
@@ -26,6 +27,13 @@ from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
 from targets.models import MilestoneStatus, Progress, Target, TargetNote
+
+
+class StartDateField(serializers.DateField):
+    """API.md's ``start_date`` of a target: the first day of its start month in the plan year (written: the month)."""
+
+    def get_attribute(self, instance: Target) -> datetime.date | None:
+        return datetime.date(instance.plan.year, instance.start_month, 1) if instance.start_month else None
 
 
 class TargetSerializer(serializers.Serializer):
@@ -52,7 +60,7 @@ class TargetSerializer(serializers.Serializer):
     # A milestone's window and completion ("2–7 月招生"); ``start_date`` (API.md) is the first day of the start month.
     start_month = serializers.IntegerField(required=False, allow_null=True)
     due_month = serializers.IntegerField(required=False, allow_null=True)
-    start_date = serializers.DateField(required=False, allow_null=True, write_only=True)
+    start_date = StartDateField(required=False, allow_null=True)
     completed_on = serializers.DateField(required=False, allow_null=True)
     assess_from = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     path_mode = serializers.ChoiceField(choices=Target._meta.get_field("path_mode").choices, required=False)
@@ -73,7 +81,6 @@ class TargetSerializer(serializers.Serializer):
         data["work_item"] = target.work_item.number if target.work_item_id else None
         data["part_of"] = target.part_of.code if target.part_of_id else None
         data["contributes_to"] = target.contributes_to.code if target.contributes_to_id else None
-        data["start_date"] = f"{target.plan.year}-{target.start_month:02d}-01" if target.start_month else None
         return data
 
     def to_fields(self, plan: Plan, data: dict[str, Any]) -> dict[str, Any]:
