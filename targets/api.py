@@ -333,3 +333,30 @@ class TargetNoteListView(APIView):
             evidence=data.get("evidence"), milestone_status=data.get("milestone_status") or None,
         )  # fmt: skip
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class NoteReviewSerializer(serializers.Serializer):
+    """The bureau's review of a note: accept it, or return it with a comment."""
+
+    decision = serializers.ChoiceField(choices=[("accept", "accept"), ("return", "return")])
+    comment = serializers.CharField(required=False, allow_blank=True)
+
+
+class TargetNoteReviewView(APIView):
+    """POST a review of one note (bureau staff over the target's scope); accepting a "done" note completes the
+    milestone on the day the note reports on."""
+
+    serializer_class = NoteReviewSerializer
+
+    @extend_schema(request=NoteReviewSerializer, responses=NoteSerializer)
+    def post(self, request: Request, code: str, target: str, pk: int) -> Response:
+        obj = _note_target(request, code, target)
+        note = get_object_or_404(obj.notes.select_related("target__plan", "target__scope", "author", "period"), pk=pk)
+        scope.require(request.user, Perm.ADMIN, obj.scope)
+        serializer = NoteReviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        note = targets_service.review_note(
+            request.user, note, accept=data["decision"] == "accept", comment=data.get("comment", "")
+        )
+        return Response(NoteSerializer(note).data)

@@ -239,6 +239,17 @@ def test_api_notes_are_listed_and_written_within_the_scope(users, tree, quarters
     assert "进展日期须在工作要点年度（2023年）内。" in str(bad.json())
     assert TargetNote.objects.count() == 1
 
+    review_url = f"{url}{note['id']}/review/"
+    assert api(users.alice).post(review_url, {"decision": "accept"}, format="json").status_code == 403
+    assert api(users.bob).post(review_url, {"decision": "accept"}, format="json").status_code == 404
+    assert api(users.bea).post(review_url, {"decision": "return"}, format="json").status_code == 400  # no comment
+    accepted = api(users.bea).post(review_url, {"decision": "accept"}, format="json")
+    assert accepted.status_code == 200
+    assert accepted.json()["review_status"] == "accepted"
+    target.refresh_from_db()
+    assert target.completed_on == datetime.date(2023, 5, 20)
+    assert statuses(target) == ["no_data", "met", "met", "met"]
+
 
 def test_api_work_items_list_create_and_patch(users, quarters, section) -> None:  # noqa: ANN001
     WorkItem.objects.create(section=section, number=1, title="扩大学前资源")
