@@ -60,6 +60,12 @@ MILESTONES: dict[str, tuple[datetime.date, str, str]] = {
     "T21": (datetime.date(2023, 6, 30), MilestoneStatus.BLOCKED, "第二期特殊教育提升计划待市政府常务会审议。"),
     "T41": (datetime.date(2023, 4, 30), MilestoneStatus.DONE, "《2023年小学和幼儿园招生工作意见》已印发。"),
 }
+# Milestones with a window in the year and the day they were done: "2–4 月" for the enrolment rules (met from
+# Q2 on, not in Q1), the new school done on its opening day (met from Q3 on). Their notes report on that day.
+MILESTONE_WINDOWS: dict[str, tuple[int | None, int, datetime.date]] = {
+    "T41": (2, 4, datetime.date(2023, 4, 20)),
+    "T16": (None, 9, datetime.date(2023, 9, 1)),
+}
 DISTRICT_PLAN = {
     "code": "2023-chuyou-d01",
     "title": "东城区2023年初等与学前教育工作要点",
@@ -121,6 +127,9 @@ def _fields(spec: dict[str, Any], plan: Plan, periods: dict[str, Period]) -> dic
     if spec["code"] in MILESTONES:
         due, state, _note = MILESTONES[spec["code"]]
         fields.update(due_date=due, milestone_status=state)
+    if spec["code"] in MILESTONE_WINDOWS:
+        start, due_month, done_on = MILESTONE_WINDOWS[spec["code"]]
+        fields.update(start_month=start, due_month=due_month, completed_on=done_on)
     return fields
 
 
@@ -143,7 +152,12 @@ def _load_000(user: Any, plan: Plan) -> int:
     for code, (_due, _state, text) in MILESTONES.items():
         target = by_code[code]
         if not TargetNote.objects.filter(target=target, text=text).exists():
-            TargetNote.objects.create(target=target, author=user, text=text, review_status=NoteReview.ACCEPTED)
+            window = MILESTONE_WINDOWS.get(code)
+            TargetNote.objects.create(
+                target=target, author=user, text=text, review_status=NoteReview.ACCEPTED,
+                reported_on=window[2] if window else None,
+                milestone_status=MilestoneStatus.DONE if window else "",
+            )  # fmt: skip
     q1 = periods.get(f"{plan.year}Q1")
     narrative = by_code.get("T17")
     if q1 is not None and narrative is not None:

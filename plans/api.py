@@ -12,8 +12,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import generics, serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
 
+from plans.forms import WorkItemForm
 from plans.models import Plan, Section, WorkItem
 from portal import scope
 from portal.errors import ServiceError
@@ -95,3 +98,90 @@ class SectionListView(generics.ListCreateAPIView):
         if Section.objects.filter(plan=plan, code=serializer.validated_data["code"]).exists():
             raise ServiceError({"code": [str(_("同一工作要点中部分代码不能重复"))]})
         serializer.save(plan=plan)
+
+
+# --- Work items ---
+
+
+class WorkItemSerializer(serializers.Serializer):
+    """A numbered work item of the plan: its section by code, number, title and verbatim text."""
+
+    id = serializers.IntegerField(read_only=True)
+    section = serializers.CharField()
+    number = serializers.IntegerField(required=False, min_value=1, max_value=32767)
+    title = serializers.CharField(max_length=200)
+    text = serializers.CharField(required=False, allow_blank=True)
+
+    def to_representation(self, item: WorkItem) -> dict[str, Any]:
+        return {"id": item.pk, "section": item.section.code, "number": item.number, "title": item.title,
+                "text": item.text}  # fmt: skip
+
+
+def _save_work_item(plan: Plan, item: WorkItem, data: dict[str, Any]) -> WorkItem:
+    """Validate and save through the work item form (the one place its rules live, as on the plan page)."""
+    values = {
+        "section": item.section_id if item.pk else None,
+        "number": item.number if item.pk else None,
+        "title": item.title,
+        "text": item.text,
+    }
+    if "section" in data:
+        section = Section.objects.filter(plan=plan, code=data["section"]).first()
+        if section is None:
+            raise ServiceError({"section": [str(_("部分 {value} 不存在。")).format(value=data["section"])]})
+        values["section"] = section.pk
+    values.update({name: data[name] for name in ("number", "title", "text") if name in data})
+    if values["number"] is None:
+        last = WorkItem.objects.filter(section__plan=plan).order_by("-number", "-pk").first()
+        values["number"] = (last.number + 1) if last else 1  # numbered through the document, as the form offers
+    form = WorkItemForm(data=values, instance=item, plan=plan)
+    if not form.is_valid():
+        raise ServiceError({name: [str(message) for message in messages] for name, messages in form.errors.items()})
+    return form.save()
+
+
+def _work_item_plan(request: Any, code: str, *, write: bool) -> Plan:
+    plan = get_object_or_404(Plan.objects.select_related("owner_unit"), code=code)
+    if write:
+        scope.require(request.user, Perm.ADMIN, plan.owner_unit)
+    return plan
+
+
+class WorkItemListView(generics.GenericAPIView):
+    """GET the plan's work items (readable like its sections); POST a new one (bureau staff of the plan)."""
+
+    serializer_class = WorkItemSerializer
+    pagination_class = None
+
+    @extend_schema(operation_id="v1_plans_work_items_list", responses=WorkItemSerializer(many=True))
+    def get(self, request: Any, code: str) -> Response:
+        plan = _work_item_plan(request, code, write=False)
+        items = WorkItem.objects.filter(section__plan=plan).select_related("section").order_by("number", "pk")
+        return Response(WorkItemSerializer(items, many=True).data)
+
+    def post(self, request: Any, code: str) -> Response:
+        plan = _work_item_plan(request, code, write=True)
+        serializer = WorkItemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = _save_work_item(plan, WorkItem(), dict(serializer.validated_data))
+        return Response(WorkItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class WorkItemDetailView(generics.GenericAPIView):
+    """GET one work item; PATCH its section, number, title or text (bureau staff of the plan)."""
+
+    serializer_class = WorkItemSerializer
+
+    def get(self, request: Any, code: str, pk: int) -> Response:
+        plan = _work_item_plan(request, code, write=False)
+        item = get_object_or_404(WorkItem.objects.select_related("section"), section__plan=plan, pk=pk)
+        return Response(WorkItemSerializer(item).data)
+
+    def patch(self, request: Any, code: str, pk: int) -> Response:
+        plan = _work_item_plan(request, code, write=False)
+        item = get_object_or_404(WorkItem.objects.select_related("section"), section__plan=plan, pk=pk)
+        scope.require(request.user, Perm.ADMIN, plan.owner_unit)
+        serializer = WorkItemSerializer(item, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        item = _save_work_item(plan, item, dict(serializer.validated_data))
+        return Response(WorkItemSerializer(item).data)

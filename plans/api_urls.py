@@ -8,4 +8,6 @@ urlpatterns = [
     path("plans/", api.PlanListView.as_view(), name="api-plan-list"),
     path("plans/<slug:code>/", api.PlanDetailView.as_view(), name="api-plan-detail"),
     path("plans/<slug:code>/sections/", api.SectionListView.as_view(), name="api-plan-sections"),
+    path("plans/<slug:code>/work-items/", api.WorkItemListView.as_view(), name="api-plan-work-items"),
+    path("plans/<slug:code>/work-items/<int:pk>/", api.WorkItemDetailView.as_view(), name="api-plan-work-item"),
 ]

@@ -3,6 +3,7 @@ target form and the plan workbook."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.db import transaction
@@ -25,7 +26,14 @@ from portal.scope import Perm
 from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Progress, Target
+from targets.models import MilestoneStatus, Progress, Target, TargetNote
+
+
+class StartDateField(serializers.DateField):
+    """API.md's ``start_date`` of a target: the first day of its start month in the plan year (written: the month)."""
+
+    def get_attribute(self, instance: Target) -> datetime.date | None:
+        return datetime.date(instance.plan.year, instance.start_month, 1) if instance.start_month else None
 
 
 class TargetSerializer(serializers.Serializer):
@@ -52,6 +60,11 @@ class TargetSerializer(serializers.Serializer):
     applies_to_each_unit = serializers.BooleanField(required=False)
     due_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
+    # A milestone's window and completion ("2–7 月招生"); ``start_date`` (API.md) is the first day of the start month.
+    start_month = serializers.IntegerField(required=False, allow_null=True)
+    due_month = serializers.IntegerField(required=False, allow_null=True)
+    start_date = StartDateField(required=False, allow_null=True)
+    completed_on = serializers.DateField(required=False, allow_null=True)
     assess_from = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     path_mode = serializers.ChoiceField(choices=Target._meta.get_field("path_mode").choices, required=False)
     at_risk_margin = serializers.DecimalField(max_digits=8, decimal_places=4, coerce_to_string=False, required=False)
@@ -100,6 +113,12 @@ class TargetSerializer(serializers.Serializer):
             )
             if code and fields["contributes_to"] is None:
                 errors["contributes_to"] = [str(_("上级计划中没有目标 {value}。")).format(value=code)]
+        if "start_date" in fields:
+            start = fields.pop("start_date")
+            if start is not None and start.year != plan.year:
+                errors["start_date"] = [str(_("开始日期须在工作要点年度（{year}年）内。")).format(year=plan.year)]
+            elif "start_month" not in fields:
+                fields["start_month"] = start.month if start is not None else None
         if errors:
             raise ServiceError(errors)
         return fields
@@ -250,3 +269,97 @@ class TargetProgressView(APIView):
             for period in data["periods"]:
                 period.pop("children")  # only asked for with ?by=children
         return Response(data)
+
+
+# --- Progress notes of a milestone or narrative ---
+
+
+class NoteSerializer(serializers.Serializer):
+    """A progress note: the day and quarter it reports on, its text, the milestone state it reports, its review."""
+
+    id = serializers.IntegerField(read_only=True)
+    reported_on = serializers.DateField(required=False, allow_null=True)
+    period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
+    text = serializers.CharField()
+    milestone_status = serializers.ChoiceField(choices=MilestoneStatus.choices, required=False, allow_blank=True)
+    evidence = serializers.FileField(required=False, write_only=True)
+    has_evidence = serializers.SerializerMethodField()
+    review_status = serializers.CharField(read_only=True)
+    review_comment = serializers.CharField(read_only=True)
+    author = serializers.CharField(source="author.username", read_only=True, default=None, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_has_evidence(self, note: TargetNote) -> bool:
+        return bool(note.evidence)
+
+    def to_representation(self, note: TargetNote) -> dict[str, Any]:
+        data = super().to_representation(note)
+        data["reported_on"] = note.reported_date.isoformat()
+        return data
+
+
+def _note_target(request: Request, code: str, target: str) -> Target:
+    """The target whose notes are asked for: its owner may always see it, others within their scope (else 404)."""
+    obj = (
+        Target.objects.filter(plan__code=code, code=target)
+        .select_related("plan", "scope", "owner_unit", "owner_user")
+        .first()
+    )
+    if obj is None:
+        raise Http404
+    if targets_service.can_write_notes(request.user, obj):
+        return obj
+    queryset = Target.objects.filter(pk=obj.pk).select_related("plan", "scope", "owner_unit", "owner_user")
+    return scope.get_in_scope(request.user, queryset, "scope")
+
+
+class TargetNoteListView(APIView):
+    """GET a milestone's or narrative's notes, newest first; POST a note (its owner, or bureau staff)."""
+
+    serializer_class = NoteSerializer
+
+    @extend_schema(operation_id="v1_plans_targets_notes_list", responses=NoteSerializer(many=True))
+    def get(self, request: Request, code: str, target: str) -> Response:
+        obj = _note_target(request, code, target)
+        notes = obj.notes.select_related("author", "period").order_by("-reported_on", "-created_at", "-pk")
+        return Response(NoteSerializer(notes, many=True).data)
+
+    def post(self, request: Request, code: str, target: str) -> Response:
+        obj = _note_target(request, code, target)
+        if not targets_service.can_write_notes(request.user, obj):
+            scope.require(request.user, Perm.ADMIN, obj.scope)  # in scope but may not write: 403
+        serializer = NoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        note = targets_service.add_note(
+            request.user, obj, text=data["text"], period=data.get("period"), reported_on=data.get("reported_on"),
+            evidence=data.get("evidence"), milestone_status=data.get("milestone_status") or None,
+        )  # fmt: skip
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class NoteReviewSerializer(serializers.Serializer):
+    """The bureau's review of a note: accept it, or return it with a comment."""
+
+    decision = serializers.ChoiceField(choices=[("accept", "accept"), ("return", "return")])
+    comment = serializers.CharField(required=False, allow_blank=True)
+
+
+class TargetNoteReviewView(APIView):
+    """POST a review of one note (bureau staff over the target's scope); accepting a "done" note completes the
+    milestone on the day the note reports on."""
+
+    serializer_class = NoteReviewSerializer
+
+    @extend_schema(request=NoteReviewSerializer, responses=NoteSerializer)
+    def post(self, request: Request, code: str, target: str, pk: int) -> Response:
+        obj = _note_target(request, code, target)
+        note = get_object_or_404(obj.notes.select_related("target__plan", "target__scope", "author", "period"), pk=pk)
+        scope.require(request.user, Perm.ADMIN, obj.scope)
+        serializer = NoteReviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        note = targets_service.review_note(
+            request.user, note, accept=data["decision"] == "accept", comment=data.get("comment", "")
+        )
+        return Response(NoteSerializer(note).data)

@@ -13,6 +13,16 @@ urlpatterns = [
         api.TargetProgressView.as_view(),
         name="api-plan-target-progress",
     ),
+    path(
+        "plans/<slug:code>/targets/<slug:target>/notes/",
+        api.TargetNoteListView.as_view(),
+        name="api-plan-target-notes",
+    ),
+    path(
+        "plans/<slug:code>/targets/<slug:target>/notes/<int:pk>/review/",
+        api.TargetNoteReviewView.as_view(),
+        name="api-plan-target-note-review",
+    ),
     path("plan-drafts/", drafts_api.PlanDraftListView.as_view(), name="api-plan-drafts"),
     path("plan-drafts/<int:pk>/", drafts_api.PlanDraftDetailView.as_view(), name="api-plan-draft"),
     path("plan-drafts/<int:pk>/commit/", drafts_api.PlanDraftCommitView.as_view(), name="api-plan-draft-commit"),

@@ -57,6 +57,8 @@ class DraftTargetSerializer(serializers.Serializer):
     per = serializers.CharField(allow_null=True)
     due_date = serializers.DateField(allow_null=True)
     due_period = serializers.CharField(allow_null=True)
+    start_month = serializers.IntegerField(allow_null=True, required=False, help_text="A milestone's start month.")
+    due_month = serializers.IntegerField(allow_null=True, required=False, help_text="A milestone's due month.")
     indicator = serializers.CharField(allow_null=True)
     confidence = serializers.FloatField()
     parent = serializers.IntegerField(allow_null=True, help_text="Index of the target this one is part of.")  # type: ignore[assignment]  # the API's field, not DRF's Field.parent

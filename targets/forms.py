@@ -44,6 +44,9 @@ class TargetForm(forms.ModelForm):
         widgets = {
             "text": forms.Textarea(attrs={"rows": 2}),
             "due_date": forms.DateInput(attrs={"type": "date"}),
+            "completed_on": forms.DateInput(attrs={"type": "date"}),
+            "start_month": forms.NumberInput(attrs={"min": 1, "max": 12}),
+            "due_month": forms.NumberInput(attrs={"min": 1, "max": 12}),
         }
 
     def __init__(self, *args: Any, plan: Plan, user: Any, **kwargs: Any) -> None:
@@ -170,6 +173,10 @@ PathPointFormSet = forms.formset_factory(PathPointForm, extra=0)
 class NoteForm(forms.Form):
     text = forms.CharField(label=_("进展说明"), widget=forms.Textarea(attrs={"rows": 4}))
     period = forms.ModelChoiceField(label=_("季度"), queryset=Period.objects.none(), required=False)
+    reported_on = forms.DateField(
+        label=_("进展日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("记录所反映的日期（计入该日期所在季度）；不填为今天"),
+    )  # fmt: skip
     evidence = forms.FileField(label=_("佐证材料"), required=False, help_text=_("PDF、图片、Word 或 Excel 文件"))
     milestone_status = forms.ChoiceField(
         label=_("里程碑状态"), choices=[("", "—"), *MilestoneStatus.choices], required=False

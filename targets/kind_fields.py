@@ -88,7 +88,10 @@ KIND_FIELDS: dict[str, dict[str, FieldText]] = {
         "at_risk_margin": FieldText(),
     },
     TargetKind.MILESTONE: {
+        "start_month": FieldText(help=_("如“2–7月招生”填 2；此前的季度不评估")),
+        "due_month": FieldText(help=_("如“2–7月招生”填 7、“3月评审”填 3；该月底前未完成即为滞后")),
         "milestone_status": FieldText(_("当前状态")),
+        "completed_on": FieldText(help=_("完成之前的季度不算已达成；选“已完成”未填日期时记为今天")),
     },
     TargetKind.NARRATIVE: {},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.numbers import format_margin, format_number
@@ -119,6 +121,14 @@ class Target(models.Model):
         related_name="+",
     )
     due_date = models.DateField(_("截止日期"), null=True, blank=True)
+    # A milestone's window in the plan year ("2–7 月招生": 2 and 7; "3 月评审": 3 and 3) and the day it was done.
+    start_month = models.PositiveSmallIntegerField(
+        _("开始月份"), null=True, blank=True, help_text=_("里程碑开始的月份（1–12），此前的季度不评估")
+    )
+    due_month = models.PositiveSmallIntegerField(
+        _("完成月份"), null=True, blank=True, help_text=_("里程碑须在该月底前完成（1–12）")
+    )
+    completed_on = models.DateField(_("完成日期"), null=True, blank=True, help_text=_("完成之前的季度不算已达成"))
     # Seasonal measures (autumn enrolment: new entrants, on-time entry) have nothing to judge before their
     # season: earlier quarters keep their value but get no status (progress ``detail.reason``).
     assess_from = models.ForeignKey(
@@ -348,7 +358,11 @@ class TargetNote(models.Model):
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="notes")
     period = models.ForeignKey("submissions.Period", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The day the note reports on (its quarter's status and evidence count it there), not the day it was typed.
+    reported_on = models.DateField(_("进展日期"), null=True, blank=True)
     text = models.TextField(_("进展说明"))
+    # The milestone state the note reports; "done" waits for the review before the target counts as done.
+    milestone_status = models.CharField(_("里程碑状态"), max_length=20, choices=MilestoneStatus.choices, blank=True)
     evidence = models.FileField(_("佐证材料"), upload_to="evidence/%Y/", blank=True)
     review_status = models.CharField(max_length=20, choices=NoteReview.choices, default=NoteReview.PENDING)
     review_comment = models.TextField(blank=True)
@@ -365,6 +379,11 @@ class TargetNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.code} · {self.created_at:%Y-%m-%d}"
+
+    @property
+    def reported_date(self) -> datetime.date:
+        """The day the note reports on (the day it was written, for notes from before that field)."""
+        return self.reported_on or timezone.localdate(self.created_at)
 
 
 # --- Plan drafts (a plan read from its document, reviewed before it becomes a plan) ---

@@ -178,6 +178,9 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
                 "applies_to_each_unit": target.applies_to_each_unit,
                 "due_period": _shifted(target.due_period, years, periods),
                 "due_date": _shift_date(target.due_date, years),
+                # The same months next year; not the completion date (the copy starts over, not started).
+                "start_month": target.start_month,
+                "due_month": target.due_month,
                 "assess_from": _shifted(target.assess_from, years, periods),
                 "path_mode": target.path_mode,
                 "at_risk_margin": target.at_risk_margin,

@@ -50,7 +50,7 @@ TARGET_KEYS = (
     "code", "section", "work_item", "text", "kind", "comparator", "direction", "target_value", "target_value_max",
     "unit",
     "applies_to_each_unit", "per", "due_date", "due_period", "indicator", "confidence", "parent", "accepted",
-    "contributes_to",
+    "contributes_to", "start_month", "due_month",
 )  # fmt: skip
 PLAN_KEYS = ("title", "year", "code", "parent", "guiding_ideas")
 _SLUG_OUT = re.compile(r"[^-a-zA-Z0-9_]+")
@@ -183,6 +183,9 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
                 "applies_to_each_unit": bool(t.get("applies_to_each_unit")),
                 "per": t.get("per"),
                 "due_date": t.get("due_date"),
+                # "2-7月份" → 2 and 7, "(3月份)" → 3: a milestone's window (other kinds keep the due date only).
+                "start_month": t.get("start_month"),
+                "due_month": t.get("due_month"),
                 "due_period": t.get("due_period") if t.get("due_period") in periods else None,
                 "indicator": indicator.code if indicator else None,
                 "suggested_indicator": t.get("indicator"),
@@ -301,6 +304,7 @@ ROW_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
         "indicator": _TEXT + _OPTIONAL, "confidence": _NUMBER, "parent": _INT + _OPTIONAL, "accepted": _BOOL,
         "span": (list,) + _OPTIONAL, "suggested_indicator": _TEXT + _OPTIONAL,
         "contributes_to": _TEXT + _OPTIONAL, "suggested_comparator": _TEXT + _OPTIONAL,
+        "start_month": _INT + _OPTIONAL, "due_month": _INT + _OPTIONAL,
     },
 }  # fmt: skip
 
@@ -533,6 +537,9 @@ def validate_draft(user: AbstractBaseUser, draft: PlanDraft) -> _Plan:
         if fields["code"] in seen_codes:
             row_errors["code"] = [_("同一工作要点中目标代码不能重复。")]
         seen_codes.add(fields["code"])
+        if fields["kind"] == TargetKind.MILESTONE:
+            for name in ("start_month", "due_month"):
+                fields[name] = row.get(name) if isinstance(row.get(name), int) else None
         if fields["kind"] == TargetKind.FREQUENCY and fields.get("target_value") is not None:
             fields["per_unit_minimum"] = fields["target_value"]
         if not row_errors:

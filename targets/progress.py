@@ -47,9 +47,13 @@ Kinds:
   schools complying; in the first quarter of a semester a school complies when it has reached half
   the minimum (pace). Met when all comply at the end of the semester, on_track when all are on pace
   mid-semester; at_risk / off_track by the share as above. Detail lists the schools that don't.
-- milestone: done → met; overdue (as of the end of the period, or today if earlier; the plan year's Q4 as of
-  today, so a 12-31 due date turns off track once it has passed) and not done → off_track; blocked →
-  at_risk; in progress, or not started with notes → on_track; else no_data.
+- milestone: judged as of the end of the period (or today if earlier; the plan year's Q4 as of today, so a 12-31
+  due date turns off track once it has passed), from what was known then: done by then (``completed_on``, set when
+  a reviewer accepts a "done" note or staff enter it) → met; overdue (due date, else the end of the due month,
+  else the due period) → off_track; before its start month with no note → no_data (``reason``
+  ``before_start``); blocked (the latest dated note's state, else the target's) → at_risk; in progress, a note
+  by then, or inside its start–due window → on_track; else no_data. A "done" note awaiting review is in
+  progress (``awaiting_review``). Notes and evidence count in the quarter they report on.
 - narrative: the latest note of the period: accepted → met, pending review → on_track,
   returned → at_risk; no note → no_data.
 - comparator ``improves`` (threshold, quantity; "有一定提高"): met when the value is strictly better (higher, or
@@ -787,38 +791,89 @@ def _improves(target: Target, period: Period, unit: UnitInfo, is_scope: bool, da
 def _note_ref(note: TargetNote) -> NoteRef:
     return {
         "id": note.pk,
-        "date": note.created_at.date().isoformat(),
+        "date": note.reported_date.isoformat(),
         "text": note.text[:200],
         "review_status": note.review_status,
         "has_evidence": bool(note.evidence),
     }
 
 
+def milestone_window(target: Target) -> tuple[datetime.date | None, datetime.date | None]:
+    """A milestone's first day (its start month in the plan year) and due day: the due date, else the end of the
+    due month in the plan year, else the end of the due period. None where the target gives none."""
+    year = target.plan.year
+    start = datetime.date(year, target.start_month, 1) if target.start_month else None
+    due: datetime.date | None = target.due_date
+    if due is None and target.due_month:
+        due = datetime.date(year + target.due_month // 12, target.due_month % 12 + 1, 1) - datetime.timedelta(days=1)
+    if due is None and target.due_period_id:
+        due = target.due_period.end_date
+    return start, due
+
+
+def _note_in_quarter(note: TargetNote, period: Period) -> bool:
+    """A note belongs to the quarter it reports on (its period, else the quarter of its date)."""
+    if note.period_id is not None:
+        return note.period_id == period.pk
+    return period.start_date <= note.reported_date <= period.end_date
+
+
 def _milestone(target: Target, period: Period, data: Inputs) -> Result:
-    due = target.due_date or (target.due_period.end_date if target.due_period_id else None)
+    """A milestone's status in one quarter, from what was known by then (see the module docstring)."""
+    start, due = milestone_window(target)
     # Judged as of the period's end (or today, if earlier); the plan year's last quarter has no later quarter to
     # turn off track in, so it is judged as of today: a milestone due on 12-31 turns off track once 12-31 passed.
     last_quarter = period.year == target.plan.year and period.quarter == 4
     as_of = data.today if last_quarter else min(data.today, period.end_date)
-    overdue = due is not None and as_of > due
-    notes = [n for n in data.notes.get(target.pk, []) if n.created_at.date() <= period.end_date]
-    state = target.milestone_status or MilestoneStatus.NOT_STARTED
-    if state == MilestoneStatus.DONE:
+    notes = sorted(data.notes.get(target.pk, []), key=lambda n: (n.reported_date, n.created_at, n.pk), reverse=True)
+    known = [n for n in notes if n.reported_date <= as_of]
+    of_quarter = [n for n in notes if _note_in_quarter(n, period)]
+    # Done from the completion date on (an undated "done" from before that field: done in every quarter).
+    if target.completed_on is not None:
+        done = target.completed_on <= as_of
+    else:
+        done = target.milestone_status == MilestoneStatus.DONE
+    # The state as of then: the latest dated note that reports one (a returned note does not count), else the
+    # target's own. "Done" counts only through the completion date, i.e. once a reviewer accepted it.
+    stated = [n for n in notes if n.milestone_status and n.review_status != NoteReview.RETURNED]
+    stated_by_then = [n for n in stated if n.reported_date <= as_of]
+    if stated_by_then:
+        state = stated_by_then[0].milestone_status
+    elif stated:  # the notes date every state: before the first one, nothing had started
+        state = MilestoneStatus.NOT_STARTED
+    else:
+        state = target.milestone_status or MilestoneStatus.NOT_STARTED
+    awaiting_review = any(
+        n.milestone_status == MilestoneStatus.DONE and n.review_status == NoteReview.PENDING for n in known
+    )
+    if state == MilestoneStatus.DONE and not done:
+        state = MilestoneStatus.IN_PROGRESS
+    if done:
+        state = MilestoneStatus.DONE
+    overdue = due is not None and as_of > due and not done
+    reason = None
+    if done:
         status = S.MET
     elif overdue:
         status = S.OFF_TRACK
+    elif start is not None and as_of < start and not known:
+        status, reason = S.NO_DATA, "before_start"
     elif state == MilestoneStatus.BLOCKED:
         status = S.AT_RISK
-    elif state == MilestoneStatus.IN_PROGRESS or notes:
-        status = S.ON_TRACK
+    elif state == MilestoneStatus.IN_PROGRESS or known or start is not None:
+        status = S.ON_TRACK  # in its window (start month given) the plan has the work under way
     else:
         status = S.NO_DATA
     detail = ProgressDetail(
+        reason=reason,
         milestone_status=state,
         due_date=due.isoformat() if due else None,
-        overdue=overdue and state != MilestoneStatus.DONE,
-        notes=[_note_ref(n) for n in notes[:3]],
-        evidence_count=sum(1 for n in notes if n.evidence),
+        start_date=start.isoformat() if start else None,
+        completed_on=target.completed_on.isoformat() if done and target.completed_on else None,
+        awaiting_review=True if awaiting_review and not done else None,
+        overdue=overdue,
+        notes=[_note_ref(n) for n in of_quarter[:3]],
+        evidence_count=sum(1 for n in of_quarter if n.evidence),
     )
     return Result(status=status, detail=detail)
 

@@ -25,8 +25,9 @@ Keys (all optional; absent when they do not apply):
 - improves ("有一定提高"): ``baseline`` (the value to beat), ``baseline_period`` (its quarter's code; absent for an
   explicit baseline value without a quarter), ``change`` (actual − baseline); ``reason`` ``no_baseline`` when
   the baseline has no value yet.
-- milestone: ``milestone_status``, ``due_date`` (written even when null), ``overdue``, ``notes``,
-  ``evidence_count``; narrative: ``notes``.
+- milestone: ``milestone_status`` (as of the quarter), ``due_date`` (written even when null), ``start_date``,
+  ``completed_on``, ``awaiting_review`` (a "done" note not yet accepted), ``overdue``, ``notes`` and
+  ``evidence_count`` (of the quarter the notes report on), ``reason`` ``before_start``; narrative: ``notes``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ class ProgressDetail:
     sub_targets: list[SubTargetRef] | None = None
     milestone_status: str | None = None
     due_date: str | None = None
+    start_date: str | None = None
+    completed_on: str | None = None
+    awaiting_review: bool | None = None
     overdue: bool | None = None
     notes: list[NoteRef] | None = None
     evidence_count: int | None = None
@@ -152,6 +156,9 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "sub_targets": list,
     "milestone_status": str,
     "due_date": str,
+    "start_date": str,
+    "completed_on": str,
+    "awaiting_review": bool,
     "overdue": bool,
     "notes": list,
     "evidence_count": int,

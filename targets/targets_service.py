@@ -7,6 +7,7 @@ Every write recomputes the target's progress in the same transaction (one target
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -47,15 +48,16 @@ if TYPE_CHECKING:
 EDITABLE_FIELDS = (
     "section", "work_item", "code", "text", "kind", "indicator", "comparator", "direction", "target_value",
     "target_value_max", "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit",
-    "due_period", "due_date", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user",
-    "part_of", "contributes_to", "milestone_status", "order",
+    "due_period", "due_date", "start_month", "due_month", "completed_on", "assess_from", "path_mode",
+    "at_risk_margin", "owner_unit", "owner_name", "owner_user", "part_of", "contributes_to", "milestone_status",
+    "order",
 )  # fmt: skip
 # Changing one of these on a published plan changes what the bureau promised: it needs a reason.
 MEASURE_FIELDS = frozenset(
     {
         "kind", "indicator", "comparator", "direction", "target_value", "target_value_max", "per_unit_minimum",
         "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period", "due_date",
-        "assess_from",
+        "start_month", "due_month", "assess_from",
     }
 )  # fmt: skip
 MEASURED_KINDS = {TargetKind.THRESHOLD, TargetKind.QUANTITY, TargetKind.COUNT_UNITS, TargetKind.LIMIT,
@@ -138,6 +140,7 @@ def validate_target(plan: Plan, target: Target) -> None:
             add("assess_from", _("起评季度须在工作要点年度（{year}年）内。").format(year=plan.year))
         elif target.assess_from.index > due_index(target):
             add("assess_from", _("起评季度不能晚于完成期限。"))
+    _validate_milestone_time(plan, target, add)
     if target.at_risk_margin is not None and not (Decimal(0) <= target.at_risk_margin <= Decimal(1)):
         add("at_risk_margin", _("风险容差应在 0 到 1 之间（0.05 即 5%）。"))
     if target.part_of_id is not None and (target.part_of.plan_id != plan.pk or target.part_of_id == target.pk):
@@ -173,6 +176,53 @@ def _check_improves(plan: Plan, target: Target, add: Callable[[str, str], None])
             "baseline_period",
             _("没有{year}年的统计周期，无法与上年同期比较：请填写基线值或基线周期。").format(year=plan.year - 1),
         )
+
+
+def _validate_milestone_time(plan: Plan, target: Target, add: Callable[[str, str], None]) -> None:
+    """A milestone's start/due month (1–12, due not before start) and completion date (in the plan year)."""
+    timed = [name for name in ("start_month", "due_month", "completed_on") if getattr(target, name) is not None]
+    if timed and target.kind != TargetKind.MILESTONE:
+        for name in timed:
+            add(name, _("只有里程碑目标设开始月份、完成月份和完成日期。"))
+        return
+    for name in ("start_month", "due_month"):
+        month = getattr(target, name)
+        if month is not None and not 1 <= month <= 12:
+            add(name, _("月份须在 1 到 12 之间。"))
+    if (
+        target.start_month is not None
+        and target.due_month is not None
+        and 1 <= target.start_month <= 12
+        and target.due_month < target.start_month
+    ):
+        add("due_month", _("完成月份不能早于开始月份。"))
+    if target.completed_on is not None:
+        if target.completed_on.year != plan.year:
+            add("completed_on", _("完成日期须在工作要点年度（{year}年）内。").format(year=plan.year))
+        elif target.completed_on > timezone.localdate():
+            add("completed_on", _("完成日期不能晚于今天。"))
+        if target.milestone_status and target.milestone_status != MilestoneStatus.DONE:
+            add("milestone_status", _("已填写完成日期的里程碑，状态须为“已完成”。"))
+
+
+def _with_completion(plan: Plan, current: Target | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A milestone's status and completion date kept together: a completion date makes it done; "done" without a
+    date is done today (when today is in the plan year); leaving "done" clears the date."""
+    fields = dict(fields)
+    kind = fields.get("kind", current.kind if current else None)
+    if kind != TargetKind.MILESTONE:
+        return fields
+    status = fields.get("milestone_status", current.milestone_status if current else "")
+    completed = fields.get("completed_on", current.completed_on if current else None)
+    if completed is not None and ("milestone_status" not in fields or not status) and status != MilestoneStatus.DONE:
+        fields["milestone_status"] = MilestoneStatus.DONE
+    elif status == MilestoneStatus.DONE and completed is None:
+        today = timezone.localdate()
+        if today.year == plan.year:
+            fields["completed_on"] = today
+    elif status != MilestoneStatus.DONE and completed is not None and "completed_on" not in fields:
+        fields["completed_on"] = None
+    return fields
 
 
 CODE_NUMBER = re.compile(r"^(.*?)(\d+)$")
@@ -224,7 +274,7 @@ def create_target(
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ServiceError({name: [_("不能设置该字段。")] for name in sorted(unknown)})
-    target = Target(plan=plan, copied_from=copied_from, **fields)
+    target = Target(plan=plan, copied_from=copied_from, **_with_completion(plan, None, fields))
     if target.scope_id is None:
         target.scope = plan.owner_unit
     _require_admin(user, plan, target)
@@ -255,6 +305,7 @@ def update_target(
         applies = kind_fields.fields_of(new_kind)
         stale = {name: kind_fields.cleared_value(name) for name in EDITABLE_FIELDS if name not in applies}
         fields = {**{name: value for name, value in stale.items() if name not in fields}, **fields}
+    fields = _with_completion(plan, target, fields)
     changes = []
     for name, new in fields.items():
         old = getattr(target, name)
@@ -332,16 +383,42 @@ def check_evidence(upload: UploadedFile) -> None:
         raise ServiceError({"evidence": [_("文件内容与扩展名不符。")]})
 
 
+def _note_date_and_period(
+    target: Target, reported_on: datetime.date | None, period: Period | None, errors: dict[str, list[str]]
+) -> tuple[datetime.date, Period | None]:
+    """The day a note reports on (default: today, or its quarter's last day if that is earlier) and its quarter
+    (default: the quarter of that day). The day lies in the plan year, not in the future, inside its quarter."""
+    from submissions.models import Period as PeriodModel  # a left app: a lazy import only for the model
+
+    today = timezone.localdate()
+    year = target.plan.year
+    if reported_on is None:
+        reported_on = min(today, period.end_date) if period is not None else today
+        if period is None and reported_on.year != year:  # written after the year: it reports on the year's end
+            reported_on = min(today, datetime.date(year, 12, 31))
+    if reported_on.year != year:
+        errors["reported_on"] = [_("进展日期须在工作要点年度（{year}年）内。").format(year=year)]
+    elif reported_on > today:
+        errors["reported_on"] = [_("进展日期不能晚于今天。")]
+    elif period is not None and not period.start_date <= reported_on <= period.end_date:
+        errors["reported_on"] = [_("进展日期不在所选季度内。")]
+    if period is None and "reported_on" not in errors:
+        period = PeriodModel.objects.filter(year=reported_on.year, quarter=(reported_on.month - 1) // 3 + 1).first()
+    return reported_on, period
+
+
 def add_note(
     user: AbstractBaseUser,
     target: Target,
     *,
     text: str,
     period: Period | None = None,
+    reported_on: datetime.date | None = None,
     evidence: UploadedFile | None = None,
     milestone_status: str | None = None,
 ) -> TargetNote:
-    """A dated progress note (with optional evidence) on a milestone or narrative; may move the milestone status."""
+    """A dated progress note (with optional evidence) on a milestone or narrative, reporting on ``reported_on``
+    (its quarter: ``period``). It may move the milestone's state; "done" waits for the review (``review_note``)."""
     if not can_write_notes(user, target):
         scope.require(user, Perm.ADMIN, target.scope)  # raises PermissionDenied
     errors: dict[str, list[str]] = {}
@@ -349,31 +426,52 @@ def add_note(
         errors["target"] = [_("只有里程碑和定性工作目标可以填写进展记录。")]
     if not (text or "").strip():
         errors["text"] = [_("请填写进展说明。")]
-    if target.kind == TargetKind.NARRATIVE and period is None:
+    if target.kind == TargetKind.NARRATIVE and period is None and reported_on is None:
         errors["period"] = [_("定性工作的进展须选择季度。")]
     if milestone_status and (target.kind != TargetKind.MILESTONE or milestone_status not in MilestoneStatus.values):
         errors["milestone_status"] = [_("里程碑状态无效。")]
+    reported_on, period = _note_date_and_period(target, reported_on, period, errors)
     if errors:
         raise ServiceError(errors)
     if evidence is not None:
         check_evidence(evidence)
     with transaction.atomic():
-        note = TargetNote(target=target, period=period, author=user, text=text.strip())
+        note = TargetNote(
+            target=target, period=period, reported_on=reported_on, author=user, text=text.strip(),
+            milestone_status=milestone_status or "",
+        )  # fmt: skip
         if evidence is not None:
             note.evidence = evidence
         note.save()
-        if milestone_status and milestone_status != target.milestone_status:
-            TargetChange.objects.create(
-                target=target, user=user, field="milestone_status", old_value=target.milestone_status,
-                new_value=milestone_status, reason=text.strip()[:500],
-            )  # fmt: skip
-            Target.objects.filter(pk=target.pk).update(
-                milestone_status=milestone_status, version=F("version") + 1, updated_at=timezone.now()
-            )
-            audit.record_bulk([(target, {"milestone_status": (target.milestone_status, milestone_status)})])
-            target.refresh_from_db(fields=["milestone_status", "version"])
+        if milestone_status and milestone_status != MilestoneStatus.DONE:
+            _set_milestone_state(user, target, milestone_status, None, text)
         recompute_progress(target_ids=[target.pk])
     return note
+
+
+def _set_milestone_state(
+    user: AbstractBaseUser, target: Target, state: str, completed_on: datetime.date | None, reason: str
+) -> None:
+    """Move a milestone's state (and completion date) from a note: history, audit, version."""
+    if state == target.milestone_status and completed_on == target.completed_on:
+        return
+    changes = {
+        "milestone_status": (target.milestone_status, state),
+        "completed_on": (target.completed_on, completed_on),
+    }
+    changed = {name: pair for name, pair in changes.items() if _display(pair[0]) != _display(pair[1])}
+    TargetChange.objects.bulk_create(
+        [
+            TargetChange(target=target, user=user, field=name, old_value=_display(old), new_value=_display(new),
+                         reason=reason.strip()[:500])
+            for name, (old, new) in changed.items()
+        ]
+    )  # fmt: skip
+    Target.objects.filter(pk=target.pk).update(
+        milestone_status=state, completed_on=completed_on, version=F("version") + 1, updated_at=timezone.now()
+    )
+    audit.record_bulk([(target, changed)])
+    target.refresh_from_db(fields=["milestone_status", "completed_on", "version"])
 
 
 def review_note(user: AbstractBaseUser, note: TargetNote, *, accept: bool, comment: str = "") -> TargetNote:
@@ -386,5 +484,8 @@ def review_note(user: AbstractBaseUser, note: TargetNote, *, accept: bool, comme
         note.review_comment = (comment or "").strip()
         note.reviewed_by = user  # type: ignore[assignment]
         note.save(update_fields=["review_status", "review_comment", "reviewed_by", "updated_at"])
+        if accept and note.milestone_status == MilestoneStatus.DONE:
+            # The milestone is done from the day the accepted note reports on (not from the review day).
+            _set_milestone_state(user, note.target, MilestoneStatus.DONE, note.reported_date, note.text)
         recompute_progress(target_ids=[note.target_id])
     return note

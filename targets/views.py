@@ -296,7 +296,7 @@ def target_notes(request: HttpRequest, code: str, target: str) -> HttpResponse:
             try:
                 targets_service.add_note(
                     request.user, obj, text=form.cleaned_data["text"], period=form.cleaned_data.get("period"),
-                    evidence=form.cleaned_data.get("evidence"),
+                    reported_on=form.cleaned_data.get("reported_on"), evidence=form.cleaned_data.get("evidence"),
                     milestone_status=form.cleaned_data.get("milestone_status") or None,
                 )  # fmt: skip
             except ServiceError as error:

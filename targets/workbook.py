@@ -53,6 +53,7 @@ TARGET_COLUMNS = [
     ("owner_unit", "责任单位代码"), ("owner_name", "责任科室/人"), ("part_of", "所属目标代码"),
     ("contributes_to", "对应上级目标代码"), ("milestone_status", "里程碑状态"), ("order", "顺序"),
     ("assess_from", "起评季度"), ("direction", "改进方向"),
+    ("start_month", "开始月份"), ("due_month", "完成月份"), ("completed_on", "完成日期"),
 ]  # fmt: skip
 YES, NO = "是", "否"
 
@@ -117,6 +118,7 @@ def export_plan(plan: Plan) -> bytes:
             target.contributes_to.code if target.contributes_to_id else "",
             _label(MilestoneStatus, target.milestone_status), target.order,
             target.assess_from.code if target.assess_from_id else "", _label(Direction, target.direction),
+            target.start_month, target.due_month, target.completed_on,
         ]  # fmt: skip
         sheet.append(safe_row(sheet, row))
     buffer = io.BytesIO()
@@ -441,6 +443,9 @@ def _import_target(
         fields["assess_from"] = parsed.get(row, "assess_from", _lookup(periods, _("周期")))
     if "direction" in row:  # as for assess_from: an older workbook leaves the target's as it is
         fields["direction"] = parsed.get(row, "direction", _choice(Direction, _("改进方向"))) or ""
+    for name, parse in (("start_month", _integer), ("due_month", _integer), ("completed_on", _date)):
+        if name in row:  # likewise for a milestone's months and completion date
+            fields[name] = parsed.get(row, name, parse)
     part_of = parsed.get(row, "part_of", _text)
     if len(errors.cell_errors) > before or not code:
         return

@@ -131,6 +131,7 @@ class DraftTarget:
             "per": self.per,
             "due_date": due.isoformat() if due else None,
             "due_month": self.due_month,
+            "start_month": self.due_start_month,
             "due_period": self.due_period,
             "indicator": self.indicator,
             "indicator_confidence": round(self.indicator_confidence, 2),

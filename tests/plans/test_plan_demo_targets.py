@@ -53,5 +53,14 @@ def test_demo_targets_are_linked_and_idempotent(db: None) -> None:
     # 第五小学 delivered (met); 特殊教育提升计划 blocked and overdue by Q3 (off track)
     assert Progress.objects.get(target=seed.get(code="T16"), period__code="2023Q4").status == "met"
     assert Progress.objects.get(target=seed.get(code="T21"), period__code="2023Q3").status == "off_track"
+    # 招生工作意见 in its 2–4 月 window, issued on 20 April: under way in Q1, met from Q2 on (not before)
+    t41 = seed.get(code="T41")
+    assert (t41.start_month, t41.due_month, str(t41.completed_on)) == (2, 4, "2023-04-20")
+    assert [p.status for p in Progress.objects.filter(target=t41, org_unit=t41.scope).order_by("period__quarter")] == [
+        "on_track",
+        "met",
+        "met",
+        "met",
+    ]
     # 2023 standard-kindergarten grants of the demo tree: 2023-04-18 and 2023-09-26 → 2 by Q4
     assert Progress.objects.get(target=seed.get(code="T03"), period__code="2023Q4", org_unit__code="CITY").actual == 2

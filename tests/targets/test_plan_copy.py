@@ -73,7 +73,8 @@ def source(tree, users):  # noqa: ANN001, ANN201
     })  # fmt: skip
     t_milestone = service(users.bea, plan, {
         "section": equity, "code": "T03", "text": "秋季交付新校", "kind": TargetKind.MILESTONE, "order": 4,
-        "due_date": datetime.date(2023, 9, 30), "milestone_status": MilestoneStatus.DONE,
+        "due_date": datetime.date(2023, 9, 30), "milestone_status": MilestoneStatus.DONE, "start_month": 3,
+        "due_month": 9, "completed_on": datetime.date(2023, 9, 20),
     })  # fmt: skip
     TargetPathPoint.objects.create(target=t_total, period=quarters[0], expected_value=D(5000))
     TargetPathPoint.objects.create(target=t_total, period=quarters[3], expected_value=D(23000))
@@ -119,6 +120,7 @@ def test_the_copy_has_the_structure_targets_links_and_owners_as_a_draft(users, t
     assert rate.due_period is None  # 2024Q4 is not defined yet
     assert milestone.due_date == datetime.date(2024, 9, 30)
     assert milestone.milestone_status == MilestoneStatus.NOT_STARTED
+    assert (milestone.start_month, milestone.due_month, milestone.completed_on) == (3, 9, None)
     # Created through the target service: each has its history row and computed progress.
     assert TargetChange.objects.filter(target__plan=copy, field="created").count() == 4
     assert Progress.objects.filter(target=rate).exists()

@@ -250,11 +250,16 @@ def test_owner_principal_updates_the_milestone_from_their_page(client, users, pl
     assert "第五小学2023年秋季交付办学" in page
     url = reverse("plans:target_notes", args=["p23", "T16"])
     evidence = SimpleUploadedFile("验收.pdf", b"%PDF-1.4 ok", content_type="application/pdf")
-    response = client.post(url, {"text": "通过竣工验收", "milestone_status": "done", "evidence": evidence})
+    response = client.post(
+        url, {"text": "通过竣工验收", "milestone_status": "done", "evidence": evidence, "reported_on": "2023-09-28"}
+    )
     assert response.status_code == 302
     target = Target.objects.get(code="T16")
-    assert target.milestone_status == "done"
-    assert target.progress.get().status == "met"
+    note = target.notes.get()
+    assert (note.reported_on, note.milestone_status) == (datetime.date(2023, 9, 28), "done")
+    # Awaiting review: not done, not met.
+    assert target.milestone_status != "done"
+    assert not target.progress.filter(status="met").exists()
     bad = client.post(url, {"text": "x", "evidence": SimpleUploadedFile("a.pdf", b"not a pdf")})
     assert "文件内容与扩展名不符。" in bad.content.decode()
 

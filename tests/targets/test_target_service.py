@@ -186,16 +186,31 @@ def milestone(users, tree, plan, section):  # noqa: ANN001, ANN201
 
 def test_the_owner_principal_updates_a_milestone_with_evidence(users, milestone, q1) -> None:  # noqa: ANN001
     pdf = SimpleUploadedFile("验收报告.pdf", b"%PDF-1.7 ...", content_type="application/pdf")
+    for quarter in (2, 3, 4):
+        Period.objects.create(code=f"2023Q{quarter}", year=2023, quarter=quarter, opens_on=q1.opens_on,
+                              due_on=q1.due_on, locks_on=q1.locks_on)  # fmt: skip
 
     note = service.add_note(
-        users.alice, milestone, text="主体工程完工", evidence=pdf, milestone_status=MilestoneStatus.DONE
-    )
+        users.alice, milestone, text="主体工程完工", evidence=pdf, milestone_status=MilestoneStatus.DONE,
+        reported_on=datetime.date(2023, 8, 20),
+    )  # fmt: skip
+
+    # "Done" waits for the bureau's review: the milestone is not done yet, nor met in any quarter.
+    milestone.refresh_from_db()
+    assert milestone.milestone_status == ""
+    assert note.evidence.name.endswith(".pdf")
+    assert (note.reported_on, note.period.code, note.milestone_status) == (datetime.date(2023, 8, 20), "2023Q3", "done")
+    assert not Progress.objects.filter(target=milestone, status="met").exists()
+
+    service.review_note(users.bea, note, accept=True)
 
     milestone.refresh_from_db()
     assert milestone.milestone_status == MilestoneStatus.DONE
-    assert note.evidence.name.endswith(".pdf")
-    assert Progress.objects.get(target=milestone, period=q1).status == "met"
+    assert milestone.completed_on == datetime.date(2023, 8, 20)  # the day the note reports on
+    assert Progress.objects.get(target=milestone, period=q1).status != "met"
+    assert Progress.objects.get(target=milestone, period__quarter=3).status == "met"
     assert TargetChange.objects.get(target=milestone, field="milestone_status").new_value == "done"
+    assert TargetChange.objects.get(target=milestone, field="completed_on").new_value == "2023-08-20"
 
 
 def test_other_principals_may_not_write_notes(users, milestone) -> None:  # noqa: ANN001
