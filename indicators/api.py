@@ -51,6 +51,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "definition",
             "numerator",
             "denominator",
+            "weight",
             "factor",
             "decimals",
             "unit",
