@@ -423,7 +423,8 @@ class _Plan:
         or missing denominator) or no positive weight is left out (lo 1); a unit that reported neither
         is not a reporting unit of this indicator (0, 0). 不适用 voids a side as in a ratio."""
         indicator = compiled.indicator
-        assert compiled.numerator is not None and compiled.denominator is not None
+        assert compiled.numerator is not None
+        assert compiled.denominator is not None
         num = expressions.compile_sql(compiled.numerator, self.column)
         den = expressions.compile_sql(compiled.denominator, self.column)
         num_na = self._not_applicable_sql(compiled.numerator)

@@ -84,7 +84,8 @@ def test_fewer_than_two_units_give_no_value(tree, q1):
     assert iv(cv, tree.d2, q1).value is None
     assert iv(mean, tree.d2, q1).value is None
     s3 = iv(cv, tree.s3, q1)
-    assert s3.value is None and s3.unit_count == 1
+    assert s3.value is None
+    assert s3.unit_count == 1
     assert s3.numerator / s3.denominator == D(8)
 
 
