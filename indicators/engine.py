@@ -237,6 +237,12 @@ def dispersion_value(
     return None if weighted_sum == 0 else spread / mean
 
 
+def _fence() -> str:
+    """Keeps PostgreSQL from inlining a subquery into its caller: each column the caller names several times
+    (a spread's n, d and w, with their 不适用 EXISTS tests) is then computed once per row, not once per use."""
+    return " OFFSET 0" if connection.vendor == "postgresql" else ""
+
+
 def _literal_list(values: Iterable[str]) -> str:
     # Filter values are TextChoices codes; anything else is dropped rather than quoted.
     return ", ".join(f"'{value}'" for value in values if _SAFE_LITERAL.match(str(value)))
@@ -440,7 +446,7 @@ class _Plan:
         factor = Decimal(indicator.factor)  # a Decimal literal, never text
         inner = (
             f"SELECT base.unit_id AS unit_id, base.period_id AS period_id, {num} AS n, {den} AS d, {weight} AS w "  # nosec B608
-            f"FROM base WHERE {_filter_sql(indicator)}"
+            f"FROM base WHERE {_filter_sql(indicator)}{_fence()}"
         )
         values = (
             "SELECT y.unit_id AS unit_id, y.period_id AS period_id, y.n AS n, y.d AS d, y.w AS w, "  # nosec B608
