@@ -982,6 +982,7 @@ class WindowValue:
     value: object
     unit_count: int
     computed_at: datetime.datetime
+    left_out_count: int = 0  # mean / stddev / cv: units that reported but had no value of their own
 
 
 def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], window: Window) -> list[WindowValue]:
@@ -1054,7 +1055,7 @@ base AS (
 own AS ({" UNION ALL ".join(owns)})
 SELECT own.indicator_id, mem.unit_id,
        CASE i.aggregation WHEN 'max' THEN MAX(own.num) WHEN 'min' THEN MIN(own.num) ELSE SUM(own.num) END,
-       SUM(own.den), SUM(own.cnt), SUM(own.m2)
+       SUM(own.den), SUM(own.cnt), SUM(own.m2), SUM(own.lo)
 FROM own JOIN mem ON mem.member_id = own.unit_id JOIN targets_indicator i ON i.id = own.indicator_id
 GROUP BY own.indicator_id, mem.unit_id, i.aggregation
 """  # nosec B608
@@ -1072,7 +1073,7 @@ GROUP BY own.indicator_id, mem.unit_id, i.aggregation
     for c in compiled:
         indicator = c.indicator
         for unit in units:
-            num, den, cnt, m2 = found.get((indicator.pk, unit.pk), (None, None, 0, None))
+            num, den, cnt, m2, left_out = found.get((indicator.pk, unit.pk), (None, None, 0, None, 0))
             num, den = _decimal(num), _decimal(den)
             if indicator.aggregation in DISPERSION_AGGREGATIONS:
                 value = dispersion_value(indicator.aggregation, num, den, _decimal(m2), int(cnt or 0))
@@ -1082,7 +1083,9 @@ GROUP BY own.indicator_id, mem.unit_id, i.aggregation
                 value = None  # "无数据", never 0 and never an error
             else:
                 value = num * indicator.factor / den
-            result.append(WindowValue(indicator, unit, window.code, num, den, value, int(cnt or 0), now))
+            result.append(
+                WindowValue(indicator, unit, window.code, num, den, value, int(cnt or 0), now, int(left_out or 0))
+            )
     return result
 
 
