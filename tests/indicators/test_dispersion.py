@@ -17,6 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from indicators import engine
@@ -218,3 +219,18 @@ def test_the_api_refuses_a_cv_without_denominator_in_either_language(users, figu
     )
     assert created.status_code == 201, created.json()
     assert created.json()["weight"] == "classes"
+
+
+def test_the_form_refuses_a_cv_without_denominator_and_saves_one_with_a_weight(client, users, tree, q1):
+    client.force_login(users.bea)
+    form = {"code": "x", "name": "x", "aggregation": "cv", "numerator": "area", "factor": "1", "decimals": 3}
+    response = client.post(reverse("indicators:indicator_create"), {**form, "is_active": "on"})
+    assert response.status_code == 200
+    assert "需要分母表达式" in response.content.decode()
+    assert not Indicator.objects.filter(code="x").exists()
+    response = client.post(
+        reverse("indicators:indicator_create"),
+        {**form, "denominator": "enrolled", "weight": "classes", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    assert Indicator.objects.get(code="x").weight == "classes"
