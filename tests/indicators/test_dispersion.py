@@ -20,7 +20,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from indicators import engine
+from indicators import engine, explain
 from indicators.models import Aggregation, Indicator
 from indicators.services import save_indicator
 from portal.errors import ServiceError
@@ -234,3 +234,14 @@ def test_the_form_refuses_a_cv_without_denominator_and_saves_one_with_a_weight(c
     )
     assert response.status_code == 302
     assert Indicator.objects.get(code="x").weight == "classes"
+
+
+def test_the_explanation_recomputes_the_stored_cv(tree, q1):
+    cv = spread(Aggregation.CV, weight="classes")
+    report(tree.s1, q1, classes=1)
+    report(tree.s2, q1, classes=3)
+    engine.full_recompute()
+    result = explain.explain(cv, tree.city, q1)
+    assert [c.unit.code for c in result.contributions] == ["S1", "S2", "S3"]  # S3 reported, left out (no weight)
+    assert (result.numerator, result.denominator) == (D(55), D(4))  # 10 · 1 + 15 · 3, 1 + 3
+    assert rounded(result.value) == rounded(result.stored.value) == D("0.1575")
