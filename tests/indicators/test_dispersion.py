@@ -24,6 +24,7 @@ from indicators import engine, explain
 from indicators.models import Aggregation, Indicator
 from indicators.services import save_indicator
 from portal.errors import ServiceError
+from portal.models import ConfigChange
 from tests.indicators.engine_data import indicator, iv, period, report, snapshot, stock
 
 D = Decimal
@@ -245,3 +246,18 @@ def test_the_explanation_recomputes_the_stored_cv(tree, q1):
     assert [c.unit.code for c in result.contributions] == ["S1", "S2", "S3"]  # S3 reported, left out (no weight)
     assert (result.numerator, result.denominator) == (D(55), D(4))  # 10 · 1 + 15 · 3, 1 + 3
     assert rounded(result.value) == rounded(result.stored.value) == D("0.1575")
+
+
+def test_a_weight_change_recomputes_and_is_audited(users, tree, q1, django_capture_on_commit_callbacks):
+    cv = spread(Aggregation.CV)
+    engine.full_recompute()
+    assert rounded(iv(cv, tree.t1, q1).value) == D("0.1768")
+    report(tree.s1, q1, classes=1)
+    report(tree.s2, q1, classes=3)
+    cv.weight = "classes"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert save_indicator(cv, users.bea) is True
+    assert rounded(iv(cv, tree.t1, q1).value) == D("0.1575")
+    change = ConfigChange.objects.filter(object_id=str(cv.pk)).order_by("-pk").first()
+    assert change is not None
+    assert change.changes["weight"] == ["", "classes"]
