@@ -261,3 +261,11 @@ def test_a_weight_change_recomputes_and_is_audited(users, tree, q1, django_captu
     change = ConfigChange.objects.filter(object_id=str(cv.pk)).order_by("-pk").first()
     assert change is not None
     assert change.changes["weight"] == ["", "classes"]
+
+
+def test_the_indicator_page_states_the_spread_formula(client, users, tree, q1):
+    spread(Aggregation.CV, weight="classes")
+    engine.full_recompute()
+    client.force_login(users.bea)
+    page = client.get(reverse("indicators:indicator_detail", kwargs={"code": "area_cv"})).content.decode()
+    assert "Xᵢ = (area) ÷ (enrolled), Pᵢ = classes" in page
