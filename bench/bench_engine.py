@@ -145,10 +145,13 @@ def reference_value(compiled: Any, unit: Any, period: Any) -> tuple[Decimal | No
 def reference_run(periods: list[Any]) -> dict[str, Any]:
     """Time the reference on a sample per level; extrapolate to every unit × period × indicator."""
     from indicators.engine import load_indicators
-    from indicators.models import IndicatorValue
+    from indicators.models import DISPERSION_AGGREGATIONS, IndicatorValue
     from schools.models import OrgUnit
 
-    compiled = [c for c in load_indicators() if c.indicator.aggregation != "count_designations"]
+    # Designation counts and the spreads across units (mean / stddev / cv: bench_dispersion.py) have no
+    # per-unit reference here.
+    skipped = {"count_designations", *DISPERSION_AGGREGATIONS}
+    compiled = [c for c in load_indicators() if c.indicator.aggregation not in skipped]
     rng = random.Random(7)
     per_level: dict[str, float] = {}
     counts: dict[str, int] = {}

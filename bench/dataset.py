@@ -43,7 +43,11 @@ FIGURES: list[tuple[str, str, bool, tuple[int, int]]] = [
     ("pop_age_5", "stock", True, (3000, 10000)),
     ("pop_age_6", "stock", True, (3000, 10000)),
     ("pop_disabled_school_age", "stock", True, (60, 250)),
-] + [(f"bench_filler_{i:02d}", "flow" if i % 2 else "stock", False, (0, 500)) for i in range(1, 10)]
+    # read by the demo's three 校际差异系数 (cv) indicators
+    ("pri_classes", "stock", False, (4, 60)),
+    ("pri_boarding_pupils", "stock", False, (0, 400)),
+    ("pri_library_books_added", "flow", False, (0, 800)),
+] + [(f"bench_filler_{i:02d}", "flow" if i % 2 else "stock", False, (0, 500)) for i in range(1, 7)]
 YEAR = 2023
 
 

@@ -250,6 +250,55 @@ INDICATORS: list[dict[str, Any]] = [
 ]
 
 
+# 校际差异系数 (县域义务教育优质均衡): the spread of the schools' own values, CV = S ÷ X̄, each school weighted by
+# its pupils. The national seven (生均教学及辅助用房面积, 生均教学仪器设备值, 每百名学生高学历教师数 …) need
+# figures the demo does not collect (the catalogue has them); these three use the demo's primary-school figures.
+CV_DEFINITION = (
+    "校际差异系数 = 各校指标值的标准差 ÷ 平均值，以各校在校生数为权重：X̄ = ΣPᵢXᵢ ÷ ΣPᵢ，"
+    "S = √(ΣPᵢ(Xᵢ − X̄)² ÷ ΣPᵢ)。分母为 0 或缺失的学校不计入（并计数），少于两所学校时无值。"
+    "县域义务教育优质均衡标准：小学不高于 0.50，初中不高于 0.45。"
+)
+INDICATORS += [
+    {
+        "code": "cv_class_size",
+        "name": "平均班额校际差异系数",
+        "name_en": "Average class size: inter-school coefficient of variation",
+        "numerator": "pri_enrolled",
+        "denominator": "pri_classes",
+        "weight": "pri_enrolled",
+        "aggregation": Aggregation.CV,
+        "decimals": 3,
+        "school_types": PRIMARY,
+        "definition": "各校的值：在校生数 ÷ 班级数（存量）。" + CV_DEFINITION,
+    },
+    {
+        "code": "cv_boarding_share",
+        "name": "寄宿生比例校际差异系数",
+        "name_en": "Share of boarding pupils: inter-school coefficient of variation",
+        "numerator": "pri_boarding_pupils",
+        "denominator": "pri_enrolled",
+        "factor": 100,
+        "aggregation": Aggregation.CV,
+        "decimals": 3,
+        "school_types": PRIMARY,
+        "definition": "各校的值：寄宿生数 ÷ 在校生数 × 100（存量）；填“不适用”的学校不参与。" + CV_DEFINITION,
+    },
+    {
+        "code": "cv_books_added_per_100",
+        "name": "每百名学生新增图书册数校际差异系数",
+        "name_en": "Library books added per 100 pupils: inter-school coefficient of variation",
+        "numerator": "pri_library_books_added",
+        "denominator": "pri_enrolled",
+        "factor": 100,
+        "aggregation": Aggregation.CV,
+        "decimals": 3,
+        "school_types": PRIMARY,
+        "definition": "各校的值：新增图书册数（流量，年内累计）÷ 在校生数 × 100；未填报新增图书的学校不计入（计数）。"
+        + CV_DEFINITION,
+    },
+]
+
+
 def _fields(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": spec["name"],
@@ -257,6 +306,7 @@ def _fields(spec: dict[str, Any]) -> dict[str, Any]:
         "definition": spec.get("definition", ""),
         "numerator": spec.get("numerator", ""),
         "denominator": spec.get("denominator", ""),
+        "weight": spec.get("weight", ""),
         "factor": Decimal(str(spec.get("factor", 1))),
         "decimals": spec.get("decimals", 1),
         "unit": spec.get("unit", ""),
@@ -276,7 +326,12 @@ def load(stdout: TextIO | None = None) -> dict[str, int]:
     for spec in INDICATORS:
         fields = _fields(spec)
         missing: set[str] = set()
-        for key, is_condition in (("numerator", False), ("denominator", False), ("condition", True)):
+        for key, is_condition in (
+            ("numerator", False),
+            ("denominator", False),
+            ("condition", True),
+            ("weight", False),
+        ):
             if fields[key]:
                 node = expressions.parse(fields[key], None, condition=is_condition)
                 missing |= {code for code, _offset in expressions.references(node)} - known

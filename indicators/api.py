@@ -51,6 +51,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "definition",
             "numerator",
             "denominator",
+            "weight",
             "factor",
             "decimals",
             "unit",
@@ -134,7 +135,17 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IndicatorValue
-        fields = ["indicator", "org_unit", "period", "numerator", "denominator", "value", "unit_count", "computed_at"]
+        fields = [
+            "indicator",
+            "org_unit",
+            "period",
+            "numerator",
+            "denominator",
+            "value",
+            "unit_count",
+            "left_out_count",
+            "computed_at",
+        ]
 
 
 class WindowValueSerializer(IndicatorValueSerializer):

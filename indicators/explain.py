@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from indicators.engine import compile_indicator, unit_contributes
-from indicators.models import Aggregation, Indicator, IndicatorValue
+from indicators.engine import compile_indicator, dispersion_value, unit_contributes
+from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue
 from portal import expressions
 from schools.models import Designation, OrgUnit
 from submissions.models import Period, SubmissionStatus, TimeAggregation, Value
@@ -119,6 +119,7 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
                 designations[designation.org_unit_id].append(designation)
 
     contributions: list[Contribution] = []
+    weights: dict[int, Decimal | None] = {}  # mean / stddev / cv: each unit's Pᵢ
     for member in units:
         inputs: list[Input] = []
         values: dict[tuple[str, int], Decimal | None] = {}
@@ -155,6 +156,14 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
                     numerator = None
                 if num_na:
                     denominator = None
+            if indicator.aggregation in DISPERSION_AGGREGATIONS:
+                weights[member.pk] = denominator
+                if compiled.weight is not None:
+                    weights[member.pk] = (
+                        None
+                        if _answered_not_applicable(compiled.weight, member.pk, not_applicable)
+                        else expressions.evaluate(compiled.weight, values)
+                    )
         if numerator is None and denominator is None and not designations.get(member.pk):
             continue
         if indicator.aggregation == Aggregation.COUNT_DESIGNATIONS and not designations.get(member.pk):
@@ -175,6 +184,20 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
     total_den = sum(dens, Decimal(0)) if dens else None
     if indicator.aggregation == Aggregation.RATIO:
         value = None if total_num is None or not total_den else total_num * indicator.factor / total_den
+    elif indicator.aggregation in DISPERSION_AGGREGATIONS:
+        # As the engine: each unit's own Xᵢ = num ÷ den × factor weighted by Pᵢ; totals are ΣPᵢXᵢ and ΣPᵢ.
+        observations = [
+            (c.numerator * indicator.factor / c.denominator, weight)
+            for c in contributions
+            if c.numerator is not None
+            and c.denominator
+            and (weight := weights.get(c.unit.pk)) is not None
+            and weight > 0
+        ]
+        total_num = sum((w * x for x, w in observations), Decimal(0)) if observations else None
+        total_den = sum((w for _x, w in observations), Decimal(0)) if observations else None
+        moment2 = sum((w * x * x for x, w in observations), Decimal(0)) if observations else None
+        value = dispersion_value(indicator.aggregation, total_num, total_den, moment2, len(observations))
     else:
         value = total_num
     stored = IndicatorValue.objects.filter(indicator=indicator, org_unit=unit, period=period).first()

@@ -33,6 +33,7 @@ class IndicatorForm(forms.ModelForm):
             "aggregation",
             "numerator",
             "denominator",
+            "weight",
             "condition",
             "designation_kind",
             "factor",
@@ -49,10 +50,11 @@ class IndicatorForm(forms.ModelForm):
             "numerator": forms.TextInput(attrs={"class": "expr", "spellcheck": "false", "size": 80}),
             "denominator": forms.TextInput(attrs={"class": "expr", "spellcheck": "false", "size": 80}),
             "condition": forms.TextInput(attrs={"class": "expr", "spellcheck": "false", "size": 80}),
+            "weight": forms.TextInput(attrs={"class": "expr", "spellcheck": "false", "size": 80}),
         }
         help_texts = {
             "numerator": _("填报项代码与 + − × ÷、括号、数字；code[-4] 表示 4 个季度前的值"),
-            "denominator": _("仅“比率”使用；分母为 0 或缺失时指标值为“无数据”"),
+            "denominator": _("“比率”及平均值、标准差、差异系数使用；分母为 0 或缺失时无值（跨单位汇总时该单位不计入）"),
             "condition": _("仅“满足条件的单位数”使用，例如 pri_enrolled > 2000，可用 and / or / not"),
             "factor": _("比率 = 分子之和 ÷ 分母之和 × 系数（百分比填 100）"),
         }

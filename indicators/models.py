@@ -24,6 +24,15 @@ class Aggregation(models.TextChoices):
     MIN = "min", _("最小值")
     COUNT_UNITS_WHERE = "count_units_where", _("满足条件的单位数")
     COUNT_DESIGNATIONS = "count_designations", _("认定数")
+    # Across the reporting units of the scope, of each unit's own value (numerator ÷ denominator × factor),
+    # weighted by ``weight`` (default: the denominator). CV is the 校际差异系数: S ÷ X̄.
+    MEAN = "mean", _("各单位值的加权平均")
+    STDDEV = "stddev", _("各单位值的加权标准差")
+    CV = "cv", _("差异系数（校际差异系数）")
+
+
+# The aggregations across units: each unit's own value is one observation, weighted.
+DISPERSION_AGGREGATIONS = frozenset({Aggregation.MEAN, Aggregation.STDDEV, Aggregation.CV})
 
 
 class PeriodMode(models.TextChoices):
@@ -41,6 +50,12 @@ class Indicator(models.Model):
     definition = models.TextField(_("口径说明"), blank=True)
     numerator = models.CharField(_("分子表达式"), max_length=1000, blank=True)
     denominator = models.CharField(_("分母表达式"), max_length=1000, blank=True)
+    weight = models.CharField(
+        _("权重表达式"),
+        max_length=1000,
+        blank=True,
+        help_text=_("仅用于平均值、标准差、差异系数：各单位的权重，留空为分母（如在校生数）"),
+    )
     factor = models.DecimalField(_("系数"), max_digits=12, decimal_places=4, default=Decimal(1))
     decimals = models.PositiveSmallIntegerField(_("小数位"), default=1)
     unit = models.CharField(_("单位"), max_length=20, blank=True)
@@ -94,6 +109,10 @@ class IndicatorValue(models.Model):
     # Of those units, how many gave the quarter a stock figure from an earlier quarter of the year (the latest
     # approved value carried forward, ``indicators.engine``): pages say "含 N 所学校沿用上季度数据".
     carried_units = models.PositiveIntegerField(_("沿用前期数据的单位数"), default=0)
+    # Mean / stddev / cv rows: numerator = ΣPᵢXᵢ, denominator = ΣPᵢ, moment2 = ΣPᵢXᵢ² over the units counted
+    # (unit_count); left_out_count = units that reported but were left out (zero or missing denominator).
+    moment2 = models.DecimalField(max_digits=32, decimal_places=8, null=True, blank=True)
+    left_out_count = models.PositiveIntegerField(_("未计入单位数"), default=0)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 COMPUTED_FIELDS = (
     "numerator",
     "denominator",
+    "weight",
     "factor",
     "aggregation",
     "condition",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from indicators.models import Indicator, IndicatorValue
+from indicators.models import DISPERSION_AGGREGATIONS, Indicator, IndicatorValue
 from portal.columns import DecimalColumn, LocalizedColumn
 from portal.tables import BaseTable
 
@@ -35,6 +35,11 @@ def formula_text(indicator: Indicator) -> str:
         return f"count({indicator.designation_kind_id and indicator.designation_kind})"
     if indicator.denominator:
         factor = f" × {format(indicator.factor.normalize(), 'f')}" if indicator.factor != 1 else ""
+        if indicator.aggregation in DISPERSION_AGGREGATIONS:
+            # Each unit's own value Xᵢ, weighted by Pᵢ (default: the denominator).
+            weight = indicator.weight or indicator.denominator
+            own = f"Xᵢ = ({indicator.numerator}) ÷ ({indicator.denominator}){factor}"
+            return f"{indicator.get_aggregation_display()}({own}, Pᵢ = {weight})"
         return f"Σ({indicator.numerator}) ÷ Σ({indicator.denominator}){factor}"
     return f"{indicator.get_aggregation_display()}({indicator.numerator})"
 

@@ -7,6 +7,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("units/<str:code>/", views.unit_detail, name="unit_detail"),
+    path("units/<str:code>/equity/", views.unit_equity, name="unit_equity"),
     path("plans/<slug:plan>/targets/<slug:code>/", views.TargetDetailPage.as_view(), name="target_detail"),
     path("export/", views.plan_export, name="plan_export"),
     path("exports/<int:pk>/", views.export_job, name="export_job"),

@@ -25,7 +25,7 @@ from plans.models import Plan
 from portal import scope
 from portal.db_router import use_replica
 from portal.xlsx import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
-from reports import dispatch, drilldown, exports
+from reports import dispatch, drilldown, equity, exports
 from reports.models import ExportStatus
 from reports.queries import concerns_unit, plan_dashboard, school_checks
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
@@ -169,6 +169,34 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
         "submission_statuses": Submission._meta.get_field("status").choices,
     }
     return render(request, "reports/unit_detail.html", context)
+
+
+# --- Equity view (校际差异系数) ---
+
+
+@login_required
+@use_replica()
+def unit_equity(request: HttpRequest, code: str) -> HttpResponse:
+    """A county's (or any non-school unit's) 校际差异系数 for primary and junior schools against the national
+    thresholds, with the schools furthest from the mean (``reports/equity.py``).
+
+    Queries (constant): memberships, unit, breadcrumb, periods, cv indicators, stage sums, furthest schools.
+    """
+    user = request.user
+    unit = scope.get_in_scope(user, OrgUnit.objects.all(), code=code)
+    if unit.level == Level.SCHOOL:
+        raise Http404
+    periods = list(Period.objects.order_by("year", "quarter"))
+    period = chosen_period(request.GET.get("period", ""), periods, timezone.localdate())
+    context = {
+        "unit": unit,
+        "breadcrumb": breadcrumb(user, unit),
+        "periods": periods,
+        "period": period,
+        "rows": equity.equity_rows(unit, period),
+        "thresholds": equity.THRESHOLDS,
+    }
+    return render(request, "reports/unit_equity.html", context)
 
 
 # --- A target's page: its drill-down export goes through the export dispatcher ---

@@ -6,11 +6,14 @@
   var select = form.querySelector("[name=aggregation]");
   var uses = {
     ratio: ["numerator", "denominator", "factor"],
+    mean: ["numerator", "denominator", "factor", "weight"],
+    stddev: ["numerator", "denominator", "factor", "weight"],
+    cv: ["numerator", "denominator", "factor", "weight"],
     sum: ["numerator"], max: ["numerator"], min: ["numerator"],
     count_units_where: ["condition"],
     count_designations: ["designation_kind"]
   };
-  var optional = ["numerator", "denominator", "factor", "condition", "designation_kind"];
+  var optional = ["numerator", "denominator", "factor", "weight", "condition", "designation_kind"];
   function update() {
     var wanted = uses[select.value] || optional;
     optional.forEach(function (name) {

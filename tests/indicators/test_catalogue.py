@@ -48,7 +48,8 @@ def test_the_shipped_catalogue_is_valid_and_covers_the_national_definitions() ->
         assert entry.figures
     cv = [entry for entry in loaded.entries.values() if entry.requires]
     assert cv
-    assert all(entry.requires == "cv" and not entry.supported for entry in cv)
+    # Marked as needing the cv aggregation, which the engine now has: installable like the others.
+    assert all(entry.requires == "cv" and entry.supported for entry in cv)
 
 
 def test_reused_demo_codes_have_the_demo_definitions(db: None) -> None:
@@ -161,20 +162,21 @@ def test_only_bureau_admins_install(users) -> None:  # noqa: ANN001
     assert not Figure.objects.exists()
 
 
-def test_entries_needing_the_cv_aggregation_are_refused_and_skipped(users) -> None:  # noqa: ANN001
-    with pytest.raises(ServiceError) as caught:
-        catalogue.install_entry("cv_teaching_area_per_student", users.bea)
-    assert "cv" in caught.value.errors["code"][0]
+def test_entries_needing_the_cv_aggregation_install_with_their_weight(users) -> None:  # noqa: ANN001
+    catalogue.install_entry("cv_teaching_area_per_student", users.bea)
+    installed = Indicator.objects.get(code="cv_teaching_area_per_student")
+    assert (installed.aggregation, installed.weight) == ("cv", "pri_enrolled + jun_enrolled")
     with pytest.raises(ServiceError):
         catalogue.install_entry("no_such_entry", users.bea)
 
 
-def test_the_command_installs_the_catalogue_and_skips_cv_entries(db: None) -> None:
+def test_the_command_installs_the_catalogue_cv_entries_included(db: None) -> None:
     out = StringIO()
     call_command("load_catalogue", stdout=out)
     supported = [e for e in catalogue.load().entries.values() if e.supported]
     assert set(Indicator.objects.values_list("code", flat=True)) == {e.code for e in supported}
-    assert "cv_teaching_area_per_student: skipped, needs the 'cv' aggregation" in out.getvalue()
+    assert "skipped, needs" not in out.getvalue()
+    assert Indicator.objects.filter(aggregation="cv").exists()
     out = StringIO()
     call_command("load_catalogue", "--only", "kg_3yr_rate", stdout=out)
     assert "0 installed, 1 already present" in out.getvalue()
@@ -248,8 +250,8 @@ def test_the_api_lists_the_catalogue_with_figures_and_states(users) -> None:  # 
     assert entry["installable"] is True
     cv = next(e for e in body["entries"] if e["requires"] == "cv")
     assert cv["formula"]["weight"] == "pri_enrolled + jun_enrolled"  # each school weighs by its enrolment
-    assert cv["installable"] is False
-    assert cv["problems"]
+    assert cv["installable"] is True
+    assert cv["problems"] == []
 
 
 def test_the_api_installs_for_bureau_admins_only(users) -> None:  # noqa: ANN001

@@ -96,6 +96,7 @@ MILESTONE = _(code=lambda s, w: s.plan.code, target=lambda s, w: s.milestone.cod
 NOTE = _(code=lambda s, w: s.plan.code, target=lambda s, w: s.milestone.code, pk=lambda s, w: s.note.pk)
 JOB = _(pk=lambda s, w: s.job.pk)
 SCHOOL = _(code=lambda s, w: s.school.code)
+DISTRICT = _(code=lambda s, w: s.district.code)
 FIGURE = _(code=lambda s, w: w.figure.code)
 RULE = _(pk=lambda s, w: w.rule.pk)
 PERIOD = _(code=lambda s, w: w.q1.code)
@@ -464,6 +465,13 @@ RULES: list[Rule] = [
     *AB("reports:unit_detail", "POST",
         a="L 200= 404 200= 404 200= 200=",
         b="L 404 200= 404 200= 200= 200=", kwargs=SCHOOL),
+    # The equity view is a county's (a district's): its principals' scope is their school, a 404.
+    *AB("reports:unit_equity", "GET",
+        a="L 404 404 200 404 200 200",
+        b="L 404 404 404 200 200 200", kwargs=DISTRICT),
+    *AB("reports:unit_equity", "POST",
+        a="L 404 404 200= 404 200= 200=",
+        b="L 404 404 404 200= 200= 200=", kwargs=DISTRICT),
     # A principal opens a district target at their own school; the other district's target is a 404.
     *AB("reports:target_detail", "GET",
         a="L 200 404 200 404 200 200",
