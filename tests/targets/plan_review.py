@@ -175,6 +175,20 @@ def plan_review(demo_targets: Sequence[Mapping[str, Any]], rows: Sequence[Mappin
     return review
 
 
+def sections_to_drop(demo: Mapping[str, Any], sections: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Draft sections that are no section of the demo plan (a heading above the numbered parts, "主要工作和任务"):
+    the reviewer unticks them."""
+    titles = {compact(str(section["title"])) for section in demo["sections"]}
+    return [index for index, section in enumerate(sections) if compact(str(section.get("title") or "")) not in titles]
+
+
+def check_structure(demo: Mapping[str, Any], sections: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """Differences between the committed plan's sections (title, work item titles; in order) and the demo's."""
+    want = [(compact(str(s["title"])), [compact(str(w["title"])) for w in s["work_items"]]) for s in demo["sections"]]
+    got = [(compact(title), [compact(item) for item in items]) for title, items in sections]
+    return [] if got == want else [f"sections {got} ≠ {want}"]
+
+
 def merged_rows(review: Review) -> set[int]:
     return {index for group in review.merges for index in group}
 
@@ -183,9 +197,10 @@ def check_committed(demo: Mapping[str, Any], committed: Sequence[Mapping[str, An
     """Differences between the committed plan's targets and the demo plan's (empty: equal).
 
     ``committed`` rows carry ``text, kind, comparator, target_value, target_value_max`` and, when known,
-    ``part_of`` (the text of the target it is part of) and ``due_period`` (a period code). Every demo target must
+    ``section`` and ``work_item`` (their titles), ``part_of`` (the text of the target it is part of) and
+    ``due_period`` (a period code). Every demo target must
     be one committed target — the same sentence (``plans.docparse.compare``), kind, comparator and values, the
-    same 所属目标 and due quarter — and no committed target may be anything else.
+    same section and work item, 所属目标 and due quarter — and no committed target may be anything else.
     """
     demo_targets = demo["targets"]
     comparison = compare_targets(demo_targets, committed)
@@ -203,6 +218,13 @@ def check_committed(demo: Mapping[str, Any], committed: Sequence[Mapping[str, An
         )
         if not same:
             problems.append(f"{want['code']}: {_fields(got)} ≠ {_fields(want)}")
+        if "section" in got:
+            section = next(sec for sec in demo["sections"] if sec["code"] == want["section"])
+            item = next((w["title"] for w in section["work_items"] if w["number"] == want.get("work_item")), None)
+            where = (compact(str(got["section"])), compact(str(got.get("work_item") or "")))
+            if where != (compact(str(section["title"])), compact(str(item or ""))):
+                problems.append(f"{want['code']}: under {got['section']} / {got.get('work_item')}, the demo says "
+                                f"{section['title']} / {item}")  # fmt: skip
         if "part_of" in got:
             parent = want.get("parent")
             expected = comparison.matched.get(by_code[parent]) if parent else None

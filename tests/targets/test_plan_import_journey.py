@@ -15,10 +15,18 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from plans.models import Plan
+from plans.models import Plan, Section
 from submissions.models import Period
 from targets.models import DraftStatus, PlanDraft, Target
-from tests.targets.plan_review import BENCH_MISSES, SEEDS, check_committed, demo_plan, plan_review
+from tests.targets.plan_review import (
+    BENCH_MISSES,
+    SEEDS,
+    check_committed,
+    check_structure,
+    demo_plan,
+    plan_review,
+    sections_to_drop,
+)
 
 
 def seed(number: str) -> str:
@@ -41,9 +49,12 @@ def quarters(year: int) -> None:
 def committed_rows(plan: Plan) -> list[dict[str, Any]]:
     """The committed plan's targets as ``check_committed`` reads them."""
     rows = []
-    for target in Target.objects.filter(plan=plan).select_related("part_of", "due_period").order_by("order"):
+    targets = Target.objects.filter(plan=plan).select_related("part_of", "due_period", "section", "work_item")
+    for target in targets.order_by("order"):
         rows.append(
             {
+                "section": target.section.title,
+                "work_item": target.work_item.title if target.work_item is not None else None,
                 "text": target.text,
                 "kind": target.kind,
                 "comparator": target.comparator,
@@ -54,6 +65,11 @@ def committed_rows(plan: Plan) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def committed_sections(plan: Plan) -> list[tuple[str, list[str]]]:
+    sections = Section.objects.filter(plan=plan).prefetch_related("work_items").order_by("order")
+    return [(s.title, [w.title for w in sorted(s.work_items.all(), key=lambda w: w.number)]) for s in sections]
 
 
 @pytest.mark.django_db
@@ -90,8 +106,12 @@ def test_review_by_the_api_reaches_the_demo_plan(users, number, capsys) -> None:
             change["accepted"] = index in review.accepted
         change.update(review.edits.get(index, {}))
     changes = {key: change for key, change in changes.items() if change}
+    dropped = {str(index): {"accepted": False} for index in sections_to_drop(demo, body["sections"])}
+    assert len(dropped) <= 1  # the heading above the numbered parts
     response = client.patch(
-        f"/api/v1/plan-drafts/{body['id']}/", {"version": body["version"], "targets": changes}, format="json"
+        f"/api/v1/plan-drafts/{body['id']}/",
+        {"version": body["version"], "targets": changes, "sections": dropped},
+        format="json",
     )
     assert response.status_code == 200, response.content
     edited = response.json()
@@ -104,10 +124,12 @@ def test_review_by_the_api_reaches_the_demo_plan(users, number, capsys) -> None:
 
     rows_committed = committed_rows(plan)
     assert check_committed(demo, rows_committed) == []
+    assert check_structure(demo, committed_sections(plan)) == []
     assert len(rows_committed) == len(demo["targets"])
     with capsys.disabled():
         print(  # noqa: T201  (the figures of the report: what review took)
-            f"\nseed {number}: {len(rows)} proposed, {len(demo['targets'])} kept; {review.ticks(rows)} ticks changed, "
+            f"\nseed {number}: {len(rows)} proposed, {len(demo['targets'])} kept; {review.ticks(rows)} ticks changed "
+            f"(and {len(dropped)} section), "
             f"{len(review.merges)} merges, {len(review.edits)} targets retyped ({review.field_changes} fields), "
             f"{review.parser_edits} parser misses fixed (bench: {BENCH_MISSES[number]}), "
             f"{len(review.held_back)} 有所提高 clauses retyped from narrative"
@@ -126,14 +148,22 @@ def test_a_parser_that_gets_more_wrong_needs_more_edits_than_allowed(users) -> N
     assert plan_review(demo["targets"], regressed).parser_edits > BENCH_MISSES["000"]
 
 
-def test_the_check_finds_a_wrong_number_a_missing_an_extra_target_and_a_lost_link() -> None:
+def test_the_check_finds_a_wrong_number_a_missing_an_extra_target_a_lost_link_and_a_misplaced_one() -> None:
     demo = demo_plan("000")
+    sections = {s["code"]: s["title"] for s in demo["sections"]}
+    items = {w["number"]: w["title"] for s in demo["sections"] for w in s["work_items"]}
     exact = [
         {**target, "part_of": next((t["text"] for t in demo["targets"] if t["code"] == target["parent"]), None),
-         "due_period": target["due"]}
+         "due_period": target["due"], "section": sections[target["section"]],
+         "work_item": items.get(target["work_item"])}
         for target in demo["targets"]
     ]  # fmt: skip
     assert check_committed(demo, exact) == []
+    assert check_structure(demo, [(s["title"], [w["title"] for w in s["work_items"]]) for s in demo["sections"]]) == []
+    assert check_structure(demo, [("主要工作和任务", []), *[(s["title"], []) for s in demo["sections"]]]) != []
+    misplaced = [dict(row) for row in exact]
+    misplaced[-1]["work_item"] = items[17]  # 落实国家特殊教育课程标准… belongs to work item 18
+    assert [problem[:4] for problem in check_committed(demo, misplaced)] == ["T61:"]
     wrong = [dict(row) for row in exact]
     wrong[0]["target_value"] = 2300  # 幼儿园计划招收新生23000人
     assert [problem[:4] for problem in check_committed(demo, wrong)] == ["T01:"]
