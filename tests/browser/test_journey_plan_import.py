@@ -16,38 +16,52 @@ from typing import Any
 import pytest
 from browser_support import django_side, log_in
 
-from tests.targets.plan_review import BENCH_MISSES, SEEDS, Review, check_committed, demo_plan, plan_review
+from tests.targets.plan_review import (
+    BENCH_MISSES,
+    SEEDS,
+    Review,
+    check_committed,
+    check_structure,
+    demo_plan,
+    plan_review,
+    sections_to_drop,
+)
 
 pytestmark = pytest.mark.browser
 
 
 @django_side
-def draft_rows(title: str) -> tuple[int, list[dict[str, Any]]]:
-    """The newest draft with this title: its id and its target rows as stored (what the review page shows)."""
+def draft_rows(title: str) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The newest draft with this title: its id, its sections and target rows as stored (what the page shows)."""
     from targets.models import DraftStatus, PlanDraft
 
     draft = PlanDraft.objects.filter(status=DraftStatus.DRAFT, data__title=title).latest("pk")
-    return draft.pk, list(draft.data["targets"])
+    return draft.pk, list(draft.data["sections"]), list(draft.data["targets"])
 
 
 @django_side
-def committed_rows(draft_id: int) -> tuple[str, list[dict[str, Any]]]:
-    """The plan committed from the draft: its code and its targets as ``check_committed`` reads them."""
+def committed_rows(draft_id: int) -> tuple[str, list[dict[str, Any]], list[tuple[str, list[str]]]]:
+    """The plan committed from the draft: its code, its targets as ``check_committed`` reads them and its sections
+    with their work items' titles."""
+    from plans.models import Section
     from targets.models import DraftStatus, PlanDraft, Target
 
     draft = PlanDraft.objects.get(pk=draft_id)
     assert draft.status == DraftStatus.COMMITTED
     assert draft.committed_plan is not None
     plan = draft.committed_plan
-    targets = Target.objects.filter(plan=plan).select_related("part_of", "due_period").order_by("order")
+    targets = Target.objects.filter(plan=plan).select_related("part_of", "due_period", "section", "work_item")
+    sections = Section.objects.filter(plan=plan).prefetch_related("work_items").order_by("order")
+    structure = [(s.title, [w.title for w in sorted(s.work_items.all(), key=lambda w: w.number)]) for s in sections]
     return plan.code, [
         {
+            "section": t.section.title, "work_item": t.work_item.title if t.work_item is not None else None,
             "text": t.text, "kind": t.kind, "comparator": t.comparator, "target_value": t.target_value,
             "target_value_max": t.target_value_max, "part_of": t.part_of.text if t.part_of is not None else None,
             "due_period": t.due_period.code if t.due_period is not None else None,
         }
-        for t in targets
-    ]  # fmt: skip
+        for t in targets.order_by("order")
+    ], structure  # fmt: skip
 
 
 @django_side
@@ -83,9 +97,11 @@ def merge_on_page(page: Any, merges: list[list[int]]) -> float:
     return seconds
 
 
-def review_on_page(page: Any, rows: list[dict[str, Any]], review: Review) -> float:
-    """Tick what the review keeps, untick the rest, retype the fields it changes; seconds taken."""
+def review_on_page(page: Any, rows: list[dict[str, Any]], review: Review, dropped_sections: list[int]) -> float:
+    """Untick the sections and targets the demo has not, tick the rest, retype the fields it changes; seconds taken."""
     started = time.perf_counter()
+    for index in dropped_sections:
+        page.locator(f'input[name="s-{index}-accepted"]').uncheck()
     for index, row in enumerate(rows):
         keep = index in review.accepted
         if bool(row.get("accepted")) != keep:
@@ -120,7 +136,7 @@ def test_bureau_admin_turns_a_plan_document_into_the_demo_plan(
     timings["upload → review page"] = submit(page, "识别并生成草稿")
     assert "/plans/drafts/" in page.url, page.inner_text("main")[:500]
     steps.step(page, "review as proposed")
-    draft_id, rows = draft_rows(page.input_value("#d-title"))
+    draft_id, sections, rows = draft_rows(page.input_value("#d-title"))
     assert page.input_value("#d-title") == demo["title"]
 
     first = plan_review(demo["targets"], rows)
@@ -128,14 +144,16 @@ def test_bureau_admin_turns_a_plan_document_into_the_demo_plan(
     if first.merges:  # the clauses the demo keeps as one target, joined first (rows after them move up)
         timings["merges"] = merge_on_page(page, first.merges)
         steps.step(page, "clauses merged")
-        _, rows = draft_rows(demo["title"])
+        _, sections, rows = draft_rows(demo["title"])
     review = plan_review(demo["targets"], rows)
     assert not review.unreachable, review.unreachable
     assert not review.merges, review.merges
     edited = len(first.merges) + review.parser_edits
     assert edited <= BENCH_MISSES[number], (first.merges, review.edits)
 
-    timings["ticks and retyping"] = review_on_page(page, rows, review)
+    dropped = sections_to_drop(demo, sections)
+    assert len(dropped) <= 1  # the heading above the numbered parts
+    timings["ticks and retyping"] = review_on_page(page, rows, review, dropped)
     timings["save"] = submit(page, "保存草稿")
     assert page.locator(".errorlist").count() == 0, page.inner_text("main")[:500]
     steps.step(page, "reviewed")
@@ -146,14 +164,16 @@ def test_bureau_admin_turns_a_plan_document_into_the_demo_plan(
     assert demo["title"] in page.inner_text("h1")
     steps.step(page, "committed plan")
 
-    code, committed = committed_rows(draft_id)
+    code, committed, structure = committed_rows(draft_id)
     assert check_committed(demo, committed) == []
+    assert check_structure(demo, structure) == []
     assert len(committed) == len(demo["targets"])
     total = sum(timings.values())
     print(  # noqa: T201  (shown with -s; BENCHMARKS.md)
         f"\nbrowser, seed {number}: upload → committed plan {total:.1f} s without screenshots ("
         + "; ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
-        + f"); {review.ticks(rows)} ticks changed, {len(first.merges)} merges, {len(review.edits)} targets retyped"
+        + f"); {review.ticks(rows)} ticks changed (and {len(dropped)} section), {len(first.merges)} merges, "
+        f"{len(review.edits)} targets retyped"
         f" ({review.field_changes} fields; {len(review.held_back)} of them 有所提高 held as narrative), "
         f"{len(committed)} targets"
     )
