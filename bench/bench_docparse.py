@@ -23,18 +23,14 @@ import re
 import statistics
 import sys
 import time
-from decimal import Decimal
-from difflib import SequenceMatcher
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from plans.docparse import PlanDraft, parse_text  # noqa: E402
-from plans.docparse.textnorm import compact  # noqa: E402
+from plans.docparse.compare import compare_targets  # noqa: E402
 
-MEASURED = {"threshold", "quantity", "count_units", "limit", "frequency"}
-QUALITATIVE = {"milestone", "narrative"}
 NOISE_RE = re.compile(
     r"taowenge|淘文阁|精选文档|会员分享|在线阅读|下载|本站|網友|网友上传|客服|導語|导语|时间:|時間:|供大家参考|为大家整理"
     r"|[-—]\s*\d{1,3}\s*[-—](?!\d)|第\s*\d+\s*页|共\s*\d+\s*页|cjkhx|\d{7,}|@|www\.|\.com"
@@ -42,100 +38,28 @@ NOISE_RE = re.compile(
 )
 
 
-def _score(demo: str, proposal: str) -> float:
-    """How well a proposal's text matches a demo target's text (0..1)."""
-    if not demo or not proposal:
-        return 0.0
-    if demo in proposal or proposal in demo:
-        shorter, longer = sorted((len(demo), len(proposal)))
-        coverage = shorter / longer
-        return 0.5 + coverage / 2 if (proposal in demo and coverage >= 0.5) or demo in proposal else coverage / 2
-    return SequenceMatcher(None, demo, proposal, autojunk=False).ratio()
-
-
-def _decimal(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def _numbers_match(demo: dict, proposal: dict) -> bool:
-    """Kind-independent: comparator and values agree."""
-    value = _decimal(demo.get("target_value"))
-    value_max = _decimal(demo.get("target_value_max"))
-    if proposal["comparator"] == "improves":
-        return value is None
-    if demo.get("comparator") != proposal["comparator"]:
-        return False
-    got = _decimal(proposal["target_value"])
-    got_max = _decimal(proposal["target_value_max"])
-    return value == got and value_max == got_max
-
-
 def compare(draft: PlanDraft, demo: dict) -> dict[str, object]:
-    """Match the draft's targets with the demo plan's and count found / extra / noise."""
+    """Match the draft's targets with the demo plan's (``plans.docparse.compare``) and count found / extra / noise."""
     proposals = [target.to_dict() for target in draft.targets]
     demo_targets = demo["targets"]
-    demo_texts = [compact(target["text"]) for target in demo_targets]
-    proposal_texts = [compact(target["text"]) for target in proposals]
-    pairs = []
-    for d_index, d_text in enumerate(demo_texts):
-        for p_index, p_text in enumerate(proposal_texts):
-            if not set(d_text[:6]) & set(p_text):
-                continue
-            score = _score(d_text, p_text)
-            if score >= 0.6:
-                pairs.append((score, d_index, p_index))
-    pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
-    matched_demo: dict[int, int] = {}
-    used: set[int] = set()
-    for _score_value, d_index, p_index in pairs:
-        if d_index in matched_demo or p_index in used:
-            continue
-        matched_demo[d_index] = p_index
-        used.add(p_index)
-
-    strict = relaxed = measured_total = measured_found = 0
-    missed: list[str] = []
-    for d_index, demo_target in enumerate(demo_targets):
-        kind = demo_target["kind"]
-        if kind in MEASURED:
-            measured_total += 1
-        p_index = matched_demo.get(d_index)
-        if p_index is None:
-            missed.append(f"{demo_target['code']} (not proposed) {demo_target['text']}")
-            continue
-        proposal = proposals[p_index]
-        numbers = kind in QUALITATIVE or _numbers_match(demo_target, proposal)
-        same_kind = proposal["kind"] == kind
-        if same_kind and numbers:
-            strict += 1
-            relaxed += 1
-            if kind in MEASURED:
-                measured_found += 1
-        elif kind in QUALITATIVE and proposal["kind"] in QUALITATIVE:
-            relaxed += 1
-            missed.append(f"{demo_target['code']} (kind {proposal['kind']} ≠ {kind}) {demo_target['text']}")
-        else:
-            missed.append(
-                f"{demo_target['code']} (got {proposal['kind']} {proposal['comparator']} {proposal['target_value']}"
-                f" ≠ {kind} {demo_target.get('comparator')} {demo_target.get('target_value')}) {demo_target['text']}"
-            )
-    extras = [proposals[i] for i in range(len(proposals)) if i not in used]
+    result = compare_targets(demo_targets, proposals)
+    extras = [proposals[i] for i in result.extras]
     texts = [s.title + s.intro for s in draft.sections] + [w.title + w.text for w in draft.work_items]
     texts += [t["text"] for t in proposals] + [draft.title, draft.guiding_ideas]
     noise_hits = [text for text in texts if NOISE_RE.search(text)]
     return {
         "demo_targets": len(demo_targets),
         "proposed": len(proposals),
-        "found": strict,
-        "found_share": strict / len(demo_targets),
-        "found_relaxed": relaxed,
-        "measured_total": measured_total,
-        "measured_found": measured_found,
+        "found": len(result.found),
+        "found_share": len(result.found) / len(demo_targets),
+        "found_relaxed": len(result.relaxed),
+        "measured_total": result.measured_total,
+        "measured_found": result.measured_found,
         "extra_confident": sum(1 for t in extras if t["confidence"] >= 0.5),
         "extra_low": sum(1 for t in extras if t["confidence"] < 0.5),
         "noise": len(noise_hits),
         "noise_examples": [hit[:80] for hit in noise_hits[:5]],
-        "missed": missed,
+        "missed": result.missed,
         "title_ok": draft.title == demo["title"],
         "year_ok": draft.year == demo["year"],
         "sections": len(draft.sections),
