@@ -47,6 +47,11 @@ class TargetSerializer(serializers.Serializer):
     baseline_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     scope = CodeField(queryset=OrgUnit.objects.all(), required=False)
     applies_to_each_unit = serializers.BooleanField(required=False)
+    each_unit_level = serializers.ChoiceField(
+        choices=Target._meta.get_field("each_unit_level").choices, required=False, allow_blank=True
+    )
+    rhythm = serializers.ChoiceField(choices=Target._meta.get_field("rhythm").choices, required=False)
+    range_is_ceiling = serializers.BooleanField(required=False)
     due_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
     assess_from = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)

@@ -20,6 +20,7 @@ class TargetsConfig(AppConfig):
 # A target's fields that move its progress or status (its text and code name it).
 AUDITED_TARGET_FIELDS = [
     "code", "text", "section", "work_item", "indicator", "comparator", "target_value", "target_value_max",
-    "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period",
-    "due_date", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "part_of", "milestone_status",
+    "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "each_unit_level",
+    "rhythm", "range_is_ceiling", "due_period", "due_date", "assess_from", "path_mode", "at_risk_margin",
+    "owner_unit", "part_of", "milestone_status",
 ]  # fmt: skip

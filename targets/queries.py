@@ -46,6 +46,7 @@ STATUS_ORDER: list[str] = [
     ProgressStatus.ON_TRACK,
     ProgressStatus.AT_RISK,
     ProgressStatus.OFF_TRACK,
+    ProgressStatus.TRACKED,
     ProgressStatus.NO_DATA,
     NOT_ASSESSED,
 ]

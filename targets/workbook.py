@@ -34,7 +34,7 @@ from schools.models import OrgUnit
 from submissions.models import Period
 from submissions.upload_safety import check_xlsx_upload
 from targets import targets_service
-from targets.models import Comparator, MilestoneStatus, PathMode, Target, TargetKind
+from targets.models import Comparator, EachUnitLevel, MilestoneStatus, PathMode, Rhythm, Target, TargetKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -52,7 +52,8 @@ TARGET_COLUMNS = [
     ("due_period", "完成期限"), ("due_date", "截止日期"), ("path_mode", "预期路径"), ("at_risk_margin", "风险容差"),
     ("owner_unit", "责任单位代码"), ("owner_name", "责任科室/人"), ("part_of", "所属目标代码"),
     ("contributes_to", "对应上级目标代码"), ("milestone_status", "里程碑状态"), ("order", "顺序"),
-    ("assess_from", "起评季度"),
+    ("assess_from", "起评季度"), ("each_unit_level", "逐个评估的单位层级"), ("rhythm", "频次周期"),
+    ("range_is_ceiling", "超过上限视为未达标"),
 ]  # fmt: skip
 YES, NO = "是", "否"
 
@@ -117,6 +118,8 @@ def export_plan(plan: Plan) -> bytes:
             target.contributes_to.code if target.contributes_to_id else "",
             _label(MilestoneStatus, target.milestone_status), target.order,
             target.assess_from.code if target.assess_from_id else "",
+            _label(EachUnitLevel, target.each_unit_level), _label(Rhythm, target.rhythm),
+            YES if target.range_is_ceiling else NO,
         ]  # fmt: skip
         sheet.append(safe_row(sheet, row))
     buffer = io.BytesIO()
@@ -439,6 +442,13 @@ def _import_target(
     }
     if "assess_from" in row:  # a workbook exported before the column existed leaves the target's as it is
         fields["assess_from"] = parsed.get(row, "assess_from", _lookup(periods, _("周期")))
+    # The per-unit rule's level and a frequency's rhythm (older workbooks have no such columns: left as they are).
+    if "each_unit_level" in row:
+        fields["each_unit_level"] = parsed.get(row, "each_unit_level", _choice(EachUnitLevel, _("单位层级"))) or ""
+    if "rhythm" in row:
+        fields["rhythm"] = parsed.get(row, "rhythm", _choice(Rhythm, _("频次周期"))) or Rhythm.SEMESTER
+    if "range_is_ceiling" in row:
+        fields["range_is_ceiling"] = parsed.get(row, "range_is_ceiling", _boolean) or False
     part_of = parsed.get(row, "part_of", _text)
     if len(errors.cell_errors) > before or not code:
         return
