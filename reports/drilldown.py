@@ -17,6 +17,7 @@ from portal.xlsx import HEADER_FILL, HEADER_FONT, fit_width, setup_sheet, text_c
 from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import OrgUnit
 from submissions.models import Period
+from targets import display
 from targets.filters import DrilldownFilterSet
 from targets.models import Target
 from targets.queries import drilldown_queryset
@@ -43,6 +44,8 @@ def drilldown_table(
         queryset,
         decimals=indicator.decimals if indicator else 1,
         unit=indicator.unit if indicator else "",
+        target=target,
+        share=rows_mode != "schools" and display.is_share(target),
         order_by=params.get("sort") or None,
     )
 

@@ -33,9 +33,9 @@ from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Aggregation, Indicator
 from portal import scope
-from portal.numbers import NO_DATA, format_number
 from schools.models import Level, OrgUnit
 from submissions.models import Period, current_of
+from targets import display
 from targets.models import Comparator, MilestoneStatus, Progress, ProgressStatus, Target, TargetKind
 
 # Not a Progress status: how the summaries count a row that has a value but no status of its own
@@ -151,27 +151,29 @@ class TargetRow:
         return getattr(self.target, "latest_note", None) or ""
 
     @property
+    def is_share(self) -> bool:
+        """The actual is the % of units meeting a per-unit rule (a unit without its own row: the raw value)."""
+        return self.evaluated and display.is_share(self.target)
+
+    @property
     def actual_text(self) -> str:
         if self.target.kind == TargetKind.MILESTONE and self.actual is None:
             return self.target.get_milestone_status_display() or str(_("无数据"))
-        return format_number(self.actual, self.decimals, self.unit_label, empty=NO_DATA)
+        return display.actual_text(self.target, self.actual, self.decimals, self.unit_label, as_share=self.is_share)
 
     @property
     def target_text(self) -> str:
-        target = self.target
-        if target.target_value is None:
-            return "—"
-        text = format_number(target.target_value, self.decimals, self.unit_label)
-        if target.comparator == Comparator.RANGE and target.target_value_max is not None:
-            return f"{text} – {format_number(target.target_value_max, self.decimals, self.unit_label)}"
-        symbol = {"gte": "≥", "lte": "≤", "eq": "="}.get(target.comparator, "")
-        return f"{symbol} {text}".strip()
+        return display.target_text(self.target, self.decimals, self.unit_label)
 
     @property
     def percent(self) -> int | None:
         """How far along the bar is drawn, 0–100; None when there is nothing to draw."""
         if self.before_assessment:
             return None  # spring's 0 new entrants is not 0 % of an autumn intake
+        if self.is_share:
+            return display.completion_percent(self.target, self.actual)
+        if display.is_share(self.target):
+            return None  # a unit's raw count: no bar against the share
         return completion(self.target, self.actual)
 
 
@@ -244,7 +246,13 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
     )
     goal = target.target_value
     decimal = DecimalField(max_digits=24, decimal_places=6)
-    if goal is None:
+    if display.is_share(target):
+        # A per-unit rule: a child's figure is its Progress share of units meeting the rule (targets.display),
+        # a school's its own count; a gap to the rule's number means nothing for either.
+        if rows != "schools":
+            qs = qs.annotate(share=Subquery(progress.values("actual")[:1], output_field=decimal))
+        qs = qs.annotate(gap=Value(None, output_field=decimal))
+    elif goal is None:
         qs = qs.annotate(gap=Value(None, output_field=decimal))
     elif target.comparator == Comparator.LTE:
         qs = qs.annotate(gap=ExpressionWrapper(Value(goal) - F("value"), output_field=decimal))

@@ -20,6 +20,8 @@ from django_tables2.utils import signature
 from portal.numbers import NO_DATA, format_number, format_signed
 from portal.tables import BaseTable
 from schools.models import Level, OrgUnit
+from targets import display
+from targets.models import Target
 from targets.queries import STATUS_LABELS
 
 
@@ -56,10 +58,23 @@ class DrilldownTable(BaseTable):
         template_name = "targets/_drilldown_table.html"
 
     def __init__(
-        self, *args: Any, decimals: int = 1, unit: str = "", link_params: dict[str, str] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        decimals: int = 1,
+        unit: str = "",
+        link_params: dict[str, str] | None = None,
+        target: Target | None = None,
+        share: bool = False,
+        **kwargs: Any,
     ) -> None:
         self.decimals = decimals
         self.unit = unit
+        # A per-unit rule's child rows show the share of units meeting it, in the dashboard's words.
+        self.target = target
+        self.share = share and target is not None
+        if self.share:
+            self.columns["value"].column.accessor = tables.A("share")
+            self.columns["value"].column.verbose_name = _("达标单位占比")
         self.link_params = link_params or {}
         super().__init__(*args, **kwargs)
 
@@ -129,7 +144,7 @@ class DrilldownTable(BaseTable):
         return self._order(queryset, "gap", is_descending)
 
     def order_value(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        return self._order(queryset, "value", is_descending)
+        return self._order(queryset, "share" if self.share else "value", is_descending)
 
     def order_numerator(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return self._order(queryset, "numerator", is_descending)
@@ -165,6 +180,8 @@ class DrilldownTable(BaseTable):
         return format_number(value, self.decimals, unit, empty=NO_DATA)
 
     def render_value(self, value: Decimal | None) -> str:
+        if self.target is not None:
+            return display.actual_text(self.target, value, self.decimals, self.unit, as_share=self.share)
         return self._num(value, self.unit)
 
     def render_numerator(self, value: Decimal | None) -> str:
@@ -247,7 +264,8 @@ class DrilldownTable(BaseTable):
             "flag": lambda v: small if v else "",
         }
         steps = [(display.get(name), convert.get(name)) for name in names]
-        queryset = self.data.data.values_list(*(self.EXPORT_FIELDS[name] for name in names))
+        fields = {**self.EXPORT_FIELDS, "value": "share"} if self.share else self.EXPORT_FIELDS
+        queryset = self.data.data.values_list(*(fields[name] for name in names))
         for record in queryset.iterator(chunk_size=2000):
             row = []
             for (shown, function), value in zip(steps, record, strict=True):
