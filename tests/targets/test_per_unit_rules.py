@@ -1,0 +1,290 @@
+"""Per-unit rules at any level and any rhythm (issue 13 §3): "每个县区创建2-3所", "每个学区每月一次", a range that is
+a range, targets without a number (跟踪中（无定量）), and the refusal of a per-unit rule that cannot be measured.
+
+Tree (tests/conftest.py): CITY → D1 → T1 (学区) → S1, S2, K1; CITY → D2 → S3, K2. Statuses worked out by hand.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from indicators.models import Aggregation, Indicator, IndicatorValue
+from plans.models import Plan, PlanStatus, Section
+from portal.errors import ServiceError
+from schools.models import Designation, DesignationKind, OrgUnit, SchoolType
+from submissions.models import Period
+from targets import targets_service
+from targets.models import Comparator, EachUnitLevel, Progress, ProgressStatus, Rhythm, Target, TargetKind
+from targets.progress import recompute_progress, satisfies
+
+D = Decimal
+
+
+@pytest.fixture
+def quarters(db: None) -> list[Period]:
+    result = []
+    for q in range(1, 5):
+        start = datetime.date(2023, 3 * q - 2, 1)
+        result.append(
+            Period.objects.create(code=f"2023Q{q}", year=2023, quarter=q, opens_on=start, due_on=start, locks_on=start)
+        )
+    return result
+
+
+@pytest.fixture
+def section(tree) -> Section:  # noqa: ANN001
+    plan = Plan.objects.create(
+        code="p23", title="2023年工作要点", year=2023, owner_unit=tree.city, status=PlanStatus.DRAFT
+    )
+    return Section.objects.create(plan=plan, code="goals", title="主要目标", order=1)
+
+
+def make(section: Section, code: str, kind: str, scope: OrgUnit, **extra: object) -> Target:
+    return Target.objects.create(
+        plan=section.plan, section=section, code=code, text=code, kind=kind, scope=scope, **extra
+    )
+
+
+def values(ind: Indicator, unit: OrgUnit, quarters: list[Period], numbers: list[object]) -> None:
+    for period, number in zip(quarters, numbers, strict=True):
+        if number is not None:
+            IndicatorValue.objects.create(
+                indicator=ind, org_unit=unit, period=period, value=D(str(number)), computed_at=timezone.now()
+            )
+
+
+def rows(t: Target, unit: OrgUnit) -> list[Progress]:
+    return list(Progress.objects.filter(target=t, org_unit=unit).order_by("period__quarter"))
+
+
+# --- Per-district count ---
+
+
+def test_each_district_creates_two_to_three(tree, quarters, section) -> None:  # noqa: ANN001
+    """ "每个县区创建2-3所示范园": each district counts its own designations, and a district above 3 still meets."""
+    kind = DesignationKind.objects.create(code="model_kg", name="示范园")
+    grants = [(tree.k1, 2), (tree.k2, 3), (tree.s1, 5), (tree.s2, 8), (tree.s3, 10)]
+    for unit, month in grants:
+        Designation.objects.create(org_unit=unit, kind=kind, granted_on=datetime.date(2023, month, 1))
+    count = Indicator.objects.create(
+        code="model_kg_count", name="示范园数", aggregation=Aggregation.COUNT_DESIGNATIONS, designation_kind=kind
+    )
+    t = make(
+        section,
+        "C1",
+        TargetKind.COUNT_UNITS,
+        tree.city,
+        indicator=count,
+        comparator=Comparator.RANGE,
+        target_value=D(2),
+        target_value_max=D(3),
+        applies_to_each_unit=True,
+        each_unit_level=EachUnitLevel.DISTRICT,
+    )
+    # A third district that creates four: above the range, still met (3 is not a ceiling here).
+    d3 = OrgUnit.objects.create(code="D3", name="南区", level="district", parent=tree.city)
+    for i in range(4):
+        school = OrgUnit.objects.create(code=f"N{i}", name=f"南区{i}", level="school", parent=d3)
+        Designation.objects.create(org_unit=school, kind=kind, granted_on=datetime.date(2023, 1, 15))
+
+    recompute_progress()
+
+    # By quarter end: D1 1, 2, 3, 3; D2 1, 1, 1, 2; D3 4 throughout. Linear path 0 → 2: 0.5, 1, 1.5, 2.
+    # Q1: none meets 2–3 but D1 and D2 are on pace (≥ 0.5): on track, 1 of 3 (D3) meets.
+    # Q2: D1 2 and D3 meet, D2 1 ≥ 1 on pace: on track. Q3: D2 1 < 1.5 behind: 2 of 3 on pace → off track.
+    # Q4: every district within or above 2–3: met.
+    city = rows(t, tree.city)
+    assert [r.status for r in city] == ["on_track", "on_track", "off_track", "met"]
+    assert [round(r.actual, 1) for r in city] == [D("33.3"), D("66.7"), D("66.7"), D(100)]
+    q3 = city[2].typed_detail
+    assert [(u["code"], u["value"]) for u in q3.failing_units or []] == [("D2", 1.0)]
+    assert (q3.units_checked, q3.units_complying) == (3, 2)
+    # Each district's own row is about that district alone.
+    assert [r.status for r in rows(t, tree.d1)] == ["on_track", "met", "met", "met"]
+    assert [r.status for r in rows(t, tree.d2)] == ["on_track", "on_track", "off_track", "met"]
+
+
+def test_a_ceiling_range_fails_a_unit_above_it() -> None:
+    target = Target(kind=TargetKind.THRESHOLD, comparator=Comparator.RANGE, target_value=D(2), target_value_max=D(3))
+    assert [satisfies(target, D(n)) for n in (1, 2, 3, 4)] == [False, True, True, True]
+    target.range_is_ceiling = True
+    assert [satisfies(target, D(n)) for n in (1, 2, 3, 4)] == [False, True, True, False]
+
+
+# --- Frequency at any level and rhythm ---
+
+
+def test_a_xuequ_holds_a_model_lesson_every_month(tree, quarters, section) -> None:  # noqa: ANN001
+    """ "每个学区每月开展一次示范课": the 学区's own count (not its schools'), three a quarter."""
+    lessons = Indicator.objects.create(code="model_lessons", name="示范课次数", unit="次", aggregation=Aggregation.SUM)
+    t = make(
+        section,
+        "F1",
+        TargetKind.FREQUENCY,
+        tree.d1,
+        indicator=lessons,
+        per_unit_minimum=D(1),
+        rhythm=Rhythm.MONTH,
+        each_unit_level=EachUnitLevel.TOWNSHIP,
+    )
+    values(lessons, tree.t1, quarters, [3, 5, 8, 11])  # year to date: 3, 2, 3, 3 in the quarters
+    values(lessons, tree.s1, quarters, [0, 0, 0, 0])  # a school's own figure does not count for the 学区
+
+    recompute_progress()
+
+    district = rows(t, tree.d1)
+    assert [r.status for r in district] == ["met", "off_track", "met", "met"]
+    assert [r.actual for r in district] == [D(100), D(0), D(100), D(100)]
+    q2 = district[1].typed_detail
+    assert [(u["code"], u["value"]) for u in q2.failing_units or []] == [("T1", 2.0)]
+    assert q2.units_qualifying == 1
+
+
+def test_a_frequency_range_is_met_above_its_top_unless_it_is_a_ceiling(tree, quarters, section) -> None:  # noqa: ANN001
+    """ "每学期2-3次": 4 meets; with the plan's ceiling, 4 does not."""
+    visits = Indicator.objects.create(
+        code="visits", name="送教次数", unit="次", aggregation=Aggregation.SUM,
+        unit_filter_school_types=[SchoolType.PRIMARY],
+    )  # fmt: skip
+    common = {"indicator": visits, "target_value": D(2), "target_value_max": D(3)}
+    open_top = make(section, "F2", TargetKind.FREQUENCY, tree.t1, **common)
+    ceiling = make(section, "F3", TargetKind.FREQUENCY, tree.t1, range_is_ceiling=True, **common)
+    values(visits, tree.s1, quarters, [2, 4, None, None])
+    values(visits, tree.s2, quarters, [1, 2, None, None])
+
+    recompute_progress()
+
+    # Q2 (end of the first semester): S1 4, S2 2 (K1 is no primary school).
+    assert rows(open_top, tree.t1)[1].status == "met"
+    capped = rows(ceiling, tree.t1)[1]
+    assert (capped.status, capped.actual) == ("off_track", D(50))
+    assert [u["code"] for u in capped.typed_detail.failing_units or []] == ["S1"]
+
+
+def test_a_quarterly_frequency_counts_each_quarter_on_its_own(tree, quarters, section) -> None:  # noqa: ANN001
+    visits = Indicator.objects.create(
+        code="visits", name="送教次数", unit="次", aggregation=Aggregation.SUM,
+        unit_filter_school_types=[SchoolType.PRIMARY],
+    )  # fmt: skip
+    t = make(section, "F4", TargetKind.FREQUENCY, tree.t1, indicator=visits, per_unit_minimum=D(2),
+             rhythm=Rhythm.QUARTER)  # fmt: skip
+    values(visits, tree.s1, quarters, [2, 3, 5, 7])  # 2, 1, 2, 2
+    values(visits, tree.s2, quarters, [2, 4, 6, 8])  # 2, 2, 2, 2
+
+    recompute_progress()
+
+    assert [r.status for r in rows(t, tree.t1)] == ["met", "off_track", "met", "met"]
+
+
+# --- No quota ---
+
+
+def test_a_target_without_a_number_is_tracked_not_no_data(tree, quarters, section) -> None:  # noqa: ANN001
+    """ "开展示范园创建工作": the count and the list of what was done, status 跟踪中（无定量）."""
+    kind = DesignationKind.objects.create(code="model_kg", name="示范园")
+    Designation.objects.create(org_unit=tree.k1, kind=kind, granted_on=datetime.date(2023, 4, 1))
+    count = Indicator.objects.create(
+        code="model_kg_count", name="示范园数", aggregation=Aggregation.COUNT_DESIGNATIONS, designation_kind=kind
+    )
+    t = make(section, "N1", TargetKind.COUNT_UNITS, tree.city, indicator=count)
+    classes = Indicator.objects.create(code="special_classes", name="特教班数", aggregation=Aggregation.SUM)
+    q = make(section, "N2", TargetKind.QUANTITY, tree.city, indicator=classes, comparator=Comparator.GTE)
+    values(classes, tree.city, quarters, [None, 2, 3, None])
+
+    recompute_progress()
+
+    city = rows(t, tree.city)
+    assert [r.status for r in city] == ["tracked", "tracked", "tracked", "tracked"]
+    assert [r.actual for r in city] == [D(0), D(1), D(1), D(1)]
+    assert [u["code"] for u in city[1].typed_detail.units or []] == ["K1"]
+    assert [r.status for r in rows(q, tree.city)] == ["no_data", "tracked", "tracked", "no_data"]
+    assert str(ProgressStatus.TRACKED.label) == "跟踪中（无定量）"
+
+
+# --- Refused where it cannot be measured (the one target service: form, API, workbook, drafts) ---
+
+
+def _fields(section: Section, **extra: object) -> dict[str, object]:
+    return {"section": section, "code": "X1", "text": "每个单位…", **extra}
+
+
+@pytest.mark.parametrize(
+    ("case", "field"),
+    [
+        ("milestone", "applies_to_each_unit"),
+        ("no_indicator", "applies_to_each_unit"),
+        ("count_per_school", "each_unit_level"),
+        ("level_not_below_scope", "each_unit_level"),
+        ("no_unit_at_level", "each_unit_level"),
+        ("level_without_rule", "each_unit_level"),
+        ("rhythm_of_a_threshold", "rhythm"),
+        ("ceiling_without_range", "range_is_ceiling"),
+    ],
+)
+def test_a_per_unit_rule_that_cannot_be_measured_is_refused(tree, users, quarters, section, case, field) -> None:  # noqa: ANN001
+    kind = DesignationKind.objects.create(code="model_kg", name="示范园")
+    count = Indicator.objects.create(
+        code="model_kg_count", name="示范园数", aggregation=Aggregation.COUNT_DESIGNATIONS, designation_kind=kind
+    )
+    rate = Indicator.objects.create(code="rate", name="达标率", unit="%")
+    per_unit = {"applies_to_each_unit": True, "comparator": Comparator.GTE, "target_value": D(2)}
+    fields = {
+        "milestone": _fields(section, kind=TargetKind.MILESTONE, applies_to_each_unit=True),
+        "no_indicator": _fields(section, kind=TargetKind.THRESHOLD, **per_unit),
+        "count_per_school": _fields(section, kind=TargetKind.COUNT_UNITS, indicator=count, **per_unit),
+        "level_not_below_scope": _fields(
+            section, kind=TargetKind.COUNT_UNITS, indicator=count, scope=tree.d1,
+            each_unit_level=EachUnitLevel.DISTRICT, **per_unit,
+        ),
+        "no_unit_at_level": _fields(
+            section, kind=TargetKind.COUNT_UNITS, indicator=count, scope=tree.d2,
+            each_unit_level=EachUnitLevel.TOWNSHIP, **per_unit,
+        ),
+        "level_without_rule": _fields(
+            section, kind=TargetKind.THRESHOLD, indicator=rate, comparator=Comparator.GTE, target_value=D(90),
+            each_unit_level=EachUnitLevel.DISTRICT,
+        ),
+        "rhythm_of_a_threshold": _fields(
+            section, kind=TargetKind.THRESHOLD, indicator=rate, comparator=Comparator.GTE, target_value=D(90),
+            rhythm=Rhythm.MONTH,
+        ),
+        "ceiling_without_range": _fields(
+            section, kind=TargetKind.THRESHOLD, indicator=rate, comparator=Comparator.GTE, target_value=D(90),
+            range_is_ceiling=True,
+        ),
+    }[case]  # fmt: skip
+    with pytest.raises(ServiceError) as refused:
+        targets_service.create_target(users.bea, section.plan, fields)
+    assert field in refused.value.errors
+    assert not Target.objects.filter(code="X1").exists()
+
+
+def test_a_measurable_per_unit_rule_is_accepted(tree, users, quarters, section) -> None:  # noqa: ANN001
+    kind = DesignationKind.objects.create(code="model_kg", name="示范园")
+    count = Indicator.objects.create(
+        code="model_kg_count", name="示范园数", aggregation=Aggregation.COUNT_DESIGNATIONS, designation_kind=kind
+    )
+    target = targets_service.create_target(
+        users.bea,
+        section.plan,
+        _fields(section, kind=TargetKind.COUNT_UNITS, indicator=count, applies_to_each_unit=True,
+                comparator=Comparator.RANGE, target_value=D(2), target_value_max=D(3),
+                each_unit_level=EachUnitLevel.DISTRICT),
+    )  # fmt: skip
+    assert Progress.objects.filter(target=target, org_unit=tree.city).exists()
+
+
+def test_the_api_refuses_it_in_the_same_words(client, tree, users, quarters, section) -> None:  # noqa: ANN001
+    client.force_login(users.bea)
+    response = client.post(
+        f"/api/v1/plans/{section.plan.code}/targets/",
+        {"code": "X2", "section": "goals", "text": "每个里程碑", "kind": "milestone", "applies_to_each_unit": True},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "里程碑和定性工作没有逐个单位的数值" in response.content.decode()
+    assert not Target.objects.filter(code="X2").exists()
