@@ -125,6 +125,8 @@ class TargetRow:
 
     @property
     def decimals(self) -> int:
+        if self.is_share:
+            return 0  # a share of units in whole percent
         if self.target.indicator_id:
             return self.target.indicator.decimals
         # No indicator (counts typed in by hand, milestones): whole numbers unless the target has decimals.
@@ -133,7 +135,14 @@ class TargetRow:
 
     @property
     def unit_label(self) -> str:
+        if self.is_share:
+            return "%"  # expected values and the trend chart are shares too
         return self.target.indicator.unit if self.target.indicator_id else ""
+
+    @property
+    def chart_goal(self) -> Decimal | None:
+        """The trend chart's goal line: every unit meeting the rule for a share, else the target value."""
+        return display.HUNDRED if self.is_share else self.target.target_value
 
     @property
     def status_label(self) -> str:
@@ -234,24 +243,23 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
     period_id = period.pk if period else None
     # No ordering: the model's default ordering would join five tables per row for a unique row.
     progress = Progress.objects.filter(target=target, period_id=period_id, org_unit=OuterRef("pk")).order_by()
+    decimal = DecimalField(max_digits=24, decimal_places=6)
+    share = display.is_share(target) and rows != "schools"
     qs = base.annotate(
         iv=FilteredRelation(
             "indicator_values",
             condition=Q(indicator_values__indicator_id=target.indicator_id, indicator_values__period_id=period_id),
         ),
-        value=F("iv__value"),
-        numerator=F("iv__numerator"),
-        denominator=F("iv__denominator"),
+        # A per-unit rule's child row: its share of units meeting the rule (targets.display), from its Progress
+        # row — not the sum of its schools' counts, which said "11 次 +8" beside 滞后.
+        value=Subquery(progress.values("actual")[:1], output_field=decimal) if share else F("iv__value"),
+        numerator=Value(None, output_field=decimal) if share else F("iv__numerator"),
+        denominator=Value(None, output_field=decimal) if share else F("iv__denominator"),
         status=Subquery(progress.values("status")[:1]),
     )
     goal = target.target_value
-    decimal = DecimalField(max_digits=24, decimal_places=6)
     if display.is_share(target):
-        # A per-unit rule: a child's figure is its Progress share of units meeting the rule (targets.display),
-        # a school's its own count; a gap to the rule's number means nothing for either.
-        if rows != "schools":
-            qs = qs.annotate(share=Subquery(progress.values("actual")[:1], output_field=decimal))
-        qs = qs.annotate(gap=Value(None, output_field=decimal))
+        qs = qs.annotate(gap=Value(None, output_field=decimal))  # a gap to the rule's number means nothing here
     elif goal is None:
         qs = qs.annotate(gap=Value(None, output_field=decimal))
     elif target.comparator == Comparator.LTE:

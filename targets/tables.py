@@ -25,6 +25,18 @@ from targets.models import Target
 from targets.queries import STATUS_LABELS
 
 
+def table_kwargs(target: Target, rows_mode: str) -> dict[str, Any]:
+    """The drill-down table's number format for ``target`` (the page and its exports alike): a per-unit rule's
+    child rows show their share of units meeting it (``targets.display``), a school row its own value."""
+    indicator = target.indicator if target.indicator_id else None
+    return {
+        "decimals": indicator.decimals if indicator else 1,
+        "unit": indicator.unit if indicator else "",
+        "target": target,
+        "share": rows_mode != "schools" and display.is_share(target),
+    }
+
+
 class DrilldownTable(BaseTable):
     """Child units (or schools) with value, numerator, denominator, gap and status.
 
@@ -72,11 +84,10 @@ class DrilldownTable(BaseTable):
         # A per-unit rule's child rows show the share of units meeting it, in the dashboard's words.
         self.target = target
         self.share = share and target is not None
-        if self.share:
-            self.columns["value"].column.accessor = tables.A("share")
-            self.columns["value"].column.verbose_name = _("达标单位占比")
         self.link_params = link_params or {}
         super().__init__(*args, **kwargs)
+        if self.share:  # the value is the share of units meeting the rule (targets.queries.drilldown_queryset)
+            self.columns["value"].column.verbose_name = _("达标单位占比")
 
     def rows_html(self) -> SafeString:
         """The ``<tr>`` rows of the current page, the same HTML as django-tables2's row loop, faster.
@@ -144,7 +155,7 @@ class DrilldownTable(BaseTable):
         return self._order(queryset, "gap", is_descending)
 
     def order_value(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        return self._order(queryset, "share" if self.share else "value", is_descending)
+        return self._order(queryset, "value", is_descending)
 
     def order_numerator(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return self._order(queryset, "numerator", is_descending)
@@ -264,8 +275,7 @@ class DrilldownTable(BaseTable):
             "flag": lambda v: small if v else "",
         }
         steps = [(display.get(name), convert.get(name)) for name in names]
-        fields = {**self.EXPORT_FIELDS, "value": "share"} if self.share else self.EXPORT_FIELDS
-        queryset = self.data.data.values_list(*(fields[name] for name in names))
+        queryset = self.data.data.values_list(*(self.EXPORT_FIELDS[name] for name in names))
         for record in queryset.iterator(chunk_size=2000):
             row = []
             for (shown, function), value in zip(steps, record, strict=True):

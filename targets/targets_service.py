@@ -173,7 +173,8 @@ def check_per_unit_rule(target: Target, add: Callable[[str, str], None]) -> None
 
     A per-unit rule (``applies_to_each_unit``; limits and frequencies are per unit by nature) needs an indicator
     and a number to compare each unit with, units of the named level under the scope, and a kind that has a value
-    per unit (not milestones or narratives; a count of designations per district or 学区, not per school). The
+    per unit (not milestones or narratives; a count of designations per district or 学区, not per school); until an
+    indicator is chosen (a plan draft's proposal) nothing is measured and the target says so (无指标). The
     frequency rhythm and a range's ceiling only apply where they mean something.
     """
     kind = target.kind
@@ -199,8 +200,7 @@ def check_per_unit_rule(target: Target, add: Callable[[str, str], None]) -> None
         add("applies_to_each_unit", _("里程碑和定性工作没有逐个单位的数值，无法按每个单位评估。"))
         return
     if target.indicator_id is None:
-        add("applies_to_each_unit", _("按每个单位评估须选择统计指标，才能得到每个单位的数值。"))
-        return
+        return  # nothing is measured until an indicator is chosen (a plan draft's proposal): shown as 无指标
     if target.target_value is None and target.per_unit_minimum is None and kind != TargetKind.FREQUENCY:
         add("applies_to_each_unit", _("按每个单位评估须填写每个单位须达到的目标值。"))
     level = per_unit_level(target)

@@ -216,7 +216,7 @@ def _fields(section: Section, **extra: object) -> dict[str, object]:
     ("case", "field"),
     [
         ("milestone", "applies_to_each_unit"),
-        ("no_indicator", "applies_to_each_unit"),
+        ("no_number", "applies_to_each_unit"),
         ("count_per_school", "each_unit_level"),
         ("level_not_below_scope", "each_unit_level"),
         ("no_unit_at_level", "each_unit_level"),
@@ -234,7 +234,9 @@ def test_a_per_unit_rule_that_cannot_be_measured_is_refused(tree, users, quarter
     per_unit = {"applies_to_each_unit": True, "comparator": Comparator.GTE, "target_value": D(2)}
     fields = {
         "milestone": _fields(section, kind=TargetKind.MILESTONE, applies_to_each_unit=True),
-        "no_indicator": _fields(section, kind=TargetKind.THRESHOLD, **per_unit),
+        "no_number": _fields(
+            section, kind=TargetKind.THRESHOLD, indicator=rate, applies_to_each_unit=True, comparator=Comparator.GTE
+        ),
         "count_per_school": _fields(section, kind=TargetKind.COUNT_UNITS, indicator=count, **per_unit),
         "level_not_below_scope": _fields(
             section, kind=TargetKind.COUNT_UNITS, indicator=count, scope=tree.d1,
