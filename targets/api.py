@@ -50,7 +50,8 @@ class TargetSerializer(serializers.Serializer):
     each_unit_level = serializers.ChoiceField(
         choices=Target._meta.get_field("each_unit_level").choices, required=False, allow_blank=True
     )
-    rhythm = serializers.ChoiceField(choices=Target._meta.get_field("rhythm").choices, required=False)
+    # A frequency's rhythm (../shared/API.md: ``per``): month / quarter / semester / year.
+    per = serializers.ChoiceField(source="rhythm", choices=Target._meta.get_field("rhythm").choices, required=False)
     range_is_ceiling = serializers.BooleanField(required=False)
     due_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)

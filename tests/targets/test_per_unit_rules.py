@@ -7,8 +7,10 @@ Tree (tests/conftest.py): CITY → D1 → T1 (学区) → S1, S2, K1; CITY → D
 from __future__ import annotations
 
 import datetime
+import io
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from django.utils import timezone
 
@@ -20,6 +22,7 @@ from submissions.models import Period
 from targets import targets_service
 from targets.models import Comparator, EachUnitLevel, Progress, ProgressStatus, Rhythm, Target, TargetKind
 from targets.progress import recompute_progress, satisfies
+from targets.workbook import export_plan, import_plan
 
 D = Decimal
 
@@ -290,3 +293,42 @@ def test_the_api_refuses_it_in_the_same_words(client, tree, users, quarters, sec
     assert response.status_code == 400
     assert "里程碑和定性工作没有逐个单位的数值" in response.content.decode()
     assert not Target.objects.filter(code="X2").exists()
+
+
+def test_the_api_takes_the_level_and_the_rhythm(client, tree, users, quarters, section) -> None:  # noqa: ANN001
+    Indicator.objects.create(code="model_lessons", name="示范课次数", unit="次", aggregation=Aggregation.SUM)
+    client.force_login(users.bea)
+    url = f"/api/v1/plans/{section.plan.code}/targets/"
+    body = {
+        "code": "F9", "section": "goals", "text": "每个学区每月开展一次示范课", "kind": "frequency",
+        "indicator": "model_lessons", "per_unit_minimum": "1", "per": "month", "each_unit_level": "township",
+        "scope": "D1",
+    }  # fmt: skip
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    target = Target.objects.get(code="F9")
+    assert (target.rhythm, target.each_unit_level) == ("month", "township")
+    assert (response.json()["per"], response.json()["each_unit_level"]) == ("month", "township")
+    # The same rule at a level with no unit under the scope (西区 has no 学区): refused, nothing stored.
+    refused = client.post(url, {**body, "code": "F10", "scope": "D2"}, content_type="application/json")
+    assert refused.status_code == 400
+    assert "each_unit_level" in refused.json()["errors"]
+    assert not Target.objects.filter(code="F10").exists()
+
+
+def test_the_plan_workbook_round_trips_the_level_the_rhythm_and_the_ceiling(tree, users, quarters, section) -> None:  # noqa: ANN001
+    visits = Indicator.objects.create(code="visits", name="送教次数", unit="次", aggregation=Aggregation.SUM)
+    make(section, "F5", TargetKind.FREQUENCY, tree.d1, indicator=visits, per_unit_minimum=D(1), target_value_max=D(2),
+         rhythm=Rhythm.QUARTER, each_unit_level=EachUnitLevel.TOWNSHIP, range_is_ceiling=True)  # fmt: skip
+    book = openpyxl.load_workbook(io.BytesIO(export_plan(section.plan)))
+    sheet = book["目标"]
+    header = [c.value for c in sheet[1]]
+    row = {h: c.value for h, c in zip(header, sheet[2], strict=True)}
+    assert (row["逐个评估的单位层级"], row["频次周期"], row["超过上限视为未达标"]) == ("每个乡镇/学区", "每季度", "是")
+    # Change the rhythm in the workbook and import it: the service takes it.
+    sheet.cell(row=2, column=header.index("频次周期") + 1, value="每月")
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    import_plan(users.bea, out)
+    assert Target.objects.get(code="F5").rhythm == "month"
