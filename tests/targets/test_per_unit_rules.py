@@ -23,6 +23,8 @@ from targets import targets_service
 from targets.models import Comparator, EachUnitLevel, Progress, ProgressStatus, Rhythm, Target, TargetKind
 from targets.progress import recompute_progress, satisfies
 from targets.workbook import export_plan, import_plan
+from tests.targets.test_progress_incremental import _school_figures, approve, world  # noqa: F401  (a fixture)
+from tests.targets.test_progress_incremental import rows as _rows
 
 D = Decimal
 
@@ -332,3 +334,37 @@ def test_the_plan_workbook_round_trips_the_level_the_rhythm_and_the_ceiling(tree
     out.seek(0)
     import_plan(users.bea, out)
     assert Target.objects.get(code="F5").rhythm == "month"
+
+
+# --- Approvals (incremental) equal the full run for the new levels and rhythms ---
+
+
+def test_approvals_update_level_and_rhythm_rules_as_the_full_run_does(
+    world,  # noqa: F811  (the fixture imported above)
+    django_capture_on_commit_callbacks,  # noqa: ANN001
+) -> None:
+    t = world.targets["agg"]
+    research = world.targets["freq"].indicator
+    per_district = {"indicator": world.rate, "comparator": Comparator.GTE, "target_value": D(90),
+                    "applies_to_each_unit": True, "each_unit_level": EachUnitLevel.DISTRICT}  # fmt: skip
+    added = [
+        make(t.section, "each_district", TargetKind.THRESHOLD, world.tree.city, **per_district),
+        make(t.section, "freq_q", TargetKind.FREQUENCY, world.tree.city, indicator=research, per_unit_minimum=D(1),
+             rhythm=Rhythm.QUARTER),
+        make(t.section, "freq_cap", TargetKind.FREQUENCY, world.tree.city, indicator=research, per_unit_minimum=D(1),
+             target_value_max=D(2), range_is_ceiling=True),
+    ]  # fmt: skip
+    recompute_progress()
+    q1, q2, q3, _q4 = world.quarters
+    s = world.schools
+    for code, quarter, figures in [
+        ("S2", q2, _school_figures(5)),  # D1 falls below 90 %
+        ("C6", q1, _school_figures(10, research=3)),  # above the ceiling of 2
+        ("S1", q3, _school_figures(10, research=0)),  # a central school misses its quarter
+        ("S2", q2, _school_figures(10)),
+    ]:
+        approve(s[code], quarter, django_capture_on_commit_callbacks, **figures)
+        incremental = _rows()
+        assert recompute_progress() == 0, (code, quarter.code)
+        assert _rows() == incremental
+    assert Progress.objects.filter(target__in=added, status="off_track").exists()
