@@ -10,6 +10,7 @@ is said as a share and a rule: "70% 的学校达到 每学期≥3次" beside "�
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -111,6 +112,25 @@ def actual_text(
             "rule": per_unit_rule(target),
         }
     return format_number(actual, decimals, unit_label, empty=empty)
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """Decimals and unit, as the ``measure`` filter reads them from an indicator."""
+
+    decimals: int
+    unit: str
+
+
+SHARE_FORMAT = NumberFormat(0, "%")
+
+
+def number_format(target: Target) -> Any:
+    """How the target's stored numbers (actual, expected, last year's) are written: a share target's in whole
+    percent, else in its indicator's decimals and unit (None without an indicator)."""
+    if is_share(target):
+        return SHARE_FORMAT
+    return target.indicator if target.indicator_id else None
 
 
 def completion_percent(target: Target, actual: Decimal | None) -> int | None:

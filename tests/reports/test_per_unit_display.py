@@ -88,3 +88,10 @@ def test_the_drilldown_export_carries_the_share(frequency, users, tree, report) 
     assert "达标单位占比" in header
     shares = {row[header.index("代码")]: row[header.index("达标单位占比")] for row in body}
     assert (shares["D1"], shares["D2"]) == (100, 0)
+
+
+def test_the_plan_page_says_the_share_too(client, frequency, users) -> None:  # noqa: ANN001
+    client.force_login(users.ivan)
+    page = client.get(reverse("plans:plan_detail", args=["p2023"]), {"period": "2023Q4"}).content.decode()
+    assert SHARE in page
+    assert "67 次" not in page
