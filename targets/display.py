@@ -45,7 +45,8 @@ def each_unit(target: Target) -> str:
     return phrases.get(_level(target), _("每所学校"))
 
 
-def _unit_word(target: Target) -> str:
+def unit_word(target: Target) -> str:
+    """The unit of one unit's count: the indicator's ("次"), else 所 for designations and 次 for frequencies."""
     indicator = target.indicator if target.indicator_id else None
     if indicator is not None and indicator.unit:
         return str(indicator.unit)
@@ -63,7 +64,7 @@ def per_unit_rule(target: Target) -> str:
         prefix = ""
     if low is None:
         return ""
-    word = _unit_word(target)
+    word = unit_word(target)
     if high is not None and high != low:
         bound = f"{format_number(low, 0)}–{format_number(high, 0)}"
         if target.range_is_ceiling:

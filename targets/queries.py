@@ -140,6 +140,16 @@ class TargetRow:
         return self.target.indicator.unit if self.target.indicator_id else ""
 
     @property
+    def unit_value_decimals(self) -> int:
+        """Decimals of one unit's own value (a failing school's count), not of the row's share."""
+        return self.target.indicator.decimals if self.target.indicator_id else 0
+
+    @property
+    def unit_value_label(self) -> str:
+        """The unit of one unit's own value ("次", "所"), not the row's "%"."""
+        return display.unit_word(self.target) if display.is_share(self.target) else self.unit_label
+
+    @property
     def chart_goal(self) -> Decimal | None:
         """The trend chart's goal line: every unit meeting the rule for a share, else the target value."""
         return display.HUNDRED if self.is_share else self.target.target_value

@@ -95,3 +95,12 @@ def test_the_plan_page_says_the_share_too(client, frequency, users) -> None:  # 
     page = client.get(reverse("plans:plan_detail", args=["p2023"]), {"period": "2023Q4"}).content.decode()
     assert SHARE in page
     assert "67 次" not in page
+
+
+def test_the_failing_units_keep_their_own_counts(client, frequency, users) -> None:  # noqa: ANN001
+    client.force_login(users.ivan)
+    url = reverse("reports:target_detail", kwargs={"plan": "p2023", "code": "visits"})
+    page = client.get(url, {"period": "2023Q4"}).content.decode()
+    # S3 did 1 visit this semester: its own count, not "1%".
+    assert '<span class="num">1 次</span>' in page
+    assert "逐个检查：每所学校 每学期≥3次" in page
