@@ -140,6 +140,15 @@ class TargetRow:
         return self.target.indicator.unit if self.target.indicator_id else ""
 
     @property
+    def checks_schools(self) -> bool:
+        """Does the per-unit check look at schools (else at districts or 学区: ``units_noun``)?"""
+        return self.target.each_unit_level in ("", Level.SCHOOL)
+
+    @property
+    def units_noun(self) -> str:
+        return display.units_noun(self.target)
+
+    @property
     def unit_value_decimals(self) -> int:
         """Decimals of one unit's own value (a failing school's count), not of the row's share."""
         return self.target.indicator.decimals if self.target.indicator_id else 0

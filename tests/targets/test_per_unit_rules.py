@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from indicators.models import Aggregation, Indicator, IndicatorValue
@@ -69,7 +70,7 @@ def rows(t: Target, unit: OrgUnit) -> list[Progress]:
 # --- Per-district count ---
 
 
-def test_each_district_creates_two_to_three(tree, quarters, section) -> None:  # noqa: ANN001
+def test_each_district_creates_two_to_three(client, users, tree, quarters, section) -> None:  # noqa: ANN001
     """ "每个县区创建2-3所示范园": each district counts its own designations, and a district above 3 still meets."""
     kind = DesignationKind.objects.create(code="model_kg", name="示范园")
     grants = [(tree.k1, 2), (tree.k2, 3), (tree.s1, 5), (tree.s2, 8), (tree.s3, 10)]
@@ -111,6 +112,14 @@ def test_each_district_creates_two_to_three(tree, quarters, section) -> None:  #
     # Each district's own row is about that district alone.
     assert [r.status for r in rows(t, tree.d1)] == ["on_track", "met", "met", "met"]
     assert [r.status for r in rows(t, tree.d2)] == ["on_track", "on_track", "off_track", "met"]
+    # The target page names districts, with their own count, and the rule as a rule.
+    client.force_login(users.bea)
+    url = reverse("reports:target_detail", kwargs={"plan": "p23", "code": "C1"})
+    page = client.get(url, {"period": "2023Q3"}).content.decode()
+    assert "共 1 个区县未达到要求（共检查 3 个）" in page
+    assert '<span class="num">1 所</span>' in page
+    assert "67% 的区县达到 2–3所" in page
+    assert "每个区县 2–3所" in page
 
 
 def test_a_ceiling_range_fails_a_unit_above_it() -> None:
