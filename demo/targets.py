@@ -23,7 +23,16 @@ from plans.models import Plan, PlanStatus, Section, WorkItem
 from schools.models import DesignationKind, OrgUnit
 from submissions.models import Period
 from targets import targets_service
-from targets.models import MilestoneStatus, NoteReview, PathMode, Target, TargetNote
+from targets.models import (
+    Comparator,
+    EachUnitLevel,
+    MilestoneStatus,
+    NoteReview,
+    PathMode,
+    Rhythm,
+    Target,
+    TargetNote,
+)
 from targets.workbook import TARGET_COLUMNS, TARGET_SHEET, import_plan
 
 DEMO_DATA = Path(__file__).resolve().parent / "data"
@@ -193,6 +202,32 @@ def _load_district(user: Any, parent: Plan) -> Plan:
     return plan
 
 
+# Per-unit rules at a level and a rhythm, and a target without a number (issue 13 §3):
+# (code, text, kind, indicator, scope, extra fields)
+PER_UNIT_EXAMPLES: list[tuple[str, str, str, str, str, dict[str, Any]]] = [
+    ("PU1", "每个城区创建2-3所示范幼儿园", "count_units", "designations_demo_kg", "CITY",
+     {"comparator": Comparator.RANGE, "target_value": Decimal(2), "target_value_max": Decimal(3),
+      "applies_to_each_unit": True, "each_unit_level": EachUnitLevel.DISTRICT}),
+    ("PU2", "东城区每个学区每月开展一次片区合作教研活动", "frequency", "central_joint_research_per_semester", "D01",
+     {"per_unit_minimum": Decimal(1), "rhythm": Rhythm.MONTH, "each_unit_level": EachUnitLevel.TOWNSHIP}),
+    ("PU3", "开展示范园创建工作", "count_units", "designations_demo_kg", "CITY", {}),
+]  # fmt: skip
+
+
+def _load_per_unit_examples(user: Any, plan: Plan) -> None:
+    section = Section.objects.filter(plan=plan).order_by("order").first()
+    if section is None:
+        return
+    for order, (code, text, kind, indicator_code, scope_code, extra) in enumerate(PER_UNIT_EXAMPLES, start=90):
+        indicator = Indicator.objects.filter(code=indicator_code).first()
+        scope_unit = OrgUnit.objects.filter(code=scope_code).first()
+        if indicator is None or scope_unit is None:
+            continue
+        fields = {"section": section, "code": code, "text": text, "kind": kind, "indicator": indicator,
+                  "scope": scope_unit, "owner_name": "初幼教科", "order": order, **extra}  # fmt: skip
+        _upsert(user, plan, fields)
+
+
 def _missing_indicators(path: Path) -> set[str]:
     """Indicator codes the workbook's targets refer to the bureau has not defined (demo.indicators may skip some)."""
     sheet = load_workbook(path, read_only=True)[TARGET_SHEET]
@@ -213,6 +248,7 @@ def load(stdout: TextIO | None = None) -> None:
         return
     count = _load_000(user, plan)
     _load_district(user, plan)
+    _load_per_unit_examples(user, plan)
     missing = _missing_indicators(PLAN_001_XLSX)
     if missing:
         # The import is all-or-nothing: say why instead of failing the whole demo.

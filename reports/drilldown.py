@@ -20,7 +20,7 @@ from submissions.models import Period
 from targets.filters import DrilldownFilterSet
 from targets.models import Target
 from targets.queries import drilldown_queryset
-from targets.tables import DrilldownTable
+from targets.tables import DrilldownTable, table_kwargs
 
 FORMATS = ("csv", "xlsx")
 # What of the page's query string the export keeps: rows mode, the filters and the sort order.
@@ -38,13 +38,7 @@ def drilldown_table(
     rows_mode = "schools" if params.get("rows") == "schools" else "children"
     queryset = scope.filter_by_scope(user, drilldown_queryset(target, unit, period, rows_mode))
     queryset = DrilldownFilterSet(dict(params), queryset=queryset).qs
-    indicator = target.indicator
-    return DrilldownTable(
-        queryset,
-        decimals=indicator.decimals if indicator else 1,
-        unit=indicator.unit if indicator else "",
-        order_by=params.get("sort") or None,
-    )
+    return DrilldownTable(queryset, **table_kwargs(target, rows_mode), order_by=params.get("sort") or None)
 
 
 def filename(target: Target, unit: OrgUnit, export_format: str) -> str:

@@ -76,7 +76,12 @@ class Dashboard:
 
 def _counts(rows: list[TargetRow]) -> list[tuple[str, str, int]]:
     counter = Counter(row.summary_status for row in rows)
-    return [(status, str(STATUS_LABELS[status]), counter.get(status, 0)) for status in STATUS_ORDER]
+    # 跟踪中（无定量） only where a plan has such targets: most plans give every target a number.
+    return [
+        (status, str(STATUS_LABELS[status]), counter.get(status, 0))
+        for status in STATUS_ORDER
+        if status != ProgressStatus.TRACKED or counter.get(status)
+    ]
 
 
 def _carried_at_unit(

@@ -83,6 +83,15 @@ def number_cell(ws: WriteOnlyWorksheet, value: Decimal | None, indicator: Indica
     return cell
 
 
+def share_cell(ws: WriteOnlyWorksheet, value: Decimal | None) -> Any:
+    """A share of units in % (70 → 70%), as an Excel percentage."""
+    if value is None:
+        return None
+    cell = WriteOnlyCell(ws, value=value / 100)
+    cell.number_format = "0%"
+    return cell
+
+
 def status_cell(ws: WriteOnlyWorksheet, status: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=str(STATUS_LABELS.get(status, status)))
     cell.fill = RAG_FILLS.get(status, RAG_FILLS["no_data"])
@@ -265,7 +274,9 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
     ws.append(header_row(ws, [str(h) for h in SECTION_HEADERS]))
     for row in rows:
         target, indicator = row.target, row.target.indicator if row.target.indicator_id else None
-        quarters = [number_cell(ws, p.actual, indicator) for p in row.trend[:4]]
+        # A share target's quarters are shares (% of units meeting the rule), not values in the indicator's unit.
+        quarters = [share_cell(ws, p.actual) if row.is_share else number_cell(ws, p.actual, indicator)
+                    for p in row.trend[:4]]  # fmt: skip
         quarters += [None] * (4 - len(quarters))
         ws.append(
             [
@@ -275,9 +286,12 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
                 safe_value(ws, localized(indicator)) if indicator else None,
                 number_cell(ws, target.baseline_value, indicator),
                 _comparator_text(row),
-                number_cell(ws, target.target_value, indicator),
+                # A per-unit rule is said as a rule and its actual as a share, in the pages' words (targets.display).
+                safe_value(ws, row.target_text) if row.is_share else number_cell(ws, target.target_value, indicator),
                 *quarters,
-                number_cell(ws, row.actual, indicator) if row.actual is not None else safe_value(ws, row.actual_text),
+                number_cell(ws, row.actual, indicator)
+                if row.actual is not None and not row.is_share
+                else safe_value(ws, row.actual_text),
                 number_cell(ws, row.expected, indicator),
                 status_cell(ws, row.summary_status),
                 safe_value(ws, row.owner),

@@ -58,6 +58,12 @@ class TargetSerializer(serializers.Serializer):
     baseline_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     scope = CodeField(queryset=OrgUnit.objects.all(), required=False)
     applies_to_each_unit = serializers.BooleanField(required=False)
+    each_unit_level = serializers.ChoiceField(
+        choices=Target._meta.get_field("each_unit_level").choices, required=False, allow_blank=True
+    )
+    # A frequency's rhythm (../shared/API.md: ``per``): month / quarter / semester / year.
+    per = serializers.ChoiceField(source="rhythm", choices=Target._meta.get_field("rhythm").choices, required=False)
+    range_is_ceiling = serializers.BooleanField(required=False)
     due_period = CodeField(queryset=Period.objects.all(), required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
     # A milestone's window and completion ("2–7 月招生"); ``start_date`` (API.md) is the first day of the start month.

@@ -21,6 +21,6 @@ class TargetsConfig(AppConfig):
 AUDITED_TARGET_FIELDS = [
     "code", "text", "section", "work_item", "indicator", "comparator", "direction", "target_value",
     "target_value_max", "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit",
-    "due_period", "due_date", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "part_of", "milestone_status",
-    "start_month", "due_month", "completed_on",
+    "each_unit_level", "rhythm", "range_is_ceiling", "due_period", "due_date", "assess_from", "path_mode",
+    "at_risk_margin", "owner_unit", "part_of", "milestone_status", "start_month", "due_month", "completed_on",
 ]  # fmt: skip

@@ -47,6 +47,23 @@ class Direction(models.TextChoices):
     LOWER = "lower", _("越低越好（降低）")
 
 
+class Rhythm(models.TextChoices):
+    """How often a frequency target's per-unit count starts again."""
+
+    MONTH = "month", _("每月")
+    QUARTER = "quarter", _("每季度")
+    SEMESTER = "semester", _("每学期")
+    YEAR = "year", _("每年")
+
+
+class EachUnitLevel(models.TextChoices):
+    """The level a per-unit rule names ("每个区县", "每个学区", "每所学校")."""
+
+    DISTRICT = "district", _("每个区县")
+    TOWNSHIP = "township", _("每个乡镇/学区")
+    SCHOOL = "school", _("每所学校/幼儿园")
+
+
 class PathMode(models.TextChoices):
     LINEAR = "linear", _("从基线线性推进")
     MILESTONES = "milestones", _("按季度节点")
@@ -112,6 +129,14 @@ class Target(models.Model):
         "schools.OrgUnit", verbose_name=_("范围"), on_delete=models.PROTECT, related_name="targets"
     )
     applies_to_each_unit = models.BooleanField(_("每个单位均须达标"), default=False)
+    # The units a per-unit rule names (blank: schools); checked by targets_service.check_per_unit_rule.
+    each_unit_level = models.CharField(
+        _("逐个评估的单位层级"), max_length=20, choices=EachUnitLevel.choices, blank=True
+    )
+    # A frequency target's count restarts every month / quarter / semester / year (per_unit_minimum is per rhythm).
+    rhythm = models.CharField(_("频次周期"), max_length=20, choices=Rhythm.choices, default=Rhythm.SEMESTER, blank=True)
+    # A range "2–3" is met above its upper bound unless the plan says the upper bound is a ceiling.
+    range_is_ceiling = models.BooleanField(_("超过上限视为未达标"), default=False)
     due_period = models.ForeignKey(
         "submissions.Period",
         verbose_name=_("完成期限"),
@@ -250,6 +275,8 @@ class ProgressStatus(models.TextChoices):
     AT_RISK = "at_risk", _("有风险")
     OFF_TRACK = "off_track", _("滞后")
     NO_DATA = "no_data", _("无数据")
+    # A target the plan gives no number ("开展示范园创建工作"): what has been done is shown, nothing judged.
+    TRACKED = "tracked", _("跟踪中（无定量）")
 
 
 class Progress(models.Model):

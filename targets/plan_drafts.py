@@ -38,7 +38,7 @@ from portal.upload_safety import UploadRejected
 from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Comparator, Direction, DraftStatus, PlanDraft, Target, TargetKind
+from targets.models import Comparator, Direction, DraftStatus, PlanDraft, Rhythm, Target, TargetKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -542,6 +542,8 @@ def validate_draft(user: AbstractBaseUser, draft: PlanDraft) -> _Plan:
                 fields[name] = row.get(name) if isinstance(row.get(name), int) else None
         if fields["kind"] == TargetKind.FREQUENCY and fields.get("target_value") is not None:
             fields["per_unit_minimum"] = fields["target_value"]
+        if fields["kind"] == TargetKind.FREQUENCY and row.get("per") in Rhythm.values:
+            fields["rhythm"] = row["per"]  # "每月一次" counts per month (day and week: not measurable by quarter)
         if not row_errors:
             target = Target(plan=plan, scope=draft.owner_unit, section=row_section, work_item=row_item, **fields)
             try:

@@ -86,6 +86,7 @@ from targets.models import (
     PathMode,
     Progress,
     ProgressStatus,
+    Rhythm,
     Target,
     TargetKind,
     TargetNote,
@@ -101,7 +102,7 @@ from targets.progress_detail import (
 )
 
 S = ProgressStatus
-_RANK = {S.MET: 0, S.ON_TRACK: 1, S.AT_RISK: 2, S.OFF_TRACK: 3, S.NO_DATA: -1}
+_RANK = {S.MET: 0, S.ON_TRACK: 1, S.AT_RISK: 2, S.OFF_TRACK: 3, S.NO_DATA: -1, S.TRACKED: -1}
 CUMULATIVE = {TargetKind.QUANTITY, TargetKind.COUNT_UNITS}
 HUNDRED = Decimal(100)
 
@@ -128,8 +129,9 @@ def satisfies(target: Target, actual: Decimal, value: Decimal | None = None) -> 
     if comparator == Comparator.LTE:
         return actual <= bound
     if comparator == Comparator.RANGE:
+        # "2–3": at least 2; above 3 only fails when the plan says 3 is a ceiling.
         upper = target.target_value_max if target.target_value_max is not None else bound
-        return bound <= actual <= upper
+        return bound <= actual and (actual <= upper or not target.range_is_ceiling)
     if comparator == Comparator.EQ and target.kind not in CUMULATIVE:
         return actual == bound
     return actual >= bound
@@ -142,7 +144,7 @@ def compare_with_expected(target: Target, actual: Decimal, expected: Decimal) ->
     if comparator == Comparator.RANGE:
         lower = expected
         upper = target.target_value_max if target.target_value_max is not None else expected
-        if lower <= actual <= upper:
+        if lower <= actual and (actual <= upper or not target.range_is_ceiling):
             return S.ON_TRACK
         bound = lower if actual < lower else upper
         return S.AT_RISK if abs(actual - bound) <= abs(bound) * margin else S.OFF_TRACK
@@ -238,6 +240,7 @@ class UnitInfo:
     ownership: str = ""
     is_central: bool = False
     is_active: bool = True
+    level: str = Level.SCHOOL
 
 
 @dataclass
@@ -343,15 +346,21 @@ def _load_inputs(
     per_unit = [t for t in measured if _is_per_unit(t)] if per_unit_facts else []
     unit_values: dict[tuple[int, int], list[tuple[int, Decimal | None]]] = defaultdict(list)
     schools: dict[int, UnitInfo] = {}
-    if per_unit:
-        paths = [t.scope.path for t in per_unit]
+    # Count targets "each district creates 2–3": their units are read always (a handful of districts or 学区).
+    counted_per_unit = [t for t in targets if t.kind == TargetKind.COUNT_UNITS and t.applies_to_each_unit]
+    levels = {unit_level(t) for t in [*per_unit, *counted_per_unit]}
+    if per_unit or counted_per_unit:
+        paths = [t.scope.path for t in [*per_unit, *counted_per_unit]]
         for row in (
-            OrgUnit.objects.filter(_subtree_q(paths, ""), level=Level.SCHOOL)
+            OrgUnit.objects.filter(_subtree_q(paths, ""), level__in=levels)
             .order_by("path")
-            .values_list("id", "code", "name", "path", "school_type", "ownership", "is_central", "is_active")
+            .values_list("id", "code", "name", "path", "school_type", "ownership", "is_central", "is_active", "level")
         ):
             schools[row[0]] = UnitInfo(*row)
+    if per_unit:
         unit_period_ids = list(per_unit_period_ids or period_ids)
+        if any(t.kind == TargetKind.FREQUENCY and t.rhythm in (Rhythm.QUARTER, Rhythm.MONTH) for t in per_unit):
+            unit_period_ids = list(period_ids)  # a quarter's count is its value less the quarter before's
         # A second-half frequency subtracts the year-to-date value at Q2 (see _frequency): load it too.
         wanted = set(unit_period_ids)
         unit_period_ids += [
@@ -365,7 +374,7 @@ def _load_inputs(
             _subtree_q(paths, "org_unit__"),
             indicator_id__in={t.indicator_id for t in per_unit},
             period_id__in=unit_period_ids,
-            org_unit__level=Level.SCHOOL,
+            org_unit__level__in=levels,
             value__isnull=False,  # undefined values are skipped anyway; most schools have some (other types)
         ).values_list("indicator_id", "period_id", "org_unit_id", "value"):
             if unit in schools:
@@ -431,9 +440,36 @@ def _load_inputs(
 
 
 def _is_per_unit(target: Target) -> bool:
-    """Is the target checked school by school (its rows list the failing schools)?"""
+    """Is the target checked unit by unit from indicator values (its rows list the failing units)?"""
     return target.kind in (TargetKind.LIMIT, TargetKind.FREQUENCY) or (
-        target.kind == TargetKind.THRESHOLD and target.applies_to_each_unit
+        target.kind in (TargetKind.THRESHOLD, TargetKind.QUANTITY) and target.applies_to_each_unit
+    )
+
+
+def unit_level(target: Target) -> str:
+    """The level a per-unit rule checks (``each_unit_level``; schools by default)."""
+    return target.each_unit_level or Level.SCHOOL
+
+
+def _updated_from_one_school(target: Target) -> bool:
+    """Can an approval's run update the target's per-unit rows from the one school's change? Only a check of
+    schools (a district's or 学区's value is a sum of others) and, for frequencies, by semester."""
+    if unit_level(target) != Level.SCHOOL or (target.kind == TargetKind.QUANTITY and target.applies_to_each_unit):
+        return False
+    return target.kind != TargetKind.FREQUENCY or (
+        target.rhythm in ("", Rhythm.SEMESTER) and not target.range_is_ceiling
+    )
+
+
+def _level_values(data: Inputs, target: Target, period_id: int, unit_path: str) -> list[Any]:
+    """(unit, value) of the units at the target's per-unit level under ``unit_path`` for one quarter."""
+    key = (target.indicator_id, period_id)
+    level = unit_level(target)
+    return data.under(
+        (*key, level),
+        target.scope.path,
+        unit_path,
+        lambda: [entry for entry in data.unit_values.get(key, []) if data.schools[entry[0]].level == level],
     )
 
 
@@ -533,7 +569,7 @@ def _measure(
     if kind == TargetKind.FREQUENCY:
         return _frequency(target, period, unit, periods, data)
 
-    if kind == TargetKind.QUANTITY:
+    if kind == TargetKind.QUANTITY and not target.applies_to_each_unit:
         # The engine's value already is the year to date (flow figures) or the latest (stock figures):
         # the quarter's own row — summing the quarters' rows counted Q1 four times by Q4.
         actual = data.agg.get((target.indicator_id, unit.id, period.pk))
@@ -543,8 +579,9 @@ def _measure(
         projection = actual * 4 / quarters
         if not is_scope:
             return Result(actual=actual, projection=projection, detail=ProgressDetail(contribution=True))
-        if target.target_value is None:
-            return Result(actual=actual, projection=projection, detail=ProgressDetail(reason="no_target_value"))
+        if target.target_value is None:  # no number in the plan: tracked, not judged
+            detail = ProgressDetail(reason="no_target_value")
+            return Result(actual=actual, projection=projection, status=S.TRACKED, detail=detail)
         status = _judge_numeric(target, period, actual, expected)
         detail = ProgressDetail()
         if status != S.MET and target.path_mode != PathMode.MILESTONES:
@@ -559,7 +596,8 @@ def _measure(
     if actual is None:
         return Result(expected=expected)
     if target.target_value is None:
-        return Result(actual=actual, projection=actual, detail=ProgressDetail(reason="no_target_value"))
+        detail = ProgressDetail(reason="no_target_value")
+        return Result(actual=actual, projection=actual, status=S.TRACKED, detail=detail)
     if facts is not None and _is_per_unit(target):
         failing, failed, checked = facts(expected)
     else:
@@ -610,8 +648,7 @@ def _failing_units(
     """Schools under ``unit`` failing the bound (first FAILING_LIMIT), how many fail, how many had a value."""
     if not (target.kind == TargetKind.LIMIT or target.applies_to_each_unit):
         return [], 0, 0
-    key = (target.indicator_id, period.pk)
-    entries = data.under(key, target.scope.path, unit.path, lambda: data.unit_values.get(key, []))
+    entries = _level_values(data, target, period.pk, unit.path)
     failing: list[UnitRef] = []
     failed = checked = 0
     for school_id, value in entries:
@@ -641,26 +678,115 @@ def _count_units(
         and (revoked is None or revoked > period.end_date)
         and _qualifies(target, school)
     ]
+    if target.applies_to_each_unit:
+        return _count_per_unit(target, period, unit, expected, counted, data)
     actual = Decimal(len(counted))
     if not is_scope:
         return Result(actual=actual, detail=ProgressDetail(units=counted, contribution=True))
-    if target.target_value is None:
-        return Result(actual=actual, detail=ProgressDetail(units=counted, reason="no_target_value"))
+    if target.target_value is None:  # "开展示范园创建工作": what has been done, tracked without a quota
+        detail = ProgressDetail(units=counted, reason="no_target_value")
+        return Result(actual=actual, status=S.TRACKED, detail=detail)
     status = _judge_numeric(target, period, actual, expected)
     return Result(actual=actual, expected=expected, status=status, detail=ProgressDetail(units=counted))
+
+
+def _count_per_unit(
+    target: Target,
+    period: Period,
+    unit: UnitInfo,
+    expected: Decimal | None,
+    counted: list[UnitRef],
+    data: Inputs,
+) -> Result:
+    """ "Every district creates 2–3 …": each unit at the target's level counts its own designations.
+
+    Actual = % of those units meeting the rule; a unit is behind when below the expected count of the period
+    (the per-unit target's path). Met when every unit meets it; on track while none is behind; after the due
+    period or with units behind, by the share (as frequencies). Detail: the units behind with their count,
+    and the designated schools.
+    """
+    level = unit_level(target)
+    units = data.under(
+        ("level_units", level),
+        target.scope.path,
+        unit.path,
+        lambda: [u for u in data.schools.values() if u.level == level and u.is_active],
+    )
+    if not units:
+        return Result(detail=ProgressDetail(reason="no_qualifying_units", units=counted))
+    kind_id = target.indicator.designation_kind_id
+    start = datetime.date(target.plan.year, 1, 1)
+    counts: dict[int, int] = dict.fromkeys((u.id for u in units), 0)
+    for kind, school, granted, revoked in data.designations:
+        if kind != kind_id or not (start <= granted <= period.end_date) or not _qualifies(target, school):
+            continue
+        if revoked is not None and revoked <= period.end_date:
+            continue
+        for candidate in units:
+            if school.path.startswith(candidate.path):
+                counts[candidate.id] += 1
+                break
+    goal = target.target_value
+    assert goal is not None  # the target service refuses a per-unit count without one
+    meeting = [u for u in units if satisfies(target, Decimal(counts[u.id]))]
+    pace = expected if expected is not None else goal
+    behind = [u for u in units if not satisfies(target, Decimal(counts[u.id]), min(pace, goal))]
+    share = HUNDRED * len(meeting) / len(units)
+    if len(meeting) == len(units):
+        status = S.MET
+    elif period.index >= due_index(target):
+        status = S.OFF_TRACK
+    elif not behind:
+        status = S.ON_TRACK
+    else:
+        status = share_status(HUNDRED * (len(units) - len(behind)) / len(units), target.at_risk_margin)
+    detail = ProgressDetail(
+        failing_units=[_unit_ref(u, value=Decimal(counts[u.id])) for u in behind[:FAILING_LIMIT]],
+        failing_count=len(behind),
+        units_checked=len(units),
+        units_complying=len(meeting),
+        units=counted,
+    )
+    return Result(actual=share, expected=HUNDRED, status=status, detail=detail)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The frequency window a quarter falls in: its count is the year-to-date value less ``prior``'s."""
+
+    prior_quarter: int | None  # the quarter whose year-to-date value is subtracted (None: from January)
+    required: Decimal  # what each unit must reach by the window's end
+    pace: Decimal  # what it must have reached by this quarter
+    mid_window: bool
+    semester: str | None  # "H1" / "H2" for the semester rhythm
+
+
+def frequency_window(rhythm: str, quarter: int, minimum: Decimal) -> Window:
+    """Per month (each quarter: 3 × the monthly minimum), quarter, semester (Q1+Q2, Q3+Q4) or year."""
+    if rhythm in (Rhythm.MONTH, Rhythm.QUARTER):
+        required = minimum * 3 if rhythm == Rhythm.MONTH else minimum
+        return Window(quarter - 1 if quarter > 1 else None, required, required, False, None)
+    if rhythm == Rhythm.YEAR:
+        return Window(None, minimum, minimum * quarter / 4, quarter < 4, None)
+    first = 1 if quarter <= 2 else 3
+    mid = quarter == first
+    pace = minimum / 2 if mid else minimum
+    return Window(2 if first == 3 else None, minimum, pace, mid, "H1" if first == 1 else "H2")
 
 
 def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Period], data: Inputs) -> Result:
     minimum = target.per_unit_minimum if target.per_unit_minimum is not None else target.target_value
     if minimum is None:
         return Result(detail=ProgressDetail(reason="no_target_value"))
+    if not _updated_from_one_school(target):  # another rhythm or level, or a ceiling: the general count
+        return _frequency_by_rhythm(target, period, unit, periods, data, minimum)
     first_quarter = 1 if period.quarter <= 2 else 3
     mid_semester = period.quarter == first_quarter
     qualifying = data.under(
         ("qualifying", target.indicator_id),
         target.scope.path,
         unit.path,
-        lambda: [s for s in data.schools.values() if s.is_active and _qualifies(target, s)],
+        lambda: [s for s in data.schools.values() if s.is_active and s.level == Level.SCHOOL and _qualifies(target, s)],
     )
     if not qualifying:
         return Result(detail=ProgressDetail(reason="no_qualifying_units"))
@@ -668,8 +794,7 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
     # Stored values of these counts (flow figures) are year to date: the semester's count is the value
     # now, less — in the second half — the value at the end of Q2.
     def school_values(period_id: int) -> dict[int, Decimal]:
-        key = (target.indicator_id, period_id)
-        rows = data.under(key, target.scope.path, unit.path, lambda k=key: data.unit_values.get(k, []))
+        rows = _level_values(data, target, period_id, unit.path)
         return {school_id: value for school_id, value in rows if value is not None}
 
     totals = school_values(period.pk)
@@ -686,6 +811,65 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
     return _judge_frequency(
         target, minimum, first_quarter, mid_semester, len(qualifying), failing, len(failing_schools), below_minimum
     )
+
+
+def _frequency_by_rhythm(
+    target: Target, period: Period, unit: UnitInfo, periods: list[Period], data: Inputs, minimum: Decimal
+) -> Result:
+    """A frequency counted per month, quarter or year, or for units above schools ("每个学区每月一次").
+
+    The units are those of the target's level under the row's unit (schools: those the indicator covers); a
+    unit's count in the window is its year-to-date value less the value at the window's start. A unit is
+    behind below the pace, and over a ceiling when the plan's range has one ("2–3 次", ceiling set).
+    """
+    level = unit_level(target)
+    window = frequency_window(target.rhythm or Rhythm.SEMESTER, period.quarter, minimum)
+    qualifying = data.under(
+        ("qualifying", target.indicator_id, level),
+        target.scope.path,
+        unit.path,
+        lambda: [
+            u
+            for u in data.schools.values()
+            if u.is_active and u.level == level and (level != Level.SCHOOL or _qualifies(target, u))
+        ],
+    )
+    if not qualifying:
+        return Result(detail=ProgressDetail(reason="no_qualifying_units"))
+
+    def values(period_id: int) -> dict[int, Decimal]:
+        return {uid: value for uid, value in _level_values(data, target, period_id, unit.path) if value is not None}
+
+    totals = values(period.pk)
+    if window.prior_quarter is not None:
+        prior = next((p for p in periods if p.year == period.year and p.quarter == window.prior_quarter), None)
+        before = values(prior.pk) if prior is not None else {}
+        totals = {uid: value - before.get(uid, Decimal(0)) for uid, value in totals.items()}
+    if not any(u.id in totals for u in qualifying):
+        return Result(expected=HUNDRED)
+    ceiling = target.target_value_max if target.range_is_ceiling else None  # "2–3 次" with 3 as a ceiling
+    if ceiling is not None and target.rhythm == Rhythm.MONTH:
+        ceiling *= 3
+
+    def count(u: UnitInfo) -> Decimal:
+        return totals.get(u.id, Decimal(0))
+
+    failing_units = [u for u in qualifying if count(u) < window.pace or (ceiling is not None and count(u) > ceiling)]
+    below = any(count(u) < window.required for u in qualifying)
+    complying = len(qualifying) - len(failing_units)
+    actual = HUNDRED * complying / len(qualifying)
+    status = share_status(actual, target.at_risk_margin)
+    if status == S.MET and window.mid_window and below:
+        status = S.ON_TRACK
+    detail = ProgressDetail(
+        failing_units=[_unit_ref(u, value=totals.get(u.id)) for u in failing_units[:FAILING_LIMIT]],
+        failing_count=len(failing_units),
+        units_qualifying=len(qualifying),
+        units_complying=complying,
+        per_unit_minimum=num(minimum),
+        semester=window.semester,
+    )
+    return Result(actual=actual, expected=HUNDRED, status=status, detail=detail)
 
 
 def _judge_frequency(
@@ -1205,6 +1389,8 @@ def _update_for_unit(
     def measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool) -> Result:
         if not _is_per_unit(target) or not target.indicator_id:
             return _compute(target, period, unit, is_scope, data)
+        if not _updated_from_one_school(target):
+            redo.add(target.pk)
         if target.pk in redo:
             return Result()
         old = stored.get((target.pk, period.pk, unit.id))

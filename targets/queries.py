@@ -37,9 +37,10 @@ from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Aggregation, Indicator
 from portal import scope
-from portal.numbers import NO_DATA, format_number, format_signed, is_percent_unit
+from portal.numbers import format_signed, is_percent_unit
 from schools.models import Level, OrgUnit
 from submissions.models import Period, current_of
+from targets import display
 from targets.models import Comparator, Direction, MilestoneStatus, Progress, ProgressStatus, Target, TargetKind
 
 # Not a Progress status: how the summaries count a row that has a value but no status of its own
@@ -50,6 +51,7 @@ STATUS_ORDER: list[str] = [
     ProgressStatus.ON_TRACK,
     ProgressStatus.AT_RISK,
     ProgressStatus.OFF_TRACK,
+    ProgressStatus.TRACKED,
     ProgressStatus.NO_DATA,
     NOT_ASSESSED,
 ]
@@ -139,6 +141,8 @@ class TargetRow:
 
     @property
     def decimals(self) -> int:
+        if self.is_share:
+            return 0  # a share of units in whole percent
         if self.target.indicator_id:
             return self.target.indicator.decimals
         # No indicator (counts typed in by hand, milestones): whole numbers unless the target has decimals.
@@ -147,7 +151,33 @@ class TargetRow:
 
     @property
     def unit_label(self) -> str:
+        if self.is_share:
+            return "%"  # expected values and the trend chart are shares too
         return self.target.indicator.unit if self.target.indicator_id else ""
+
+    @property
+    def checks_schools(self) -> bool:
+        """Does the per-unit check look at schools (else at districts or 学区: ``units_noun``)?"""
+        return self.target.each_unit_level in ("", Level.SCHOOL)
+
+    @property
+    def units_noun(self) -> str:
+        return display.units_noun(self.target)
+
+    @property
+    def unit_value_decimals(self) -> int:
+        """Decimals of one unit's own value (a failing school's count), not of the row's share."""
+        return self.target.indicator.decimals if self.target.indicator_id else 0
+
+    @property
+    def unit_value_label(self) -> str:
+        """The unit of one unit's own value ("次", "所"), not the row's "%"."""
+        return display.unit_word(self.target) if display.is_share(self.target) else self.unit_label
+
+    @property
+    def chart_goal(self) -> Decimal | None:
+        """The trend chart's goal line: every unit meeting the rule for a share, else the target value."""
+        return display.HUNDRED if self.is_share else self.target.target_value
 
     @property
     def status_label(self) -> str:
@@ -165,23 +195,22 @@ class TargetRow:
         return getattr(self.target, "latest_note", None) or ""
 
     @property
+    def is_share(self) -> bool:
+        """The actual is the % of units meeting a per-unit rule (a unit without its own row: the raw value)."""
+        return self.evaluated and display.is_share(self.target)
+
+    @property
     def actual_text(self) -> str:
         if self.target.kind == TargetKind.MILESTONE and self.actual is None:
             return self.target.get_milestone_status_display() or str(_("无数据"))
-        return format_number(self.actual, self.decimals, self.unit_label, empty=NO_DATA)
+        return display.actual_text(self.target, self.actual, self.decimals, self.unit_label, as_share=self.is_share)
 
     @property
     def target_text(self) -> str:
         target = self.target
         if target.comparator == Comparator.IMPROVES:
             return improves_goal_text(target)
-        if target.target_value is None:
-            return "—"
-        text = format_number(target.target_value, self.decimals, self.unit_label)
-        if target.comparator == Comparator.RANGE and target.target_value_max is not None:
-            return f"{text} – {format_number(target.target_value_max, self.decimals, self.unit_label)}"
-        symbol = {"gte": "≥", "lte": "≤", "eq": "="}.get(target.comparator, "")
-        return f"{symbol} {text}".strip()
+        return display.target_text(target, self.decimals, self.unit_label)
 
     @property
     def improvement_text(self) -> str:
@@ -199,6 +228,10 @@ class TargetRow:
         """How far along the bar is drawn, 0–100; None when there is nothing to draw."""
         if self.before_assessment:
             return None  # spring's 0 new entrants is not 0 % of an autumn intake
+        if self.is_share:
+            return display.completion_percent(self.target, self.actual)
+        if display.is_share(self.target):
+            return None  # a unit's raw count: no bar against the share
         return completion(self.target, self.actual)
 
 
@@ -286,21 +319,27 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
     period_id = period.pk if period else None
     # No ordering: the model's default ordering would join five tables per row for a unique row.
     progress = Progress.objects.filter(target=target, period_id=period_id, org_unit=OuterRef("pk")).order_by()
+    decimal = DecimalField(max_digits=24, decimal_places=6)
+    share = display.is_share(target) and rows != "schools"
     qs = base.annotate(
         iv=FilteredRelation(
             "indicator_values",
             condition=Q(indicator_values__indicator_id=target.indicator_id, indicator_values__period_id=period_id),
         ),
-        value=F("iv__value"),
-        numerator=F("iv__numerator"),
-        denominator=F("iv__denominator"),
+        # A per-unit rule's child row: its share of units meeting the rule (targets.display), from its Progress
+        # row — not the sum of its schools' counts, which said "11 次 +8" beside 滞后.
+        value=Subquery(progress.values("actual")[:1], output_field=decimal) if share else F("iv__value"),
+        numerator=Value(None, output_field=decimal) if share else F("iv__numerator"),
+        denominator=Value(None, output_field=decimal) if share else F("iv__denominator"),
         carried_units=F("iv__carried_units"),
         progress_status=Subquery(progress.values("status")[:1]),
-        status=Coalesce(F("progress_status"), row_status_expression(target)),
+        # A share is judged only by its Progress row; other rows without one by their value against the target.
+        status=F("progress_status") if share else Coalesce(F("progress_status"), row_status_expression(target)),
     )
     goal = target.target_value
-    decimal = DecimalField(max_digits=24, decimal_places=6)
-    if goal is None:
+    if display.is_share(target):
+        qs = qs.annotate(gap=Value(None, output_field=decimal))  # a gap to the rule's number means nothing here
+    elif goal is None:
         qs = qs.annotate(gap=Value(None, output_field=decimal))
     elif target.comparator == Comparator.LTE:
         qs = qs.annotate(gap=ExpressionWrapper(Value(goal) - F("value"), output_field=decimal))

@@ -21,8 +21,21 @@ from django_tables2.utils import signature
 from portal.numbers import NO_DATA, format_number, format_signed
 from portal.tables import BaseTable
 from schools.models import Level, OrgUnit
-from targets.models import ProgressStatus
+from targets import display
+from targets.models import ProgressStatus, Target
 from targets.queries import BELOW_TARGET, STATUS_LABELS
+
+
+def table_kwargs(target: Target, rows_mode: str) -> dict[str, Any]:
+    """The drill-down table's number format for ``target`` (the page and its exports alike): a per-unit rule's
+    child rows show their share of units meeting it (``targets.display``), a school row its own value."""
+    indicator = target.indicator if target.indicator_id else None
+    return {
+        "decimals": indicator.decimals if indicator else 1,
+        "unit": indicator.unit if indicator else "",
+        "target": target,
+        "share": rows_mode != "schools" and display.is_share(target),
+    }
 
 
 class DrilldownTable(BaseTable):
@@ -61,12 +74,24 @@ class DrilldownTable(BaseTable):
         template_name = "targets/_drilldown_table.html"
 
     def __init__(
-        self, *args: Any, decimals: int = 1, unit: str = "", link_params: dict[str, str] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        decimals: int = 1,
+        unit: str = "",
+        link_params: dict[str, str] | None = None,
+        target: Target | None = None,
+        share: bool = False,
+        **kwargs: Any,
     ) -> None:
         self.decimals = decimals
         self.unit = unit
+        # A per-unit rule's child rows show the share of units meeting it, in the dashboard's words.
+        self.target = target
+        self.share = share and target is not None
         self.link_params = link_params or {}
         super().__init__(*args, **kwargs)
+        if self.share:  # the value is the share of units meeting the rule (targets.queries.drilldown_queryset)
+            self.columns["value"].column.verbose_name = _("达标单位占比")
 
     def rows_html(self) -> SafeString:
         """The ``<tr>`` rows of the current page, the same HTML as django-tables2's row loop, faster.
@@ -175,6 +200,8 @@ class DrilldownTable(BaseTable):
         return format_number(value, self.decimals, unit, empty=NO_DATA)
 
     def render_value(self, value: Decimal | None) -> str:
+        if self.target is not None:
+            return display.actual_text(self.target, value, self.decimals, self.unit, as_share=self.share)
         return self._num(value, self.unit)
 
     def render_numerator(self, value: Decimal | None) -> str:

@@ -19,20 +19,24 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from indicators.models import Aggregation
 from plans.models import Plan, PlanStatus
 from portal import audit, scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
+from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets import kind_fields
 from targets.models import (
     Comparator,
     Direction,
+    EachUnitLevel,
     MilestoneStatus,
     NoteReview,
     PathMode,
+    Rhythm,
     Target,
     TargetChange,
     TargetKind,
@@ -48,16 +52,16 @@ if TYPE_CHECKING:
 EDITABLE_FIELDS = (
     "section", "work_item", "code", "text", "kind", "indicator", "comparator", "direction", "target_value",
     "target_value_max", "per_unit_minimum", "baseline_value", "baseline_period", "scope", "applies_to_each_unit",
-    "due_period", "due_date", "start_month", "due_month", "completed_on", "assess_from", "path_mode",
-    "at_risk_margin", "owner_unit", "owner_name", "owner_user", "part_of", "contributes_to", "milestone_status",
-    "order",
+    "each_unit_level", "rhythm", "range_is_ceiling", "due_period", "due_date", "start_month", "due_month",
+    "completed_on", "assess_from", "path_mode", "at_risk_margin", "owner_unit", "owner_name", "owner_user",
+    "part_of", "contributes_to", "milestone_status", "order",
 )  # fmt: skip
 # Changing one of these on a published plan changes what the bureau promised: it needs a reason.
 MEASURE_FIELDS = frozenset(
     {
         "kind", "indicator", "comparator", "direction", "target_value", "target_value_max", "per_unit_minimum",
-        "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "due_period", "due_date",
-        "start_month", "due_month", "assess_from",
+        "baseline_value", "baseline_period", "scope", "applies_to_each_unit", "each_unit_level", "rhythm",
+        "range_is_ceiling", "due_period", "due_date", "start_month", "due_month", "assess_from",
     }
 )  # fmt: skip
 MEASURED_KINDS = {TargetKind.THRESHOLD, TargetKind.QUANTITY, TargetKind.COUNT_UNITS, TargetKind.LIMIT,
@@ -145,6 +149,7 @@ def validate_target(plan: Plan, target: Target) -> None:
         add("at_risk_margin", _("风险容差应在 0 到 1 之间（0.05 即 5%）。"))
     if target.part_of_id is not None and (target.part_of.plan_id != plan.pk or target.part_of_id == target.pk):
         add("part_of", _("所属目标必须是本工作要点中的另一目标。"))
+    check_per_unit_rule(target, add)
     if target.contributes_to_id is not None and (
         plan.parent_id is None or target.contributes_to.plan_id != plan.parent_id
     ):
@@ -223,6 +228,73 @@ def _with_completion(plan: Plan, current: Target | None, fields: Mapping[str, An
     elif status != MilestoneStatus.DONE and completed is not None and "completed_on" not in fields:
         fields["completed_on"] = None
     return fields
+
+
+# Level order: a per-unit rule names units below its scope (a district's target can name each 学区 or school).
+LEVEL_DEPTH = {Level.BUREAU: 0, Level.DISTRICT: 1, Level.TOWNSHIP: 2, Level.SCHOOL: 3}
+LEVEL_UNITS = {
+    EachUnitLevel.DISTRICT: _lazy("区县"),
+    EachUnitLevel.TOWNSHIP: _lazy("乡镇/学区"),
+    EachUnitLevel.SCHOOL: _lazy("学校"),
+}
+
+
+def per_unit_level(target: Target) -> str:
+    """The level a per-unit rule checks: the one the target names, else schools."""
+    return target.each_unit_level or EachUnitLevel.SCHOOL
+
+
+def check_per_unit_rule(target: Target, add: Callable[[str, str], None]) -> None:
+    """ "Every district / 学区 / school must …": refused where it cannot be measured, never accepted and ignored.
+
+    A per-unit rule (``applies_to_each_unit``; limits and frequencies are per unit by nature) needs an indicator
+    and a number to compare each unit with, units of the named level under the scope, and a kind that has a value
+    per unit (not milestones or narratives; a count of designations per district or 学区, not per school); until an
+    indicator is chosen (a plan draft's proposal) nothing is measured and the target says so (无指标). The
+    frequency rhythm and a range's ceiling only apply where they mean something.
+    """
+    kind = target.kind
+    per_unit = target.applies_to_each_unit or kind in (TargetKind.LIMIT, TargetKind.FREQUENCY)
+    if target.rhythm and target.rhythm != Rhythm.SEMESTER and kind != TargetKind.FREQUENCY:
+        add("rhythm", _("只有频次目标设置频次周期。"))
+    if target.rhythm and target.rhythm not in Rhythm.values:
+        add("rhythm", _("频次周期无效。"))
+    ranged = target.comparator == Comparator.RANGE or (
+        kind == TargetKind.FREQUENCY and target.target_value_max is not None
+    )
+    if target.range_is_ceiling and not ranged:
+        add("range_is_ceiling", _("只有区间目标可以把上限设为封顶。"))
+    if target.each_unit_level and target.each_unit_level not in EachUnitLevel.values:
+        add("each_unit_level", _("单位层级无效。"))
+        return
+    if target.each_unit_level and not per_unit:
+        add("each_unit_level", _("只有逐个单位评估的目标才选择单位层级（请勾选“每个单位均须达标”）。"))
+        return
+    if not (target.applies_to_each_unit or target.each_unit_level):
+        return  # a limit's or frequency's own default: the schools of the scope
+    if kind in (TargetKind.MILESTONE, TargetKind.NARRATIVE):
+        add("applies_to_each_unit", _("里程碑和定性工作没有逐个单位的数值，无法按每个单位评估。"))
+        return
+    if target.indicator_id is None:
+        return  # nothing is measured until an indicator is chosen (a plan draft's proposal): shown as 无指标
+    if target.target_value is None and target.per_unit_minimum is None and kind != TargetKind.FREQUENCY:
+        add("applies_to_each_unit", _("按每个单位评估须填写每个单位须达到的目标值。"))
+    level = per_unit_level(target)
+    if kind == TargetKind.COUNT_UNITS and level == EachUnitLevel.SCHOOL:
+        add(
+            "each_unit_level",
+            _("单位数目标按区县或乡镇/学区逐个评估（如“每个县区创建2-3所”），请选择单位层级。"),
+        )
+        return
+    if target.scope_id is None:
+        return
+    scope_unit = target.scope
+    names = {"scope": scope_unit.name, "units": LEVEL_UNITS[EachUnitLevel(level)]}
+    if LEVEL_DEPTH.get(Level(scope_unit.level), 0) >= LEVEL_DEPTH[Level(level)]:
+        add("each_unit_level", _("范围“%(scope)s”之下没有%(units)s一级的单位，无法逐个评估。") % names)
+        return
+    if not OrgUnit.objects.filter(path__startswith=scope_unit.path, level=level, is_active=True).exists():
+        add("each_unit_level", _("范围“%(scope)s”之下没有%(units)s一级的单位，无法逐个评估。") % names)
 
 
 CODE_NUMBER = re.compile(r"^(.*?)(\d+)$")

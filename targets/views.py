@@ -58,7 +58,7 @@ from targets.queries import (
     status_rows,
     target_contributions,
 )
-from targets.tables import DrilldownTable
+from targets.tables import DrilldownTable, table_kwargs
 
 
 def _apply_errors(form: Any, error: ServiceError) -> None:
@@ -435,15 +435,10 @@ class TargetDetailView(ObjectListView):
         return scope.filter_by_scope(self.request.user, qs)
 
     def get_table_kwargs(self) -> dict[str, Any]:
-        indicator = self.target.indicator
         params = {"period": self.period.code if self.period else ""}
         if self.rows_mode == "schools":
             params["rows"] = "schools"
-        return {
-            "decimals": indicator.decimals if indicator else 1,
-            "unit": indicator.unit if indicator else "",
-            "link_params": params,
-        }
+        return {**table_kwargs(self.target, self.rows_mode), "link_params": params}
 
     def get_export_filename(self, export_format: str) -> str:
         return f"{self.target.plan.code}-{self.target.code}-{self.unit.code}.{export_format}"

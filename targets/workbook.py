@@ -34,7 +34,7 @@ from portal.xlsx import CellError, ImportErrors, safe_row
 from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
-from targets.models import Comparator, Direction, MilestoneStatus, PathMode, Target, TargetKind
+from targets.models import Comparator, Direction, EachUnitLevel, MilestoneStatus, PathMode, Rhythm, Target, TargetKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -54,6 +54,8 @@ TARGET_COLUMNS = [
     ("contributes_to", "对应上级目标代码"), ("milestone_status", "里程碑状态"), ("order", "顺序"),
     ("assess_from", "起评季度"), ("direction", "改进方向"),
     ("start_month", "开始月份"), ("due_month", "完成月份"), ("completed_on", "完成日期"),
+    ("each_unit_level", "逐个评估的单位层级"), ("rhythm", "频次周期"),
+    ("range_is_ceiling", "超过上限视为未达标"),
 ]  # fmt: skip
 YES, NO = "是", "否"
 
@@ -119,6 +121,8 @@ def export_plan(plan: Plan) -> bytes:
             _label(MilestoneStatus, target.milestone_status), target.order,
             target.assess_from.code if target.assess_from_id else "", _label(Direction, target.direction),
             target.start_month, target.due_month, target.completed_on,
+            _label(EachUnitLevel, target.each_unit_level), _label(Rhythm, target.rhythm),
+            YES if target.range_is_ceiling else NO,
         ]  # fmt: skip
         sheet.append(safe_row(sheet, row))
     buffer = io.BytesIO()
@@ -446,6 +450,13 @@ def _import_target(
     for name, parse in (("start_month", _integer), ("due_month", _integer), ("completed_on", _date)):
         if name in row:  # likewise for a milestone's months and completion date
             fields[name] = parsed.get(row, name, parse)
+    # The per-unit rule's level and a frequency's rhythm (older workbooks have no such columns: left as they are).
+    if "each_unit_level" in row:
+        fields["each_unit_level"] = parsed.get(row, "each_unit_level", _choice(EachUnitLevel, _("单位层级"))) or ""
+    if "rhythm" in row:
+        fields["rhythm"] = parsed.get(row, "rhythm", _choice(Rhythm, _("频次周期"))) or Rhythm.SEMESTER
+    if "range_is_ceiling" in row:
+        fields["range_is_ceiling"] = parsed.get(row, "range_is_ceiling", _boolean) or False
     part_of = parsed.get(row, "part_of", _text)
     if len(errors.cell_errors) > before or not code:
         return

@@ -18,10 +18,10 @@ def trend_chart(row: TargetRow, large: bool = False) -> SafeString:
     """The target's quarterly trend (actual, expected path, target) as inline SVG."""
     if large:
         return charts.trend_svg(
-            row.trend, row.target.target_value, decimals=row.decimals, unit=row.unit_label, width=520, height=200,
+            row.trend, row.chart_goal, decimals=row.decimals, unit=row.unit_label, width=520, height=200,
             axis=True,
         )  # fmt: skip
-    return charts.trend_svg(row.trend, row.target.target_value, decimals=row.decimals, unit=row.unit_label)
+    return charts.trend_svg(row.trend, row.chart_goal, decimals=row.decimals, unit=row.unit_label)
 
 
 @register.simple_tag

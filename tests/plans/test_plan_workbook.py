@@ -152,7 +152,7 @@ def test_a_workbook_without_the_assess_from_column_leaves_it_as_it_is(users, pla
     workbook = load_workbook(io.BytesIO(export_plan(plan)))
     sheet = workbook[TARGET_SHEET]
     headers = [cell.value for cell in sheet[1]]
-    column = headers.index("起评季度") + 1
+    column = headers.index("起评季度") + 1  # later columns (per-unit level, rhythm, ceiling) follow it
     assert sheet.cell(row=2, column=column).value == "2023Q3"  # T01
     sheet.delete_cols(column)
     buffer = io.BytesIO()

@@ -50,6 +50,12 @@ def test_demo_is_idempotent_and_realistic() -> None:
     assert list(items.values_list("number", flat=True)) == list(range(1, 19))
     assert items.get(number=1).title == "扩大小学教育资源"
     assert "第五小学2023年秋季交付办学" in items.get(number=1).text
+    # Per-unit rules at a level and a rhythm, and a target without a number (issue 13 §3).
+    shown = dict(plan.targets.filter(code__in=["PU1", "PU2", "PU3"]).values_list("code", "each_unit_level"))
+    assert shown == {"PU1": "district", "PU2": "township", "PU3": ""}
+    assert plan.targets.get(code="PU2").rhythm == "month"
+    pu3 = plan.targets.get(code="PU3")
+    assert set(pu3.progress.filter(org_unit=pu3.scope).values_list("status", flat=True)) == {"tracked"}
 
     # one log-in per role, printed with the password, and it works
     printed = out.getvalue()

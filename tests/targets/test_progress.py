@@ -166,6 +166,7 @@ def test_threshold_lte_eq_and_range(tree, quarters, section) -> None:  # noqa: A
         comparator=Comparator.RANGE,
         target_value=D(3),
         target_value_max=D(5),
+        range_is_ceiling=True,  # the plan says 5 is a ceiling (else above 5 is met: tests/targets/test_per_unit_rules)
         path_mode=PathMode.FLAT,
     )
     values(rank, tree.city, quarters, [3, D("4.1"), 6, None])
@@ -201,6 +202,7 @@ def test_threshold_eq_exactly_met_and_range_at_risk(tree, quarters, section) -> 
         comparator=Comparator.RANGE,
         target_value=D(95),
         target_value_max=D(99),
+        range_is_ceiling=True,
         path_mode=PathMode.FLAT,
     )
     values(rate, tree.city, quarters, [100, D("99.9"), 101, 80])

@@ -62,7 +62,7 @@ def test_the_form_shows_only_the_fields_of_the_target_kind_in_its_words(client: 
     script = re.search(r'id="target-kind-fields"[^>]*>(.*?)</script>', threshold, re.S)
     assert script
     table = json.loads(script.group(1))
-    assert table["frequency"]["per_unit_minimum"]["label"] == "每个单位每学期至少（次）"
+    assert table["frequency"]["per_unit_minimum"]["label"] == "每个单位每周期至少（次）"
     assert "per_unit_minimum" not in table["threshold"]
     assert table["narrative"]["scope"]["label"] == "范围"  # a kind without its own wording: the form's label
     assert "js/target-kind.js" in threshold
