@@ -35,6 +35,7 @@ class IndicatorForm(forms.ModelForm):
             "denominator",
             "condition",
             "designation_kind",
+            "designation_level",
             "factor",
             "decimals",
             "unit",

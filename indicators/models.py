@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from schools.models import describe_units
+from schools.models import DesignationLevel, describe_units
 
 # --- Indicators ---
 
@@ -24,6 +24,7 @@ class Aggregation(models.TextChoices):
     MIN = "min", _("最小值")
     COUNT_UNITS_WHERE = "count_units_where", _("满足条件的单位数")
     COUNT_DESIGNATIONS = "count_designations", _("认定数")
+    COUNT_OPENED_UNITS = "count_opened_units", _("新建单位数")
 
 
 class PeriodMode(models.TextChoices):
@@ -48,6 +49,13 @@ class Indicator(models.Model):
     condition = models.CharField(_("条件"), max_length=1000, blank=True, help_text=_("例如 pri_enrolled > 2000"))
     designation_kind = models.ForeignKey(
         "schools.DesignationKind", verbose_name=_("认定类别"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    designation_level = models.CharField(
+        _("认定级别"),
+        max_length=20,
+        choices=DesignationLevel.choices,
+        blank=True,
+        help_text=_("只统计该级别的认定（如省级）；留空统计所有级别"),
     )
     unit_filter_levels = models.JSONField(_("单位层级"), default=list, blank=True)
     unit_filter_school_types = models.JSONField(_("学校类型"), default=list, blank=True)

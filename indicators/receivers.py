@@ -20,28 +20,30 @@ from schools.models import Designation
 from submissions import events
 from submissions.models import Period, Submission
 
-State = tuple[int, datetime.date, datetime.date | None]  # (unit, granted_on, revoked_on)
+# (unit, granted_on, revoked_on, level): the level counts too ("省优质园" indicators count one level only).
+State = tuple[int, datetime.date, datetime.date | None, str]
 
 
 def _state(designation: Designation) -> State:
-    return designation.org_unit_id, designation.granted_on, designation.revoked_on
+    return designation.org_unit_id, designation.granted_on, designation.revoked_on, designation.level
 
 
 def _changes(previous: State | None, current: State | None) -> list[tuple[int, datetime.date]]:
     """(unit, first day whose periods may change) for a designation going from ``previous`` to ``current``.
 
+    A changed level counts as a moved grant (indicators may count one level only).
     A designation counts in the periods of its grant year that end on or after ``granted_on`` and
     before ``revoked_on``. A new or deleted grant, or a moved one, changes its grant year from the
     grant date on; a changed revocation only from the earlier of the two revocation dates, and only
     when that falls in the grant year (later years never counted it).
     """
     states = [s for s in (previous, current) if s is not None]
-    if previous is not None and current is not None and previous[:2] == current[:2]:
-        unit_id, granted_on, _revoked = current
+    if previous is not None and current is not None and previous[:2] == current[:2] and previous[3] == current[3]:
+        unit_id, granted_on, _revoked, _level = current
         dates = [d for d in (previous[2], current[2]) if d is not None]
         day = min(dates)
         return [(unit_id, day)] if day.year == granted_on.year else []
-    return [(unit_id, granted_on) for unit_id, granted_on, _revoked in states]
+    return [(unit_id, granted_on) for unit_id, granted_on, _revoked, _level in states]
 
 
 def _request(changes: list[tuple[int, datetime.date]]) -> None:
@@ -68,7 +70,11 @@ def remember_previous_state(sender: type[Designation], instance: Designation, ra
     if raw or instance.pk is None:
         instance._targets_previous = None  # type: ignore[attr-defined]
         return
-    previous = Designation.objects.filter(pk=instance.pk).values_list("org_unit_id", "granted_on", "revoked_on").first()
+    previous = (
+        Designation.objects.filter(pk=instance.pk)
+        .values_list("org_unit_id", "granted_on", "revoked_on", "level")
+        .first()
+    )
     instance._targets_previous = previous  # type: ignore[attr-defined]
 
 

@@ -239,7 +239,8 @@ class Inputs:
     agg: dict[tuple[int, int, int], Decimal | None]  # (indicator, unit, period) → value, scope + children
     unit_values: dict[tuple[int, int], list[tuple[int, Decimal | None]]]  # (indicator, period) → (school, value)
     schools: dict[int, UnitInfo]  # active schools under the scopes of per-unit targets, in path order
-    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]]
+    # (kind id, unit, granted on, revoked on, level)
+    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None, str]]
     notes: dict[int, list[TargetNote]]
     points: dict[int, dict[int, Decimal]]
     today: datetime.date
@@ -363,7 +364,7 @@ def _load_inputs(
             entries.sort(key=lambda entry: schools[entry[0]].path)
 
     counting = [t for t in targets if t.kind == TargetKind.COUNT_UNITS and t.indicator_id]
-    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]] = []
+    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None, str]] = []
     kinds = {t.indicator.designation_kind_id for t in counting if t.indicator.designation_kind_id}
     if kinds:
         rows = (
@@ -376,6 +377,7 @@ def _load_inputs(
             .order_by("granted_on", "org_unit__path")
             .values(
                 "kind_id",
+                "level",
                 "granted_on",
                 "revoked_on",
                 "org_unit__id",
@@ -388,7 +390,8 @@ def _load_inputs(
             )
         )
         designations = [
-            (row["kind_id"], _unit_info(row, "org_unit__"), row["granted_on"], row["revoked_on"]) for row in rows
+            (row["kind_id"], _unit_info(row, "org_unit__"), row["granted_on"], row["revoked_on"], row["level"])
+            for row in rows
         ]
 
     noted = [t.pk for t in targets if t.kind in (TargetKind.MILESTONE, TargetKind.NARRATIVE)]
@@ -615,10 +618,12 @@ def _count_units(
     if kind_id is None:
         return Result(detail=ProgressDetail(reason="no_designation_kind"))
     start = datetime.date(target.plan.year, 1, 1)
+    wanted_level = target.indicator.designation_level  # "省优质园 20 所": only that level counts; "" any level
     counted = [
         _unit_ref(school, granted_on=granted)
-        for kind, school, granted, revoked in data.designations
+        for kind, school, granted, revoked, level in data.designations
         if kind == kind_id
+        and (not wanted_level or level == wanted_level)
         and school.path.startswith(unit.path)
         and start <= granted <= period.end_date
         and (revoked is None or revoked > period.end_date)

@@ -182,7 +182,7 @@ def test_a_dtd_in_a_sheet_part_not_named_xml_is_refused(template, users):
 def test_defusedxml_still_refuses_an_entity_the_byte_scan_missed(template, users, setup, monkeypatch):
     # Switch the byte scan off: openpyxl parses through defusedxml, which raises; the user gets the
     # same clear message instead of a server error.
-    from submissions import upload_safety
+    from portal import upload_safety
 
     monkeypatch.setattr(upload_safety, "DTD_MARKERS", ())
     rejected(replace_part(template, SHEET, BILLION_LAUGHS), users.alice, period=setup.q1, expect="DTD")

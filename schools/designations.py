@@ -1,0 +1,308 @@
+"""Designation kinds and grants: the one place their rules live (pages, API and the Excel import call it).
+
+- A kind (标准化幼儿园, 优质园 …) is tree-wide data: only a bureau-wide administrator creates or edits one.
+- A grant or revocation needs ``Perm.ADMIN`` on the unit (``portal.scope``); its level must be one the kind
+  is awarded at (``DesignationKind.levels``, empty: any); revocation needs a date not before the grant.
+- The bulk import is all-or-nothing: every problem is reported by cell (``portal.xlsx.ImportErrors``) and
+  nothing is stored while one remains. The file passes ``portal.upload_safety`` first; formula cells are
+  refused (a value, not a formula, is what was awarded).
+
+Saving a designation sends Django's model signals: ``indicators/receivers.py`` records a recompute of the
+designation counts for the unit (also for each row of the import).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+
+from portal import scope
+from portal.errors import ServiceError
+from portal.scope import Perm
+from portal.upload_safety import check_xlsx_upload
+from portal.xlsx import ImportErrors, table_workbook
+from schools.models import Designation, DesignationKind, DesignationLevel, OrgUnit
+
+IMPORT_SHEET = "认定"
+IMPORT_HEADERS = ("单位代码", "认定类别代码", "级别", "认定日期", "备注")
+MAX_IMPORT_ROWS = 5000
+
+
+def _validation_errors(error: ValidationError) -> ServiceError:
+    if hasattr(error, "error_dict"):
+        return ServiceError({key: [str(m) for m in messages] for key, messages in error.message_dict.items()})
+    return ServiceError({"non_field_errors": [str(m) for m in error.messages]})
+
+
+def require_kind_admin(user: Any) -> None:
+    """Kinds are shared by the whole tree: a superuser or an administrator of a top-level unit."""
+    if not scope.is_bureau_wide_admin(user):
+        raise PermissionDenied
+
+
+def _check_levels(levels: Iterable[str]) -> list[str]:
+    levels = list(levels)
+    unknown = [str(level) for level in levels if level not in DesignationLevel.values]
+    if unknown:
+        raise ServiceError({"levels": [_("未知的认定级别：{codes}").format(codes="、".join(unknown))]})
+    return [level for level in DesignationLevel.values if level in levels]  # stored in the choices' order
+
+
+def save_kind(
+    user: Any,
+    *,
+    code: str,
+    name: str,
+    name_en: str = "",
+    levels: Iterable[str] = (),
+    instance: DesignationKind | None = None,
+) -> DesignationKind:
+    """Create a kind, or update ``instance`` (its code included). A taken code is a readable error."""
+    require_kind_admin(user)
+    kind = instance or DesignationKind()
+    kind.code, kind.name, kind.name_en = code.strip(), name.strip(), name_en.strip()
+    kind.levels = _check_levels(levels)
+    try:
+        kind.full_clean()
+    except ValidationError as error:
+        if (
+            "code" in getattr(error, "error_dict", {})
+            and DesignationKind.objects.filter(code=kind.code).exclude(pk=kind.pk).exists()
+        ):
+            raise ServiceError({"code": [_("认定类别代码“{code}”已存在。").format(code=kind.code)]}) from None
+        raise _validation_errors(error) from None
+    with transaction.atomic():
+        kind.save()
+    return kind
+
+
+def _check_grant(kind: DesignationKind, level: str) -> None:
+    if level and level not in DesignationLevel.values:
+        raise ServiceError({"level": [_("未知的认定级别：{codes}").format(codes=level)]})
+    if kind.levels and level not in kind.levels:
+        allowed = "、".join(str(DesignationLevel(code).label) for code in kind.levels)
+        raise ServiceError(
+            {"level": [_("“{kind}”的认定级别只能是：{levels}。").format(kind=kind.name, levels=allowed)]}
+        )
+
+
+def grant(
+    user: Any,
+    *,
+    unit: OrgUnit,
+    kind: DesignationKind,
+    granted_on: datetime.date,
+    level: str = "",
+    note: str = "",
+    evidence: UploadedFile | None = None,
+) -> Designation:
+    """Record that ``unit`` was awarded ``kind`` (at ``level``) on ``granted_on``."""
+    scope.require(user, Perm.ADMIN, unit)
+    _check_grant(kind, level)
+    designation = Designation(org_unit=unit, kind=kind, level=level, granted_on=granted_on, note=note.strip())
+    if evidence is not None:
+        designation.evidence = evidence  # type: ignore[assignment]
+    _clean(designation)
+    try:
+        with transaction.atomic():
+            designation.save()
+    except IntegrityError:
+        raise ServiceError({"granted_on": [_("该单位在同一日期已有同类认定")]}) from None
+    return designation
+
+
+def _clean(designation: Designation) -> None:
+    try:
+        designation.full_clean(exclude=["evidence", "revoke_evidence"])
+    except ValidationError as error:
+        messages = getattr(error, "message_dict", {})
+        if "__all__" in messages:
+            raise ServiceError({"non_field_errors": messages["__all__"]}) from None
+        raise _validation_errors(error) from None
+
+
+def revoke(
+    user: Any,
+    designation: Designation,
+    *,
+    revoked_on: datetime.date,
+    note: str = "",
+    evidence: UploadedFile | None = None,
+) -> Designation:
+    """Record that the designation was withdrawn on ``revoked_on`` (it no longer counts after that day)."""
+    scope.require(user, Perm.ADMIN, designation.org_unit)
+    if designation.revoked_on is not None:
+        raise ServiceError({"revoked_on": [_("该认定已于 {date} 撤销。").format(date=designation.revoked_on)]})
+    if revoked_on < designation.granted_on:
+        raise ServiceError({"revoked_on": [_("撤销日期不能早于认定日期。")]})
+    designation.revoked_on = revoked_on
+    designation.revoke_note = note.strip()
+    if evidence is not None:
+        designation.revoke_evidence = evidence  # type: ignore[assignment]
+    _clean(designation)
+    with transaction.atomic():
+        designation.save()
+    return designation
+
+
+# --- Bulk import of awarded schools ---
+
+
+def import_template() -> bytes:
+    """An empty workbook with the import's headers and one example row."""
+    return table_workbook([IMPORT_HEADERS, ("S001", "quality-kg", "province", "2025-06-30", "")], title=IMPORT_SHEET)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[Designation]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _date(value: Any) -> datetime.date | None:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = _text(value)
+    try:
+        return datetime.date.fromisoformat(text.replace("/", "-").replace(".", "-"))
+    except ValueError:
+        return None
+
+
+def _level(text: str) -> str | None:
+    """A level by code ("province") or label ("省级", "省")."""
+    if text == "":
+        return ""
+    for code, label in DesignationLevel.choices:
+        if text in (code, str(label), str(label).removesuffix("级")):
+            return code
+    return None
+
+
+def import_grants(user: Any, fileobj: IO[bytes]) -> ImportResult:
+    """Grant every row of the workbook, or nothing: raises ImportErrors listing each bad cell."""
+    scope.require(user, Perm.ADMIN)
+    check_xlsx_upload(fileobj)
+    errors = ImportErrors()
+    workbook = load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
+    try:
+        rows = _read_rows(workbook, errors)
+    finally:
+        workbook.close()
+    errors.raise_if_any()
+    if not rows:
+        errors.add_file(_("文件中没有认定数据。"))
+        errors.raise_if_any()
+    # Resolve every code in two queries; a unit outside the caller's scope reads as unknown (never confirmed).
+    units = {u.code: u for u in scope.visible_units(user, Perm.ADMIN).filter(code__in={r[1] for r in rows})}
+    kinds = {k.code: k for k in DesignationKind.objects.filter(code__in={r[2] for r in rows})}
+    existing = set(
+        Designation.objects.filter(org_unit__in=units.values(), kind__in=kinds.values()).values_list(
+            "org_unit__code", "kind__code", "granted_on"
+        )
+    )
+    seen: dict[tuple[str, str, datetime.date], int] = {}
+    pending: list[Designation] = []
+    for row, unit_code, kind_code, level, granted_on, note in rows:
+        unit, kind = units.get(unit_code), kinds.get(kind_code)
+        if unit is None:
+            errors.add_cell(
+                IMPORT_SHEET,
+                row,
+                1,
+                IMPORT_HEADERS[0],
+                _("单位代码 {value} 不存在或不在您的权限范围内。").format(value=unit_code),
+            )
+        if kind is None:
+            errors.add_cell(
+                IMPORT_SHEET, row, 2, IMPORT_HEADERS[1], _("认定类别代码 {value} 不存在。").format(value=kind_code)
+            )
+        if kind is not None and kind.levels and level not in kind.levels:
+            allowed = "、".join(str(DesignationLevel(code).label) for code in kind.levels)
+            errors.add_cell(
+                IMPORT_SHEET,
+                row,
+                3,
+                IMPORT_HEADERS[2],
+                _("“{kind}”的认定级别只能是：{levels}。").format(kind=kind.name, levels=allowed),
+            )
+        key = (unit_code, kind_code, granted_on)
+        if key in existing:
+            errors.add_cell(IMPORT_SHEET, row, 4, IMPORT_HEADERS[3], _("该单位在同一日期已有同类认定"))
+        elif key in seen:
+            errors.add_cell(IMPORT_SHEET, row, 4, IMPORT_HEADERS[3], _("与第 {row} 行重复。").format(row=seen[key]))
+        seen.setdefault(key, row)
+        if unit is not None and kind is not None:
+            pending.append(Designation(org_unit=unit, kind=kind, level=level, granted_on=granted_on, note=note))
+    errors.raise_if_any()
+    with transaction.atomic():
+        # One save per row (not bulk_create): the model signals record each unit's recompute.
+        for designation in pending:
+            designation.save()
+    return ImportResult(created=pending)
+
+
+def _read_rows(workbook: Workbook, errors: ImportErrors) -> list[tuple[int, str, str, str, datetime.date, str]]:
+    if IMPORT_SHEET in workbook.sheetnames:
+        sheet = workbook[IMPORT_SHEET]
+    else:
+        sheet = workbook.worksheets[0]
+    name = IMPORT_SHEET
+    found: list[tuple[int, str, str, str, datetime.date, str]] = []
+    header: list[str] | None = None
+    for row_number, cells in enumerate(sheet.iter_rows(values_only=False), start=1):
+        values = [cell.value for cell in cells][: len(IMPORT_HEADERS)]
+        if header is None:
+            header = [_text(v) for v in values]
+            missing = [h for h in IMPORT_HEADERS[:4] if h not in header]
+            if missing:
+                errors.add_sheet(name, _("缺少列：{columns}").format(columns="、".join(missing)))
+                return []
+            continue
+        if all(_text(v) == "" for v in values):
+            continue
+        if len(found) >= MAX_IMPORT_ROWS:
+            errors.add_file(_("一次最多导入 {n} 行。").format(n=MAX_IMPORT_ROWS))
+            return []
+        values += [None] * (len(IMPORT_HEADERS) - len(values))
+        bad = False
+        for column, cell in enumerate(cells[: len(IMPORT_HEADERS)], start=1):
+            if getattr(cell, "data_type", "") == "f":
+                errors.add_cell(
+                    name, row_number, column, IMPORT_HEADERS[column - 1], _("不能使用公式，请填写数值或文字。")
+                )
+                bad = True
+        if bad:
+            continue
+        unit_code, kind_code = _text(values[0]), _text(values[1])
+        level = _level(_text(values[2]))
+        granted_on = _date(values[3])
+        note = _text(values[4])[:500]
+        if not unit_code:
+            errors.add_cell(name, row_number, 1, IMPORT_HEADERS[0], _("必填。"))
+        if not kind_code:
+            errors.add_cell(name, row_number, 2, IMPORT_HEADERS[1], _("必填。"))
+        if level is None:
+            errors.add_cell(name, row_number, 3, IMPORT_HEADERS[2], _("级别应为国家级、省级、市级或县级。"))
+        if granted_on is None:
+            errors.add_cell(name, row_number, 4, IMPORT_HEADERS[3], _("认定日期应为日期，如 2025-06-30。"))
+        if unit_code and kind_code and level is not None and granted_on is not None:
+            found.append((row_number, unit_code, kind_code, level, granted_on, note))
+    return found
