@@ -206,9 +206,9 @@ def import_grants(user: Any, fileobj: IO[bytes]) -> ImportResult:
         rows = _read_rows(workbook, errors)
     finally:
         workbook.close()
-    errors.raise_if_any()
     if not rows:
-        errors.add_file(_("文件中没有认定数据。"))
+        if not errors.cell_errors:
+            errors.add_file(_("文件中没有认定数据。"))
         errors.raise_if_any()
     # Resolve every code in two queries; a unit outside the caller's scope reads as unknown (never confirmed).
     units = {u.code: u for u in scope.visible_units(user, Perm.ADMIN).filter(code__in={r[1] for r in rows})}
@@ -243,6 +243,8 @@ def import_grants(user: Any, fileobj: IO[bytes]) -> ImportResult:
                 IMPORT_HEADERS[2],
                 _("“{kind}”的认定级别只能是：{levels}。").format(kind=kind.name, levels=allowed),
             )
+        if granted_on is None:
+            continue  # reported by the reader
         key = (unit_code, kind_code, granted_on)
         if key in existing:
             errors.add_cell(IMPORT_SHEET, row, 4, IMPORT_HEADERS[3], _("该单位在同一日期已有同类认定"))
@@ -259,13 +261,13 @@ def import_grants(user: Any, fileobj: IO[bytes]) -> ImportResult:
     return ImportResult(created=pending)
 
 
-def _read_rows(workbook: Workbook, errors: ImportErrors) -> list[tuple[int, str, str, str, datetime.date, str]]:
+def _read_rows(workbook: Workbook, errors: ImportErrors) -> list[tuple[int, str, str, str, datetime.date | None, str]]:
     if IMPORT_SHEET in workbook.sheetnames:
         sheet = workbook[IMPORT_SHEET]
     else:
         sheet = workbook.worksheets[0]
     name = IMPORT_SHEET
-    found: list[tuple[int, str, str, str, datetime.date, str]] = []
+    found: list[tuple[int, str, str, str, datetime.date | None, str]] = []
     header: list[str] | None = None
     for row_number, cells in enumerate(sheet.iter_rows(values_only=False), start=1):
         values = [cell.value for cell in cells][: len(IMPORT_HEADERS)]
@@ -303,6 +305,6 @@ def _read_rows(workbook: Workbook, errors: ImportErrors) -> list[tuple[int, str,
             errors.add_cell(name, row_number, 3, IMPORT_HEADERS[2], _("级别应为国家级、省级、市级或县级。"))
         if granted_on is None:
             errors.add_cell(name, row_number, 4, IMPORT_HEADERS[3], _("认定日期应为日期，如 2025-06-30。"))
-        if unit_code and kind_code and level is not None and granted_on is not None:
+        if unit_code and kind_code and level is not None:  # a bad date: reported, the codes still checked
             found.append((row_number, unit_code, kind_code, level, granted_on, note))
     return found
