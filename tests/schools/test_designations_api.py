@@ -75,7 +75,8 @@ def test_kind_refusals(tree: Tree, users: Personas, dan, kind: DesignationKind) 
     unknown = api(users.bea).post(
         "/api/v1/designation-kinds/", {"code": "x", "name": "x", "levels": ["galactic"]}, format="json"
     )
-    assert unknown.status_code == 400 and "galactic" in unknown.json()["errors"]["levels"][0]
+    assert unknown.status_code == 400
+    assert "galactic" in unknown.json()["errors"]["levels"][0]
     # Kinds are shared by the whole tree: a district's admin and a reviewer may not make one.
     assert api(dan).post("/api/v1/designation-kinds/", {"code": "d", "name": "d"}, format="json").status_code == 403
     assert (
@@ -115,7 +116,8 @@ def test_grant_with_evidence_then_revoke_with_a_date_and_a_note(tree: Tree, user
         format="json",
     )
     assert revoked.status_code == 200, revoked.json()
-    assert revoked.json()["revoked_on"] == "2025-09-01" and revoked.json()["revoke_note"] == "复核未通过"
+    assert revoked.json()["revoked_on"] == "2025-09-01"
+    assert revoked.json()["revoke_note"] == "复核未通过"
     again = api(users.bea).post(f"/api/v1/designations/{designation.pk}/revoke/", {"revoked_on": "2025-10-01"})
     assert again.status_code == 400
     designation.refresh_from_db()
@@ -210,7 +212,8 @@ def test_import_refuses_units_outside_scope_and_unsafe_files(tree: Tree, users: 
     )
     no_header = xlsx([["foo", "bar"], ["K1", "quality_kg"]])
     refused = api(users.bea).post("/api/v1/designations/import/", {"file": no_header}, format="multipart")
-    assert refused.status_code == 400 and "缺少列" in str(refused.json())
+    assert refused.status_code == 400
+    assert "缺少列" in str(refused.json())
     assert api(users.rita).post("/api/v1/designations/import/", {"file": upload}, format="multipart").status_code == 403
     assert not Designation.objects.exists()
 
@@ -247,4 +250,5 @@ def test_a_duplicate_code_and_bad_dates_get_readable_messages(tree: Tree, users:
     assert api(users.bea).post("/api/v1/org-units/", dates, format="json").json()["errors"]["closed_on"]
     opened = api(users.bea).post("/api/v1/org-units/", {**dates, "closed_on": None}, format="json")
     assert opened.status_code == 201, opened.json()
-    assert opened.json()["school_type"] == "vocational" and opened.json()["opened_on"] == "2025-09-01"
+    assert opened.json()["school_type"] == "vocational"
+    assert opened.json()["opened_on"] == "2025-09-01"
