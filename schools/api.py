@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
@@ -178,7 +179,9 @@ class DesignationKindViewSet(
 class DesignationSerializer(serializers.ModelSerializer):
     org_unit = ScopedCodeField()
     kind = serializers.SlugRelatedField(slug_field="code", queryset=DesignationKind.objects.all())
-    evidence = serializers.FileField(required=False, allow_null=True)
+    evidence = serializers.FileField(required=False, allow_null=True, write_only=True)
+    evidence_url = serializers.SerializerMethodField()
+    revoke_evidence_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Designation
@@ -191,11 +194,24 @@ class DesignationSerializer(serializers.ModelSerializer):
             "revoked_on",
             "note",
             "evidence",
+            "evidence_url",
             "revoke_note",
-            "revoke_evidence",
+            "revoke_evidence_url",
         ]
-        read_only_fields = ["id", "revoke_note", "revoke_evidence"]
+        read_only_fields = ["id", "revoke_note"]
         validators: list[Any] = []  # the service answers a duplicate grant with a readable message
+
+    def _file_url(self, designation: Designation, which: str) -> str | None:
+        """The scoped download page of an evidence file (files are never public media)."""
+        if not (designation.evidence if which == "grant" else designation.revoke_evidence):
+            return None
+        return reverse("schools:designation_evidence", kwargs={"pk": designation.pk, "which": which})
+
+    def get_evidence_url(self, designation: Designation) -> str | None:
+        return self._file_url(designation, "grant")
+
+    def get_revoke_evidence_url(self, designation: Designation) -> str | None:
+        return self._file_url(designation, "revoke")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         revoked_on, granted_on = attrs.get("revoked_on"), attrs.get("granted_on")

@@ -27,7 +27,7 @@ from openpyxl import Workbook, load_workbook
 from portal import scope
 from portal.errors import ServiceError
 from portal.scope import Perm
-from portal.upload_safety import check_xlsx_upload
+from portal.upload_safety import check_evidence, check_xlsx_upload
 from portal.xlsx import ImportErrors, table_workbook
 from schools.models import Designation, DesignationKind, DesignationLevel, OrgUnit
 
@@ -109,6 +109,7 @@ def grant(
     _check_grant(kind, level)
     designation = Designation(org_unit=unit, kind=kind, level=level, granted_on=granted_on, note=note.strip())
     if evidence is not None:
+        check_evidence(evidence)
         designation.evidence = evidence  # type: ignore[assignment]
     _clean(designation)
     try:
@@ -146,6 +147,7 @@ def revoke(
     designation.revoked_on = revoked_on
     designation.revoke_note = note.strip()
     if evidence is not None:
+        check_evidence(evidence)
         designation.revoke_evidence = evidence  # type: ignore[assignment]
     _clean(designation)
     with transaction.atomic():

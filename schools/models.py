@@ -212,6 +212,11 @@ class DesignationKind(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def level_labels(self) -> list[str]:
+        """The levels it is awarded at, in words (国家级、省级); [] for any level."""
+        return choice_labels(DesignationLevel, self.levels)
+
 
 class DesignationLevel(models.TextChoices):
     NATIONAL = "national", _("国家级")

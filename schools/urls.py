@@ -1,10 +1,18 @@
 from django.urls import path
 
-from schools import views
+from schools import designation_views, views
 
 app_name = "schools"
 
 urlpatterns = [
     path("", views.OrgUnitListView.as_view(), name="orgunit_list"),
     path("units/search/", views.unit_search, name="unit_search"),
+    path("designations/", designation_views.designation_list, name="designation_list"),
+    path("designations/grant/", designation_views.grant, name="designation_grant"),
+    path("designations/<int:pk>/revoke/", designation_views.revoke, name="designation_revoke"),
+    path("designations/<int:pk>/evidence/<str:which>/", designation_views.evidence, name="designation_evidence"),
+    path("designations/import/", designation_views.import_view, name="designation_import"),
+    path("designations/import/template/", designation_views.import_template, name="designation_import_template"),
+    path("designations/kinds/", designation_views.kind_list, name="designation_kinds"),
+    path("designations/kinds/<slug:code>/", designation_views.kind_edit, name="designation_kind_edit"),
 ]

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
@@ -24,6 +23,7 @@ from plans.models import Plan, PlanStatus
 from portal import audit, scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
+from portal.upload_safety import check_evidence
 from targets import kind_fields
 from targets.models import (
     Comparator,
@@ -60,15 +60,6 @@ MEASURE_FIELDS = frozenset(
 )  # fmt: skip
 MEASURED_KINDS = {TargetKind.THRESHOLD, TargetKind.QUANTITY, TargetKind.COUNT_UNITS, TargetKind.LIMIT,
                   TargetKind.FREQUENCY}  # fmt: skip
-EVIDENCE_TYPES = {
-    # extension: accepted leading bytes (checked, not trusted from the name or the browser)
-    "pdf": (b"%PDF",),
-    "png": (b"\x89PNG\r\n\x1a\n",),
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-    "docx": (b"PK\x03\x04",),
-    "xlsx": (b"PK\x03\x04",),
-}
 
 
 def _display(value: Any) -> str:
@@ -286,23 +277,6 @@ def can_write_notes(user: AbstractBaseUser, target: Target) -> bool:
     if target.owner_unit_id is not None and scope.has_perm(user, Perm.SUBMIT, target.owner_unit):
         return True
     return scope.has_perm(user, Perm.ADMIN, target.scope)
-
-
-def check_evidence(upload: UploadedFile) -> None:
-    """Size cap and type check by content (an evidence file is a PDF, image, Word or Excel file)."""
-    name = (upload.name or "").lower()
-    extension = name.rsplit(".", 1)[-1] if "." in name else ""
-    if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
-        raise ServiceError(
-            {"evidence": [_("文件过大（上限 %(mb)s MB）。") % {"mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}]}
-        )
-    if extension not in EVIDENCE_TYPES:
-        raise ServiceError({"evidence": [_("只接受 PDF、图片（PNG/JPG）、Word（docx）或 Excel（xlsx）文件。")]})
-    upload.seek(0)
-    head = upload.read(8)
-    upload.seek(0)
-    if not any(head.startswith(magic) for magic in EVIDENCE_TYPES[extension]):
-        raise ServiceError({"evidence": [_("文件内容与扩展名不符。")]})
 
 
 def add_note(
