@@ -95,6 +95,7 @@ class ImportForm(forms.Form):
 
 
 @login_required
+@require_GET
 def designation_list(request: HttpRequest) -> HttpResponse:
     """Grants in the user's scope, newest first, filtered by kind and level; admins get the actions."""
     queryset = scope.filter_by_scope(
