@@ -14,28 +14,30 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 
-def protected_file(file: FieldFile | None) -> HttpResponse:
+def protected_file(file: FieldFile | None) -> HttpResponseBase:
     """The stored ``file`` as an attachment; 404 when there is none (or it is gone from the storage)."""
-    if not file:
+    if not file or not file.name:
         raise Http404
-    filename = file.name.rsplit("/", 1)[-1]
+    name: str = file.name
+    filename = name.rsplit("/", 1)[-1]
     prefix = settings.PROTECTED_MEDIA_REDIRECT
     # nginx can hand over only files on its own disk; from object storage (STORAGE_BACKEND=s3) Django streams
     # the file itself, so the bucket stays private and no signed URL ever leaves the portal.
-    response: HttpResponse
+    response: HttpResponseBase
     if prefix and isinstance(file.storage, FileSystemStorage):
         response = HttpResponse(content_type="application/octet-stream")
-        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(file.name)}"
+        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(name)}"
     else:
         try:
             handle = file.open("rb")
         except (FileNotFoundError, OSError):
             raise Http404 from None
         response = FileResponse(handle, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename) or ""
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -217,7 +218,7 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def evidence(request: HttpRequest, pk: int, which: str) -> HttpResponse:
+def evidence(request: HttpRequest, pk: int, which: str) -> HttpResponseBase:
     """A grant's (``which=grant``) or revocation's (``which=revoke``) evidence, to users who see the unit."""
     if which not in ("grant", "revoke"):
         raise Http404

@@ -110,7 +110,7 @@ def grant(
     designation = Designation(org_unit=unit, kind=kind, level=level, granted_on=granted_on, note=note.strip())
     if evidence is not None:
         check_evidence(evidence)
-        designation.evidence = evidence  # type: ignore[assignment]
+        designation.evidence = evidence
     _clean(designation)
     try:
         with transaction.atomic():
@@ -148,7 +148,7 @@ def revoke(
     designation.revoke_note = note.strip()
     if evidence is not None:
         check_evidence(evidence)
-        designation.revoke_evidence = evidence  # type: ignore[assignment]
+        designation.revoke_evidence = evidence
     _clean(designation)
     with transaction.atomic():
         designation.save()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -35,7 +36,7 @@ def kind(db: None) -> DesignationKind:
     return DesignationKind.objects.create(code="quality_kg", name="优质园", levels=["province", "city"])
 
 
-def xlsx(rows: list[list[object]], title: str = "认定") -> SimpleUploadedFile:
+def xlsx(rows: list[list[Any]], title: str = "认定") -> SimpleUploadedFile:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title
@@ -46,7 +47,7 @@ def xlsx(rows: list[list[object]], title: str = "认定") -> SimpleUploadedFile:
     return SimpleUploadedFile("grants.xlsx", buffer.getvalue())
 
 
-HEADER = ["单位代码", "认定类别代码", "级别", "认定日期", "备注"]
+HEADER: list[object] = ["单位代码", "认定类别代码", "级别", "认定日期", "备注"]
 
 # --- kinds ---
 
