@@ -77,7 +77,7 @@ def test_grant_on_the_page_with_a_unit_picker_and_evidence(tree: Tree, users: Pe
     response = signed_in(users.rita).get(download)
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
-    assert b"".join(response.streaming_content) == b"%PDF-1.4 award"
+    assert response.getvalue() == b"%PDF-1.4 award"
     assert signed_in(users.rob).get(download).status_code == 404
     listing = signed_in(users.rita).get(reverse("schools:designation_list")).content.decode()
     assert "东区第一幼儿园" in listing
