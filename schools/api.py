@@ -18,7 +18,7 @@ from rest_framework.validators import UniqueValidator
 from portal import scope
 from portal.api import ScopedObjectMixin
 from portal.scope import Perm
-from schools import designations
+from schools import designations, units
 from schools.filters import DesignationFilterSet, OrgUnitApiFilterSet
 from schools.models import Designation, DesignationKind, OrgUnit
 
@@ -59,13 +59,7 @@ class OrgUnitSerializer(serializers.ModelSerializer):
             "closed_on",
         ]
         extra_kwargs = {
-            "code": {
-                "validators": [
-                    UniqueValidator(
-                        queryset=OrgUnit.objects.all(), message=_("单位代码已被其他单位使用，请换一个代码。")
-                    )
-                ]
-            }
+            "code": {"validators": [UniqueValidator(queryset=OrgUnit.objects.all(), message=units.DUPLICATE_CODE)]}
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -111,23 +105,15 @@ class OrgUnitViewSet(
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        parent = serializer.validated_data.get("parent")
-        if parent is None:
-            # A new root is outside every administrator's scope: they could never see it again. Only a
-            # superuser starts a new tree.
-            scope.require_can_create_root(self.request.user)
-        else:
-            scope.require(self.request.user, Perm.ADMIN, parent)
+        # A new root is outside every administrator's scope (they could never see it again): superusers only.
+        units.check_placement(self.request.user, None, serializer.validated_data.get("parent"))
         with transaction.atomic():
             serializer.save()
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        scope.require(self.request.user, Perm.ADMIN, serializer.instance)
-        if "parent" in serializer.validated_data and serializer.validated_data["parent"] is None:
-            scope.require_can_create_root(self.request.user)  # moving a unit to the top is making a root
-        parent = serializer.validated_data.get("parent")
-        if parent is not None:
-            scope.require(self.request.user, Perm.ADMIN, parent)
+        instance = serializer.instance
+        parent = serializer.validated_data.get("parent", instance.parent)
+        units.check_placement(self.request.user, instance, parent)
         with transaction.atomic():
             serializer.save()
 

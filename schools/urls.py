@@ -1,12 +1,14 @@
 from django.urls import path
 
-from schools import designation_views, views
+from schools import designation_views, unit_views, views
 
 app_name = "schools"
 
 urlpatterns = [
     path("", views.OrgUnitListView.as_view(), name="orgunit_list"),
     path("units/search/", views.unit_search, name="unit_search"),
+    path("units/new/", unit_views.unit_create, name="unit_create"),
+    path("units/<str:code>/edit/", unit_views.unit_edit, name="unit_edit"),
     path("designations/", designation_views.designation_list, name="designation_list"),
     path("designations/grant/", designation_views.grant, name="designation_grant"),
     path("designations/<int:pk>/revoke/", designation_views.revoke, name="designation_revoke"),
