@@ -46,11 +46,16 @@ class OrgUnitForm(forms.ModelForm):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["parent"]
-        field.queryset = scope.visible_units(user, Perm.ADMIN)  # type: ignore[attr-defined]
+        allowed = scope.visible_units(user, Perm.ADMIN)
+        current = self.instance.parent if self.instance.pk and self.instance.parent_id else None
+        if current is not None:  # keeping the parent one does not administer is not a move (units.check_placement)
+            allowed = allowed | OrgUnit.objects.filter(pk=current.pk)
+        field.queryset = allowed  # type: ignore[attr-defined]
         raw = self.data.get("parent") if self.is_bound else None
         chosen = [int(raw)] if raw and str(raw).isascii() and str(raw).isdigit() and len(str(raw)) < 19 else []
-        anchor = self.instance.parent if self.instance.pk and self.instance.parent_id else None
-        options = nearby_units(user, anchor, perm=Perm.ADMIN, extra_ids=chosen)
+        options = nearby_units(user, current, perm=Perm.ADMIN, extra_ids=chosen)
+        if current is not None and current not in options:
+            options.insert(0, current)
         field.widget.choices = [
             ("", "---------"),
             *((u.pk, f"{INDENT * u.depth}{u.name}（{u.code}）") for u in options),

@@ -182,6 +182,21 @@ RULES: list[Rule] = [
     # The unit pickers' search: every signed-in user, results filtered to their scope (the leak check).
     *R("schools:unit_search", "GET", "-",     "L 200 200 200 200 200 200", query=_(q=lambda s, w: "S")),
     *R("schools:unit_search", "POST", "-",    "L 405 405 405 405 405 405"),
+    # Units: admins create under a unit they administer (bea, CITY's admin: under the district) and edit in scope.
+    *R("schools:unit_create", "GET", "-",     "L 403 403 403 403 403 200"),
+    *AB("schools:unit_create", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302",
+        data=_(code=lambda s, w: "NEWP", name=lambda s, w: "新学校", level=lambda s, w: "school",
+               parent=lambda s, w: s.district.pk, school_type=lambda s, w: "primary")),
+    *AB("schools:unit_edit", "GET",
+        a="L 403 404 403 404 403 200",
+        b="L 404 403 404 403 403 200", kwargs=SCHOOL),
+    *AB("schools:unit_edit", "POST",
+        a="L 403 404 403 404 403 302",
+        b="L 404 403 404 403 403 302", kwargs=SCHOOL,
+        data=lambda s, w: {"code": s.school.code, "name": "改名学校", "level": "school",
+                           "parent": s.school.parent_id, "school_type": "primary", "is_active": "on"}),
     # Designations: everyone reads grants in scope and the kinds; kinds are written by bureau-wide admins,
     # grants and revocations by admins of the unit (a grant outside the reader's scope is a 404).
     *R("schools:designation_list", "GET", "-",  "L 200 200 200 200 200 200"),
