@@ -79,6 +79,13 @@ class Indicator(models.Model):
         return reverse("indicators:indicator_detail", kwargs={"code": self.code})
 
     @property
+    def counts_units(self) -> bool:
+        """Can a count target ("单位数", e.g. "省优质园 20 所", "新建幼儿园 20 所") measure by this indicator?"""
+        if self.aggregation == Aggregation.COUNT_OPENED_UNITS:
+            return True
+        return self.aggregation == Aggregation.COUNT_DESIGNATIONS and self.designation_kind_id is not None
+
+    @property
     def unit_filter_text(self) -> str:
         """The units the indicator counts, in words ("" when it counts every unit)."""
         return describe_units(

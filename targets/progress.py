@@ -67,7 +67,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from indicators.models import IndicatorValue
+from indicators.models import Aggregation, IndicatorValue
 from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
@@ -318,7 +318,14 @@ def _load_inputs(
         periods_by_year[period.year].append(period)
     period_ids = [p.pk for p in periods]
 
-    measured = [t for t in targets if t.indicator_id and t.kind not in (TargetKind.COUNT_UNITS,)]
+    # A count of designations is read from the designations themselves; a count of units opened in the year
+    # ("新建幼儿园") is the engine's value like any other measure.
+    measured = [
+        t
+        for t in targets
+        if t.indicator_id
+        and (t.kind != TargetKind.COUNT_UNITS or t.indicator.aggregation == Aggregation.COUNT_OPENED_UNITS)
+    ]
     indicator_ids = {t.indicator_id for t in measured}
     unit_ids = {u.id for t in measured for u in units[t.pk]}
     agg: dict[tuple[int, int, int], Decimal | None] = {}
@@ -614,6 +621,16 @@ def _failing_units(
 def _count_units(
     target: Target, period: Period, unit: UnitInfo, is_scope: bool, expected: Decimal | None, data: Inputs
 ) -> Result:
+    if target.indicator.aggregation == Aggregation.COUNT_OPENED_UNITS:
+        # "新建幼儿园 20 所": the engine's count of units opened since 1 January (the year to date).
+        opened = data.agg.get((target.indicator_id, unit.id, period.pk))
+        if opened is None:
+            return Result(expected=expected if is_scope else None)
+        if not is_scope:
+            return Result(actual=opened, detail=ProgressDetail(contribution=True))
+        if target.target_value is None:
+            return Result(actual=opened, detail=ProgressDetail(reason="no_target_value"))
+        return Result(actual=opened, expected=expected, status=_judge_numeric(target, period, opened, expected))
     kind_id = target.indicator.designation_kind_id
     if kind_id is None:
         return Result(detail=ProgressDetail(reason="no_designation_kind"))

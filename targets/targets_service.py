@@ -18,7 +18,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from indicators.models import Aggregation
 from plans.models import Plan, PlanStatus
 from portal import audit, scope
 from portal.errors import ServiceError, VersionConflict
@@ -111,11 +110,8 @@ def validate_target(plan: Plan, target: Target) -> None:
             elif target.target_value_max < target.target_value:
                 add("target_value_max", _("目标上限不能小于目标值。"))
         if target.kind == TargetKind.COUNT_UNITS and target.indicator_id is not None:
-            if (
-                target.indicator.aggregation != Aggregation.COUNT_DESIGNATIONS
-                or not target.indicator.designation_kind_id
-            ):
-                add("indicator", _("单位数目标需要选择“认定数”类指标。"))
+            if not target.indicator.counts_units:
+                add("indicator", _("单位数目标需要选择“认定数”或“新建单位数”类指标。"))
         if target.kind == TargetKind.FREQUENCY and target.per_unit_minimum is None and target.target_value is None:
             add("per_unit_minimum", _("请填写每单位最低次数。"))
     elif target.indicator_id is not None:

@@ -111,3 +111,34 @@ def test_units_opened_in_the_year_are_counted(tree: Tree) -> None:
     assert value(opened, tree.d2, q3) == D(1)  # K8; K9 opened last year
     assert value(opened, tree.city, q1_next_year) == D(0)  # a new year starts from zero
     assert explain.explain(opened, tree.city, q3).numerator == D(2)
+
+
+def test_a_count_target_counts_units_opened_in_the_plan_year(tree: Tree) -> None:
+    school = {"level": Level.SCHOOL, "ownership": Ownership.PUBLIC, "school_type": SchoolType.KINDERGARTEN}
+    OrgUnit.objects.create(code="K7", name="新幼一", parent=tree.t1, opened_on=datetime.date(2023, 3, 1), **school)
+    OrgUnit.objects.create(code="K8", name="新幼二", parent=tree.d2, opened_on=datetime.date(2023, 9, 1), **school)
+    quarters = [period(2023, q) for q in (1, 2, 3, 4)]
+    opened = indicator(
+        "new_kindergartens",
+        aggregation=Aggregation.COUNT_OPENED_UNITS,
+        unit_filter_school_types=[SchoolType.KINDERGARTEN],
+    )
+    engine.full_recompute()
+    plan = Plan.objects.create(code="p23", title="要点", year=2023, owner_unit=tree.city, status=PlanStatus.PUBLISHED)
+    section = Section.objects.create(plan=plan, code="s", title="s", order=1)
+    target = Target.objects.create(
+        plan=plan,
+        section=section,
+        code="T1",
+        text="新建幼儿园 2 所",
+        kind=TargetKind.COUNT_UNITS,
+        scope=tree.city,
+        indicator=opened,
+        comparator=Comparator.GTE,
+        target_value=D(2),
+    )
+    recompute_progress()
+    rows = {p.period_id: p for p in Progress.objects.filter(target=target, org_unit=tree.city)}
+    assert [rows[q.pk].actual for q in quarters] == [D(1), D(1), D(2), D(2)]
+    assert rows[quarters[3].pk].status == "met"
+    assert Progress.objects.get(target=target, org_unit=tree.d2, period=quarters[3]).actual == D(1)
