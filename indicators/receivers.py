@@ -16,7 +16,7 @@ from django.dispatch import receiver
 
 from indicators.dispatch import request_recompute
 from indicators.models import Aggregation, Indicator, RecomputeKind
-from schools.models import Designation
+from schools.models import Designation, OrgUnit
 from submissions import events
 from submissions.models import Period, Submission
 
@@ -99,3 +99,33 @@ def figures_changed(
 ) -> None:
     """An approval or reopening: the unit's indicator values for the period (and later ones) are stale."""
     request_recompute(org_unit_id, period_id, kind=RecomputeKind.FIGURES, reason=action)
+
+
+# --- A unit's opening date feeds "units opened in the year" indicators (新建幼儿园) ---
+
+
+@receiver(pre_save, sender=OrgUnit, dispatch_uid="indicators_unit_opened_before")
+def remember_opened_on(sender: type[OrgUnit], instance: OrgUnit, raw: bool = False, **kwargs: Any) -> None:
+    """Keep the stored opening date, so a moved date recomputes the year it left too (new units: no query)."""
+    if raw or instance.pk is None:
+        instance._indicators_opened_on = None  # type: ignore[attr-defined]
+        return
+    stored = OrgUnit.objects.filter(pk=instance.pk).values_list("opened_on", flat=True).first()
+    instance._indicators_opened_on = stored  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=OrgUnit, dispatch_uid="indicators_unit_opened_saved")
+def unit_opened_changed(sender: type[OrgUnit], instance: OrgUnit, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    previous = getattr(instance, "_indicators_opened_on", None)
+    if previous == instance.opened_on:
+        return
+    days = {day for day in (previous, instance.opened_on) if day is not None}
+    if not days or not Indicator.objects.filter(is_active=True, aggregation=Aggregation.COUNT_OPENED_UNITS).exists():
+        return
+    for day in sorted(days):
+        quarter = (day.month - 1) // 3 + 1
+        period = Period.objects.filter(year=day.year, quarter__gte=quarter).order_by("quarter").first()
+        if period is not None:
+            request_recompute(instance.pk, period.pk, kind=RecomputeKind.FIGURES, reason="unit opened")

@@ -142,3 +142,25 @@ def test_a_count_target_counts_units_opened_in_the_plan_year(tree: Tree) -> None
     assert [rows[q.pk].actual for q in quarters] == [D(1), D(1), D(2), D(2)]
     assert rows[quarters[3].pk].status == "met"
     assert Progress.objects.get(target=target, org_unit=tree.d2, period=quarters[3]).actual == D(1)
+
+
+def test_opening_a_unit_recomputes_the_opened_count(tree: Tree, django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+    quarters = [period(2023, q) for q in (1, 2, 3, 4)]
+    opened = indicator(
+        "new_kindergartens",
+        aggregation=Aggregation.COUNT_OPENED_UNITS,
+        unit_filter_school_types=[SchoolType.KINDERGARTEN],
+    )
+    engine.full_recompute()
+    assert [value(opened, tree.city, q) for q in quarters] == [D(0)] * 4
+    school = {"level": Level.SCHOOL, "ownership": Ownership.PUBLIC, "school_type": SchoolType.KINDERGARTEN}
+    with django_capture_on_commit_callbacks(execute=True):
+        unit = OrgUnit.objects.create(
+            code="K7", name="新幼", parent=tree.d2, opened_on=datetime.date(2023, 5, 1), **school
+        )
+    assert [value(opened, tree.city, q) for q in quarters] == [D(0), D(1), D(1), D(1)]
+    with django_capture_on_commit_callbacks(execute=True):
+        unit.opened_on = datetime.date(2023, 8, 1)
+        unit.save()
+    assert [value(opened, tree.city, q) for q in quarters] == [D(0), D(0), D(1), D(1)]
+    assert [value(opened, tree.d2, q) for q in quarters] == [D(0), D(0), D(1), D(1)]
