@@ -17,6 +17,7 @@ from rest_framework.validators import UniqueValidator
 
 from portal import scope
 from portal.api import ScopedObjectMixin
+from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from schools import designations, units
 from schools.filters import DesignationFilterSet, OrgUnitApiFilterSet
@@ -216,6 +217,7 @@ class ImportSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+@accepts_uploads  # evidence files and the import workbook: bodies up to MAX_UPLOAD_BYTES for signed-in users
 class DesignationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
