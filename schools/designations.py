@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -198,20 +198,40 @@ def _level(text: str) -> str | None:
     return None
 
 
+@dataclass
+class _Sheet:
+    """Where the import's columns are: the sheet's name and each header's column number (1-based)."""
+
+    name: str = IMPORT_SHEET
+    columns: dict[str, int] = field(default_factory=dict)
+
+    def column(self, header: str) -> int:
+        return self.columns.get(header, IMPORT_HEADERS.index(header) + 1)
+
+
+Row = tuple[int, str, str, str, datetime.date | None, str]
+
+
 def import_grants(user: Any, fileobj: IO[bytes]) -> ImportResult:
     """Grant every row of the workbook, or nothing: raises ImportErrors listing each bad cell."""
     scope.require(user, Perm.ADMIN)
     check_xlsx_upload(fileobj)
     errors = ImportErrors()
+    sheet = _Sheet()
     workbook = load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
     try:
-        rows = _read_rows(workbook, errors)
+        rows = _read_rows(workbook, sheet, errors)
     finally:
         workbook.close()
     if not rows:
         if not errors.cell_errors:
             errors.add_file(_("文件中没有认定数据。"))
         errors.raise_if_any()
+
+    def bad(row: int, header: str, message: str) -> None:
+        errors.add_cell(sheet.name, row, sheet.column(header), header, message)
+
+    unit_h, kind_h, level_h, date_h = IMPORT_HEADERS[:4]
     # Resolve every code in two queries; a unit outside the caller's scope reads as unknown (never confirmed).
     units = {u.code: u for u in scope.visible_units(user, Perm.ADMIN).filter(code__in={r[1] for r in rows})}
     kinds = {k.code: k for k in DesignationKind.objects.filter(code__in={r[2] for r in rows})}
@@ -225,88 +245,74 @@ def import_grants(user: Any, fileobj: IO[bytes]) -> ImportResult:
     for row, unit_code, kind_code, level, granted_on, note in rows:
         unit, kind = units.get(unit_code), kinds.get(kind_code)
         if unit is None:
-            errors.add_cell(
-                IMPORT_SHEET,
-                row,
-                1,
-                IMPORT_HEADERS[0],
-                _("单位代码 {value} 不存在或不在您的权限范围内。").format(value=unit_code),
-            )
+            bad(row, unit_h, _("单位代码 {value} 不存在或不在您的权限范围内。").format(value=unit_code))
         if kind is None:
-            errors.add_cell(
-                IMPORT_SHEET, row, 2, IMPORT_HEADERS[1], _("认定类别代码 {value} 不存在。").format(value=kind_code)
-            )
+            bad(row, kind_h, _("认定类别代码 {value} 不存在。").format(value=kind_code))
         if kind is not None and kind.levels and level not in kind.levels:
             allowed = "、".join(str(DesignationLevel(code).label) for code in kind.levels)
-            errors.add_cell(
-                IMPORT_SHEET,
-                row,
-                3,
-                IMPORT_HEADERS[2],
-                _("“{kind}”的认定级别只能是：{levels}。").format(kind=kind.name, levels=allowed),
-            )
+            bad(row, level_h, _("“{kind}”的认定级别只能是：{levels}。").format(kind=kind.name, levels=allowed))
         if granted_on is None:
             continue  # reported by the reader
         key = (unit_code, kind_code, granted_on)
         if key in existing:
-            errors.add_cell(IMPORT_SHEET, row, 4, IMPORT_HEADERS[3], _("该单位在同一日期已有同类认定"))
+            bad(row, date_h, _("该单位在同一日期已有同类认定"))
         elif key in seen:
-            errors.add_cell(IMPORT_SHEET, row, 4, IMPORT_HEADERS[3], _("与第 {row} 行重复。").format(row=seen[key]))
+            bad(row, date_h, _("与第 {row} 行重复。").format(row=seen[key]))
         seen.setdefault(key, row)
         if unit is not None and kind is not None:
             pending.append(Designation(org_unit=unit, kind=kind, level=level, granted_on=granted_on, note=note))
     errors.raise_if_any()
-    with transaction.atomic():
-        # One save per row (not bulk_create): the model signals record each unit's recompute.
-        for designation in pending:
-            designation.save()
+    try:
+        with transaction.atomic():
+            # One save per row (not bulk_create): the model signals record each unit's recompute and audit row.
+            for designation in pending:
+                designation.save()
+    except IntegrityError:  # the same grant stored meanwhile by someone else: nothing of this file is kept
+        errors.add_file(_("该单位在同一日期已有同类认定"))
+        raise errors from None
     return ImportResult(created=pending)
 
 
-def _read_rows(workbook: Workbook, errors: ImportErrors) -> list[tuple[int, str, str, str, datetime.date | None, str]]:
-    if IMPORT_SHEET in workbook.sheetnames:
-        sheet = workbook[IMPORT_SHEET]
-    else:
-        sheet = workbook.worksheets[0]
-    name = IMPORT_SHEET
-    found: list[tuple[int, str, str, str, datetime.date | None, str]] = []
-    header: list[str] | None = None
+def _read_rows(workbook: Workbook, sheet_info: _Sheet, errors: ImportErrors) -> list[Row]:
+    sheet = workbook[IMPORT_SHEET] if IMPORT_SHEET in workbook.sheetnames else workbook.worksheets[0]
+    sheet_info.name = name = sheet.title
+    found: list[Row] = []
+    index: dict[str, int] = {}
     for row_number, cells in enumerate(sheet.iter_rows(values_only=False), start=1):
-        values = [cell.value for cell in cells][: len(IMPORT_HEADERS)]
-        if header is None:
-            header = [_text(v) for v in values]
-            missing = [h for h in IMPORT_HEADERS[:4] if h not in header]
+        if not index:
+            titles = [_text(cell.value) for cell in cells]
+            missing = [h for h in IMPORT_HEADERS[:4] if h not in titles]
             if missing:
                 errors.add_sheet(name, _("缺少列：{columns}").format(columns="、".join(missing)))
                 return []
+            index = {h: titles.index(h) for h in IMPORT_HEADERS if h in titles}
+            sheet_info.columns = {h: i + 1 for h, i in index.items()}
             continue
-        if all(_text(v) == "" for v in values):
+        picked = {h: cells[i] if i < len(cells) else None for h, i in index.items()}
+        values = {h: (cell.value if cell is not None else None) for h, cell in picked.items()}
+        if all(_text(v) == "" for v in values.values()):
             continue
         if len(found) >= MAX_IMPORT_ROWS:
             errors.add_file(_("一次最多导入 {n} 行。").format(n=MAX_IMPORT_ROWS))
             return []
-        values += [None] * (len(IMPORT_HEADERS) - len(values))
-        bad = False
-        for column, cell in enumerate(cells[: len(IMPORT_HEADERS)], start=1):
-            if getattr(cell, "data_type", "") == "f":
-                errors.add_cell(
-                    name, row_number, column, IMPORT_HEADERS[column - 1], _("不能使用公式，请填写数值或文字。")
-                )
-                bad = True
-        if bad:
+        formulas = [h for h, cell in picked.items() if cell is not None and getattr(cell, "data_type", "") == "f"]
+        for header in formulas:
+            errors.add_cell(name, row_number, index[header] + 1, header, _("不能使用公式，请填写数值或文字。"))
+        if formulas:
             continue
-        unit_code, kind_code = _text(values[0]), _text(values[1])
-        level = _level(_text(values[2]))
-        granted_on = _date(values[3])
-        note = _text(values[4])[:500]
-        if not unit_code:
-            errors.add_cell(name, row_number, 1, IMPORT_HEADERS[0], _("必填。"))
-        if not kind_code:
-            errors.add_cell(name, row_number, 2, IMPORT_HEADERS[1], _("必填。"))
+        unit_code, kind_code = _text(values[IMPORT_HEADERS[0]]), _text(values[IMPORT_HEADERS[1]])
+        level = _level(_text(values[IMPORT_HEADERS[2]]))
+        granted_on = _date(values[IMPORT_HEADERS[3]])
+        note = _text(values.get(IMPORT_HEADERS[4]))[:500]
+        for header, empty in ((IMPORT_HEADERS[0], not unit_code), (IMPORT_HEADERS[1], not kind_code)):
+            if empty:
+                errors.add_cell(name, row_number, index[header] + 1, header, _("必填。"))
         if level is None:
-            errors.add_cell(name, row_number, 3, IMPORT_HEADERS[2], _("级别应为国家级、省级、市级或县级。"))
+            header = IMPORT_HEADERS[2]
+            errors.add_cell(name, row_number, index[header] + 1, header, _("级别应为国家级、省级、市级或县级。"))
         if granted_on is None:
-            errors.add_cell(name, row_number, 4, IMPORT_HEADERS[3], _("认定日期应为日期，如 2025-06-30。"))
+            header = IMPORT_HEADERS[3]
+            errors.add_cell(name, row_number, index[header] + 1, header, _("认定日期应为日期，如 2025-06-30。"))
         if unit_code and kind_code and level is not None:  # a bad date: reported, the codes still checked
             found.append((row_number, unit_code, kind_code, level, granted_on, note))
     return found

@@ -253,3 +253,19 @@ def test_a_duplicate_code_and_bad_dates_get_readable_messages(tree: Tree, users:
     assert opened.status_code == 201, opened.json()
     assert opened.json()["school_type"] == "vocational"
     assert opened.json()["opened_on"] == "2025-09-01"
+
+
+def test_import_reads_columns_by_header_and_names_the_real_sheet(tree: Tree, users: Personas, kind) -> None:  # noqa: ANN001
+    reordered = xlsx(
+        [
+            ["认定日期", "级别", "认定类别代码", "单位代码"],
+            ["2025-06-30", "省级", "quality_kg", "K1"],
+            ["x", "", "quality_kg", "K2"],
+        ],
+        title="Sheet1",
+    )
+    response = api(users.bea).post("/api/v1/designations/import/", {"file": reordered}, format="multipart")
+    assert response.status_code == 400
+    # The date column is A here, the level column B (the kind is awarded at given levels only: empty is refused).
+    assert sorted(response.json()["errors"]) == ["Sheet1!A3", "Sheet1!B3"]
+    assert not Designation.objects.exists()
