@@ -216,6 +216,17 @@ INDICATORS: list[dict[str, Any]] = [
         "definition": "本年内认定、至本期末未撤销的各级“示范幼儿园”数。",
     },
     {
+        "code": "designations_province_model_kg",
+        "name": "新认定省级示范幼儿园数",
+        "name_en": "Kindergartens newly designated provincial model",
+        "aggregation": Aggregation.COUNT_DESIGNATIONS,
+        "designation_kind": "model_kg",
+        "designation_level": "province",
+        "unit": "所",
+        "decimals": 0,
+        "definition": "本年内认定为省级、至本期末未撤销的“示范幼儿园”数（只计省级认定）。",
+    },
+    {
         "code": "designations_standard_mgmt_pri",
         "name": "通过义务教育管理标准化学校验收数",
         "name_en": "Schools passing the compulsory-education management standard",
@@ -312,6 +323,7 @@ def _fields(spec: dict[str, Any]) -> dict[str, Any]:
         "unit": spec.get("unit", ""),
         "aggregation": spec.get("aggregation", Aggregation.RATIO),
         "condition": spec.get("condition", ""),
+        "designation_level": spec.get("designation_level", ""),
         "unit_filter_school_types": list(spec.get("school_types", [])),
         "unit_filter_central_only": spec.get("central_only", False),
     }

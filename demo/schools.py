@@ -218,8 +218,11 @@ def _load_designations(kinds: dict[str, DesignationKind], rng: random.Random) ->
         grants.append((unit, kinds["standard_kg"], DesignationLevel.CITY, datetime.date(2021, 9, 1)))
     for unit, day in zip(rng.sample(kgs, 2), [datetime.date(2023, 4, 18), datetime.date(2023, 9, 26)], strict=True):
         grants.append((unit, kinds["standard_kg"], DesignationLevel.CITY, day))
-    for unit, day in zip(rng.sample(kgs, 2), [datetime.date(2023, 6, 2), datetime.date(2023, 11, 8)], strict=True):
-        grants.append((unit, kinds["model_kg"], DesignationLevel.CITY, day))
+    # 示范园 at two levels: the November one is provincial, so "省级示范园" (designations_province_model_kg) counts 1.
+    model_levels = [DesignationLevel.CITY, DesignationLevel.PROVINCE]
+    model_days = [datetime.date(2023, 6, 2), datetime.date(2023, 11, 8)]
+    for unit, day, level in zip(rng.sample(kgs, 2), model_days, model_levels, strict=True):
+        grants.append((unit, kinds["model_kg"], level, day))
     quarters = [
         datetime.date(2023, 3, 20),
         datetime.date(2023, 6, 15),

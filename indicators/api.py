@@ -58,6 +58,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "aggregation",
             "condition",
             "designation_kind",
+            "designation_level",
             "unit_filter",
             "period_mode",
             "is_active",

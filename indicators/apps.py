@@ -22,7 +22,8 @@ class IndicatorsConfig(AppConfig):
         audit.track(
             Indicator,
             ["code", "name", "numerator", "denominator", "weight", "factor", "decimals", "unit", "aggregation",
-             "condition", "designation_kind", "unit_filter_levels", "unit_filter_school_types", "unit_filter_ownership",
+             "condition", "designation_kind", "designation_level",
+             "unit_filter_levels", "unit_filter_school_types", "unit_filter_ownership",
              "unit_filter_central_only", "period_mode", "is_active"],
             api_name="indicator",
             item_choices={"unit_filter_levels": Level.choices, "unit_filter_school_types": SchoolType.choices,

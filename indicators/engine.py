@@ -53,7 +53,7 @@ from indicators import events
 from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue
 from portal import expressions
 from portal.expressions import ExpressionError
-from schools.models import Level, OrgUnit, Ownership, SchoolType
+from schools.models import DesignationLevel, Level, OrgUnit, Ownership, SchoolType
 from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def compile_indicator(indicator: Indicator, known_codes: set[str] | None = None)
     numerator = denominator = condition = weight = None
     if mode == Aggregation.COUNT_UNITS_WHERE:
         condition = expressions.parse(indicator.condition, known_codes, condition=True)
-    elif mode != Aggregation.COUNT_DESIGNATIONS:
+    elif mode not in (Aggregation.COUNT_DESIGNATIONS, Aggregation.COUNT_OPENED_UNITS):
         numerator = expressions.parse(indicator.numerator, known_codes)
         if (mode == Aggregation.RATIO or mode in DISPERSION_AGGREGATIONS) and indicator.denominator.strip():
             denominator = expressions.parse(indicator.denominator, known_codes)
@@ -154,6 +154,8 @@ def validate_definition(indicator: Indicator, known_codes: set[str] | None = Non
     elif mode == Aggregation.COUNT_DESIGNATIONS:
         if indicator.designation_kind_id is None:
             errors["designation_kind"] = [_("“认定数”指标需要选择认定类别")]
+    elif mode == Aggregation.COUNT_OPENED_UNITS:
+        pass  # counts units by their opening date: no expression
     else:
         checks.append(("numerator", indicator.numerator, False))
         if mode == Aggregation.RATIO:
@@ -173,6 +175,10 @@ def validate_definition(indicator: Indicator, known_codes: set[str] | None = Non
             checks.append(("weight", indicator.weight, False))
         else:
             errors["weight"] = [_("只有平均值、标准差和差异系数使用权重")]
+    if indicator.designation_level and mode != Aggregation.COUNT_DESIGNATIONS:
+        errors["designation_level"] = [_("只有“认定数”指标可以按认定级别统计")]
+    elif indicator.designation_level and indicator.designation_level not in DesignationLevel.values:
+        errors["designation_level"] = [_("未知的代码：{codes}").format(codes=indicator.designation_level)]
     for field_name, text, is_condition in checks:
         try:
             expressions.parse(text, known, condition=is_condition)
@@ -254,6 +260,16 @@ def _date_sql(value: datetime.date) -> str:
     if connection.vendor == "postgresql":
         return f"DATE '{value.isoformat()}'"
     return f"'{value.isoformat()}'"
+
+
+def _designation_level_sql(indicator: Indicator) -> str:
+    """`` AND d.level = '…'`` for an indicator counting one level of designation ("省优质园"), else ""."""
+    level = indicator.designation_level
+    if not level:
+        return ""
+    if level not in DesignationLevel.values:  # validated on save; never put an unknown string into SQL
+        return " AND 1 = 0"
+    return f" AND d.level = '{level}'"
 
 
 def _filter_sql(indicator: Indicator) -> str:
@@ -400,9 +416,15 @@ class _Plan:
                 "(SELECT COUNT(*) FROM schools_designation d WHERE d.org_unit_id = base.unit_id "  # nosec B608
                 f"AND d.kind_id = {int(indicator.designation_kind_id or 0)} "
                 "AND d.granted_on >= base.year_start AND d.granted_on <= base.period_end "
-                "AND (d.revoked_on IS NULL OR d.revoked_on > base.period_end))"
+                "AND (d.revoked_on IS NULL OR d.revoked_on > base.period_end)" + _designation_level_sql(indicator) + ")"
             )
             den, cnt = NULL_NUMERIC, f"CASE WHEN {num} > 0 THEN 1 ELSE 0 END"
+        elif mode == Aggregation.COUNT_OPENED_UNITS:
+            # "新建幼儿园 20 所": units (of the unit filter) opened from the start of the year to the period's end.
+            num = (
+                "(CASE WHEN base.opened_on >= base.year_start AND base.opened_on <= base.period_end THEN 1 ELSE 0 END)"
+            )
+            den, cnt = NULL_NUMERIC, num
         elif mode == Aggregation.COUNT_UNITS_WHERE:
             assert compiled.condition is not None
             cond = expressions.compile_condition_sql(compiled.condition, self.column)
@@ -527,7 +549,7 @@ eff AS MATERIALIZED ({self._eff_sql()}),
 piv AS ({self._piv_sql()}),
 base AS MATERIALIZED (
   SELECT u.id AS unit_id, u.level AS level, u.school_type AS school_type, u.ownership AS ownership,
-         u.is_central AS is_central, tp.period_id AS period_id, tp.year_start AS year_start,
+         u.is_central AS is_central, u.opened_on AS opened_on, tp.period_id AS period_id, tp.year_start AS year_start,
          tp.period_end AS period_end{columns}
   FROM schools_orgunit u JOIN lvl ON lvl.unit_id = u.id CROSS JOIN tp
   LEFT JOIN piv ON piv.unit_id = u.id AND piv.period_id = tp.period_id
@@ -1091,7 +1113,8 @@ eff AS ({" UNION ALL ".join(eff_parts)}),
 piv AS (SELECT e.unit_id AS unit_id{cols} FROM eff e GROUP BY e.unit_id),
 base AS (
   SELECT u.id AS unit_id, u.level AS level, u.school_type AS school_type, u.ownership AS ownership,
-         u.is_central AS is_central, 0 AS period_id, {_date_sql(datetime.date(window.year, 1, 1))} AS year_start,
+         u.is_central AS is_central, u.opened_on AS opened_on, 0 AS period_id,
+         {_date_sql(datetime.date(window.year, 1, 1))} AS year_start,
          {_date_sql(window.end)} AS period_end{base_cols}
   FROM schools_orgunit u LEFT JOIN piv ON piv.unit_id = u.id
   WHERE u.id IN (SELECT member_id FROM mem)

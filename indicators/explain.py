@@ -112,6 +112,7 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
         for designation in Designation.objects.filter(
             org_unit_id__in=unit_ids,
             kind_id=indicator.designation_kind_id,
+            **({"level": indicator.designation_level} if indicator.designation_level else {}),
             granted_on__gte=period.start_date.replace(month=1, day=1),
             granted_on__lte=period.end_date,
         ).select_related("kind"):
@@ -141,6 +142,12 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
         denominator: Decimal | None = None
         if indicator.aggregation == Aggregation.COUNT_DESIGNATIONS:
             numerator = Decimal(len(designations[member.pk]))
+        elif indicator.aggregation == Aggregation.COUNT_OPENED_UNITS:
+            opened = member.opened_on
+            year_start = period.start_date.replace(month=1, day=1)
+            if opened is None or not (year_start <= opened <= period.end_date):
+                continue
+            numerator = Decimal(1)
         elif indicator.aggregation == Aggregation.COUNT_UNITS_WHERE:
             assert compiled.condition is not None
             holds = expressions.evaluate_condition(compiled.condition, values)
@@ -177,7 +184,7 @@ def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
         total_num = max(nums) if nums else None
     elif indicator.aggregation == Aggregation.MIN:
         total_num = min(nums) if nums else None
-    elif indicator.aggregation == Aggregation.COUNT_DESIGNATIONS:
+    elif indicator.aggregation in (Aggregation.COUNT_DESIGNATIONS, Aggregation.COUNT_OPENED_UNITS):
         total_num = sum(nums, Decimal(0))
     else:
         total_num = sum(nums, Decimal(0)) if nums else None

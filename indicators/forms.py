@@ -36,6 +36,7 @@ class IndicatorForm(forms.ModelForm):
             "weight",
             "condition",
             "designation_kind",
+            "designation_level",
             "factor",
             "decimals",
             "unit",

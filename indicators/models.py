@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from schools.models import describe_units
+from schools.models import DesignationLevel, describe_units
 
 # --- Indicators ---
 
@@ -24,6 +24,7 @@ class Aggregation(models.TextChoices):
     MIN = "min", _("最小值")
     COUNT_UNITS_WHERE = "count_units_where", _("满足条件的单位数")
     COUNT_DESIGNATIONS = "count_designations", _("认定数")
+    COUNT_OPENED_UNITS = "count_opened_units", _("新建单位数")
     # Across the reporting units of the scope, of each unit's own value (numerator ÷ denominator × factor),
     # weighted by ``weight`` (default: the denominator). CV is the 校际差异系数: S ÷ X̄.
     MEAN = "mean", _("各单位值的加权平均")
@@ -64,6 +65,13 @@ class Indicator(models.Model):
     designation_kind = models.ForeignKey(
         "schools.DesignationKind", verbose_name=_("认定类别"), null=True, blank=True, on_delete=models.PROTECT
     )
+    designation_level = models.CharField(
+        _("认定级别"),
+        max_length=20,
+        choices=DesignationLevel.choices,
+        blank=True,
+        help_text=_("只统计该级别的认定（如省级）；留空统计所有级别"),
+    )
     unit_filter_levels = models.JSONField(_("单位层级"), default=list, blank=True)
     unit_filter_school_types = models.JSONField(_("学校类型"), default=list, blank=True)
     unit_filter_ownership = models.JSONField(_("办学性质"), default=list, blank=True)
@@ -84,6 +92,13 @@ class Indicator(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("indicators:indicator_detail", kwargs={"code": self.code})
+
+    @property
+    def counts_units(self) -> bool:
+        """Can a count target ("单位数", e.g. "省优质园 20 所", "新建幼儿园 20 所") measure by this indicator?"""
+        if self.aggregation == Aggregation.COUNT_OPENED_UNITS:
+            return True
+        return self.aggregation == Aggregation.COUNT_DESIGNATIONS and self.designation_kind_id is not None
 
     @property
     def unit_filter_text(self) -> str:

@@ -16,32 +16,34 @@ from django.dispatch import receiver
 
 from indicators.dispatch import request_recompute
 from indicators.models import Aggregation, Indicator, RecomputeKind
-from schools.models import Designation
+from schools.models import Designation, OrgUnit
 from submissions import events
 from submissions.models import Period, Submission
 
-State = tuple[int, datetime.date, datetime.date | None]  # (unit, granted_on, revoked_on)
+# (unit, granted_on, revoked_on, level): the level counts too ("省优质园" indicators count one level only).
+State = tuple[int, datetime.date, datetime.date | None, str]
 
 
 def _state(designation: Designation) -> State:
-    return designation.org_unit_id, designation.granted_on, designation.revoked_on
+    return designation.org_unit_id, designation.granted_on, designation.revoked_on, designation.level
 
 
 def _changes(previous: State | None, current: State | None) -> list[tuple[int, datetime.date]]:
     """(unit, first day whose periods may change) for a designation going from ``previous`` to ``current``.
 
+    A changed level counts as a moved grant (indicators may count one level only).
     A designation counts in the periods of its grant year that end on or after ``granted_on`` and
     before ``revoked_on``. A new or deleted grant, or a moved one, changes its grant year from the
     grant date on; a changed revocation only from the earlier of the two revocation dates, and only
     when that falls in the grant year (later years never counted it).
     """
     states = [s for s in (previous, current) if s is not None]
-    if previous is not None and current is not None and previous[:2] == current[:2]:
-        unit_id, granted_on, _revoked = current
+    if previous is not None and current is not None and previous[:2] == current[:2] and previous[3] == current[3]:
+        unit_id, granted_on, _revoked, _level = current
         dates = [d for d in (previous[2], current[2]) if d is not None]
         day = min(dates)
         return [(unit_id, day)] if day.year == granted_on.year else []
-    return [(unit_id, granted_on) for unit_id, granted_on, _revoked in states]
+    return [(unit_id, granted_on) for unit_id, granted_on, _revoked, _level in states]
 
 
 def _request(changes: list[tuple[int, datetime.date]]) -> None:
@@ -68,7 +70,11 @@ def remember_previous_state(sender: type[Designation], instance: Designation, ra
     if raw or instance.pk is None:
         instance._targets_previous = None  # type: ignore[attr-defined]
         return
-    previous = Designation.objects.filter(pk=instance.pk).values_list("org_unit_id", "granted_on", "revoked_on").first()
+    previous = (
+        Designation.objects.filter(pk=instance.pk)
+        .values_list("org_unit_id", "granted_on", "revoked_on", "level")
+        .first()
+    )
     instance._targets_previous = previous  # type: ignore[attr-defined]
 
 
@@ -93,3 +99,33 @@ def figures_changed(
 ) -> None:
     """An approval or reopening: the unit's indicator values for the period (and later ones) are stale."""
     request_recompute(org_unit_id, period_id, kind=RecomputeKind.FIGURES, reason=action)
+
+
+# --- A unit's opening date feeds "units opened in the year" indicators (新建幼儿园) ---
+
+
+@receiver(pre_save, sender=OrgUnit, dispatch_uid="indicators_unit_opened_before")
+def remember_opened_on(sender: type[OrgUnit], instance: OrgUnit, raw: bool = False, **kwargs: Any) -> None:
+    """Keep the stored opening date, so a moved date recomputes the year it left too (new units: no query)."""
+    if raw or instance.pk is None:
+        instance._indicators_opened_on = None  # type: ignore[attr-defined]
+        return
+    stored = OrgUnit.objects.filter(pk=instance.pk).values_list("opened_on", flat=True).first()
+    instance._indicators_opened_on = stored  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=OrgUnit, dispatch_uid="indicators_unit_opened_saved")
+def unit_opened_changed(sender: type[OrgUnit], instance: OrgUnit, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    previous = getattr(instance, "_indicators_opened_on", None)
+    if previous == instance.opened_on:
+        return
+    days = {day for day in (previous, instance.opened_on) if day is not None}
+    if not days or not Indicator.objects.filter(is_active=True, aggregation=Aggregation.COUNT_OPENED_UNITS).exists():
+        return
+    for day in sorted(days):
+        quarter = (day.month - 1) // 3 + 1
+        period = Period.objects.filter(year=day.year, quarter__gte=quarter).order_by("quarter").first()
+        if period is not None:
+            request_recompute(instance.pk, period.pk, kind=RecomputeKind.FIGURES, reason="unit opened")

@@ -56,7 +56,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("未找到。"))
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied(_("没有权限执行此操作。"))
+        # A refusal that states its reason (``PermissionDenied(message)``, raised by portal.scope and the
+        # services for rules such as "no new root units") keeps it; a bare one gets the generic message.
+        reason = str(exc.args[0]) if exc.args and exc.args[0] else _("没有权限执行此操作。")
+        exc = exceptions.PermissionDenied(reason)
     # Imported here, not at the top: rest_framework.views reads DEFAULT_PARSER_CLASSES (which names this
     # module) while it is being imported, so a top-level import is circular whenever DRF's settings are
     # touched before any view — e.g. when Django happens to run DRF's pagination check first.

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from schools.models import Membership, OrgUnit, Role, ancestor_paths
 
@@ -126,6 +127,13 @@ def has_perm(user: AnyUser, perm: Perm, unit: OrgUnit | None = None) -> bool:
 def require(user: AnyUser, perm: Perm, unit: OrgUnit | None = None) -> None:
     if not has_perm(user, perm, unit):
         raise PermissionDenied
+
+
+def require_can_create_root(user: AnyUser) -> None:
+    """A unit without a parent starts a new tree, outside every membership: superusers only (a bureau
+    administrator who made one could never see it again). PermissionDenied with the reason."""
+    if not is_superuser(user):
+        raise PermissionDenied(_("只有系统管理员可以创建顶级单位；请选择您管辖范围内的上级单位。"))
 
 
 def holders(perm: Perm, unit: OrgUnit) -> QuerySet[Any]:

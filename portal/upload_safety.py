@@ -23,8 +23,11 @@ much in memory:
   and DTDs forbidden; openpyxl itself also parses through defusedxml once it is installed;
 - macro-enabled workbooks (``vbaProject.bin`` or the macro-enabled content type).
 
-Formula cells are refused later, by each reader (``submissions/xlsx.py``, ``schools/user_import.py``), cell by cell.
-It lives in ``portal`` so that every app's importer can use it (it was ``submissions/upload_safety.py``).
+Evidence files (a progress note's, a designation's grant or revocation) are checked by ``check_evidence``:
+size, and a type accepted by its leading bytes, not by its name.
+
+Formula cells are refused later, by each reader (``submissions/xlsx.py``, ``schools/user_import.py``,
+``schools/designations.py``), cell by cell.
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from typing import IO, Any
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext as _
 
+from portal.errors import ServiceError
 from portal.xlsx import CellError, ImportErrors
 
 # Limits. A real 2,000-unit × 30-figure template is 0.36 MB zipped, its sheet 2.8 MB of XML (ratio 8);
@@ -356,3 +361,33 @@ class UploadLimitHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> None:
         return None
+
+
+# --- Evidence files (progress notes, designations) ---
+
+EVIDENCE_TYPES = {
+    # extension: accepted leading bytes (checked, not trusted from the name or the browser)
+    "pdf": (b"%PDF",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "docx": (b"PK\x03\x04",),
+    "xlsx": (b"PK\x03\x04",),
+}
+
+
+def check_evidence(upload: UploadedFile) -> None:
+    """Size cap and type check by content (an evidence file is a PDF, image, Word or Excel file)."""
+    name = (upload.name or "").lower()
+    extension = name.rsplit(".", 1)[-1] if "." in name else ""
+    if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
+        raise ServiceError(
+            {"evidence": [_("文件过大（上限 %(mb)s MB）。") % {"mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}]}
+        )
+    if extension not in EVIDENCE_TYPES:
+        raise ServiceError({"evidence": [_("只接受 PDF、图片（PNG/JPG）、Word（docx）或 Excel（xlsx）文件。")]})
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if not any(head.startswith(magic) for magic in EVIDENCE_TYPES[extension]):
+        raise ServiceError({"evidence": [_("文件内容与扩展名不符。")]})

@@ -44,6 +44,10 @@ class SchoolType(models.TextChoices):
     SENIOR = "senior", _("高中")
     SPECIAL = "special", _("特殊教育学校")
     TEACHING_POINT = "teaching_point", _("教学点")
+    VOCATIONAL = "vocational", _("中职学校")
+    HIGHER_EDUCATION = "higher_education", _("高等学校")
+    COMMUNITY_EDUCATION = "community_education", _("社区教育中心/基地")
+    OUT_OF_SCHOOL = "out_of_school", _("校外教育机构")
 
 
 class Ownership(models.TextChoices):
@@ -106,6 +110,7 @@ class OrgUnit(models.Model):
     ownership = models.CharField(_("办学性质"), max_length=30, choices=Ownership.choices, blank=True)
     is_central = models.BooleanField(_("中心校"), default=False, help_text=_("中心小学，统筹一个片区"))
     is_active = models.BooleanField(_("在办"), default=True)
+    opened_on = models.DateField(_("建校日期"), null=True, blank=True, help_text=_("新建单位按此日期计入当年"))
     closed_on = models.DateField(_("撤并日期"), null=True, blank=True)
     parent = models.ForeignKey(
         "self",
@@ -136,6 +141,13 @@ class OrgUnit(models.Model):
                 condition=Q(level="school") | Q(school_type=""),
                 name="schools_orgunit_type_only_for_schools",
                 violation_error_message=_("只有学校/幼儿园有学校类型"),
+            ),
+            models.CheckConstraint(
+                condition=Q(opened_on__isnull=True)
+                | Q(closed_on__isnull=True)
+                | Q(closed_on__gte=models.F("opened_on")),
+                name="schools_orgunit_closed_after_opened",
+                violation_error_message=_("撤并日期不能早于建校日期"),
             ),
         ]
 
@@ -189,6 +201,8 @@ class DesignationKind(models.Model):
     code = models.SlugField(_("代码"), max_length=60, unique=True)
     name = models.CharField(_("名称"), max_length=200)
     name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
+    # The levels at which this kind is awarded (国家/省/市/县); empty: any level. A grant's level must be one of them.
+    levels = models.JSONField(_("认定级别"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("认定类别")
@@ -197,6 +211,11 @@ class DesignationKind(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def level_labels(self) -> list[str]:
+        """The levels it is awarded at, in words (国家级、省级); [] for any level."""
+        return choice_labels(DesignationLevel, self.levels)
 
 
 class DesignationLevel(models.TextChoices):
@@ -216,6 +235,8 @@ class Designation(models.Model):
     revoked_on = models.DateField(_("撤销日期"), null=True, blank=True)
     evidence = models.FileField(_("证明材料"), upload_to="designations/%Y/", blank=True)
     note = models.CharField(_("备注"), max_length=500, blank=True)
+    revoke_evidence = models.FileField(_("撤销依据"), upload_to="designations/%Y/", blank=True)
+    revoke_note = models.CharField(_("撤销说明"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

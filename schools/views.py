@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from portal.scope import Perm
+from portal.scope import Perm, has_perm
 from portal.views import ObjectListView
 from schools.filters import OrgUnitFilterSet
 from schools.models import OrgUnit
@@ -21,6 +23,12 @@ class OrgUnitListView(ObjectListView):
     scope_field = ""
     export_name = "org_units"
     title = _("学校与组织")
+    template_name = "schools/orgunit_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_admin"] = has_perm(self.request.user, Perm.ADMIN)
+        return context
 
 
 @login_required

@@ -27,7 +27,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from indicators.models import Aggregation, Indicator
+from indicators.models import Indicator
 from plans.docparse import parse_text
 from plans.document_upload import MAX_TEXT_BYTES, check_has_plan, read_plan_document
 from plans.models import Plan, Section, WorkItem
@@ -145,11 +145,7 @@ def propose(text: str, *, year: int | None = None, title: str | None = None) -> 
     targets = []
     for number, t in enumerate(raw["targets"], start=1):
         indicator = indicators.get(t.get("indicator") or "")
-        if (
-            indicator is not None
-            and t["kind"] == TargetKind.COUNT_UNITS
-            and (indicator.aggregation != Aggregation.COUNT_DESIGNATIONS or not indicator.designation_kind_id)
-        ):
+        if indicator is not None and t["kind"] == TargetKind.COUNT_UNITS and not indicator.counts_units:
             indicator = None
         if t["kind"] in (TargetKind.MILESTONE, TargetKind.NARRATIVE) or t.get("comparator") not in (
             None,

@@ -75,7 +75,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from indicators.models import IndicatorValue
+from indicators.models import Aggregation, IndicatorValue
 from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
@@ -251,7 +251,8 @@ class Inputs:
     agg: dict[tuple[int, int, int], Decimal | None]  # (indicator, unit, period) → value, scope + children
     unit_values: dict[tuple[int, int], list[tuple[int, Decimal | None]]]  # (indicator, period) → (school, value)
     schools: dict[int, UnitInfo]  # active schools under the scopes of per-unit targets, in path order
-    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]]
+    # (kind id, unit, granted on, revoked on, level)
+    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None, str]]
     notes: dict[int, list[TargetNote]]
     points: dict[int, dict[int, Decimal]]
     today: datetime.date
@@ -333,7 +334,14 @@ def _load_inputs(
         periods_by_year[period.year].append(period)
     period_ids = [p.pk for p in periods]
 
-    measured = [t for t in targets if t.indicator_id and t.kind not in (TargetKind.COUNT_UNITS,)]
+    # A count of designations is read from the designations themselves; a count of units opened in the year
+    # ("新建幼儿园") is the engine's value like any other measure.
+    measured = [
+        t
+        for t in targets
+        if t.indicator_id
+        and (t.kind != TargetKind.COUNT_UNITS or t.indicator.aggregation == Aggregation.COUNT_OPENED_UNITS)
+    ]
     indicator_ids = {t.indicator_id for t in measured}
     unit_ids = {u.id for t in measured for u in units[t.pk]}
     agg: dict[tuple[int, int, int], Decimal | None] = {}
@@ -385,7 +393,7 @@ def _load_inputs(
             entries.sort(key=lambda entry: schools[entry[0]].path)
 
     counting = [t for t in targets if t.kind == TargetKind.COUNT_UNITS and t.indicator_id]
-    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None]] = []
+    designations: list[tuple[int, UnitInfo, datetime.date, datetime.date | None, str]] = []
     kinds = {t.indicator.designation_kind_id for t in counting if t.indicator.designation_kind_id}
     if kinds:
         rows = (
@@ -398,6 +406,7 @@ def _load_inputs(
             .order_by("granted_on", "org_unit__path")
             .values(
                 "kind_id",
+                "level",
                 "granted_on",
                 "revoked_on",
                 "org_unit__id",
@@ -410,7 +419,8 @@ def _load_inputs(
             )
         )
         designations = [
-            (row["kind_id"], _unit_info(row, "org_unit__"), row["granted_on"], row["revoked_on"]) for row in rows
+            (row["kind_id"], _unit_info(row, "org_unit__"), row["granted_on"], row["revoked_on"], row["level"])
+            for row in rows
         ]
 
     noted = [t.pk for t in targets if t.kind in (TargetKind.MILESTONE, TargetKind.NARRATIVE)]
@@ -665,14 +675,26 @@ def _failing_units(
 def _count_units(
     target: Target, period: Period, unit: UnitInfo, is_scope: bool, expected: Decimal | None, data: Inputs
 ) -> Result:
+    if target.indicator.aggregation == Aggregation.COUNT_OPENED_UNITS:
+        # "新建幼儿园 20 所": the engine's count of units opened since 1 January (the year to date).
+        opened = data.agg.get((target.indicator_id, unit.id, period.pk))
+        if opened is None:
+            return Result(expected=expected if is_scope else None)
+        if not is_scope:
+            return Result(actual=opened, detail=ProgressDetail(contribution=True))
+        if target.target_value is None:
+            return Result(actual=opened, detail=ProgressDetail(reason="no_target_value"))
+        return Result(actual=opened, expected=expected, status=_judge_numeric(target, period, opened, expected))
     kind_id = target.indicator.designation_kind_id
     if kind_id is None:
         return Result(detail=ProgressDetail(reason="no_designation_kind"))
     start = datetime.date(target.plan.year, 1, 1)
+    wanted_level = target.indicator.designation_level  # "省优质园 20 所": only that level counts; "" any level
     counted = [
         _unit_ref(school, granted_on=granted)
-        for kind, school, granted, revoked in data.designations
+        for kind, school, granted, revoked, level in data.designations
         if kind == kind_id
+        and (not wanted_level or level == wanted_level)
         and school.path.startswith(unit.path)
         and start <= granted <= period.end_date
         and (revoked is None or revoked > period.end_date)
@@ -716,9 +738,12 @@ def _count_per_unit(
         return Result(detail=ProgressDetail(reason="no_qualifying_units", units=counted))
     kind_id = target.indicator.designation_kind_id
     start = datetime.date(target.plan.year, 1, 1)
+    wanted_level = target.indicator.designation_level  # as for the whole scope: "" counts every level
     counts: dict[int, int] = dict.fromkeys((u.id for u in units), 0)
-    for kind, school, granted, revoked in data.designations:
+    for kind, school, granted, revoked, level in data.designations:
         if kind != kind_id or not (start <= granted <= period.end_date) or not _qualifies(target, school):
+            continue
+        if wanted_level and level != wanted_level:
             continue
         if revoked is not None and revoked <= period.end_date:
             continue

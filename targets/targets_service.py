@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
@@ -21,11 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from indicators.models import Aggregation
 from plans.models import Plan, PlanStatus
 from portal import audit, scope
 from portal.errors import ServiceError, VersionConflict
 from portal.scope import Perm
+from portal.upload_safety import check_evidence
 from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets import kind_fields
@@ -66,15 +65,6 @@ MEASURE_FIELDS = frozenset(
 )  # fmt: skip
 MEASURED_KINDS = {TargetKind.THRESHOLD, TargetKind.QUANTITY, TargetKind.COUNT_UNITS, TargetKind.LIMIT,
                   TargetKind.FREQUENCY}  # fmt: skip
-EVIDENCE_TYPES = {
-    # extension: accepted leading bytes (checked, not trusted from the name or the browser)
-    "pdf": (b"%PDF",),
-    "png": (b"\x89PNG\r\n\x1a\n",),
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-    "docx": (b"PK\x03\x04",),
-    "xlsx": (b"PK\x03\x04",),
-}
 
 
 def _display(value: Any) -> str:
@@ -126,11 +116,8 @@ def validate_target(plan: Plan, target: Target) -> None:
             elif target.target_value_max < target.target_value:
                 add("target_value_max", _("目标上限不能小于目标值。"))
         if target.kind == TargetKind.COUNT_UNITS and target.indicator_id is not None:
-            if (
-                target.indicator.aggregation != Aggregation.COUNT_DESIGNATIONS
-                or not target.indicator.designation_kind_id
-            ):
-                add("indicator", _("单位数目标需要选择“认定数”类指标。"))
+            if not target.indicator.counts_units:
+                add("indicator", _("单位数目标需要选择“认定数”或“新建单位数”类指标。"))
         if target.kind == TargetKind.FREQUENCY and target.per_unit_minimum is None and target.target_value is None:
             add("per_unit_minimum", _("请填写每单位最低次数。"))
     elif target.indicator_id is not None:
@@ -436,23 +423,6 @@ def can_write_notes(user: AbstractBaseUser, target: Target) -> bool:
     if target.owner_unit_id is not None and scope.has_perm(user, Perm.SUBMIT, target.owner_unit):
         return True
     return scope.has_perm(user, Perm.ADMIN, target.scope)
-
-
-def check_evidence(upload: UploadedFile) -> None:
-    """Size cap and type check by content (an evidence file is a PDF, image, Word or Excel file)."""
-    name = (upload.name or "").lower()
-    extension = name.rsplit(".", 1)[-1] if "." in name else ""
-    if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
-        raise ServiceError(
-            {"evidence": [_("文件过大（上限 %(mb)s MB）。") % {"mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}]}
-        )
-    if extension not in EVIDENCE_TYPES:
-        raise ServiceError({"evidence": [_("只接受 PDF、图片（PNG/JPG）、Word（docx）或 Excel（xlsx）文件。")]})
-    upload.seek(0)
-    head = upload.read(8)
-    upload.seek(0)
-    if not any(head.startswith(magic) for magic in EVIDENCE_TYPES[extension]):
-        raise ServiceError({"evidence": [_("文件内容与扩展名不符。")]})
 
 
 def _note_date_and_period(

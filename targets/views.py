@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import FileSystemStorage
 from django.db.models import Count, Prefetch, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,6 +29,7 @@ from plans.views import admin_plan
 from portal import scope
 from portal.db_router import use_replica
 from portal.errors import ServiceError
+from portal.media import protected_file
 from portal.middleware import accepts_uploads
 from portal.scope import Perm
 from portal.views import ObjectListView
@@ -320,10 +318,7 @@ def target_notes(request: HttpRequest, code: str, target: str) -> HttpResponse:
 def note_evidence(request: HttpRequest, code: str, target: str, pk: int) -> HttpResponse:
     """A note's evidence file, to users who may see the target (404 otherwise, as for a missing file).
 
-    Media are never served as public files: with ``PROTECTED_MEDIA_REDIRECT`` set (nginx's internal location,
-    ``/protected-media/``) and files on the local disk, the web server sends the file after this check
-    (X-Accel-Redirect); else (object storage too) Django streams it from the storage. The file is always an
-    attachment, so a browser never renders it as a page of the portal.
+    Served by ``portal.media.protected_file`` (never a public file; an attachment; X-Accel-Redirect or streamed).
     """
     note = get_object_or_404(
         TargetNote.objects.select_related("target__scope", "target__owner_unit", "target__owner_user"),
@@ -333,25 +328,7 @@ def note_evidence(request: HttpRequest, code: str, target: str, pk: int) -> Http
     )
     if not targets_service.can_write_notes(request.user, note.target):  # the owner, as on the notes page
         scope.get_in_scope(request.user, Target.objects.filter(pk=note.target_id), "scope")  # else 404 outside
-    if not note.evidence:
-        raise Http404
-    filename = note.evidence.name.rsplit("/", 1)[-1]
-    prefix = settings.PROTECTED_MEDIA_REDIRECT
-    # nginx can hand over only files on its own disk; from object storage (STORAGE_BACKEND=s3) Django streams
-    # the file itself, so the bucket stays private and no signed URL ever leaves the portal.
-    if prefix and isinstance(note.evidence.storage, FileSystemStorage):
-        response = HttpResponse(content_type="application/octet-stream")
-        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(note.evidence.name)}"
-    else:
-        try:
-            handle = note.evidence.open("rb")
-        except (FileNotFoundError, OSError):
-            raise Http404 from None
-        response = FileResponse(handle, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return protected_file(note.evidence)
 
 
 @login_required

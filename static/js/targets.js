@@ -11,9 +11,10 @@
     cv: ["numerator", "denominator", "factor", "weight"],
     sum: ["numerator"], max: ["numerator"], min: ["numerator"],
     count_units_where: ["condition"],
-    count_designations: ["designation_kind"]
+    count_designations: ["designation_kind", "designation_level"],
+    count_opened_units: []
   };
-  var optional = ["numerator", "denominator", "factor", "weight", "condition", "designation_kind"];
+  var optional = ["numerator", "denominator", "factor", "weight", "condition", "designation_kind", "designation_level"];
   function update() {
     var wanted = uses[select.value] || optional;
     optional.forEach(function (name) {

@@ -28,6 +28,8 @@ def test_list_is_silently_filtered_to_the_callers_scope(tree: Tree, users: Perso
         "ownership": "public",
         "is_central": True,
         "is_active": True,
+        "opened_on": None,
+        "closed_on": None,
     }
 
 

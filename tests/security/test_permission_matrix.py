@@ -97,6 +97,10 @@ NOTE = _(code=lambda s, w: s.plan.code, target=lambda s, w: s.milestone.code, pk
 JOB = _(pk=lambda s, w: s.job.pk)
 SCHOOL = _(code=lambda s, w: s.school.code)
 DISTRICT = _(code=lambda s, w: s.district.code)
+KIND = _(code=lambda s, w: w.kind.code)
+DESIGNATION = _(pk=lambda s, w: s.designation.pk)
+PK_DESIGNATION = _(pk=lambda s, w: s.designation.pk)
+DESIGNATION_FILE = _(pk=lambda s, w: s.designation.pk, which=lambda s, w: "grant")
 FIGURE = _(code=lambda s, w: w.figure.code)
 RULE = _(pk=lambda s, w: w.rule.pk)
 PERIOD = _(code=lambda s, w: w.q1.code)
@@ -199,6 +203,53 @@ RULES: list[Rule] = [
     # The unit pickers' search: every signed-in user, results filtered to their scope (the leak check).
     *R("schools:unit_search", "GET", "-",     "L 200 200 200 200 200 200", query=_(q=lambda s, w: "S")),
     *R("schools:unit_search", "POST", "-",    "L 405 405 405 405 405 405"),
+    # Units: admins create under a unit they administer (bea, CITY's admin: under the district) and edit in scope.
+    *R("schools:unit_create", "GET", "-",     "L 403 403 403 403 403 200"),
+    *AB("schools:unit_create", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302",
+        data=_(code=lambda s, w: "NEWP", name=lambda s, w: "新学校", level=lambda s, w: "school",
+               parent=lambda s, w: s.district.pk, school_type=lambda s, w: "primary")),
+    *AB("schools:unit_edit", "GET",
+        a="L 403 404 403 404 403 200",
+        b="L 404 403 404 403 403 200", kwargs=SCHOOL),
+    *AB("schools:unit_edit", "POST",
+        a="L 403 404 403 404 403 302",
+        b="L 404 403 404 403 403 302", kwargs=SCHOOL,
+        data=lambda s, w: {"code": s.school.code, "name": "改名学校", "level": "school",
+                           "parent": s.school.parent_id, "school_type": "primary", "is_active": "on"}),
+    # Designations: everyone reads grants in scope and the kinds; kinds are written by bureau-wide admins,
+    # grants and revocations by admins of the unit (a grant outside the reader's scope is a 404).
+    *R("schools:designation_list", "GET", "-",  "L 200 200 200 200 200 200"),
+    *R("schools:designation_list", "POST", "-", "L 405 405 405 405 405 405"),
+    *R("schools:designation_kinds", "GET", "-", "L 200 200 200 200 200 200"),
+    *R("schools:designation_kinds", "POST", "-", "L 403 403 403 403 403 302",
+       data=_(code=lambda s, w: "kind-new", name=lambda s, w: "新类别")),
+    *R("schools:designation_kind_edit", "GET", "-",  "L 403 403 403 403 403 200", kwargs=KIND),
+    *R("schools:designation_kind_edit", "POST", "-", "L 403 403 403 403 403 302", kwargs=KIND,
+       data=_(code=lambda s, w: w.kind.code, name=lambda s, w: "改名类别")),
+    *R("schools:designation_grant", "GET", "-", "L 403 403 403 403 403 200"),
+    *AB("schools:designation_grant", "POST",
+        a="L 403 403 403 403 403 302",
+        b="L 403 403 403 403 403 302",
+        data=_(org_unit=lambda s, w: s.school.pk, kind=lambda s, w: w.kind.pk, granted_on=lambda s, w: "2023-06-01")),
+    *AB("schools:designation_revoke", "GET",
+        a="L 403 404 403 404 403 200",
+        b="L 404 403 404 403 403 200", kwargs=DESIGNATION),
+    *AB("schools:designation_revoke", "POST",
+        a="L 403 404 403 404 403 302",
+        b="L 404 403 404 403 403 302", kwargs=DESIGNATION, data=_(revoked_on=lambda s, w: "2023-09-01")),
+    # The matrix's grants carry no file: 404 for everyone signed in (scope: tests/schools/test_designation_pages.py).
+    *AB("schools:designation_evidence", "GET",
+        a="L 404 404 404 404 404 404",
+        b="L 404 404 404 404 404 404", kwargs=DESIGNATION_FILE),
+    *AB("schools:designation_evidence", "POST",
+        a="L 405 405 405 405 405 405",
+        b="L 405 405 405 405 405 405", kwargs=DESIGNATION_FILE),
+    *R("schools:designation_import", "GET", "-",  "L 403 403 403 403 403 200"),
+    *R("schools:designation_import", "POST", "-", "L 403 403 403 403 403 200="),
+    *R("schools:designation_import_template", "GET", "-",  "L 403 403 403 403 403 200"),
+    *R("schools:designation_import_template", "POST", "-", "L 405 405 405 405 405 405"),
 
     # ---- plans (the document is public to signed-in users; editing needs admin of the owner unit)
     *R("plans:plan_list", "GET", "-",         "L 200 200 200 200 200 200"),
@@ -513,6 +564,19 @@ RULES: list[Rule] = [
         a="401 403 403 403 403 403 200",
         b="401 403 403 403 403 403 200", kwargs=SCHOOL, data=_(name=lambda s, w: "改名学校")),
     *R("designation-list", "GET", "-",              "401 200 200 200 200 200 200"),
+    *AB("designation-detail", "GET",
+        a="401 200 404 200 404 200 200",
+        b="401 404 200 404 200 200 200", kwargs=PK_DESIGNATION),
+    *AB("designation-revoke", "POST",
+        a="401 403 404 403 404 403 200",
+        b="401 404 403 404 403 403 200", kwargs=PK_DESIGNATION, data=_(revoked_on=lambda s, w: "2023-09-01")),
+    *R("designation-import-workbook", "POST", "-",  "401 403 403 403 403 403 400="),
+    *R("designation-kind-list", "GET", "-",         "401 200 200 200 200 200 200"),
+    *R("designation-kind-list", "POST", "-",        "401 403 403 403 403 403 201",
+       data=_(code=lambda s, w: "api-kind", name=lambda s, w: "接口类别", levels=lambda s, w: ["province"])),
+    *R("designation-kind-detail", "GET", "-",       "401 200 200 200 200 200 200", kwargs=KIND),
+    *R("designation-kind-detail", "PATCH", "-",     "401 403 403 403 403 403 200", kwargs=KIND,
+       data=_(name=lambda s, w: "改名类别")),
 
     # ---- API v1: the audit trail (administrators; objects without a unit: bureau-wide ones only)
     *AB("audit-list", "GET",

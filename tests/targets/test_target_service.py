@@ -76,7 +76,7 @@ def test_invalid_targets_are_refused_with_every_error(users, plan, section, rate
     assert "indicator" in caught.value.errors
     with pytest.raises(ServiceError) as caught:
         service.create_target(users.bea, plan, fields(section, kind=TargetKind.COUNT_UNITS, indicator=rate))
-    assert caught.value.errors["indicator"] == ["单位数目标需要选择“认定数”类指标。"]
+    assert caught.value.errors["indicator"] == ["单位数目标需要选择“认定数”或“新建单位数”类指标。"]
 
 
 def test_the_assess_from_quarter_is_checked(users, plan, section, rate, q1) -> None:  # noqa: ANN001
