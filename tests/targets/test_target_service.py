@@ -199,6 +199,7 @@ def test_the_owner_principal_updates_a_milestone_with_evidence(users, milestone,
     milestone.refresh_from_db()
     assert milestone.milestone_status == ""
     assert note.evidence.name.endswith(".pdf")
+    assert note.period is not None
     assert (note.reported_on, note.period.code, note.milestone_status) == (datetime.date(2023, 8, 20), "2023Q3", "done")
     assert not Progress.objects.filter(target=milestone, status="met").exists()
 
