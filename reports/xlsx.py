@@ -233,8 +233,18 @@ def _overview_sheet(wb: Workbook, dash: Dashboard, used: set[str]) -> None:
     data = Reference(ws, min_col=2, max_col=1 + len(rate_rows), min_row=first_data, max_row=last_data)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=first_data + 1, max_row=last_data))
+    # Straight segments between the quarters: a series without <c:smooth val="0"/> is drawn as a smoothed curve,
+    # which overshot a 99 % rate to 112 % between two points. Axes are kept (openpyxl would mark them deleted).
+    for series in chart.series:
+        series.smooth = False
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
     ws.add_chart(chart, f"D{first_data}")
 
+
+# The section sheets' column widths add up to at most this many characters: printed fitted to one A4 landscape
+# page width with narrow margins, that is a scale of about 80 % (a 150-character sheet would print at 100 %).
+SECTION_PRINT_WIDTH = 182
 
 SECTION_HEADERS = [
     _l("代码"),
@@ -258,15 +268,22 @@ SECTION_HEADERS = [
 
 def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetRow], used: set[str]) -> int:
     ws = wb.create_sheet(sheet_title(title, used))
+    # 16 columns on one A4 landscape page width at a legible scale (~80 %, about 9 pt): the sum of the widths
+    # is held to SECTION_PRINT_WIDTH; long texts wrap in their cells instead of widening the page.
     widths = [
-        fit_width([r.target.code for r in rows], 8, 20),
-        60,
-        12,
-        fit_width([localized(r.target.indicator) for r in rows if r.target.indicator_id], 12, 30),
-        *[11] * 9,
-        10,
-        fit_width([r.owner for r in rows], 10, 24),
-        50,
+        fit_width([r.target.code for r in rows], 6, 10),
+        34,
+        8,
+        fit_width([localized(r.target.indicator) for r in rows if r.target.indicator_id], 10, 16),
+        8,
+        8,
+        8,
+        *[7.5] * 4,
+        8,
+        8,
+        7,
+        fit_width([r.owner for r in rows], 8, 12),
+        24,
     ]
     setup_sheet(ws, widths, header_rows=3)
     ws.append([text_cell(ws, f"{dash.plan.title} · {title}", font=TITLE_FONT)])
@@ -282,8 +299,8 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
             [
                 safe_value(ws, target.code),
                 text_cell(ws, target.text, alignment=WRAP),
-                target.get_kind_display(),
-                safe_value(ws, localized(indicator)) if indicator else None,
+                text_cell(ws, str(target.get_kind_display()), alignment=WRAP),
+                text_cell(ws, localized(indicator), alignment=WRAP) if indicator else None,
                 number_cell(ws, target.baseline_value, indicator),
                 _comparator_text(row),
                 # A per-unit rule is said as a rule and its actual as a share, in the pages' words (targets.display).
@@ -294,7 +311,7 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
                 else safe_value(ws, row.actual_text),
                 number_cell(ws, row.expected, indicator),
                 status_cell(ws, row.summary_status),
-                safe_value(ws, row.owner),
+                text_cell(ws, row.owner, alignment=WRAP) if row.owner else None,
                 text_cell(ws, note, alignment=WRAP) if (note := _note_text(row)) else None,
             ]
         )

@@ -102,7 +102,45 @@ def test_sheets_are_frozen_filtered_and_print_on_a4_landscape(book):
     assert sheet.page_setup.fitToWidth == 1
     assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
     assert sheet.print_title_rows == "$1:$3"
-    assert sheet.column_dimensions["B"].width == 60
+    assert (sheet.page_margins.left, sheet.page_margins.right) == (0.4, 0.4)
+
+
+def test_a_section_sheet_prints_legibly_on_one_a4_landscape_width(book):
+    """Fitted to one page width, the scale is printable width ÷ sheet width: 16 columns adding up to ~300
+    characters printed at ~45 % (5 pt); held to SECTION_PRINT_WIDTH they print at about 80 %."""
+    from reports.xlsx import SECTION_PRINT_WIDTH
+
+    for name in ("教育公平", "教育质量"):
+        sheet = book[name]
+        widths = [sheet.column_dimensions[chr(ord("A") + i)].width for i in range(16)]
+        assert sum(widths) <= SECTION_PRINT_WIDTH, (name, widths)
+        # Excel's width unit is about 7 px (+5 px padding per column) at 96 dpi; A4 landscape minus margins.
+        sheet_px = sum(7 * width + 5 for width in widths)
+        page_px = (11.69 - sheet.page_margins.left - sheet.page_margins.right) * 96
+        assert page_px / sheet_px >= 0.75, (name, round(page_px / sheet_px, 2))
+        # Long texts wrap in their cells instead of running over the next column (类型, 指标, 责任单位, notes).
+        header = [c.value for c in sheet[3]]
+        for row in sheet.iter_rows(min_row=4):
+            cells = dict(zip(header, row, strict=True))
+            assert cells["目标原文"].alignment.wrap_text
+            assert cells["类型"].alignment.wrap_text
+
+
+def test_the_overview_chart_draws_straight_lines_with_its_axes(client, report, users):
+    """A series without smooth="0" is drawn as a smoothed curve (a 99 % rate overshot to 112 %)."""
+    import zipfile
+
+    client.force_login(users.ivan)
+    response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"})
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        charts = [name for name in archive.namelist() if name.startswith("xl/charts/chart")]
+        assert charts
+        xml = archive.read(charts[0]).decode()
+    # openpyxl writes the chart namespace as the default one (no "c:" prefix).
+    assert xml.count("<ser>") >= 1
+    assert xml.count('<smooth val="0"/>') == xml.count("<ser>")
+    assert '<delete val="1"/>' not in xml
+    assert xml.count('<delete val="0"/>') == 2
 
 
 def test_text_that_looks_like_a_formula_is_written_as_text(client, report, users, tree):
