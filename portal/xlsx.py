@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -106,6 +107,24 @@ def fit_width(values: Iterable[Any], minimum: float = 6, maximum: float = 60) ->
     """A column width fitting the widest of ``values`` (plus a margin), within the bounds."""
     widest = max((display_width(str(v)) for v in values if v is not None), default=minimum)
     return max(minimum, min(maximum, widest + 2))
+
+
+# Points per line of 11-pt text in a row; rows holding wrapped text get this many points per line they need.
+LINE_HEIGHT = 15.0
+
+
+def wrapped_row_height(cells: Iterable[tuple[Any, float]]) -> float | None:
+    """The height (points) a row needs so that each ``(text, column width)`` wrapped in it shows whole; None
+    when one line is enough. Set explicitly because LibreOffice (and Excel for some files) does not grow the
+    rows of a generated sheet by itself: wrapped text was cut after its first line."""
+    lines = 1
+    for value, width in cells:
+        if value is None or value == "":
+            continue
+        room = max(1.0, width - 1)  # a character of padding
+        needed = sum(max(1, math.ceil(display_width(part) / room)) for part in str(value).split("\n"))
+        lines = max(lines, needed)
+    return None if lines == 1 else LINE_HEIGHT * lines
 
 
 def plain_number(value: Decimal | None) -> str:

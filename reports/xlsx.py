@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -33,7 +33,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from indicators.models import Aggregation, Indicator, IndicatorValue
 from plans.models import Plan
 from portal.i18n import localized
-from portal.xlsx import fit_width, safe_value, setup_sheet, text_cell
+from portal.xlsx import fit_width, safe_value, setup_sheet, text_cell, wrapped_row_height
 from reports.queries import Dashboard, covering_targets, is_percent, plan_dashboard
 from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
@@ -60,6 +60,7 @@ HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 
 ProgressCallback = Callable[[int], None]
 T = TypeVar("T")
@@ -289,34 +290,55 @@ def _section_sheet(wb: Workbook, dash: Dashboard, title: str, rows: list[TargetR
     ws.append([text_cell(ws, f"{dash.plan.title} · {title}", font=TITLE_FONT)])
     ws.append([text_cell(ws, _scope_line(dash))])
     ws.append(header_row(ws, [str(h) for h in SECTION_HEADERS]))
-    for row in rows:
+    for row_no, row in enumerate(rows, start=4):
         target, indicator = row.target, row.target.indicator if row.target.indicator_id else None
         # A share target's quarters are shares (% of units meeting the rule), not values in the indicator's unit.
         quarters = [share_cell(ws, p.actual) if row.is_share else number_cell(ws, p.actual, indicator)
                     for p in row.trend[:4]]  # fmt: skip
         quarters += [None] * (4 - len(quarters))
-        ws.append(
-            [
-                safe_value(ws, target.code),
-                text_cell(ws, target.text, alignment=WRAP),
-                text_cell(ws, str(target.get_kind_display()), alignment=WRAP),
-                text_cell(ws, localized(indicator), alignment=WRAP) if indicator else None,
-                number_cell(ws, target.baseline_value, indicator),
-                _comparator_text(row),
-                # A per-unit rule is said as a rule and its actual as a share, in the pages' words (targets.display).
-                safe_value(ws, row.target_text) if row.is_share else number_cell(ws, target.target_value, indicator),
-                *quarters,
-                number_cell(ws, row.actual, indicator)
-                if row.actual is not None and not row.is_share
-                else safe_value(ws, row.actual_text),
-                number_cell(ws, row.expected, indicator),
-                status_cell(ws, row.summary_status),
-                text_cell(ws, row.owner, alignment=WRAP) if row.owner else None,
-                text_cell(ws, note, alignment=WRAP) if (note := _note_text(row)) else None,
-            ]
-        )
+        values = [
+            target.code,
+            target.text,
+            str(target.get_kind_display()),
+            localized(indicator) if indicator else None,
+            number_cell(ws, target.baseline_value, indicator),
+            _comparator_text(row),
+            # A per-unit rule is said as a rule and its actual as a share, in the pages' words (targets.display).
+            row.target_text if row.is_share else number_cell(ws, target.target_value, indicator),
+            *quarters,
+            number_cell(ws, row.actual, indicator) if row.actual is not None and not row.is_share else row.actual_text,
+            number_cell(ws, row.expected, indicator),
+            status_cell(ws, row.summary_status),
+            row.owner or None,
+            _note_text(row) or None,
+        ]
+        texts = [v.value if isinstance(v, Cell) else v for v in values]
+        height = wrapped_row_height((v, w) for v, w in zip(texts, widths, strict=True) if isinstance(v, str))
+        if height is not None:
+            ws.row_dimensions[row_no].height = height
+        ws.append(top_aligned(ws, values))
     ws.auto_filter.ref = f"A3:{get_column_letter(len(SECTION_HEADERS))}{3 + len(rows)}"
     return len(rows)
+
+
+def top_aligned(ws: WriteOnlyWorksheet, values: list[Any]) -> list[Any]:
+    """A row's cells aligned to the top of a row made taller for wrapped text: text wraps (never a formula),
+    styled cells keep their style, numbers stay numbers."""
+    cells: list[Any] = []
+    for value in values:
+        if value is None:
+            cells.append(None)
+        elif isinstance(value, str):
+            cells.append(text_cell(ws, value, alignment=WRAP))
+        elif isinstance(value, Cell):  # WriteOnlyCell makes Cells
+            wrap = bool(value.alignment.wrap_text) or isinstance(value.value, str)  # a status word wraps too
+            value.alignment = Alignment(wrap_text=wrap, vertical="top")
+            cells.append(value)
+        else:
+            cell = WriteOnlyCell(ws, value=value)
+            cell.alignment = TOP
+            cells.append(cell)
+    return cells
 
 
 def _comparator_text(row: TargetRow) -> str | None:

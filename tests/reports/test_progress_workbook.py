@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
+from portal.xlsx import display_width
 from reports.xlsx import count_rows
 from tests.reports.conftest import add_kindergartens
 
@@ -124,6 +125,18 @@ def test_a_section_sheet_prints_legibly_on_one_a4_landscape_width(book):
             cells = dict(zip(header, row, strict=True))
             assert cells["目标原文"].alignment.wrap_text
             assert cells["类型"].alignment.wrap_text
+            assert cells["类型"].alignment.vertical == "top"
+            # A row whose wrapped text needs two lines or more is made tall enough for it (LibreOffice does not
+            # grow it by itself): one line is 15 pt.
+            lines = max(
+                -(
+                    -display_width(str(cells[name].value or ""))
+                    // max(1, int(sheet.column_dimensions[letter].width) - 1)
+                )
+                for name, letter in (("目标原文", "B"), ("类型", "C"))
+            )
+            height = sheet.row_dimensions[row[0].row].height
+            assert (height or 15) >= 15 * lines, (cells["代码"].value, height, lines)
 
 
 def test_the_overview_chart_draws_straight_lines_with_its_axes(client, report, users):
