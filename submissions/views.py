@@ -276,6 +276,8 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "is_zero_report": snap.is_zero_report,
         "other_errors": {k: v for k, v in errors.items() if k not in known},
         "blocking": snap.blocking if submission.status in workflow.EDITABLE else {},
+        # After a refused save or submit, the live check keeps saying what still blocks the submit on each row.
+        "refused": bool(errors),
         "can_edit": can_edit,
         "can_submit": can_edit,
         "locked": locked,
@@ -326,7 +328,9 @@ def submission_check(request: HttpRequest, pk: int) -> JsonResponse:
         )  # fmt: skip
     except StateError as exc:
         return JsonResponse({"errors": exc.errors}, status=409)
-    result: dict[str, dict[str, list[dict[str, str]]]] = {figure.code: {"messages": []} for figure in figures}
+    result: dict[str, dict[str, list[dict[str, str]]]] = {
+        figure.code: {"messages": [], "blocking": []} for figure in figures
+    }
     other: list[str] = []
     for code, field_errors in check.errors.items():
         target = result.get(code)
@@ -335,13 +339,27 @@ def submission_check(request: HttpRequest, pk: int) -> JsonResponse:
                 other.append(message)
             else:
                 target["messages"].append({"level": "error", "text": message, "key": ""})
+    said: dict[str, set[str]] = {}  # what each row's rule messages already say (as on the page)
     for issue in check.issues:
         level = "error" if issue.is_error else "warning"
         entry = {"level": level, "text": issue.message, "key": issue.key}
+        said.setdefault(issue.field, set()).update(
+            validation.submit_errors({}, [], [issue], check.snapshot.explanations, is_zero_report=True).get(
+                issue.field, []
+            )
+        )
         if issue.field in result:
             result[issue.field]["messages"].append(entry)
         else:
             other.append(issue.message)
+    # What a submit would still refuse on each row, beyond its rule messages ("请填写此项", a warning to explain).
+    for code, blocking in check.blocking.items():
+        if code in result:
+            result[code]["blocking"] = [
+                {"level": "error", "text": message, "key": ""}
+                for message in blocking
+                if message not in said.get(code, set())
+            ]
     count = check.open
     return JsonResponse(
         {"figures": result, "other": other, "open": count, "open_text": open_count_text(count) if count else ""}

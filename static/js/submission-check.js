@@ -8,6 +8,7 @@
   if (!form || !window.fetch || !window.FormData) { return; }
   var url = form.getAttribute("data-check-url");
   var counter = document.getElementById("open-problems");
+  var showBlocking = form.hasAttribute("data-show-blocking");
   var timer = null;
   var sequence = 0;
 
@@ -50,7 +51,9 @@
       var cell = box.parentNode;
       while (box.firstChild) { box.removeChild(box.firstChild); }
       var warnings = {};
-      entry.messages.forEach(function (message) {
+      // After a refused save or submit the page said what blocks the submit on each row: keep saying it.
+      var shown = entry.messages.concat(showBlocking ? (entry.blocking || []) : []);
+      shown.forEach(function (message) {
         box.appendChild(messageNode(message));
         if (message.level === "warning" && message.key) { warnings[message.key] = true; }
       });
@@ -61,7 +64,7 @@
       });
       var input = form.querySelector("#id_v_" + code);
       if (input) {
-        var hasError = entry.messages.some(function (m) { return m.level === "error" && !m.key; });
+        var hasError = shown.some(function (m) { return m.level === "error" && !m.key; });
         if (hasError) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
       }
     });

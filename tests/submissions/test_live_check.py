@@ -198,3 +198,25 @@ def test_the_form_loads_the_checker_only_when_editable(client, users, setup, tre
     assert 'data-figure="pri_enrolled"' in page
     client.force_login(users.rita)
     assert "js/submission-check.js" not in client.get(draft.get_absolute_url()).content.decode()
+
+
+def test_what_still_blocks_a_submit_is_given_per_row_beyond_the_rule_messages(client, users, draft):
+    client.force_login(users.alice)
+    typed = {**S1_CLEAN, "central_joint_research": "", "pri_enrolled": "150"}  # a missing figure, a warning
+    payload = check(client, draft, **typed).json()
+    assert payload["figures"]["central_joint_research"]["blocking"] == [
+        {"level": "error", "text": "请填写此项", "key": ""}
+    ]
+    # the unexplained warning is said by its rule message already: not repeated as a blocking line
+    assert payload["figures"]["pri_new_entrants"]["blocking"] == []
+    assert payload["open"] == 2
+
+
+def test_the_form_keeps_saying_what_blocks_after_a_refused_submit(client, users, draft):
+    client.force_login(users.alice)
+    assert "data-show-blocking" not in client.get(draft.get_absolute_url()).content.decode()
+    data = {"version": draft.version, "op": "submit"}
+    data.update({f"v_{code}": value for code, value in S1_CLEAN.items() if code != "pri_enrolled"})
+    refused = client.post(draft.get_absolute_url(), data)
+    assert refused.status_code == 400
+    assert "data-show-blocking" in refused.content.decode()
