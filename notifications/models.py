@@ -17,6 +17,8 @@ class Kind(models.TextChoices):
     EXPORT_DONE = "export_done", _("导出完成")
     EXPORT_FAILED = "export_failed", _("导出失败")
     OFF_TRACK = "off_track", _("目标滞后")
+    MILESTONE_DUE = "milestone_due", _("里程碑即将到期")
+    MILESTONE_OVERDUE = "milestone_overdue", _("里程碑已逾期")
 
 
 class Notification(models.Model):

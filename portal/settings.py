@@ -290,6 +290,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=0, hour=NIGHTLY_RECOMPUTE_HOUR),
     },
     "send-submission-reminders": {"task": "submissions.tasks.send_reminders_task", "schedule": 3600.0},
+    "send-milestone-reminders": {"task": "notifications.tasks.send_milestone_reminders_task", "schedule": 3600.0},
     "delete-old-exports": {"task": "reports.tasks.delete_old_exports_task", "schedule": 3600.0},
     "sweep-export-jobs": {"task": "reports.tasks.sweep_export_jobs_task", "schedule": 60.0},
     "send-notification-digest": {"task": "notifications.tasks.send_digests_task", "schedule": 24 * 3600.0},
@@ -370,6 +371,8 @@ PASSWORD_CHANGE_FAILURE_LIMIT = env_int("PASSWORD_CHANGE_FAILURE_LIMIT", 5, mini
 # Count submitted (not yet approved) figures in indicators: off by default, only approved data counts.
 INDICATORS_INCLUDE_SUBMITTED = env_bool("INDICATORS_INCLUDE_SUBMITTED", False)
 REMINDER_DAYS_BEFORE_DUE = env_int("REMINDER_DAYS_BEFORE_DUE", 5, minimum=0)
+# A milestone's owner is told this many days before its due day (and once more when it has passed).
+MILESTONE_REMINDER_DAYS = env_int("MILESTONE_REMINDER_DAYS", 7, minimum=0)
 EXPORT_ASYNC_THRESHOLD_ROWS = env_int("EXPORT_ASYNC_THRESHOLD_ROWS", 5000, minimum=1)
 # A target page's drill-down CSV/XLSX with more rows than this is written by a background export job.
 DRILLDOWN_EXPORT_ASYNC_ROWS = env_int("DRILLDOWN_EXPORT_ASYNC_ROWS", 5000, minimum=1)

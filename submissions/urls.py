@@ -12,6 +12,7 @@ urlpatterns = [
     path("review/approve/", views.review_bulk_approve, name="review_bulk_approve"),
     path("completeness/", views.completeness_view, name="completeness"),
     path("<int:pk>/", views.submission_detail, name="submission_detail"),
+    path("<int:pk>/check/", views.submission_check, name="submission_check"),
     path("<int:pk>/<str:action>/", views.submission_action, name="submission_action"),
     path("figures/", views.FigureListView.as_view(), name="figure_list"),
     path("figures/new/", views.FigureCreateView.as_view(), name="figure_create"),

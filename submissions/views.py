@@ -18,18 +18,18 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, UpdateView
 from django_tables2 import RequestConfig
 
 from portal import scope
-from portal.errors import ServiceError, VersionConflict
+from portal.errors import ServiceError, StateError, VersionConflict
 from portal.i18n import localized
 from portal.labels import label_suffix
 from portal.scope import Perm
@@ -276,6 +276,8 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
         "is_zero_report": snap.is_zero_report,
         "other_errors": {k: v for k, v in errors.items() if k not in known},
         "blocking": snap.blocking if submission.status in workflow.EDITABLE else {},
+        # After a refused save or submit, the live check keeps saying what still blocks the submit on each row.
+        "refused": bool(errors),
         "can_edit": can_edit,
         "can_submit": can_edit,
         "locked": locked,
@@ -292,6 +294,78 @@ def _detail_context(request: HttpRequest, submission: Submission, **extra: Any) 
     }
 
 
+def _typed_form(request: HttpRequest, figures: list[Figure]) -> TypedForm:
+    """The submission form's posted values, explanations, 零报告 flag and ticked 不适用 boxes."""
+    posted = {figure.code: request.POST.get(f"{VALUE_PREFIX}{figure.code}", "") for figure in figures}
+    explanations = {
+        key[len(EXPLANATION_PREFIX) :]: text for key, text in request.POST.items() if key.startswith(EXPLANATION_PREFIX)
+    }
+    is_zero_report = request.POST.get("is_zero_report") == "on"
+    # Every ticked box goes to the service, which refuses a figure without 不适用 or one with a number as well.
+    not_applicable = [figure.code for figure in figures if request.POST.get(f"{NA_PREFIX}{figure.code}") == "on"]
+    return TypedForm(posted, explanations, is_zero_report, not_applicable)
+
+
+def open_count_text(count: int) -> str:
+    """The form's "N left" line (the same words as the page renders)."""
+    return ngettext("还有 %(n)s 处需要处理才能提交。", "还有 %(n)s 处需要处理才能提交。", count) % {"n": count}
+
+
+@login_required
+@require_POST
+def submission_check(request: HttpRequest, pk: int) -> JsonResponse:
+    """Check the posted form as the principal types (``static/js/submission-check.js``): the same service as a
+    save (``workflow.check_values``), nothing written. Out of scope: 404; visible but not the user's to fill: 403;
+    not editable now: 409 with the reason. JSON: per figure its errors (a save would refuse them) and rule
+    messages, the messages of other fields, and the open-problems count with its sentence."""
+    submission = _submission_for(request, pk)
+    figures = workflow.figures_for_unit(submission.org_unit, period=submission.period)
+    typed = _typed_form(request, figures)
+    try:
+        check = workflow.check_values(
+            submission, request.user, typed.values, explanations=typed.explanations,
+            is_zero_report=typed.is_zero_report, not_applicable=typed.not_applicable,
+        )  # fmt: skip
+    except StateError as exc:
+        return JsonResponse({"errors": exc.errors}, status=409)
+    result: dict[str, dict[str, list[dict[str, str]]]] = {
+        figure.code: {"messages": [], "blocking": []} for figure in figures
+    }
+    other: list[str] = []
+    for code, field_errors in check.errors.items():
+        target = result.get(code)
+        for message in field_errors:
+            if target is None:
+                other.append(message)
+            else:
+                target["messages"].append({"level": "error", "text": message, "key": ""})
+    said: dict[str, set[str]] = {}  # what each row's rule messages already say (as on the page)
+    for issue in check.issues:
+        level = "error" if issue.is_error else "warning"
+        entry = {"level": level, "text": issue.message, "key": issue.key}
+        said.setdefault(issue.field, set()).update(
+            validation.submit_errors({}, [], [issue], check.snapshot.explanations, is_zero_report=True).get(
+                issue.field, []
+            )
+        )
+        if issue.field in result:
+            result[issue.field]["messages"].append(entry)
+        else:
+            other.append(issue.message)
+    # What a submit would still refuse on each row, beyond its rule messages ("请填写此项", a warning to explain).
+    for code, blocking in check.blocking.items():
+        if code in result:
+            result[code]["blocking"] = [
+                {"level": "error", "text": message, "key": ""}
+                for message in blocking
+                if message not in said.get(code, set())
+            ]
+    count = check.open
+    return JsonResponse(
+        {"figures": result, "other": other, "open": count, "open_text": open_count_text(count) if count else ""}
+    )
+
+
 @login_required
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Values beside last quarter's, warnings with explanations, history; the form when editable."""
@@ -300,14 +374,9 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "submissions/submission_detail.html", _detail_context(request, submission))
 
     figures = workflow.figures_for_unit(submission.org_unit, period=submission.period)
-    posted = {figure.code: request.POST.get(f"{VALUE_PREFIX}{figure.code}", "") for figure in figures}
-    explanations = {
-        key[len(EXPLANATION_PREFIX) :]: text for key, text in request.POST.items() if key.startswith(EXPLANATION_PREFIX)
-    }
-    is_zero_report = request.POST.get("is_zero_report") == "on"
-    # Every ticked box goes to the service, which refuses a figure without 不适用 or one with a number as well.
-    not_applicable = [figure.code for figure in figures if request.POST.get(f"{NA_PREFIX}{figure.code}") == "on"]
-    typed = TypedForm(posted, explanations, is_zero_report, not_applicable)
+    typed = _typed_form(request, figures)
+    posted, explanations = typed.values, typed.explanations
+    is_zero_report, not_applicable = typed.is_zero_report, typed.not_applicable
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:

@@ -295,6 +295,73 @@ def preview(
     )
 
 
+@dataclass
+class Check:
+    """What a save of typed values would say, computed without writing: ``errors`` a save would refuse
+    ({figure code: [message]}), ``issues`` the rule messages and change warnings the page shows after it, and
+    ``blocking`` what a submit would still refuse. ``open`` is the page's "N left" count."""
+
+    snapshot: Snapshot
+    errors: dict[str, list[str]]
+
+    @property
+    def issues(self) -> list[Issue]:
+        return self.snapshot.issues
+
+    @property
+    def blocking(self) -> dict[str, list[str]]:
+        return self.snapshot.blocking
+
+    @property
+    def open(self) -> int:
+        return len(set(self.blocking) | set(self.errors))
+
+
+def check_values(
+    submission: Submission,
+    user: AnyUser,
+    values: Mapping[str, object],
+    *,
+    explanations: Mapping[str, object] | None = None,
+    is_zero_report: bool | None = None,
+    not_applicable: Iterable[str] = (),
+) -> Check:
+    """Validate typed values as ``save_values`` would (the same ``parse_value``, 不适用 check, rules and change
+    warnings) and as ``submit`` would, writing nothing: the submission form checks as the principal types.
+
+    PermissionDenied without SUBMIT on the unit; StateError when the submission cannot be edited now.
+    A fixed number of queries, whatever the number of units or figures.
+    """
+    scope.require(user, Perm.SUBMIT, submission.org_unit)
+    if submission.status not in EDITABLE:
+        raise StateError(
+            {NON_FIELD: [_("当前状态为“{status}”，不能修改数据").format(status=submission.get_status_display())]}
+        )
+    problem = period_edit_error(submission.period, submission.org_unit)
+    if problem:
+        raise StateError({NON_FIELD: [problem]})
+    snap = preview(
+        submission, values, explanations=explanations, is_zero_report=is_zero_report, not_applicable=not_applicable
+    )
+    by_code = {figure.code: figure for figure in snap.figures}
+    reported = set(by_code)
+    errors: dict[str, list[str]] = {}
+    parsed: dict[str, Decimal | None] = {}
+    for code, raw in values.items():
+        if code not in by_code:
+            errors.setdefault(code, []).append(_("本单位不填报此项"))
+            continue
+        try:
+            parsed[code] = parse_value(by_code[code], raw)
+        except FieldError as exc:
+            errors.setdefault(code, []).append(str(exc))
+    for code in not_applicable:
+        problem = _not_applicable_error(by_code.get(code), reported, parsed.get(code))
+        if problem:
+            errors.setdefault(str(code), []).append(problem)
+    return Check(snap, errors)
+
+
 # --- Opening a submission ---
 
 
