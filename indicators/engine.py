@@ -54,7 +54,7 @@ from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, I
 from portal import expressions
 from portal.expressions import ExpressionError
 from schools.models import DesignationLevel, Level, OrgUnit, Ownership, SchoolType
-from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation
+from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation, Value
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +318,15 @@ class _Plan:
                 if ref not in self.columns and ref[0] in figures:
                     self.columns[ref] = f"r{len(self.columns)}"
                     self.figure_ids[ref] = figures[ref[0]][0]
+        # Figures with any 不适用 answer stored (a small partial index): only their references need a 不适用 test
+        # in the statements. Planning those EXISTS subplans cost more than running the incremental statement;
+        # a figure without any 不适用 answer cannot void a side, so leaving its test out changes no value.
+        self.na_figure_ids = set(
+            Value.objects.filter(not_applicable=True, figure_id__in=set(self.figure_ids.values()))
+            .order_by()
+            .values_list("figure_id", flat=True)
+            .distinct()
+        )
         used = {code for code, _offset in self.columns}
         self.flow_ids = sorted(figures[c][0] for c in used if figures[c][1] == TimeAggregation.FLOW)
         self.stock_ids = sorted(figures[c][0] for c in used if figures[c][1] != TimeAggregation.FLOW)
@@ -395,7 +404,9 @@ class _Plan:
 
         In a window (``window_values``) ``base.period_id`` is 0, so nothing matches there: a window sums
         quarters and a 不适用 of one quarter does not void the others."""
-        ids = sorted({self.figure_ids[ref] for ref in expressions.references(node) if ref[1] == 0})
+        ids = sorted(
+            {self.figure_ids[ref] for ref in expressions.references(node) if ref[1] == 0} & self.na_figure_ids
+        )
         if not ids:
             return "1 = 0"
         return (
