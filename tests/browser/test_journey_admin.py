@@ -122,8 +122,13 @@ def test_bureau_admin_edits_a_target_adds_an_indicator_and_a_milestone_note(
     text, evidence_name = new_notes[0]
     assert text.startswith("特殊教育资源配置与指导中心已挂牌")
     assert evidence_name.endswith(".pdf")
-    assert milestone_status == "done"
+    # A note reporting "done" waits for the bureau's review: the milestone is not done until it is accepted.
+    assert milestone_status == "in_progress"
     newest = page.locator("article.note").first
     assert "已挂牌" in newest.inner_text()
     assert newest.get_by_role("link", name="佐证材料").count() == 1
     steps.step(page, "milestone-note-saved")
+    newest.locator("select[name=decision]").select_option("accept")
+    newest.get_by_role("button", name="保存审阅").click()
+    assert notes_of("T12")[1] == "done"
+    steps.step(page, "milestone-note-accepted")
