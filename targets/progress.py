@@ -1596,6 +1596,25 @@ class ProgressPreview:
         }
 
 
+def stored_preview(target: Target) -> ProgressPreview:
+    """The preview of a saved target: its stored progress row of the current quarter at its scope (one query;
+    computed like ``preview`` when no row was written)."""
+    period = Period.objects.current(year=target.plan.year)
+    if period is None:
+        return ProgressPreview(period=None, status=S.NO_DATA)
+    row = Progress.objects.filter(target_id=target.pk, org_unit_id=target.scope_id, period=period).first()
+    if row is None:
+        return preview(target)
+    return ProgressPreview(
+        period=period.code,
+        actual=num(row.actual),
+        expected=num(row.expected),
+        projection=num(row.projection),
+        status=row.status,
+        detail=from_json(row.detail),
+    )
+
+
 def preview(target: Target) -> ProgressPreview:
     """Actual, expected and status an (unsaved) target would have in the current quarter of its plan.
 

@@ -73,14 +73,15 @@ def _units(root: OrgUnit) -> list[OrgUnit]:
             )
         )
     for n, (active, closed) in enumerate(closings):  # every closing case for one kind of school and a 学区
-        for level, school_type in ((Level.SCHOOL, SchoolType.KINDERGARTEN), (Level.TOWNSHIP, "")):
+        cases: list[tuple[str, str]] = [(Level.SCHOOL, SchoolType.KINDERGARTEN), (Level.TOWNSHIP, "")]
+        for level, unit_type in cases:
             units.append(
                 OrgUnit.objects.create(
                     code=f"UF-C{level}{n}",
                     name=f"撤并{n}",
                     level=level,
                     parent=district,
-                    school_type=school_type,
+                    school_type=unit_type,
                     ownership=Ownership.PUBLIC,
                     is_active=active,
                     closed_on=closed,
@@ -134,7 +135,8 @@ def test_q_matches_and_sql_agree_on_every_unit(db: None, unit_filter: UnitFilter
         assert covered == _sql_ids(unit_filter.sql("u", open_check=False))
     # Not vacuous: each filter keeps some units and leaves some out.
     kept = {u.pk for u in units if unit_filter.matches(u, PERIOD_END)}
-    assert kept and len(kept) < len(units)
+    assert kept
+    assert len(kept) < len(units)
 
 
 def test_open_rule_a_unit_closed_by_the_period_end_does_not_count() -> None:
