@@ -1,6 +1,7 @@
 """The target preview (the 预览 button and the live JSON) is what saving stores: ``targets_service.preview_target``
 runs ``create_target`` / ``update_target`` themselves in a transaction rolled back, for every kind (issue 13 §6)."""
 
+# ruff: noqa: F811  (the fixtures imported from test_target_pages are parameters and local names here)
 from __future__ import annotations
 
 import datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from indicators.models import Aggregation, Indicator, IndicatorValue
@@ -20,6 +22,7 @@ from submissions.models import Period
 from targets import targets_service
 from targets.models import Comparator, MilestoneStatus, Progress, Rhythm, Target, TargetChange, TargetKind
 from targets.progress import ProgressPreview
+from tests.targets.test_target_pages import _form_data, plan, q1  # noqa: F401  (fixtures)
 
 D = Decimal
 TODAY = datetime.datetime(2023, 2, 15, 8, tzinfo=datetime.UTC)  # 2023Q1 is the current quarter
@@ -143,4 +146,18 @@ def test_a_preview_refuses_what_saving_refuses(setting) -> None:  # noqa: ANN001
     with pytest.raises(ServiceError) as saving:
         targets_service.create_target(setting["user"], setting["plan"], fields)
     assert refused.value.errors == saving.value.errors
+    assert _stored() == before
+
+
+def test_the_button_and_the_live_preview_show_what_saving_would_refuse(client, users, plan) -> None:  # noqa: ANN001
+    client.force_login(users.bea)
+    existing = Target.objects.get(code="T05")
+    data = _form_data(existing, target_value="96")  # a new target under a code already taken
+    data.pop("version")
+    before = _stored()
+    live = client.get(reverse("plans:target_preview", args=["p23"]), data).json()
+    assert "code" in live["errors"]
+    button = client.post(reverse("plans:target_create", args=["p23"]), {**data, "preview": "1"})
+    assert button.status_code == 200
+    assert live["errors"]["code"][0] in button.content.decode()
     assert _stored() == before
