@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 
+from indicators import engine, explain
 from indicators.unit_filter import UnitFilter
 from schools.models import Level, OrgUnit, Ownership, SchoolType
+from tests.indicators.engine_data import figure, indicator, iv, period, report, value
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD_END = datetime.date(2023, 6, 30)
@@ -164,3 +167,24 @@ def test_built_from_an_indicator() -> None:
         levels=(Level.SCHOOL,), school_types=(SchoolType.PRIMARY,), central_only=True
     )
     assert UnitFilter.of(None) == UnitFilter()
+
+
+def test_a_school_closing_in_the_year_counts_until_its_closing_quarter_in_engine_and_explanation(tree) -> None:  # noqa: ANN001
+    figure("pri_new_entrants")
+    entrants = indicator("pri_new_entrants", "pri_new_entrants")
+    q1, q2 = period(2023, 1), period(2023, 2)
+    for quarter in (q1, q2):
+        report(tree.s1, quarter, pri_new_entrants=30)
+        report(tree.s2, quarter, pri_new_entrants=20)
+    tree.s2.closed_on = datetime.date(2023, 4, 15)  # still marked active: its closing date decides
+    tree.s2.save()
+    engine.full_recompute()
+    # Q1 ends before the closing: both schools; Q2 ends after it: S1 alone (flow figures, year to date).
+    assert (value(entrants, tree.d1, q1), value(entrants, tree.d1, q2)) == (Decimal(50), Decimal(60))
+    assert iv(entrants, tree.s2, q2) is None
+    for quarter, codes in ((q1, ["S1", "S2"]), (q2, ["S1"])):
+        explained = explain.explain(entrants, tree.d1, quarter)
+        assert [c.unit.code for c in explained.contributions] == codes
+        stored = iv(entrants, tree.d1, quarter)
+        assert stored is not None
+        assert explained.numerator == stored.numerator
