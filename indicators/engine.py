@@ -51,6 +51,7 @@ from django.utils import timezone
 
 from indicators import events
 from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue
+from indicators.unit_filter import UnitFilter
 from portal import expressions
 from portal.expressions import ExpressionError
 from schools.models import DesignationLevel, Level, OrgUnit, Ownership, SchoolType
@@ -273,35 +274,13 @@ def _designation_level_sql(indicator: Indicator) -> str:
 
 
 def _filter_sql(indicator: Indicator) -> str:
-    """The indicator's unit filter over ``base`` columns; type/ownership/central apply to schools only."""
-    parts = ["1 = 1"]
-    if indicator.unit_filter_levels:
-        parts.append(f"base.level IN ({_literal_list(indicator.unit_filter_levels) or 'NULL'})")
-    school_parts = []
-    if indicator.unit_filter_school_types:
-        school_parts.append(f"base.school_type IN ({_literal_list(indicator.unit_filter_school_types) or 'NULL'})")
-    if indicator.unit_filter_ownership:
-        school_parts.append(f"base.ownership IN ({_literal_list(indicator.unit_filter_ownership) or 'NULL'})")
-    if indicator.unit_filter_central_only:
-        school_parts.append("base.is_central")
-    if school_parts:
-        parts.append(f"(base.level <> 'school' OR ({' AND '.join(school_parts)}))")
-    return " AND ".join(parts)
+    """The indicator's unit filter over ``base`` columns (``base`` holds open units only): ``UnitFilter``."""
+    return UnitFilter.of(indicator).sql("base", open_check=False)
 
 
-def unit_contributes(indicator: Indicator, unit: OrgUnit) -> bool:
-    """Does ``unit``'s own data feed ``indicator`` (the Python twin of ``_filter_sql``, plus active)?"""
-    if not unit.is_active:
-        return False
-    if indicator.unit_filter_levels and unit.level not in indicator.unit_filter_levels:
-        return False
-    if unit.level != "school":
-        return True
-    if indicator.unit_filter_school_types and unit.school_type not in indicator.unit_filter_school_types:
-        return False
-    if indicator.unit_filter_ownership and unit.ownership not in indicator.unit_filter_ownership:
-        return False
-    return not (indicator.unit_filter_central_only and not unit.is_central)
+def unit_contributes(indicator: Indicator, unit: OrgUnit, as_of: datetime.date | None = None) -> bool:
+    """Does ``unit``'s own data feed ``indicator`` (open, and passing its filter): ``UnitFilter.matches``."""
+    return UnitFilter.of(indicator).matches(unit, as_of)
 
 
 class _Plan:
@@ -564,7 +543,7 @@ base AS MATERIALIZED (
          tp.period_end AS period_end{columns}
   FROM schools_orgunit u JOIN lvl ON lvl.unit_id = u.id CROSS JOIN tp
   LEFT JOIN piv ON piv.unit_id = u.id AND piv.period_id = tp.period_id
-  WHERE u.is_active
+  WHERE {UnitFilter.open_sql("u", "tp.period_end")}
 ),
 own AS ({" UNION ALL ".join(owns)}),
 """  # nosec B608
@@ -643,10 +622,12 @@ FROM agg WHERE 1 = 1
             if all(ref in self.columns for ref in c.refs)
         ]
         return (
-            "SELECT iv.id FROM targets_indicatorvalue iv JOIN schools_orgunit base ON base.id = iv.org_unit_id "  # nosec B608
+            f"WITH tp AS ({self._tp_sql()}) "  # nosec B608
+            "SELECT iv.id FROM targets_indicatorvalue iv JOIN schools_orgunit base ON base.id = iv.org_unit_id "
+            "JOIN tp ON tp.period_id = iv.period_id "
             f"WHERE iv.org_unit_id IN (SELECT unit_id FROM ({lvl_sql}) lvl) "
             f"AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids}) "
-            f"AND NOT (base.is_active AND ({' OR '.join(own) or '1 = 0'}))"
+            f"AND NOT ({UnitFilter.open_sql('base', 'tp.period_end')} AND ({' OR '.join(own) or '1 = 0'}))"
         )
 
     @staticmethod
@@ -1083,7 +1064,8 @@ def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], win
     # over the members, where ``path LIKE tgt.path || '%'`` would compare every unit with every unit.
     members = " UNION ALL ".join(
         f"SELECT m.id AS member_id, tgt.unit_id AS unit_id FROM schools_orgunit m "  # nosec B608
-        f"JOIN tgt ON tgt.plen = {length} AND SUBSTR(m.path, 1, {length}) = tgt.path WHERE m.is_active"
+        f"JOIN tgt ON tgt.plen = {length} AND SUBSTR(m.path, 1, {length}) = tgt.path "
+        f"WHERE {UnitFilter.open_sql('m', _date_sql(window.end))}"
         for length in sorted({len(u.path) for u in units})
     )
     wins = " UNION ALL ".join(

@@ -9,14 +9,16 @@ compare them, so the explanation doubles as an independent check of the engine.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 
-from indicators.engine import compile_indicator, dispersion_value, unit_contributes
+from indicators.engine import compile_indicator, dispersion_value
 from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue
+from indicators.unit_filter import UnitFilter
 from portal import expressions
 from schools.models import Designation, OrgUnit
 from submissions.models import Period, SubmissionStatus, TimeAggregation, Value
@@ -63,10 +65,10 @@ def _statuses() -> list[str]:
     return statuses
 
 
-def eligible_units(indicator: Indicator, root: OrgUnit) -> list[OrgUnit]:
-    """Active units of ``root``'s subtree passing the indicator's filter (type filters bind schools only)."""
-    units = OrgUnit.objects.subtree_of(root).filter(is_active=True).order_by("path")
-    return [unit for unit in units if unit_contributes(indicator, unit)]
+def eligible_units(indicator: Indicator, root: OrgUnit, as_of: datetime.date | None = None) -> list[OrgUnit]:
+    """Units of ``root``'s subtree the indicator counts (open at ``as_of``, a period's last day, and passing its
+    filter: ``UnitFilter``, as the engine)."""
+    return list(OrgUnit.objects.subtree_of(root).filter(UnitFilter.of(indicator).q(as_of=as_of)).order_by("path"))
 
 
 def _answered_not_applicable(node: expressions.Node, unit_id: int, not_applicable: set[tuple[int, str]]) -> bool:
@@ -75,7 +77,7 @@ def _answered_not_applicable(node: expressions.Node, unit_id: int, not_applicabl
 
 def explain(indicator: Indicator, unit: OrgUnit, period: Period) -> Explanation:
     compiled = compile_indicator(indicator)
-    units = eligible_units(indicator, unit)
+    units = eligible_units(indicator, unit, period.end_date)
     unit_ids = [u.pk for u in units]
     refs = compiled.refs
     codes = {code for code, _offset in refs}

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from indicators.engine import dispersion_value
 from indicators.models import Aggregation, Indicator, IndicatorValue
+from indicators.unit_filter import UnitFilter
 from schools.models import Level, OrgUnit, SchoolType
 from submissions.models import Period
 
@@ -80,7 +81,7 @@ class EquityRow:
 
 
 def _nine_year_stage(indicator: Indicator) -> str:
-    types = set(indicator.unit_filter_school_types or [])
+    types = set(UnitFilter.of(indicator).school_types)
     return JUNIOR if types and not types & {SchoolType.PRIMARY, SchoolType.TEACHING_POINT} else PRIMARY
 
 

@@ -7,7 +7,6 @@ number printed on paper agrees to the digit with the number on screen.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,8 +21,8 @@ from django.db.models import (
 )
 from django.utils.translation import gettext_lazy as _lazy
 
-from indicators.engine import unit_contributes
 from indicators.models import Indicator, IndicatorValue
+from indicators.unit_filter import UnitFilter
 from plans.models import Plan, Section
 from schools.models import Level, OrgUnit, ancestor_paths
 from submissions.models import Period
@@ -248,11 +247,8 @@ def concerns_unit(target: Target, unit: OrgUnit) -> bool:
         return True
     if target.indicator_id is None:
         return target.scope_id == unit.pk
-    if not unit.is_active:
-        # A closed school's page keeps the targets of the years it reported: only the filter matters here.
-        unit = copy.copy(unit)
-        unit.is_active = True
-    return unit_contributes(target.indicator, unit)
+    # A closed school's page keeps the targets of the years it reported: only the filter matters here.
+    return UnitFilter.of(target.indicator).covers(unit)
 
 
 def school_checks(targets: list[Target], unit: OrgUnit, period: Period | None) -> dict[int, SchoolCheck]:

@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from indicators.models import Aggregation, Indicator, IndicatorValue
+from indicators.unit_filter import UnitFilter
 from plans.models import Plan
 from portal.i18n import localized
 from portal.xlsx import fit_width, safe_value, setup_sheet, text_cell, wrapped_row_height
@@ -39,7 +40,7 @@ from reports.xlsx_stream import RowWriter, StreamedBook
 from schools.models import Level, OrgUnit
 from submissions.models import Period
 from targets.models import Comparator, Target
-from targets.queries import STATUS_LABELS, TargetRow, drilldown_queryset, is_unit_level, unit_filter_q
+from targets.queries import STATUS_LABELS, TargetRow, drilldown_queryset, is_unit_level
 
 BATCH_SIZE = 1000
 # Excel opens at most 1,048,576 rows per sheet (a longer sheet is truncated or refused by Excel, with no
@@ -127,7 +128,7 @@ def _unit_level_targets(dash: Dashboard) -> list[Target]:
 
 def _schools(target: Target, unit: OrgUnit) -> QuerySet[OrgUnit]:
     schools = OrgUnit.objects.filter(path__startswith=unit.path, level=Level.SCHOOL)
-    return schools.filter(unit_filter_q(target.indicator))
+    return schools.filter(UnitFilter.of(target.indicator).covers_q())
 
 
 def _indicator_ids(dash: Dashboard) -> list[int]:

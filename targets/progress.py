@@ -76,6 +76,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from indicators.models import Aggregation, IndicatorValue
+from indicators.unit_filter import UnitFilter
 from schools.models import PATH_SEGMENT_WIDTH, Designation, Level, OrgUnit
 from submissions.models import Period
 from targets.models import (
@@ -241,6 +242,7 @@ class UnitInfo:
     is_central: bool = False
     is_active: bool = True
     level: str = Level.SCHOOL
+    closed_on: datetime.date | None = None
 
 
 @dataclass
@@ -299,6 +301,21 @@ def _targets(
     )
 
 
+# ``UnitInfo``'s fields in order, as read by ``values_list`` (``UnitInfo(*row)``).
+UNIT_INFO_FIELDS = (
+    "id",
+    "code",
+    "name",
+    "path",
+    "school_type",
+    "ownership",
+    "is_central",
+    "is_active",
+    "level",
+    "closed_on",
+)
+
+
 def _unit_info(row: dict[str, Any], prefix: str = "") -> UnitInfo:
     return UnitInfo(
         id=row[f"{prefix}id"],
@@ -308,6 +325,9 @@ def _unit_info(row: dict[str, Any], prefix: str = "") -> UnitInfo:
         school_type=row.get(f"{prefix}school_type", ""),
         ownership=row.get(f"{prefix}ownership", ""),
         is_central=row.get(f"{prefix}is_central", False),
+        is_active=row.get(f"{prefix}is_active", True),
+        level=row.get(f"{prefix}level", Level.SCHOOL),
+        closed_on=row.get(f"{prefix}closed_on"),
     )
 
 
@@ -362,7 +382,7 @@ def _load_inputs(
         for row in (
             OrgUnit.objects.filter(_subtree_q(paths, ""), level__in=levels)
             .order_by("path")
-            .values_list("id", "code", "name", "path", "school_type", "ownership", "is_central", "is_active", "level")
+            .values_list(*UNIT_INFO_FIELDS)
         ):
             schools[row[0]] = UnitInfo(*row)
     if per_unit:
@@ -416,6 +436,9 @@ def _load_inputs(
                 "org_unit__school_type",
                 "org_unit__ownership",
                 "org_unit__is_central",
+                "org_unit__is_active",
+                "org_unit__level",
+                "org_unit__closed_on",
             )
         )
         designations = [
@@ -511,13 +534,9 @@ def _unit_ref(unit: UnitInfo, value: Decimal | None = None, granted_on: datetime
     return ref
 
 
-def _qualifies(target: Target, unit: UnitInfo) -> bool:
-    indicator = target.indicator
-    if indicator.unit_filter_school_types and unit.school_type not in indicator.unit_filter_school_types:
-        return False
-    if indicator.unit_filter_ownership and unit.ownership not in indicator.unit_filter_ownership:
-        return False
-    return not (indicator.unit_filter_central_only and not unit.is_central)
+def _qualifies(target: Target, unit: UnitInfo, period: Period) -> bool:
+    """Does the unit count for the target's indicator in ``period`` (open then, and passing the filter)?"""
+    return UnitFilter.of(target.indicator).matches(unit, period.end_date)
 
 
 def _judge_numeric(target: Target, period: Period, actual: Decimal, expected: Decimal | None) -> str:
@@ -698,7 +717,7 @@ def _count_units(
         and school.path.startswith(unit.path)
         and start <= granted <= period.end_date
         and (revoked is None or revoked > period.end_date)
-        and _qualifies(target, school)
+        and _qualifies(target, school, period)
     ]
     if target.applies_to_each_unit:
         return _count_per_unit(target, period, unit, expected, counted, data)
@@ -729,10 +748,10 @@ def _count_per_unit(
     """
     level = unit_level(target)
     units = data.under(
-        ("level_units", level),
+        ("level_units", level, period.pk),
         target.scope.path,
         unit.path,
-        lambda: [u for u in data.schools.values() if u.level == level and u.is_active],
+        lambda: [u for u in data.schools.values() if u.level == level and UnitFilter.is_open(u, period.end_date)],
     )
     if not units:
         return Result(detail=ProgressDetail(reason="no_qualifying_units", units=counted))
@@ -741,7 +760,7 @@ def _count_per_unit(
     wanted_level = target.indicator.designation_level  # as for the whole scope: "" counts every level
     counts: dict[int, int] = dict.fromkeys((u.id for u in units), 0)
     for kind, school, granted, revoked, level in data.designations:
-        if kind != kind_id or not (start <= granted <= period.end_date) or not _qualifies(target, school):
+        if kind != kind_id or not (start <= granted <= period.end_date) or not _qualifies(target, school, period):
             continue
         if wanted_level and level != wanted_level:
             continue
@@ -808,10 +827,10 @@ def _frequency(target: Target, period: Period, unit: UnitInfo, periods: list[Per
     first_quarter = 1 if period.quarter <= 2 else 3
     mid_semester = period.quarter == first_quarter
     qualifying = data.under(
-        ("qualifying", target.indicator_id),
+        ("qualifying", target.indicator_id, period.pk),
         target.scope.path,
         unit.path,
-        lambda: [s for s in data.schools.values() if s.is_active and s.level == Level.SCHOOL and _qualifies(target, s)],
+        lambda: [s for s in data.schools.values() if s.level == Level.SCHOOL and _qualifies(target, s, period)],
     )
     if not qualifying:
         return Result(detail=ProgressDetail(reason="no_qualifying_units"))
@@ -850,13 +869,14 @@ def _frequency_by_rhythm(
     level = unit_level(target)
     window = frequency_window(target.rhythm or Rhythm.SEMESTER, period.quarter, minimum)
     qualifying = data.under(
-        ("qualifying", target.indicator_id, level),
+        ("qualifying", target.indicator_id, level, period.pk),
         target.scope.path,
         unit.path,
         lambda: [
             u
             for u in data.schools.values()
-            if u.is_active and u.level == level and (level != Level.SCHOOL or _qualifies(target, u))
+            if u.level == level
+            and (_qualifies(target, u, period) if level == Level.SCHOOL else UnitFilter.is_open(u, period.end_date))
         ],
     )
     if not qualifying:
@@ -1389,11 +1409,7 @@ def _update_for_unit(
     stored = {key: (row[4], from_json(row[5])) for key, row in existing.items() if key[0] in {t.pk for t in per_unit}}
     school: _SchoolChange | None = None
     if per_unit:
-        changed = (
-            OrgUnit.objects.filter(pk=changed_unit_id, level=Level.SCHOOL)
-            .values_list("id", "code", "name", "path", "school_type", "ownership", "is_central", "is_active")
-            .first()
-        )
+        changed = OrgUnit.objects.filter(pk=changed_unit_id, level=Level.SCHOOL).values_list(*UNIT_INFO_FIELDS).first()
         if changed is not None:
             info = UnitInfo(*changed)
             year_periods = [p.pk for ps in data.periods_by_year.values() for p in ps]
@@ -1523,7 +1539,7 @@ def _frequency_after(
     # Failing means below the pace, which is at most the minimum; with none failing mid-semester, ON_TRACK
     # (not MET) says some school is below the minimum.
     below_before = failed > 0 or (mid_semester and old_status == S.ON_TRACK)
-    if school is None or not (school.unit.is_active and _qualifies(target, school.unit)):
+    if school is None or not _qualifies(target, school.unit, period):
         return _judge_frequency(target, minimum, first_quarter, mid_semester, qualifying, failing, failed, below_before)
     q2 = next((p for p in data.periods_by_year[period.year] if p.quarter == 2), None)
 
@@ -1578,6 +1594,25 @@ class ProgressPreview:
             "status_label": self.status_label,
             "detail": self.detail.to_json(),
         }
+
+
+def stored_preview(target: Target) -> ProgressPreview:
+    """The preview of a saved target: its stored progress row of the current quarter at its scope (one query;
+    computed like ``preview`` when no row was written)."""
+    period = Period.objects.current(year=target.plan.year)
+    if period is None:
+        return ProgressPreview(period=None, status=S.NO_DATA)
+    row = Progress.objects.filter(target_id=target.pk, org_unit_id=target.scope_id, period=period).first()
+    if row is None:
+        return preview(target)
+    return ProgressPreview(
+        period=period.code,
+        actual=num(row.actual),
+        expected=num(row.expected),
+        projection=num(row.projection),
+        status=row.status,
+        detail=from_json(row.detail),
+    )
 
 
 def preview(target: Target) -> ProgressPreview:

@@ -36,6 +36,7 @@ from django.db.models.functions import Coalesce, Rank
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Aggregation, Indicator
+from indicators.unit_filter import UnitFilter
 from portal import scope
 from portal.numbers import format_signed, is_percent_unit
 from schools.models import Level, OrgUnit
@@ -282,20 +283,6 @@ def completion(target: Target, actual: Decimal | None) -> int | None:
 # --- Drill-down ---
 
 
-def unit_filter_q(indicator: Indicator | None, prefix: str = "") -> Q:
-    """The indicator's unit filter (school types, ownership, central only) as a Q on OrgUnit."""
-    q = Q()
-    if indicator is None:
-        return q
-    if indicator.unit_filter_school_types:
-        q &= Q(**{f"{prefix}school_type__in": indicator.unit_filter_school_types})
-    if indicator.unit_filter_ownership:
-        q &= Q(**{f"{prefix}ownership__in": indicator.unit_filter_ownership})
-    if indicator.unit_filter_central_only:
-        q &= Q(**{f"{prefix}is_central": True})
-    return q
-
-
 def small_denominator_applies(indicator: Indicator | None) -> bool:
     return indicator is not None and indicator.aggregation == Aggregation.RATIO and bool(indicator.denominator)
 
@@ -312,7 +299,7 @@ def drilldown_queryset(target: Target, unit: OrgUnit, period: Period | None, row
     """
     if rows == "schools":
         base = OrgUnit.objects.filter(path__startswith=unit.path, level=Level.SCHOOL).filter(
-            unit_filter_q(target.indicator)
+            UnitFilter.of(target.indicator).covers_q()
         )
     else:
         base = OrgUnit.objects.filter(parent=unit)
@@ -417,7 +404,7 @@ def schools_carry(target: Target, unit_value: Decimal | None, queryset: QuerySet
     indicator = target.indicator
     if indicator is None:
         return True
-    if indicator.unit_filter_levels and Level.SCHOOL not in indicator.unit_filter_levels:
+    if not UnitFilter.of(indicator).covers_level(Level.SCHOOL):
         return False
     return unit_value is None or queryset.filter(value__isnull=False).exists()
 

@@ -42,7 +42,7 @@ from targets.models import (
     TargetNote,
     TargetPathPoint,
 )
-from targets.progress import due_index, recompute_progress
+from targets.progress import ProgressPreview, due_index, recompute_progress, stored_preview
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -397,6 +397,33 @@ def update_target(
         )  # fmt: skip
         recompute_progress(target_ids=[target.pk])
     return target
+
+
+class _RolledBack(Exception):  # noqa: N818 (not an error: carries the preview out of the rolled-back block)
+    def __init__(self, result: ProgressPreview) -> None:
+        super().__init__()
+        self.result = result
+
+
+def preview_target(
+    user: AbstractBaseUser, plan: Plan, fields: Mapping[str, Any], *, target: Target | None = None
+) -> ProgressPreview:
+    """What saving ``fields`` (a new target of ``plan``, or a change of ``target``) would store for the current
+    quarter, with nothing stored: ``create_target`` / ``update_target`` themselves — the same checks, the same
+    progress computation — inside a transaction rolled back at the end (the 预览 button and the live preview).
+
+    Raises ``ServiceError`` as saving would. Two things a save checks do not stop a preview: the version read
+    (a preview writes nothing, the save still refuses a stale form) and a published plan's change reason."""
+    try:
+        with transaction.atomic():
+            if target is None:
+                saved = create_target(user, plan, fields)
+            else:
+                current = Target.objects.select_related("plan", "scope", "section").get(pk=target.pk)
+                saved = update_target(user, current, fields, version=current.version, reason=_("预览"))
+            raise _RolledBack(stored_preview(saved))
+    except _RolledBack as done:
+        return done.result
 
 
 def set_path_points(user: AbstractBaseUser, target: Target, points: Mapping[Period, Decimal | None]) -> None:

@@ -40,7 +40,7 @@ from targets import kind_fields, targets_service, workbook
 from targets.filters import DrilldownFilterSet
 from targets.forms import NoteForm, PathPointFormSet, ReviewForm, TargetForm
 from targets.models import Progress, ProgressStatus, Target, TargetKind, TargetNote, TargetPathPoint
-from targets.progress import preview
+from targets.progress import ProgressPreview, preview
 from targets.queries import (
     STATUS_LABELS,
     QuarterPoint,
@@ -149,7 +149,11 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
     preview_data = None
     if request.method == "POST":
         if "preview" in request.POST:
-            preview_data = preview(form.candidate())
+            try:
+                preview_data = _form_preview(request, form, plan, instance)
+            except ServiceError as error:  # shown next to its fields, with what the form has
+                _apply_errors(form, error)
+                preview_data = preview(form.candidate())
         elif form.is_valid():
             try:
                 if instance is None:
@@ -174,6 +178,16 @@ def target_edit(request: HttpRequest, code: str, target: str | None = None) -> H
         "targets/target_form.html",
         {"form": form, "plan": plan, "target": instance, "preview": preview_data, "history": history},
     )
+
+
+def _form_preview(request: HttpRequest, form: TargetForm, plan: Plan, instance: Target | None) -> ProgressPreview:
+    """The preview of the target form's data (the 预览 button and the live JSON alike). A valid form goes through
+    the target service exactly as saving does (``targets_service.preview_target``: the same checks and progress,
+    nothing stored; raises its ``ServiceError``). A form still being filled in previews what it has
+    (``TargetForm.candidate``)."""
+    if form.is_valid():
+        return targets_service.preview_target(request.user, plan, form.target_fields(), target=instance)
+    return preview(form.candidate())
 
 
 def _id_param(request: HttpRequest, name: str) -> int | None:
@@ -202,7 +216,10 @@ def target_preview(request: HttpRequest, code: str) -> JsonResponse:
                                      code=request.GET["target"])  # fmt: skip
         scope.require(request.user, Perm.ADMIN, instance.scope)
     form = TargetForm(request.GET, instance=instance, plan=plan, user=request.user)
-    return JsonResponse(preview(form.candidate()).to_json())
+    try:
+        return JsonResponse(_form_preview(request, form, plan, instance).to_json())
+    except ServiceError as error:  # the service refuses what saving would refuse: its messages, and what the form has
+        return JsonResponse({**preview(form.candidate()).to_json(), "errors": error.errors})
 
 
 @login_required

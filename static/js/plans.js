@@ -34,6 +34,10 @@
     if (failing.length) {
       box.appendChild(text("p", box.getAttribute("data-label-failing") + (box.getAttribute("data-label-suffix") || ": ") + failing.map(function (u) { return u.name; }).join(box.getAttribute("data-list-separator") || "、")));
     }
+    // What saving would refuse (the target service's own messages): shown as text, never as markup.
+    Object.keys(data.errors || {}).forEach(function (name) {
+      (data.errors[name] || []).forEach(function (message) { box.appendChild(text("p", String(message), "errorlist")); });
+    });
   }
 
   function refresh() {
