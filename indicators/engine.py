@@ -383,9 +383,7 @@ class _Plan:
 
         In a window (``window_values``) ``base.period_id`` is 0, so nothing matches there: a window sums
         quarters and a 不适用 of one quarter does not void the others."""
-        ids = sorted(
-            {self.figure_ids[ref] for ref in expressions.references(node) if ref[1] == 0} & self.na_figure_ids
-        )
+        ids = sorted({self.figure_ids[ref] for ref in expressions.references(node) if ref[1] == 0} & self.na_figure_ids)
         if not ids:
             return "1 = 0"
         return (
