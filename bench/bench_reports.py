@@ -51,7 +51,7 @@ def _arrange() -> dict[str, Any]:
     import datetime as dt
 
     from django.contrib.auth import get_user_model
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from indicators.models import Aggregation, Indicator, IndicatorValue
@@ -225,6 +225,8 @@ def _arrange() -> dict[str, Any]:
                         )
                     )
         Progress.objects.bulk_create(progress, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # freshly bulk-loaded tables have no statistics: plans would be guessed
     return {"user": user, "plan": plan, "root": root}
 
 
