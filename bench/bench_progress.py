@@ -125,12 +125,14 @@ def run() -> list[dict[str, Any]]:
 
     q2 = Period.objects.get(year=2023, quarter=2)
     # A fixed, named indicator: the first by code among those with values (not whichever the heap returns first).
-    indicator_id, indicator_code = (
+    first = (
         IndicatorValue.objects.filter(period=q2)
         .order_by("indicator__code")
         .values_list("indicator_id", "indicator__code")
         .first()
     )
+    assert first is not None, "no indicator values for 2023Q2"
+    indicator_id, indicator_code = first
     targets_fed = Target.objects.filter(plan__code=PLAN, indicator_id=indicator_id).count()
     incremental = []
     for _ in range(10):

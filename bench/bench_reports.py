@@ -361,9 +361,9 @@ def run() -> list[dict[str, object]]:
 
     our_s, our_mib, our_rows = _measure(ours)
     their_s, their_mib, their_rows = _measure(lambda: _import_export(plan, root, q4))
-    with CaptureQueriesContext(connection) as ctx:
+    with CaptureQueriesContext(connection) as captured:
         _import_export(plan, root, q4)
-    their_queries = len(ctx.captured_queries)
+    their_queries = len(captured.captured_queries)
     units = f"{UNITS} units"
     return [
         {
