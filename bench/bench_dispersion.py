@@ -5,7 +5,8 @@ three cv ones included). One run of each:
 
 (a) ``engine.full_recompute`` of every indicator except the cv ones — empty table, then unchanged data;
 (b) the same with the three cv indicators;
-(c) the floor as ``bench_engine.py`` defines it (every figure's subtree sums as one raw statement).
+(c) the floor as ``bench_engine.py`` defines it (every indicator's numerator and denominator, every level,
+    into an indexed table).
 
 Goal: (b) ≤ 2 × (c).
 
@@ -55,7 +56,7 @@ def run() -> list[dict[str, Any]]:
         {"name": f"(b) full recompute, with the {len(spreads)} cv indicators, empty table", "value":
             round(with_empty, 2), "unit": "s", "note": f"{with_rows} rows"},
         {"name": "(b) the same, unchanged data (nightly)", "value": round(with_nightly, 2), "unit": "s"},
-        {"name": "(c) floor (bench_engine's raw subtree sums)", "value": round(floor, 2), "unit": "s",
+        {"name": "(c) floor (bench_engine's)", "value": round(floor, 2), "unit": "s",
          "note": f"{floor_rows} sums"},
         {"name": "(b)/(c) with cv, empty table vs floor", "value": round(with_empty / floor, 2), "unit": "×",
          "goal": "≤ 2"},

@@ -8,9 +8,14 @@ On top of the lead's synthetic tree (org units only) this writes, with set-based
 - one approved submission per school per quarter, with a value for every school figure
   (deterministic pseudo-random numbers from the ids, realistic magnitudes), and one per district
   with the population figures (reported at district level);
-- the standard indicators of ``demo.indicators`` (minus designation counts, which need no figures).
+- designation kinds 标准化幼儿园 / 示范幼儿园 (granted at four levels) / 义务教育管理标准化学校 and their grants
+  (about one kindergarten in eight and one primary school in twelve, spread over 2023, a few revoked), so the
+  demo's four designation-count indicators — one of them counting only provincial grants — are installed;
+- the standard indicators of ``demo.indicators``: every kind the engine computes (ratios, sums, max,
+  count-where, the three 校际差异系数 cv indicators and the designation counts).
 
-``build()`` is idempotent: it does nothing when the values are already there.
+``build()`` is idempotent: the values are written once; the designations and indicators are brought up to date on
+every call (a database built before they were added gets them).
 """
 
 from __future__ import annotations
@@ -79,6 +84,36 @@ def _periods() -> list[int]:
     return ids
 
 
+# kind code, name, levels, school types it is granted to, one unit in every …
+DESIGNATION_KINDS: list[tuple[str, str, list[str], list[str], int]] = [
+    ("standard_kg", "标准化幼儿园", [], ["kindergarten"], 8),
+    ("model_kg", "示范幼儿园", ["national", "province", "city", "county"], ["kindergarten"], 9),
+    ("standard_school", "义务教育管理标准化学校", [], ["primary", "nine_year"], 12),
+]
+
+
+def _designations() -> int:
+    """The kinds the demo's designation-count indicators read, and grants of them (idempotent)."""
+    from schools.models import Designation, DesignationKind, OrgUnit
+
+    grants: list[Designation] = []
+    for code, name, levels, school_types, every in DESIGNATION_KINDS:
+        kind, _ = DesignationKind.objects.get_or_create(code=code, defaults={"name": name, "levels": levels})
+        if Designation.objects.filter(kind=kind).exists():
+            continue
+        units = OrgUnit.objects.filter(level="school", school_type__in=school_types).order_by("pk")
+        for i, pk in enumerate(units.values_list("pk", flat=True)):
+            if i % every:
+                continue
+            n = i // every
+            granted = datetime.date(YEAR, 1 + n % 12, 1 + n % 28)
+            revoked = granted + datetime.timedelta(days=60) if n % 17 == 0 else None
+            level = levels[n % len(levels)] if levels else ""
+            grants.append(Designation(org_unit_id=pk, kind=kind, level=level, granted_on=granted, revoked_on=revoked))
+    Designation.objects.bulk_create(grants, batch_size=5000, ignore_conflicts=True)
+    return len(grants)
+
+
 @transaction.atomic
 def build(stdout: object = None) -> dict[str, int]:
     """Submissions and values for every school (and district) of the tree; returns row counts."""
@@ -87,7 +122,9 @@ def build(stdout: object = None) -> dict[str, int]:
 
     figure_ids = _figure_ids()
     period_ids = _periods()
+    _designations()
     if Value.objects.exists():
+        demo.load(None)
         return {"values": Value.objects.count(), "submissions": Submission.objects.count()}
     now = timezone.now()
     with connection.cursor() as cursor:
