@@ -78,7 +78,7 @@ class UserSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, write_only=True, required=False, allow_blank=True)
     memberships = MembershipBriefSerializer(many=True, read_only=True)
     date_joined = serializers.DateTimeField(read_only=True)
-    last_login = serializers.DateTimeField(read_only=True)
+    last_login = serializers.DateTimeField(read_only=True, allow_null=True)  # never signed in: null
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data = super().to_representation(instance)

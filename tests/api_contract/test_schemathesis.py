@@ -95,6 +95,7 @@ def existing_path_parameters(path: str, world: FuzzWorld) -> dict[str, str]:
         "/api/v1/org-units/": world.tree.s1.code,
         "/api/v1/indicators/": world.indicator.code,
         "/api/v1/plans/": world.plan.code,
+        "/api/v1/designation-kinds/": "standard_kg",
     }
     for prefix, code in codes.items():
         if path.startswith(prefix):
@@ -102,6 +103,7 @@ def existing_path_parameters(path: str, world: FuzzWorld) -> dict[str, str]:
     if "{job}" in path and path.startswith("/api/v1/recompute/"):
         # A recompute job of the whole tree, as POST /api/v1/recompute/ records one (the admin's to read).
         params["job"] = str(RecomputeJob.objects.create(requested_by=world.users.bea).pk)
+    params["username"] = world.users.alice.username
     return {name: value for name, value in params.items() if "{" + name + "}" in path}
 
 

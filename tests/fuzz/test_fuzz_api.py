@@ -18,6 +18,7 @@ Properties, for every example:
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from dataclasses import dataclass
@@ -113,6 +114,9 @@ def path_params(endpoint: Endpoint, world: FuzzWorld) -> dict[str, str] | None:
         return {"pk": str(submissions[name].pk)}
     if name in codes:
         return {"code": codes[name]}
+    extra = _object_params(name, world)
+    if extra is not None:
+        return extra
     if name.startswith("api-plan-draft") and world.plan_draft is not None:
         return {"pk": str(world.plan_draft.pk)}
     if name.startswith("api-plan"):
@@ -125,6 +129,37 @@ def path_params(endpoint: Endpoint, world: FuzzWorld) -> dict[str, str] | None:
         )
         return {"pk": str(note.pk)}
     return {}
+
+
+def _object_params(name: str, world: FuzzWorld) -> dict[str, str] | None:
+    """URL parameters of the endpoints on objects the world does not hold from the start (created here, inside
+    the test's transaction): designations and their kinds, users and memberships, work items, progress notes."""
+    from plans.models import WorkItem
+    from schools.models import Designation, DesignationKind, Membership
+    from targets.models import TargetNote
+
+    tree, plan = world.tree, world.plan
+    if name == "designation-kind-detail":
+        return {"code": "standard_kg"}
+    if name == "designation-revoke":
+        designation = Designation.objects.filter(org_unit=tree.k1, kind__code="standard_kg").first()
+        if designation is None:
+            kind = DesignationKind.objects.get(code="standard_kg")
+            designation = Designation.objects.create(org_unit=tree.k1, kind=kind, granted_on=datetime.date(2023, 1, 1))
+        return {"pk": str(designation.pk)}
+    if name == "user-detail":
+        return {"username": world.users.alice.username}
+    if name == "membership-detail":
+        membership = Membership.objects.filter(user=world.users.alice).order_by("pk").first()
+        return {"pk": str(membership.pk)} if membership is not None else None
+    if name == "api-plan-work-item":
+        section = plan.sections.order_by("pk").first()
+        item, _created = WorkItem.objects.get_or_create(section=section, number=1, defaults={"title": "工作一"})
+        return {"code": plan.code, "pk": str(item.pk)}
+    if name == "api-plan-target-note-review":
+        note = TargetNote.objects.create(target=world.target, author=world.users.bea, text="进展")
+        return {"code": plan.code, "target": world.target.code, "pk": str(note.pk)}
+    return None
 
 
 def url_for(endpoint: Endpoint, params: dict[str, str]) -> str | None:
