@@ -46,19 +46,7 @@ class OrgUnitSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrgUnit
-        fields = [
-            "code",
-            "name",
-            "name_en",
-            "level",
-            "parent",
-            "school_type",
-            "ownership",
-            "is_central",
-            "is_active",
-            "opened_on",
-            "closed_on",
-        ]
+        fields = units.EDITABLE_FIELDS
         extra_kwargs = {
             "code": {"validators": [UniqueValidator(queryset=OrgUnit.objects.all(), message=units.DUPLICATE_CODE)]}
         }

@@ -24,19 +24,7 @@ INDENT = "\u3000"
 class OrgUnitForm(forms.ModelForm):
     class Meta:
         model = OrgUnit
-        fields = [
-            "code",
-            "name",
-            "name_en",
-            "level",
-            "parent",
-            "school_type",
-            "ownership",
-            "is_central",
-            "is_active",
-            "opened_on",
-            "closed_on",
-        ]
+        fields = units.EDITABLE_FIELDS
         widgets = {
             "opened_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "closed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

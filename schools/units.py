@@ -23,6 +23,11 @@ from portal.errors import ServiceError
 from portal.scope import Perm
 from schools.models import OrgUnit
 
+# The fields of a unit that its page and the API set (both through ``save_unit``).
+EDITABLE_FIELDS = [
+    "code", "name", "name_en", "level", "parent", "school_type", "ownership", "is_central", "is_active",
+    "opened_on", "closed_on",
+]  # fmt: skip
 DUPLICATE_CODE = _("单位代码已被其他单位使用，请换一个代码。")
 
 
