@@ -15,21 +15,9 @@ from rest_framework.test import APIClient
 
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from portal.errors import ServiceError
-from submissions.models import Period
 from targets import targets_service as service
 from targets.models import MilestoneStatus, Progress, Target, TargetKind, TargetNote
 from targets.workbook import TARGET_SHEET, ImportErrors, export_plan, import_plan
-
-
-@pytest.fixture
-def quarters(db: None) -> list[Period]:
-    result = []
-    for q in range(1, 5):
-        start = datetime.date(2023, 3 * q - 2, 1)
-        result.append(
-            Period.objects.create(code=f"2023Q{q}", year=2023, quarter=q, opens_on=start, due_on=start, locks_on=start)
-        )
-    return result
 
 
 @pytest.fixture

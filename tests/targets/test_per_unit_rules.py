@@ -31,17 +31,6 @@ D = Decimal
 
 
 @pytest.fixture
-def quarters(db: None) -> list[Period]:
-    result = []
-    for q in range(1, 5):
-        start = datetime.date(2023, 3 * q - 2, 1)
-        result.append(
-            Period.objects.create(code=f"2023Q{q}", year=2023, quarter=q, opens_on=start, due_on=start, locks_on=start)
-        )
-    return result
-
-
-@pytest.fixture
 def section(tree) -> Section:  # noqa: ANN001
     plan = Plan.objects.create(
         code="p23", title="2023年工作要点", year=2023, owner_unit=tree.city, status=PlanStatus.DRAFT
