@@ -13,17 +13,17 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from indicators.models import Aggregation, Indicator, IndicatorValue
+from indicators.models import Aggregation, Indicator
 from plans.models import Plan, PlanStatus, Section
 from portal.errors import ServiceError
 from schools.models import Designation, DesignationKind, OrgUnit, SchoolType
-from submissions.models import Period
 from targets import targets_service
 from targets.models import Comparator, EachUnitLevel, Progress, ProgressStatus, Rhythm, Target, TargetKind
 from targets.progress import recompute_progress, satisfies
 from targets.workbook import export_plan, import_plan
+from tests.targets.test_progress import target as make
+from tests.targets.test_progress import values
 from tests.targets.test_progress_incremental import _school_figures, approve, world  # noqa: F401  (a fixture)
 from tests.targets.test_progress_incremental import rows as _rows
 
@@ -36,20 +36,6 @@ def section(tree) -> Section:  # noqa: ANN001
         code="p23", title="2023年工作要点", year=2023, owner_unit=tree.city, status=PlanStatus.DRAFT
     )
     return Section.objects.create(plan=plan, code="goals", title="主要目标", order=1)
-
-
-def make(section: Section, code: str, kind: str, scope: OrgUnit, **extra: object) -> Target:
-    return Target.objects.create(
-        plan=section.plan, section=section, code=code, text=code, kind=kind, scope=scope, **extra
-    )
-
-
-def values(ind: Indicator, unit: OrgUnit, quarters: list[Period], numbers: list[object]) -> None:
-    for period, number in zip(quarters, numbers, strict=True):
-        if number is not None:
-            IndicatorValue.objects.create(
-                indicator=ind, org_unit=unit, period=period, value=D(str(number)), computed_at=timezone.now()
-            )
 
 
 def rows(t: Target, unit: OrgUnit) -> list[Progress]:
