@@ -40,6 +40,8 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -771,11 +773,25 @@ def _end_bulk_load(restore: list[str]) -> None:
             cursor.execute(statement)
 
 
+_lock_waits = threading.local()
+
+
+def lock_wait_seconds(reset: bool = False) -> float:
+    """Seconds this thread has spent waiting for the engine's advisory locks (benchmarks read it)."""
+    waited = float(getattr(_lock_waits, "seconds", 0.0))
+    if reset:
+        _lock_waits.seconds = 0.0
+    return waited
+
+
 def _lock(keys: Iterable[int]) -> None:
+    """Take the transaction's advisory locks in ascending key order (PostgreSQL; SQLite has one writer anyway)."""
     if connection.vendor == "postgresql":
+        started = time.perf_counter()
         with connection.cursor() as cursor:
             for key in sorted(set(keys)):
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, key])
+        _lock_waits.seconds = lock_wait_seconds() + time.perf_counter() - started
 
 
 def _subtree_keys(unit: OrgUnit) -> list[int]:
@@ -913,72 +929,157 @@ def recompute_for(org_unit_id: int, period_id: int, *, designations: bool = Fals
     ``designations=True`` (a designation of the unit was granted, changed or revoked): the
     count-of-designation indicators instead, the only ones a designation feeds.
     """
-    unit = OrgUnit.objects.get(pk=org_unit_id)
-    period = Period.objects.get(pk=period_id)
-    # Only indicators this unit's data feeds: a kindergarten's approval cannot move a primary-school
+    return recompute_units([(org_unit_id, period_id)], designations=designations)
+
+
+def district_key(unit: OrgUnit) -> int:
+    """The lock key of the district subtree ``unit`` lies in (its ancestor just below a root); TOP_KEY for a root."""
+    ids = unit.ancestor_ids
+    return ids[1] if len(ids) >= 2 else TOP_KEY
+
+
+def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = False) -> int:
+    """``recompute_for`` for several (unit, period) changes at once — the merged approvals of one district.
+
+    Every changed unit and every ancestor is recomputed once, for the union of the periods the changes
+    affect and the indicators any changed unit feeds (a superset is harmless: each row is recomputed
+    exactly as a full recompute would write it). Two transactions, so that approvals in different
+    districts never wait for each other (issue 17):
+
+    1. the rows inside the districts (the changed units, their townships and districts) under the
+       districts' advisory keys only;
+    2. the rows above the districts (the bureau), combined from the committed district rows, under
+       TOP_KEY: a short transaction of one statement per level. The last writer to take TOP_KEY reads
+       every district's committed rows, so the bureau's row always ends equal to a full recompute.
+
+    Inside a caller's transaction both are savepoints of it (the locks are then held until its commit,
+    as before). Progress follows after commit, once per changed unit (its own values before and after).
+    """
+    if not changes:
+        return 0
+    units = OrgUnit.objects.in_bulk({unit_id for unit_id, _period in changes})
+    periods_by_id = Period.objects.in_bulk({period_id for _unit, period_id in changes})
+    changed = sorted(units.values(), key=lambda u: u.pk)
+    # Only indicators these units' data feeds: a kindergarten's approval cannot move a primary-school
     # rate, approvals never change designation counts and designations never change figures.
     indicators = [
         c
         for c in load_indicators()
         if (c.indicator.aggregation == Aggregation.COUNT_DESIGNATIONS) == designations
-        and unit_contributes(c.indicator, unit)
+        and any(unit_contributes(c.indicator, unit) for unit in changed)
     ]
-    if not indicators:
+    if not indicators or not changed:
         return 0
     offsets = {offset for c in indicators for _code, offset in c.refs}
-    periods = [_period_info(p) for p in affected_periods(period, offsets)]
+    period_rows: dict[int, Period] = {}
+    for unit_id, period_id in changes:
+        if unit_id in units and period_id in periods_by_id:
+            for affected in affected_periods(periods_by_id[period_id], offsets):
+                period_rows[affected.pk] = affected
+    periods = [_period_info(p) for p in sorted(period_rows.values(), key=lambda p: p.index)]
+    if not periods:
+        return 0
     plan = _Plan(indicators, periods)
-    has_children = OrgUnit.objects.filter(parent_id=unit.pk).exists()
+    changed_ids = {u.pk for u in changed}
+    with_kids = set(OrgUnit.objects.filter(parent_id__in=changed_ids).values_list("parent_id", flat=True))
+    ancestors = {pk for u in changed for pk in u.ancestor_ids[:-1]} - changed_ids
     reporting_ancestors = set(
         Submission.objects.filter(
-            org_unit_id__in=unit.ancestor_ids[:-1],
+            org_unit_id__in=ancestors,
             status__in=plan.status_values,
             period__year__in={(p.idx - k) // 4 for p in periods for k in plan.offsets},
         ).values_list("org_unit_id", flat=True)
     )
+    depth_of = {pk: depth for u in changed for depth, pk in enumerate(u.ancestor_ids)}
+    # (check_stale, with_children, with_own) per unit: only a changed unit can have become closed; an ancestor
+    # that reports no figures of its own is combined from its children's rows alone (a smaller statement).
+    flags = {pk: (False, True, designations or pk in reporting_ancestors) for pk in ancestors}
+    flags.update({pk: (True, pk in with_kids or pk in ancestors, True) for pk in changed_ids})
     now = timezone.now()
     written = 0
-    own_transaction = not connection.in_atomic_block
-    with transaction.atomic():
-        _commit_without_waiting(own_transaction)
-        _no_jit()
-        _lock(_subtree_keys(unit))
-        _lock([TOP_KEY])
-        # The unit's own values before this recompute (read under the locks): what progress needs to update a
-        # per-school fact (pass/fail of "every school must …") without reading every school again.
-        previous = {
-            (ind, per): value
-            for ind, per, value in IndicatorValue.objects.filter(
-                org_unit_id=unit.pk, indicator_id__in=plan.indicator_ids, period_id__in=plan.period_ids
-            ).values_list("indicator_id", "period_id", "value")
-        }
-        # Deepest first: the unit itself, then each ancestor reading its children's fresh rows.
-        # Only the unit itself can have become closed; its ancestors keep their rows. An ancestor that
-        # reports no figures of its own is combined from its children's rows alone (a smaller statement).
-        for pk in reversed(unit.ancestor_ids):
-            if pk == unit.pk:
-                written += _run_level(plan, _ids_sql([pk]), [], now, with_children=has_children)
-            else:
-                written += _run_level(
-                    plan, _ids_sql([pk]), [], now, check_stale=False, with_own=designations or pk in reporting_ancestors
+    previous: dict[int, dict[tuple[int, int], Decimal | None]] = {pk: {} for pk in changed_ids}
+    district_keys = sorted({district_key(u) for u in changed} - {TOP_KEY})
+
+    def run_depths(depths: Iterable[int]) -> int:
+        done = 0
+        for depth in sorted(depths, reverse=True):  # deepest first: each level reads its children's fresh rows
+            groups: dict[tuple[bool, bool, bool], list[int]] = {}
+            for pk, (stale, kids, own) in flags.items():
+                if depth_of[pk] == depth:
+                    groups.setdefault((stale, kids, own), []).append(pk)
+            for (stale, kids, own), ids in sorted(groups.items()):
+                done += _run_level(
+                    plan, _ids_sql(sorted(ids)), [], now, check_stale=stale, with_children=kids, with_own=own
                 )
-        unit_ids = list(unit.ancestor_ids)
-        transaction.on_commit(
-            lambda: _after_update(
+        return done
+
+    def read_previous(ids: Iterable[int]) -> None:
+        # The units' own values before this recompute (read under the locks): what progress needs to update a
+        # per-school fact (pass/fail of "every school must …") without reading every school again.
+        for unit_id, ind, per, val in IndicatorValue.objects.filter(
+            org_unit_id__in=list(ids), indicator_id__in=plan.indicator_ids, period_id__in=plan.period_ids
+        ).values_list("org_unit_id", "indicator_id", "period_id", "value"):
+            previous[unit_id][(ind, per)] = val
+
+    def announce() -> None:
+        for unit in changed:
+            _after_update(
                 plan.period_ids,
                 plan.indicator_ids,
-                unit_ids=unit_ids,
+                unit_ids=list(unit.ancestor_ids),
                 changed_unit_id=unit.pk,
-                previous=previous,
+                previous=previous[unit.pk],
                 since=now,
             )
-        )
+
+    inside = {d for d in set(depth_of.values()) if d >= 1}
+    above = {d for d in set(depth_of.values()) if d < 1}
+    own_transaction = not connection.in_atomic_block
+    if inside:
+        with transaction.atomic():
+            _commit_without_waiting(own_transaction)
+            _no_jit()
+            _lock(district_keys)
+            read_previous(pk for pk in changed_ids if depth_of[pk] >= 1)
+            written += run_depths(inside)
+            if not above:
+                transaction.on_commit(announce)
+    if above:
+        with transaction.atomic():
+            _commit_without_waiting(own_transaction)
+            _no_jit()
+            _lock([TOP_KEY])
+            read_previous(pk for pk in changed_ids if depth_of[pk] < 1)
+            written += run_depths(above)
+            transaction.on_commit(announce)
     return written
 
 
 def recompute_indicator(indicator_id: int) -> int:
-    """After a definition change: every value of one indicator (all units, all periods)."""
-    return full_recompute(indicator_ids=[indicator_id])
+    """After a definition change: every value of one indicator (all units, all periods), district by district.
+
+    Each district runs in its own transaction under its own key (and TOP_KEY only for the short update of the
+    rows above it at its end), so approvals elsewhere proceed meanwhile; progress follows once, at the end.
+    """
+    if not load_indicators([indicator_id]):
+        return 0
+    written = 0
+    for unit_id in fan_out_unit_ids():
+        written += full_recompute(indicator_ids=[indicator_id], root_unit_ids=[unit_id], announce=False)
+    period_ids = list(Period.objects.order_by("pk").values_list("pk", flat=True))
+    if period_ids:
+        transaction.on_commit(lambda: _after_update(period_ids, [indicator_id]))
+    return written
+
+
+def fan_out_unit_ids() -> list[int]:
+    """The units a full recompute is split into: the roots' children (the districts, and any school
+    directly under the bureau), or a root itself when it has none."""
+    ids: list[int] = []
+    for root in OrgUnit.objects.filter(parent__isnull=True).order_by("pk"):
+        children = list(OrgUnit.objects.filter(parent=root).order_by("pk").values_list("pk", flat=True))
+        ids.extend(children or [root.pk])
+    return ids
 
 
 # --- Half-year and whole-year values (computed on request, not stored) ---

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,10 +36,16 @@ def _is_designation(pending: PendingRecompute) -> bool:
     return pending.kind == RecomputeKind.DESIGNATIONS
 
 
-def process_pending(pending_id: int, now: datetime.datetime | None = None) -> int | None:
-    """Claim one pending row, recompute its unit and period, mark it done.
+MERGE_LIMIT = 500  # pending rows one run takes together at most
 
-    Returns the rows written, or None when the row was not ours to run (done, or claimed by a live worker).
+
+def process_pending(pending_id: int, now: datetime.datetime | None = None) -> int | None:
+    """Claim one pending row and every other open, unclaimed row of its district (same kind), recompute their
+    units and periods in one engine run, mark them all done.
+
+    Approvals arriving together are so merged per district (issue 17): the first worker to take one of their
+    messages claims them all, and the others find their rows claimed. Returns the rows written, or None when the
+    row was not ours to run (done, or claimed by a live worker — perhaps merged into another worker's run).
     """
     now = now or timezone.now()
     claimed = PendingRecompute.objects.filter(
@@ -46,11 +53,39 @@ def process_pending(pending_id: int, now: datetime.datetime | None = None) -> in
     ).update(claimed_at=now)
     if claimed != 1:
         return None  # another worker has it, or it already ran
-    pending = PendingRecompute.objects.get(pk=pending_id)
-    written = engine.recompute_for(pending.org_unit_id, pending.period_id, designations=_is_designation(pending))
-    # Only our claim may close it: a sweep that re-claimed a stuck row owns it now.
-    PendingRecompute.objects.filter(pk=pending_id, claimed_at=now).update(done_at=timezone.now())
+    pending = PendingRecompute.objects.select_related("org_unit").get(pk=pending_id)
+    batch = [pending, *_claim_district(pending, now)]
+    changes = sorted({(row.org_unit_id, row.period_id) for row in batch})
+    written = engine.recompute_units(changes, designations=_is_designation(pending))
+    # Only our claims may close them: a sweep that re-claimed a stuck row owns it now.
+    PendingRecompute.objects.filter(pk__in=[row.pk for row in batch], claimed_at=now).update(done_at=timezone.now())
     return written
+
+
+def _claim_district(pending: PendingRecompute, now: datetime.datetime) -> list[PendingRecompute]:
+    """Claim the other open, unclaimed rows of ``pending``'s kind in its district subtree (``engine.district_key``).
+
+    ``FOR UPDATE SKIP LOCKED``: rows another worker is claiming at this instant are left to it, never waited for.
+    """
+    key = engine.district_key(pending.org_unit)
+    units = OrgUnit.objects.filter(pk=pending.org_unit_id)
+    if key != engine.TOP_KEY:
+        district_path = OrgUnit.objects.filter(pk=key).values_list("path", flat=True).first()
+        if district_path is not None:
+            units = OrgUnit.objects.filter(path__startswith=district_path)
+    with transaction.atomic():
+        ids = list(
+            PendingRecompute.objects.select_for_update(skip_locked=True)
+            .filter(done_at__isnull=True, claimed_at__isnull=True, kind=pending.kind)
+            .filter(org_unit_id__in=units.values("pk"))
+            .exclude(pk=pending.pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:MERGE_LIMIT]
+        )
+        if not ids:
+            return []
+        PendingRecompute.objects.filter(pk__in=ids, claimed_at__isnull=True).update(claimed_at=now)
+    return list(PendingRecompute.objects.filter(pk__in=ids, claimed_at=now))
 
 
 def sweep(now: datetime.datetime | None = None) -> int:
@@ -74,13 +109,8 @@ def sweep(now: datetime.datetime | None = None) -> int:
 
 
 def fan_out_unit_ids() -> list[int]:
-    """The units a full recompute is split into: the roots' children (the districts, and any school
-    directly under the bureau), or a root itself when it has none."""
-    ids: list[int] = []
-    for root in OrgUnit.objects.filter(parent__isnull=True).order_by("pk"):
-        children = list(OrgUnit.objects.filter(parent=root).order_by("pk").values_list("pk", flat=True))
-        ids.extend(children or [root.pk])
-    return ids
+    """The units a full recompute is split into (``engine.fan_out_unit_ids``: the districts)."""
+    return engine.fan_out_unit_ids()
 
 
 def backlog() -> tuple[int, datetime.datetime | None]:
