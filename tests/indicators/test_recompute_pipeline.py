@@ -13,7 +13,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from indicators import engine, recompute, services, tasks
-from indicators.models import IndicatorValue, PendingRecompute
+from indicators.models import IndicatorValue, PendingRecompute, RecomputeKind
 from portal.errors import ServiceError
 from submissions import workflow
 from submissions.models import SubmissionStatus
@@ -158,3 +158,45 @@ def test_recompute_command_for_a_period_and_unit(tree, entrants):
     call_command("recompute", stdout=StringIO())
     assert value(entrants, tree.city, q1) == D(42)
     assert value(entrants, tree.city, q2) == D(42)  # flow, year to date
+
+
+def test_pending_rows_of_one_district_are_merged_into_one_engine_run(tree, entrants):
+    q1, q2 = period(2023, 1), period(2023, 2)
+    engine.full_recompute()  # every unit's rows, before the approvals
+    report(tree.s1, q1, pri_new_entrants=5)
+    report(tree.s2, q2, pri_new_entrants=7)
+    report(tree.s3, q1, pri_new_entrants=11)
+    first = PendingRecompute.objects.create(org_unit=tree.s1, period=q1)
+    same_district = [
+        PendingRecompute.objects.create(org_unit=tree.s2, period=q2),
+        PendingRecompute.objects.create(org_unit=tree.s1, period=q1),
+    ]
+    other_kind = PendingRecompute.objects.create(org_unit=tree.s2, period=q1, kind=RecomputeKind.DESIGNATIONS)
+    other_district = PendingRecompute.objects.create(org_unit=tree.s3, period=q1)
+    with mock.patch.object(engine, "recompute_units", wraps=engine.recompute_units) as run:
+        assert recompute.process_pending(first.pk) > 0
+        assert run.call_count == 1  # three approvals in D1, one engine run
+        assert run.call_args.args[0] == sorted([(tree.s1.pk, q1.pk), (tree.s2.pk, q2.pk)])
+        for row in same_district:  # their own messages find them done
+            assert recompute.process_pending(row.pk) is None
+        assert run.call_count == 1
+    assert not PendingRecompute.objects.filter(pk__in=[first.pk, *(r.pk for r in same_district)], done_at=None)
+    assert PendingRecompute.objects.filter(pk__in=[other_kind.pk, other_district.pk], claimed_at=None).count() == 2
+    assert value(entrants, tree.d1, q2) == D(12)  # 5 (Q1) + 7 (Q2), year to date
+    assert value(entrants, tree.city, q1) == D(5)  # S3 (D2) not run yet
+    assert recompute.process_pending(other_district.pk) is not None
+    assert value(entrants, tree.city, q2) == D(23)
+    merged = [row[1:] for row in snapshot()]
+    IndicatorValue.objects.all().delete()
+    engine.full_recompute()
+    assert [row[1:] for row in snapshot()] == merged
+
+
+def test_a_definition_change_recomputes_district_by_district(tree, entrants):
+    q1 = period(2023, 1)
+    report(tree.s1, q1, pri_new_entrants=5)
+    report(tree.s3, q1, pri_new_entrants=11)
+    with mock.patch.object(engine, "full_recompute", wraps=engine.full_recompute) as run:
+        engine.recompute_indicator(entrants.pk)
+    assert [c.kwargs["root_unit_ids"] for c in run.call_args_list] == [[tree.d1.pk], [tree.d2.pk]]
+    assert value(entrants, tree.city, q1) == D(16)
