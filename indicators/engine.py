@@ -40,8 +40,6 @@ from __future__ import annotations
 import datetime
 import logging
 import re
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -773,25 +771,12 @@ def _end_bulk_load(restore: list[str]) -> None:
             cursor.execute(statement)
 
 
-_lock_waits = threading.local()
-
-
-def lock_wait_seconds(reset: bool = False) -> float:
-    """Seconds this thread has spent waiting for the engine's advisory locks (benchmarks read it)."""
-    waited = float(getattr(_lock_waits, "seconds", 0.0))
-    if reset:
-        _lock_waits.seconds = 0.0
-    return waited
-
-
 def _lock(keys: Iterable[int]) -> None:
     """Take the transaction's advisory locks in ascending key order (PostgreSQL; SQLite has one writer anyway)."""
     if connection.vendor == "postgresql":
-        started = time.perf_counter()
         with connection.cursor() as cursor:
             for key in sorted(set(keys)):
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, key])
-        _lock_waits.seconds = lock_wait_seconds() + time.perf_counter() - started
 
 
 def _subtree_keys(unit: OrgUnit) -> list[int]:
