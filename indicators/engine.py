@@ -874,6 +874,8 @@ def full_recompute(
     indicators = load_indicators(indicator_ids)
     if not periods or not indicators:
         return 0
+    if root_unit_ids is None and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _full_recompute_by_district(periods, indicators, announce=announce)
     plan = _Plan(indicators, periods)
     if root_unit_ids is None:
         roots = list(OrgUnit.objects.filter(parent__isnull=True))
@@ -896,6 +898,28 @@ def full_recompute(
                 cursor.execute("ANALYZE targets_indicatorvalue")
         if announce:
             transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
+    return written
+
+
+def _full_recompute_by_district(
+    periods: list[PeriodInfo], indicators: list[CompiledIndicator], *, announce: bool
+) -> int:
+    """The whole tree on PostgreSQL, district by district, each in its own transaction under its own key.
+
+    Approvals in the other districts proceed meanwhile, and the first build's bulk load (an empty table: indexes
+    dropped under an ACCESS EXCLUSIVE lock, which blocks every reader) holds that lock for the first district
+    only — dashboard reads wait at most that long, never for the whole build; later districts upsert.
+    """
+    period_ids = [p.id for p in periods]
+    indicator_ids = [c.indicator.pk for c in indicators]
+    written = 0
+    for unit_id in fan_out_unit_ids():
+        written += full_recompute(period_ids, indicator_ids, [unit_id], announce=False)
+    if written > ANALYZE_AFTER_ROWS:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE targets_indicatorvalue")
+    if announce:
+        transaction.on_commit(lambda: _after_update(sorted(period_ids), sorted(indicator_ids)))
     return written
 
 

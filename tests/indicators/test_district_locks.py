@@ -179,3 +179,34 @@ def test_a_held_bureau_lock_fails_nothing_but_the_short_top_step(tree, rate):
     assert value(rate, tree.d2, q1) == Decimal("60.00")  # … after D2's own rows were committed
     engine.recompute_for(tree.s3.pk, q1.pk)  # the pending row's retry completes the bureau
     assert value(rate, tree.city, q1) == Decimal("80.00")  # (90 + 30) / (100 + 50)
+
+
+def test_the_first_build_blocks_no_dashboard_read_for_its_duration(tree, rate, monkeypatch):
+    """The first build bulk-loads the first district (ACCESS EXCLUSIVE, commits), then upserts the others."""
+    IndicatorValue.objects.all().delete()
+    paused, release = threading.Event(), threading.Event()
+    real = engine._run_level
+
+    def run_level(plan: Any, lvl_sql: str, params: Any, *args: Any, **kwargs: Any) -> int:
+        if params and params[-1] == tree.d2.path + "%" and not release.is_set():  # the second district
+            paused.set()
+            release.wait(20)
+        return real(plan, lvl_sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "_run_level", run_level)
+    thread, errors = in_thread(engine.full_recompute, lock_timeout="20s")
+    try:
+        assert paused.wait(20)
+        with connection.cursor() as cursor:  # a dashboard's read, mid-build: answered, not queued
+            cursor.execute("SET lock_timeout = '1s'")
+            cursor.execute("SELECT COUNT(*) FROM targets_indicatorvalue WHERE org_unit_id = %s", [tree.d1.pk])
+            assert cursor.fetchone()[0] > 0  # D1 done and committed
+            cursor.execute("SET lock_timeout = 0")
+    finally:
+        release.set()
+        thread.join()
+    assert errors == []
+    built = [row[1:] for row in snapshot()]
+    IndicatorValue.objects.all().delete()
+    engine.full_recompute(root_unit_ids=[tree.city.pk])  # one transaction, one bulk load: the reference
+    assert [row[1:] for row in snapshot()] == built
