@@ -75,9 +75,9 @@ def _instrument(mode: str) -> None:
             cursor.execute("SELECT pg_sleep(%s)", [SLEEP_MS / 1000])
         return real_level(*args, **kwargs)
 
-    engine._lock = timed_lock  # type: ignore[assignment]
+    engine._lock = timed_lock
     if mode == "wait":
-        engine._run_level = sleepy_level  # type: ignore[assignment]
+        engine._run_level = sleepy_level
     runs = engine.recompute_units if hasattr(engine, "recompute_units") else engine.recompute_for
 
     def counted(*args: Any, **kwargs: Any) -> int:
@@ -85,9 +85,9 @@ def _instrument(mode: str) -> None:
         return runs(*args, **kwargs)
 
     if hasattr(engine, "recompute_units"):
-        engine.recompute_units = counted  # type: ignore[assignment]
+        engine.recompute_units = counted
     else:
-        engine.recompute_for = counted  # type: ignore[assignment]
+        engine.recompute_for = counted
 
 
 _STATS: dict[str, float] = {"lock_wait": 0.0, "engine_runs": 0}

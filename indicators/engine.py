@@ -59,10 +59,12 @@ from submissions.models import Figure, Period, Submission, SubmissionStatus, Tim
 
 logger = logging.getLogger(__name__)
 
-# Concurrent writers (per-district nightly tasks, approvals) take PostgreSQL advisory locks, always
-# in the same order — the top-level subtrees (districts) they write into, sorted, then TOP_KEY for
-# the rows above them — so they never deadlock, and a bureau row is only combined from committed
-# children rows (the last writer sees every commit).
+# Concurrent writers (per-district nightly tasks, approvals, a definition change's districts) take PostgreSQL
+# advisory locks, always in the same order — the top-level subtrees (districts) they write into, sorted, then
+# TOP_KEY for the rows above them — so they never deadlock. TOP_KEY is held briefly: an approval writes its
+# district's rows under the district's key and commits, then combines the bureau's rows from the committed
+# district rows in a second, short transaction under TOP_KEY alone (issue 17); the last writer to take TOP_KEY
+# sees every district's commit, so the bureau's rows end equal to a full recompute.
 LOCK_NAMESPACE = 0x7461_7267  # "targ"
 TOP_KEY = 0  # org unit ids are positive
 ANALYZE_AFTER_ROWS = 50_000
@@ -874,7 +876,12 @@ def full_recompute(
     indicators = load_indicators(indicator_ids)
     if not periods or not indicators:
         return 0
-    if root_unit_ids is None and connection.vendor == "postgresql" and not connection.in_atomic_block:
+    if (
+        root_unit_ids is None
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and IndicatorValue.objects.exists()  # the first build keeps its bulk load: see _full_recompute_by_district
+    ):
         return _full_recompute_by_district(periods, indicators, announce=announce)
     plan = _Plan(indicators, periods)
     if root_unit_ids is None:
@@ -904,11 +911,14 @@ def full_recompute(
 def _full_recompute_by_district(
     periods: list[PeriodInfo], indicators: list[CompiledIndicator], *, announce: bool
 ) -> int:
-    """The whole tree on PostgreSQL, district by district, each in its own transaction under its own key.
+    """The whole tree on PostgreSQL, district by district, each in its own transaction under its own key:
+    approvals in the other districts proceed meanwhile (one transaction would hold every district's key).
 
-    Approvals in the other districts proceed meanwhile, and the first build's bulk load (an empty table: indexes
-    dropped under an ACCESS EXCLUSIVE lock, which blocks every reader) holds that lock for the first district
-    only — dashboard reads wait at most that long, never for the whole build; later districts upsert.
+    Not for the first build (an empty table): its bulk load drops the indexes under an ACCESS EXCLUSIVE lock,
+    which blocks dashboard reads until it commits. Building that district by district (the first district bulk,
+    the others upserting into the indexed table) held the lock for the first district only (longest read 2.2 s
+    instead of 33 s) but made the build 4–5 × slower at 20,000 units (146–187 s against 38 s, BENCHMARKS.md
+    issue 17), so the first build stays one bulk load.
     """
     period_ids = [p.id for p in periods]
     indicator_ids = [c.indicator.pk for c in indicators]

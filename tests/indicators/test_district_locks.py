@@ -181,9 +181,11 @@ def test_a_held_bureau_lock_fails_nothing_but_the_short_top_step(tree, rate):
     assert value(rate, tree.city, q1) == Decimal("80.00")  # (90 + 30) / (100 + 50)
 
 
-def test_the_first_build_blocks_no_dashboard_read_for_its_duration(tree, rate, monkeypatch):
-    """The first build bulk-loads the first district (ACCESS EXCLUSIVE, commits), then upserts the others."""
-    IndicatorValue.objects.all().delete()
+def test_a_whole_tree_recompute_holds_one_district_at_a_time(tree, rate, monkeypatch):
+    """``full_recompute()`` of a filled table: district by district, each committed before the next."""
+    q1 = period(2023, 1)
+    report(tree.s1, q1, pri_graduates=70, pri_cohort_entrants=100)
+    report(tree.s3, q1, pri_graduates=45, pri_cohort_entrants=50)
     paused, release = threading.Event(), threading.Event()
     real = engine._run_level
 
@@ -197,16 +199,15 @@ def test_the_first_build_blocks_no_dashboard_read_for_its_duration(tree, rate, m
     thread, errors = in_thread(engine.full_recompute, lock_timeout="20s")
     try:
         assert paused.wait(20)
-        with connection.cursor() as cursor:  # a dashboard's read, mid-build: answered, not queued
-            cursor.execute("SET lock_timeout = '1s'")
-            cursor.execute("SELECT COUNT(*) FROM targets_indicatorvalue WHERE org_unit_id = %s", [tree.d1.pk])
-            assert cursor.fetchone()[0] > 0  # D1 done and committed
-            cursor.execute("SET lock_timeout = 0")
+        assert advisory_keys_held_by_others() == {tree.d2.pk}  # D1 done and committed: its key is free
+        assert value(rate, tree.d1, q1) == Decimal("70.00")
+        engine.recompute_for(tree.s1.pk, q1.pk)  # an approval in D1 meanwhile
     finally:
         release.set()
         thread.join()
     assert errors == []
     built = [row[1:] for row in snapshot()]
     IndicatorValue.objects.all().delete()
-    engine.full_recompute(root_unit_ids=[tree.city.pk])  # one transaction, one bulk load: the reference
+    engine.full_recompute(root_unit_ids=[tree.city.pk])  # one transaction: the reference
     assert [row[1:] for row in snapshot()] == built
+    assert value(rate, tree.city, q1) == Decimal("76.67")  # (70 + 45) / (100 + 50)
