@@ -39,6 +39,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "memberships": scope.memberships(user),
         "todo": todo.for_user(user),
         "latest": list(Notification.objects.filter(user=user, read_at__isnull=True)[:HOME_NOTIFICATIONS]),
+        # Failed e-mails and chat posts, for those who administer: the portal rows were written regardless.
+        "failures": services.recent_failures() if scope.has_perm(user, Perm.ADMIN) else None,
+        "failure_days": services.FAILURE_WINDOW_DAYS,
     }
     return render(request, "portal/home.html", context)
 
@@ -51,10 +54,12 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("unread") == "1":
         rows = rows.filter(read_at__isnull=True)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    failures = services.recent_failures() if scope.has_perm(request.user, Perm.ADMIN) else None
     context = {
         "page": page,
         "unread_only": request.GET.get("unread") == "1",
-        "failures": services.recent_failures() if scope.has_perm(request.user, Perm.ADMIN) else None,
+        "failures": failures,
+        "latest_failures": services.latest_failures() if failures else [],
         "failure_days": services.FAILURE_WINDOW_DAYS,
         "title": _("通知"),
     }
