@@ -173,3 +173,11 @@ def test_messages_in_english(client, setup, users):
     ]
     # the notification itself is in the portal's default language (the recipient's is not known)
     assert Notification.objects.get().title == "【催报】东区中心小学 2023Q1 季度数据尚未提交"
+
+
+def test_the_background_chase_message_in_english(client, setup, users):
+    client.force_login(users.rita)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert chase(client, period="2023Q1", all="1") == [
+        ("success", "Reminding 4 unit(s) in the background; a notification will tell you the result.")
+    ]
