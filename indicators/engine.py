@@ -308,11 +308,6 @@ def _filter_sql(indicator: Indicator) -> str:
     return UnitFilter.of(indicator).sql("base", open_check=False)
 
 
-def unit_contributes(indicator: Indicator, unit: OrgUnit, as_of: datetime.date | None = None) -> bool:
-    """Does ``unit``'s own data feed ``indicator`` (open, and passing its filter): ``UnitFilter.matches``."""
-    return UnitFilter.of(indicator).matches(unit, as_of)
-
-
 class _Plan:
     """Everything one recompute needs that does not depend on the level: periods, indicators, columns."""
 
@@ -946,12 +941,14 @@ def recompute_for(org_unit_id: int, period_id: int, *, designations: bool = Fals
     unit = OrgUnit.objects.get(pk=org_unit_id)
     period = Period.objects.get(pk=period_id)
     # Only indicators this unit's data feeds: a kindergarten's approval cannot move a primary-school
-    # rate, approvals never change designation counts and designations never change figures.
+    # rate, approvals never change designation counts and designations never change figures. The filter
+    # alone (``covers``), not whether the unit is open: that is per period and the statements' job — a unit
+    # just closed or deactivated is recomputed to remove its rows from its ancestors' sums.
     indicators = [
         c
         for c in load_indicators()
         if (c.indicator.aggregation == Aggregation.COUNT_DESIGNATIONS) == designations
-        and unit_contributes(c.indicator, unit)
+        and UnitFilter.of(c.indicator).covers(unit)
     ]
     if not indicators:
         return 0
