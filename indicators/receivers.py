@@ -156,7 +156,7 @@ def _periods_counting_changed(
 ) -> list[Period]:
     """The first period of each year in which the unit counts differently: every period when ``is_active``
     changed, else those ending on or after the earlier closing date and before the later one (none: no end)."""
-    periods = Period.objects.order_by("year", "quarter")
+    periods: list[Period] = list(Period.objects.order_by("year", "quarter"))
     if before[1] == after[1]:
         dates = [day for day in (before[0], after[0]) if day is not None]
         first = min(dates)
