@@ -22,7 +22,6 @@ from indicators import engine
 from indicators.models import Aggregation
 from reports import equity
 from schools.models import Level, OrgUnit, Ownership, SchoolType, Stage
-from submissions.forms import FigureForm
 from submissions.models import Figure
 from tests.conftest import make_unit
 from tests.indicators.engine_data import indicator, period, report, stock, value
@@ -171,18 +170,23 @@ def test_a_cv_indicator_may_not_mix_stages(county):
     }
 
 
-def test_a_stage_figure_must_name_school_types_of_its_stage_in_the_form(tree, users):
+def test_a_stage_figure_in_the_browser(client, tree, users):
+    client.force_login(users.bea)
     data = {
         "code": "pri_rooms", "name": "小学部教室数", "value_type": "integer", "time_aggregation": "stock",
-        "unit_aggregation": "sum", "min_value": 0, "reported_by_within": "", "order": 0, "stage": "primary",
-        "reported_by_school_types": ["junior"], "is_active": True, "required": True,
+        "unit_aggregation": "sum", "min_value": "0", "order": "0", "is_active": "on", "required": "on",
+        "stage": "primary", "reported_by_school_types": ["junior"],
     }  # fmt: skip
-    form = FigureForm(data)
-    assert not form.is_valid()
-    assert "stage" in form.errors
-    form = FigureForm({**data, "reported_by_school_types": ["primary", "nine_year"]})
-    assert form.is_valid(), form.errors
-    assert form.save().stage == "primary"
+    make_unit("JX", "东区第三初级中学", parent=tree.d1, school_type=SchoolType.JUNIOR, **SCHOOL)
+    refused = client.post(reverse("submissions:figure_create"), data)
+    assert refused.status_code == 200
+    assert "分学段的填报项须选择该学段的学校类型" in refused.content.decode()
+    assert not Figure.objects.filter(code="pri_rooms").exists()
+    created = client.post(reverse("submissions:figure_create"), data | {"reported_by_school_types": ["primary"]})
+    assert created.status_code == 302, created.content.decode()
+    assert Figure.objects.get(code="pri_rooms").stage == "primary"
+    page = client.get(reverse("submissions:figure_update", args=["pri_rooms"])).content.decode()
+    assert '<option value="primary" selected>' in page
 
 
 def test_a_stage_figure_through_the_api(tree, users):
