@@ -32,13 +32,18 @@ PRIMARY_PARTS = {"S1": (1000, 100), "S2": (3000, 200), "N1": (1100, 100)}
 JUNIOR_PARTS = {"J1": (2000, 100), "J2": (1000, 400), "N1": (900, 50)}
 
 
-def expected_cv(parts: dict[str, tuple[int, int]]) -> Decimal:
-    """The national formula, weights Pᵢ = pupils, Xᵢ = area ÷ pupils, in exact fractions then one square root."""
+def _weighted_mean(parts: dict[str, tuple[int, int]]) -> tuple[dict[str, Fraction], dict[str, Fraction], Fraction]:
+    """Pᵢ = pupils, Xᵢ = area ÷ pupils and X̄ = Σ PᵢXᵢ / Σ Pᵢ, as exact fractions."""
     weights = {code: Fraction(pupils) for code, (_area, pupils) in parts.items()}
     xs = {code: Fraction(area, pupils) for code, (area, pupils) in parts.items()}
-    total = sum(weights.values())
-    mean = sum(weights[c] * xs[c] for c in parts) / total
-    variance = sum(weights[c] * (xs[c] - mean) ** 2 for c in parts) / total
+    total = sum(weights.values(), Fraction(0))
+    return weights, xs, sum((weights[c] * xs[c] for c in parts), Fraction(0)) / total
+
+
+def expected_cv(parts: dict[str, tuple[int, int]]) -> Decimal:
+    """The national formula in exact fractions, then one square root: S = √(Σ Pᵢ(Xᵢ − X̄)² / Σ Pᵢ), CV = S / X̄."""
+    weights, xs, mean = _weighted_mean(parts)
+    variance = sum((weights[c] * (xs[c] - mean) ** 2 for c in parts), Fraction(0)) / sum(weights.values(), Fraction(0))
     with localcontext() as ctx:
         ctx.prec = 40
         s = (Decimal(variance.numerator) / Decimal(variance.denominator)).sqrt()
@@ -46,9 +51,7 @@ def expected_cv(parts: dict[str, tuple[int, int]]) -> Decimal:
 
 
 def furthest_codes(parts: dict[str, tuple[int, int]]) -> list[str]:
-    weights = {code: Fraction(pupils) for code, (_area, pupils) in parts.items()}
-    xs = {code: Fraction(area, pupils) for code, (area, pupils) in parts.items()}
-    mean = sum(weights[c] * xs[c] for c in parts) / sum(weights.values())
+    _weights, xs, mean = _weighted_mean(parts)
     return sorted(parts, key=lambda c: (-abs(xs[c] - mean), c))
 
 
