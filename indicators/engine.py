@@ -185,6 +185,12 @@ def validate_definition(indicator: Indicator, known_codes: set[str] | None = Non
             expressions.parse(text, known, condition=is_condition)
         except ExpressionError as error:
             errors[field_name] = [str(error)]
+    if mode in DISPERSION_AGGREGATIONS and not errors:
+        stages = set(figure_stages([compile_indicator(indicator, known)]).values())
+        if len(stages) > 1:
+            errors["numerator"] = [
+                _("平均值、标准差和差异系数指标的填报项须属于同一学段（都是小学部、都是初中部或都不分学段）")
+            ]
     if indicator.factor is not None and indicator.factor <= 0:
         errors["factor"] = [_("系数必须大于 0")]
     for field_name, choices in UNIT_FILTER_CHOICES.items():
@@ -192,6 +198,30 @@ def validate_definition(indicator: Indicator, known_codes: set[str] | None = Non
         if unknown:
             errors[field_name] = [_("未知的代码：{codes}").format(codes="、".join(unknown))]
     return errors
+
+
+def figure_stages(compiled: Sequence[CompiledIndicator]) -> dict[str, str]:
+    """The stage (``Figure.stage``, "" for none) of every figure the indicators read, by code (one query)."""
+    codes = {code for item in compiled for code, _offset in item.refs}
+    return dict(Figure.objects.filter(code__in=codes).values_list("code", "stage")) if codes else {}
+
+
+def indicator_stages(indicators: Sequence[Indicator]) -> dict[int, str]:
+    """Each indicator's stage: the stage its figures share ("" when none or mixed; ``validate_definition``
+    refuses a mean / stddev / cv indicator that mixes them). A 小学部 indicator's 九年一贯制 schools are their
+    primary parts: their rows were computed from their 小学部 figures."""
+    compiled = []
+    for indicator in indicators:
+        try:
+            compiled.append(compile_indicator(indicator))
+        except ExpressionError:
+            continue
+    stages = figure_stages(compiled)
+    result = {}
+    for item in compiled:
+        found = {stages.get(code, "") for code, _offset in item.refs}
+        result[item.indicator.pk] = found.pop() if len(found) == 1 else ""
+    return result
 
 
 def load_indicators(indicator_ids: Iterable[int] | None = None) -> list[CompiledIndicator]:
@@ -276,11 +306,6 @@ def _designation_level_sql(indicator: Indicator) -> str:
 def _filter_sql(indicator: Indicator) -> str:
     """The indicator's unit filter over ``base`` columns (``base`` holds open units only): ``UnitFilter``."""
     return UnitFilter.of(indicator).sql("base", open_check=False)
-
-
-def unit_contributes(indicator: Indicator, unit: OrgUnit, as_of: datetime.date | None = None) -> bool:
-    """Does ``unit``'s own data feed ``indicator`` (open, and passing its filter): ``UnitFilter.matches``."""
-    return UnitFilter.of(indicator).matches(unit, as_of)
 
 
 class _Plan:
@@ -916,12 +941,14 @@ def recompute_for(org_unit_id: int, period_id: int, *, designations: bool = Fals
     unit = OrgUnit.objects.get(pk=org_unit_id)
     period = Period.objects.get(pk=period_id)
     # Only indicators this unit's data feeds: a kindergarten's approval cannot move a primary-school
-    # rate, approvals never change designation counts and designations never change figures.
+    # rate, approvals never change designation counts and designations never change figures. The filter
+    # alone (``covers``), not whether the unit is open: that is per period and the statements' job — a unit
+    # just closed or deactivated is recomputed to remove its rows from its ancestors' sums.
     indicators = [
         c
         for c in load_indicators()
         if (c.indicator.aggregation == Aggregation.COUNT_DESIGNATIONS) == designations
-        and unit_contributes(c.indicator, unit)
+        and UnitFilter.of(c.indicator).covers(unit)
     ]
     if not indicators:
         return 0

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from portal.i18n import localized
-from schools.models import Level, OrgUnit, SchoolType, choice_labels
+from schools.models import STAGE_SCHOOL_TYPES, Level, OrgUnit, SchoolType, choice_labels
 from schools.models import Ownership as OwnershipChoice
 from submissions.models import Figure, Period
 
@@ -145,6 +145,25 @@ def scope_errors(reported_by: ReportedBy, *, require_units: bool = True) -> list
     if require_units and not problems and reported_by.units() == 0:
         problems.append(_("按这些条件没有任何单位填报此项，请调整填报条件"))
     return problems
+
+
+def stage_errors(stage: str, reported_by: ReportedBy) -> list[str]:
+    """What is wrong with a stage figure's reporters (translated): a 小学部 figure is reported by schools only,
+    and only by school types that have a primary part (``schools.models.STAGE_SCHOOL_TYPES``), named explicitly."""
+    if not stage:
+        return []
+    allowed = STAGE_SCHOOL_TYPES.get(stage)
+    if allowed is None:
+        return [_("无效的选项：{values}").format(values=stage)]
+    if (reported_by.levels and reported_by.levels != [Level.SCHOOL]) or reported_by.top_areas:
+        return [_("分学段的填报项只能由学校填报")]
+    if not reported_by.school_types or set(reported_by.school_types) - set(allowed):
+        return [
+            _("分学段的填报项须选择该学段的学校类型：{types}").format(
+                types=pgettext("list separator", "、").join(choice_labels(SchoolType, allowed))
+            )
+        ]
+    return []
 
 
 def in_period(figure: Figure, period: Period | None) -> bool:
