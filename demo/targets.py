@@ -296,7 +296,11 @@ def load_current_year(stdout: TextIO | OutputWrapper | None = None) -> Plan | No
         plan = plan_copy.copy_plan(user, source, code, year, source.title.replace(str(source.year), str(year), 1))
         plan.status = PlanStatus.PUBLISHED
         plan.save(update_fields=["status", "updated_at"])
-    rows = recompute_progress(target_ids=list(plan.targets.values_list("pk", flat=True)))
+    recompute_progress(target_ids=list(plan.targets.values_list("pk", flat=True)))
     if stdout:
-        stdout.write(f"plans: {plan.title} ({plan.code}) copied from {source.code}, {rows} progress rows\n")
+        baselines = plan.targets.filter(baseline_value__isnull=False).count()
+        stdout.write(
+            f"plans: {plan.title} ({plan.code}) copied from {source.code}: {plan.targets.count()} targets, "
+            f"{baselines} with last year's actual as baseline\n"
+        )
     return plan
