@@ -66,15 +66,17 @@ def test_the_demo_holds_one_of_each(demo: None, client) -> None:  # noqa: ANN001
     assert IndicatorValue.objects.filter(indicator__code__in=cv_codes, value__isnull=False).exists()
 
     # a per-district count target, a monthly frequency target of each 学区, a count target without a quota
-    per_district = Target.objects.get(code="PU1")
+    # (in the seed plan; this year's plan is a copy of it)
+    seed = Target.objects.filter(plan__code="2023-chuyou")
+    per_district = seed.get(code="PU1")
     assert (per_district.kind, per_district.applies_to_each_unit, per_district.each_unit_level) == (
         "count_units",
         True,
         Level.DISTRICT,
     )
-    monthly = Target.objects.get(code="PU2")
+    monthly = seed.get(code="PU2")
     assert (monthly.kind, monthly.each_unit_level, monthly.rhythm) == ("frequency", Level.TOWNSHIP, "month")
-    no_quota = Target.objects.get(code="PU3")
+    no_quota = seed.get(code="PU3")
     assert no_quota.kind == "count_units"
     assert no_quota.target_value is None
     assert set(no_quota.progress.filter(org_unit=no_quota.scope).values_list("status", flat=True)) == {"tracked"}
