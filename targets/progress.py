@@ -1407,6 +1407,7 @@ def _update_for_unit(
         if since is not None and row[6] >= since and any(key[0] == t.pk for t in per_unit)
     }
     stored = {key: (row[4], from_json(row[5])) for key, row in existing.items() if key[0] in {t.pk for t in per_unit}}
+    paths = _ListedPaths(detail for _status, detail in stored.values())
     school: _SchoolChange | None = None
     if per_unit:
         changed = OrgUnit.objects.filter(pk=changed_unit_id, level=Level.SCHOOL).values_list(*UNIT_INFO_FIELDS).first()
@@ -1443,7 +1444,7 @@ def _update_for_unit(
                     unit,
                     is_scope,
                     data,
-                    frequency=lambda: _frequency_after(target, period, old, school, data),
+                    frequency=lambda: _frequency_after(target, period, old, school, data, paths),
                 )
             return _compute(
                 target,
@@ -1451,7 +1452,7 @@ def _update_for_unit(
                 unit,
                 is_scope,
                 data,
-                facts=lambda bound: _updated_facts(target, period, old, school, bound),
+                facts=lambda bound: _updated_facts(target, period, old, school, bound, paths),
             )
         except _NeedsFullRead:
             redo.add(target.pk)
@@ -1471,6 +1472,7 @@ def _updated_facts(
     old: tuple[str, ProgressDetail] | None,
     school: _SchoolChange | None,
     bound: Decimal | None,
+    paths: _ListedPaths,
 ) -> tuple[list[UnitRef], int, int]:
     """A threshold's or limit's per-school facts (failing list, failing count, checked count) after the one
     school's change, from the stored row; raises _NeedsFullRead when the stored row cannot tell."""
@@ -1488,8 +1490,27 @@ def _updated_facts(
     is_failing = after is not None and not satisfies(target, after, limit_bound)
     checked += (after is not None) - (before is not None)
     failed += is_failing - was_failing
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after)
+    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths)
     return failing, failed, checked
+
+
+class _ListedPaths:
+    """The paths of the schools named in an approval run's stored failing lists, read in one query when first
+    needed (a failing school not listed yet: where does it go?) instead of one query per row."""
+
+    def __init__(self, details: Iterable[ProgressDetail]) -> None:
+        self._codes = {ref["code"] for detail in details for ref in detail.failing_units or []}
+        self._asked: set[str] = set()
+        self._paths: dict[str, str] = {}
+
+    def position(self, failing: list[UnitRef], unit: UnitInfo) -> int:
+        """How many of the listed schools come before ``unit`` in path order (a code no longer found: none)."""
+        listed = [ref["code"] for ref in failing]
+        if any(code not in self._asked for code in listed):
+            wanted = (self._codes | set(listed)) - self._asked
+            self._paths.update(OrgUnit.objects.filter(code__in=sorted(wanted)).values_list("code", "path"))
+            self._asked |= wanted
+        return sum(1 for code in listed if code in self._paths and self._paths[code] < unit.path)
 
 
 def _update_failing_list(
@@ -1498,6 +1519,7 @@ def _update_failing_list(
     unit: UnitInfo,
     is_failing: bool,
     value: Decimal | None,
+    paths: _ListedPaths,
 ) -> None:
     """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place)."""
     codes = [ref["code"] for ref in failing]
@@ -1509,10 +1531,8 @@ def _update_failing_list(
             raise _NeedsFullRead  # the first failing school beyond the list would move up: read them
         del failing[codes.index(unit.code)]
     elif is_failing:
-        # Its place in path order: how many listed schools come before it (one query on at most FAILING_LIMIT).
-        listed = [ref["code"] for ref in failing]
-        position = OrgUnit.objects.filter(code__in=listed, path__lt=unit.path).count() if listed else 0
-        failing.insert(position, _unit_ref(unit, value=value))
+        # Its place in path order: how many listed schools come before it.
+        failing.insert(paths.position(failing, unit), _unit_ref(unit, value=value))
         del failing[FAILING_LIMIT:]
 
 
@@ -1522,6 +1542,7 @@ def _frequency_after(
     old: tuple[str, ProgressDetail] | None,
     school: _SchoolChange | None,
     data: Inputs,
+    paths: _ListedPaths,
 ) -> Result:
     """A frequency row after the one school's change, from the stored row (see ``_frequency``); raises
     _NeedsFullRead when the stored row cannot tell (no value before, a value removed, who is below minimum)."""
@@ -1556,7 +1577,7 @@ def _frequency_after(
     was_failing = (before or Decimal(0)) < pace
     is_failing = (after or Decimal(0)) < pace
     failed += is_failing - was_failing
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after)
+    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths)
     if failed > 0 or (after or Decimal(0)) < minimum:
         below = True
     elif not below_before:
