@@ -7,6 +7,7 @@ nightly full run (``recompute_progress()``) must then find nothing to change.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -274,3 +275,29 @@ def test_a_central_school_falling_behind_the_pace_updates_the_frequency_rows(
     # Q3 (mid H2): the second half counts from Q2's total: C6 2 − 1 = 1 on pace, S1 3 − 2 = 1 → on track; Q4 met.
     assert state(3) == ("on_track", D(100), 0, [])
     assert state(4) == ("met", D(100), 0, [])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_random_sequence_of_approvals_and_returns_equals_the_full_recompute(
+    world: World, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Property: whatever approvals (new figures, values removed — a return reopened and approved again) come
+    in whatever order, every Progress row the approvals leave is the row the full recompute writes."""
+    monkeypatch.setattr(progress, "FAILING_LIMIT", 2)  # truncated lists and their fallback too
+    recompute_progress()
+    rng = random.Random(seed)
+    codes = sorted(world.schools)
+    for step in range(15):
+        code, quarter = rng.choice(codes), rng.choice(world.quarters)
+        figures: dict[str, Any]
+        if rng.random() < 0.15:
+            figures = {"pri_new_entrants": None, "pri_new_entrants_ontime": None}  # returned: nothing approved
+        else:
+            central = world.schools[code].is_central
+            figures = _school_figures(
+                rng.randint(5, 10), size=rng.choice([None, 40, 56, 60]), research=rng.randint(0, 3) if central else None
+            )
+        approve(world.schools[code], quarter, django_capture_on_commit_callbacks, **figures)
+        incremental = rows()
+        assert recompute_progress() == 0, (seed, step, code, quarter.code, figures)
+        assert rows() == incremental, (seed, step, code, quarter.code, figures)
