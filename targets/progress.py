@@ -1452,7 +1452,7 @@ def _update_for_unit(
                 unit,
                 is_scope,
                 data,
-                facts=lambda bound: _updated_facts(target, period, old, school, bound, paths),
+                facts=lambda bound: _updated_facts(target, period, unit, old, school, bound, paths),
             )
         except _NeedsFullRead:
             redo.add(target.pk)
@@ -1469,6 +1469,7 @@ def _update_for_unit(
 def _updated_facts(
     target: Target,
     period: Period,
+    row_unit: UnitInfo,
     old: tuple[str, ProgressDetail] | None,
     school: _SchoolChange | None,
     bound: Decimal | None,
@@ -1490,8 +1491,40 @@ def _updated_facts(
     is_failing = after is not None and not satisfies(target, after, limit_bound)
     checked += (after is not None) - (before is not None)
     failed += is_failing - was_failing
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths)
+
+    def next_failing(after_path: str) -> UnitRef | None:
+        return _next_failing(target, period, row_unit.path, after_path, limit_bound)
+
+    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths, next_failing)
     return failing, failed, checked
+
+
+NEXT_FAILING_BATCH = 200
+
+
+def _next_failing(
+    target: Target, period: Period, row_path: str, after_path: str, bound: Decimal | None
+) -> UnitRef | None:
+    """The first unit at the target's per-unit level under ``row_path`` and after ``after_path`` (path order) whose
+    value fails the bound — the school that moves up into a full failing list when a listed one recovers. The same
+    units as ``_failing_units`` reads (a value, the level, the subtree), read in path order a batch at a time from
+    the listed end on: no school before the list's end is read."""
+    rows = IndicatorValue.objects.filter(
+        indicator_id=target.indicator_id,
+        period_id=period.pk,
+        value__isnull=False,
+        org_unit__level=unit_level(target),
+        org_unit__path__startswith=row_path,
+    ).order_by("org_unit__path")
+    fields = [f"org_unit__{name}" for name in UNIT_INFO_FIELDS]
+    while True:
+        batch = list(rows.filter(org_unit__path__gt=after_path).values_list(*fields, "value")[:NEXT_FAILING_BATCH])
+        for *info, value in batch:
+            if not satisfies(target, value, bound):
+                return _unit_ref(UnitInfo(*info), value=value)
+        if len(batch) < NEXT_FAILING_BATCH:
+            return None
+        after_path = batch[-1][3]  # the path
 
 
 class _ListedPaths:
@@ -1503,14 +1536,22 @@ class _ListedPaths:
         self._asked: set[str] = set()
         self._paths: dict[str, str] = {}
 
-    def position(self, failing: list[UnitRef], unit: UnitInfo) -> int:
-        """How many of the listed schools come before ``unit`` in path order (a code no longer found: none)."""
-        listed = [ref["code"] for ref in failing]
+    def _load(self, listed: list[str]) -> None:
         if any(code not in self._asked for code in listed):
             wanted = (self._codes | set(listed)) - self._asked
             self._paths.update(OrgUnit.objects.filter(code__in=sorted(wanted)).values_list("code", "path"))
             self._asked |= wanted
+
+    def position(self, failing: list[UnitRef], unit: UnitInfo) -> int:
+        """How many of the listed schools come before ``unit`` in path order (a code no longer found: none)."""
+        listed = [ref["code"] for ref in failing]
+        self._load(listed)
         return sum(1 for code in listed if code in self._paths and self._paths[code] < unit.path)
+
+    def path(self, code: str) -> str | None:
+        """A listed school's path (None: no longer found)."""
+        self._load([code])
+        return self._paths.get(code)
 
 
 def _update_failing_list(
@@ -1520,15 +1561,27 @@ def _update_failing_list(
     is_failing: bool,
     value: Decimal | None,
     paths: _ListedPaths,
+    next_failing: Callable[[str], UnitRef | None] | None = None,
 ) -> None:
-    """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place)."""
+    """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place).
+
+    A listed school that recovers while more fail than are listed lets the first failing school beyond the list
+    move up: ``next_failing`` (from the last listed school's path) finds it; without it, the row is read in full."""
     codes = [ref["code"] for ref in failing]
     if unit.code in codes:
         if is_failing:
             failing[codes.index(unit.code)] = _unit_ref(unit, value=value)  # same place, new value
             return
         if failed_before > len(failing):
-            raise _NeedsFullRead  # the first failing school beyond the list would move up: read them
+            last_path = paths.path(codes[-1])
+            if next_failing is None or last_path is None:
+                raise _NeedsFullRead  # the first failing school beyond the list would move up: read them
+            moving_up = next_failing(last_path)
+            if moving_up is None:
+                raise _NeedsFullRead  # the count says one exists: the stored row is not to be trusted
+            del failing[codes.index(unit.code)]
+            failing.append(moving_up)
+            return
         del failing[codes.index(unit.code)]
     elif is_failing:
         # Its place in path order: how many listed schools come before it.

@@ -301,3 +301,26 @@ def test_a_random_sequence_of_approvals_and_returns_equals_the_full_recompute(
         incremental = rows()
         assert recompute_progress() == 0, (seed, step, code, quarter.code, figures)
         assert rows() == incremental, (seed, step, code, quarter.code, figures)
+
+
+def test_a_listed_school_recovering_lets_the_next_failing_one_move_up_without_a_full_read(
+    world: World, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress, "FAILING_LIMIT", 2)
+    q1, s = world.quarters[0], world.schools
+    approve(s["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+    approve(s["S4"], q1, django_capture_on_commit_callbacks, **_school_figures(6))
+    each = world.targets["each"]
+
+    def city_row() -> tuple[list[str], int]:
+        detail = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city).detail
+        return [unit["code"] for unit in detail["failing_units"]], detail["failing_count"]
+
+    assert city_row() == (["S2", "S3"], 3)  # S4 fails too, beyond the list of 2
+    full_read = mock.patch.object(progress, "recompute_progress", side_effect=AssertionError("read every school"))
+    with full_read:
+        approve(s["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(10))  # S2 recovers
+    assert city_row() == (["S3", "S4"], 2)  # S4 moved up, found from the list's end on
+    incremental = rows()
+    assert recompute_progress() == 0
+    assert rows() == incremental
