@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from indicators import engine
 from indicators.models import NightlyRun, PendingRecompute, RecomputeJob, RecomputeJobStatus, RecomputeKind
-from schools.models import OrgUnit
+from schools.models import Level, OrgUnit
 from submissions.models import Period
 
 logger = logging.getLogger(__name__)
@@ -74,12 +74,26 @@ def sweep(now: datetime.datetime | None = None) -> int:
 
 
 def fan_out_unit_ids() -> list[int]:
-    """The units a full recompute is split into: the roots' children (the districts, and any school
-    directly under the bureau), or a root itself when it has none."""
+    """The units a full recompute is split into, following the tree's real shape.
+
+    From each root, a unit is split into its children while it is a bureau (a province's or a city's bureau is
+    above county level: its children are the next bureaus or the districts) or has exactly one child (a chain
+    that does not divide the work); the units where real work splits — the districts (counties), and any
+    school directly under a bureau — are the ones returned, in tree order. A root without children is
+    returned itself. One small query per unit split (bureaus and single-child chains: a handful).
+
+    The engine's locks still order writers by top-level subtree (``indicators.engine._subtree_keys``): the
+    counties of one city run one after another, different cities in parallel.
+    """
     ids: list[int] = []
-    for root in OrgUnit.objects.filter(parent__isnull=True).order_by("pk"):
-        children = list(OrgUnit.objects.filter(parent=root).order_by("pk").values_list("pk", flat=True))
-        ids.extend(children or [root.pk])
+    stack = list(reversed(OrgUnit.objects.filter(parent__isnull=True).order_by("pk").values_list("pk", "level")))
+    while stack:
+        pk, level = stack.pop()
+        children = list(OrgUnit.objects.filter(parent_id=pk).order_by("pk").values_list("pk", "level"))
+        if children and (level == Level.BUREAU or len(children) == 1):
+            stack.extend(reversed(children))
+        else:
+            ids.append(pk)
     return ids
 
 
