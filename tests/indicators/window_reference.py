@@ -8,6 +8,7 @@ import datetime
 from collections.abc import Sequence
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from indicators import engine
@@ -89,6 +90,11 @@ GROUP BY own.indicator_id, mem.unit_id, i.aggregation
 """  # nosec B608
     with transaction.atomic(), connection.cursor() as cursor:
         engine._tune_session()  # the bureau's window reads a year of every school's values: sort in memory
+        if connection.vendor == "postgresql" and _member_count(units) > WINDOW_HASH_JOIN_MEMBERS:
+            # The planner cannot estimate the members CTE and loops over every submission of a large
+            # subtree through an index (seconds for the bureau); hash joins read the values once. For a
+            # small subtree the index loops are right (hash joins would scan every value).
+            cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql)
         found = {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
     now = timezone.now()
@@ -112,3 +118,18 @@ GROUP BY own.indicator_id, mem.unit_id, i.aggregation
                 )
             )
     return result
+
+
+WINDOW_HASH_JOIN_MEMBERS = 2000
+
+
+def _member_count(units: Sequence[OrgUnit]) -> int:
+    """Units in the union of the units' subtrees (one query over the outermost units' paths)."""
+    outermost: list[str] = []
+    for path in sorted({u.path for u in units}):  # sorted: a subtree's paths follow its root's
+        if not outermost or not path.startswith(outermost[-1]):
+            outermost.append(path)
+    condition = Q(pk__in=[])
+    for path in outermost:
+        condition |= Q(path__startswith=path)
+    return OrgUnit.objects.filter(condition).count()
