@@ -1154,13 +1154,22 @@ def _computed_window_values(
         return {}
     in_scope = " OR ".join(f"m.path LIKE '{path}%'" for path in outermost)
     unit_ids = ", ".join(str(int(u.pk)) for u in units)
-    wins = " UNION ALL ".join(
-        f"SELECT {k} AS k, {window.first_idx - k} AS lo, {window.last_idx - k} AS hi" for k in plan.offsets
-    )
-    quarter_idx = "(p.year * 4 + p.quarter - 1)"
+    # The quarters each offset reads, as period ids (an equality the planner can count, not a range over a
+    # computed quarter index): (k, period id, quarter index) rows.
+    periods = {p.index: p.pk for p in Period.objects.all()}
+    win_rows = [
+        f"SELECT {k} AS k, {periods[idx]} AS period_id, {idx} AS idx"
+        for k in plan.offsets
+        for idx in range(window.first_idx - k, window.last_idx - k + 1)
+        if idx in periods
+    ]
+    if not win_rows:
+        win_rows = ["SELECT 0 AS k, 0 AS period_id, 0 AS idx WHERE 1 = 0"]
+    wins = " UNION ALL ".join(win_rows)
+    quarter_idx = "w.idx"
     joins = (
         "FROM submissions_value v JOIN submissions_submission s ON s.id = v.submission_id "
-        f"JOIN submissions_period p ON p.id = s.period_id JOIN win w ON {quarter_idx} BETWEEN w.lo AND w.hi "
+        "JOIN win w ON w.period_id = s.period_id "
     )
     where = f"s.status IN ({plan.statuses}) AND s.org_unit_id IN (SELECT member_id FROM mem)"  # nosec B608
     eff_parts = []
