@@ -1109,23 +1109,30 @@ def _stored_window_rows(
     start the year), keyed (indicator id, unit id): one query."""
     if window.first_quarter != 1:
         return {}
-    rows = IndicatorValue.objects.filter(
-        indicator_id__in=[c.indicator.pk for c in compiled],
-        org_unit_id__in=[u.pk for u in units],
-        period__year=window.year,
-        period__quarter=window.last_quarter,
-    ).values_list(
-        "indicator_id",
-        "org_unit_id",
-        "numerator",
-        "denominator",
-        "unit_count",
-        "moment2",
-        "left_out_count",
-        "value",
-        "computed_at",
-    )
-    return {(row[0], row[1]): row[2:] for row in rows}
+    found: dict[tuple[int, int], tuple[object, ...]] = {}
+    unit_ids = [u.pk for u in units]
+    for start in range(0, len(unit_ids), STORED_WINDOW_CHUNK):  # an API list of every unit: bounded IN lists
+        rows = IndicatorValue.objects.filter(
+            indicator_id__in=[c.indicator.pk for c in compiled],
+            org_unit_id__in=unit_ids[start : start + STORED_WINDOW_CHUNK],
+            period__year=window.year,
+            period__quarter=window.last_quarter,
+        ).values_list(
+            "indicator_id",
+            "org_unit_id",
+            "numerator",
+            "denominator",
+            "unit_count",
+            "moment2",
+            "left_out_count",
+            "value",
+            "computed_at",
+        )
+        found.update({(row[0], row[1]): row[2:] for row in rows})
+    return found
+
+
+STORED_WINDOW_CHUNK = 5000
 
 
 _PATH_TEXT = re.compile(r"^[0-9.]+$")
