@@ -190,8 +190,9 @@ class IndicatorValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
     def window_list(self, request: Request, window: engine.Window) -> Response:
-        """``period=2023`` / ``2023H1`` / ``2023H2``: values over the year or half, computed on request
-        for the indicators whose period_mode allows it (one asked for by code that does not: 400)."""
+        """``period=2023`` / ``2023H1`` / ``2023H2``: values over the year or half (``engine.window_values``: the
+        stored Q4 / Q2 rows where they are the window's value, else computed) for the indicators whose
+        period_mode allows it (one asked for by code that does not: 400)."""
         params = request.query_params
         indicators = Indicator.objects.filter(is_active=True).order_by("code")
         if params.get("indicator"):
