@@ -35,12 +35,15 @@ class ExportJobSerializer(serializers.ModelSerializer):
     period = serializers.SlugRelatedField(slug_field="code", read_only=True)
     progress = serializers.IntegerField(source="percent_done", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    step_display = serializers.CharField(source="get_step_display", read_only=True)
     download_url = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ExportJob
         fields = [
             "job",
+            "kind",
             "plan",
             "scope",
             "period",
@@ -49,8 +52,12 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "progress",
             "rows_done",
             "rows_total",
+            "step",
+            "step_display",
             "error",
+            "note",
             "download_url",
+            "pdf_url",
             "created_at",
             "finished_at",
         ]
@@ -61,6 +68,53 @@ class ExportJobSerializer(serializers.ModelSerializer):
         url = reverse("reports:export_download", kwargs={"pk": job.pk})
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
+
+    def get_pdf_url(self, job: ExportJob) -> str | None:
+        """A bulletin's PDF, when LibreOffice made one (else ``note`` says why)."""
+        if job.status != ExportStatus.DONE or not job.pdf_file:
+            return None
+        url = reverse("reports:export_download", kwargs={"pk": job.pk}) + "?file=pdf"
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+def _scope_and_period(request: Request, plan: Plan) -> tuple[OrgUnit, Period | None]:
+    """``?scope=`` (404 outside the caller's scope; default the root of it) and ``?period=`` (default: the latest
+    opened quarter of the plan's year)."""
+    unit_code = request.query_params.get("scope", "").strip()
+    if unit_code:
+        unit = scope.get_in_scope(request.user, OrgUnit.objects.all(), code=unit_code)
+    else:
+        found = scope.top_units(request.user).first()
+        if found is None:
+            raise PermissionDenied
+        unit = found
+    periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
+    wanted = request.query_params.get("period", "").strip()
+    period = next((p for p in periods if p.code == wanted), None) or current_of(periods, timezone.localdate())
+    return unit, period
+
+
+class PlanBulletinView(APIView):
+    """``POST /api/v1/plans/{code}/bulletin/?scope=CODE[&period=2023Q4]``: ask for the quarterly bulletin
+    (进展通报, .docx and PDF); always 202 with the export job to poll. 404 when the scope unit is outside the
+    caller's scope, 403 when they may see but not export."""
+
+    @extend_schema(
+        request=None,
+        parameters=[
+            OpenApiParameter("scope", str, description="org unit code (default: the root of the caller's scope)"),
+            OpenApiParameter("period", str, description="quarter, e.g. 2023Q4 (default: latest opened quarter)"),
+        ],
+        responses={202: OpenApiResponse(ExportJobSerializer, description="the job to poll at /api/v1/exports/{job}/")},
+    )
+    def post(self, request: Request, code: str) -> Response:
+        plan = get_object_or_404(Plan, code=code)
+        unit, period = _scope_and_period(request, plan)
+        job = dispatch.request_bulletin(request.user, plan, unit, period)
+        data = ExportJobSerializer(job, context={"request": request}).data
+        data["url"] = request.build_absolute_uri(reverse("api_export_job", kwargs={"pk": job.pk}))
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class PlanExportView(APIView):
@@ -93,16 +147,7 @@ class PlanExportView(APIView):
     )
     def get(self, request: Request, code: str) -> Any:
         plan = get_object_or_404(Plan, code=code)
-        unit_code = request.query_params.get("scope", "").strip()
-        if unit_code:
-            unit = scope.get_in_scope(request.user, OrgUnit.objects.all(), code=unit_code)
-        else:
-            unit = scope.top_units(request.user).first()
-            if unit is None:
-                raise PermissionDenied
-        periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
-        wanted = request.query_params.get("period", "").strip()
-        period = next((p for p in periods if p.code == wanted), None) or current_of(periods, timezone.localdate())
+        unit, period = _scope_and_period(request, plan)
         result = dispatch.request_export(request.user, plan, unit, period)
         if result.job is not None:
             data = ExportJobSerializer(result.job, context={"request": request}).data
