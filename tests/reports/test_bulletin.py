@@ -26,7 +26,7 @@ from reports.models import ExportJob, ExportKind, ExportStatus
 from reports.tasks import scheduled_bulletins_task
 from schools.models import Level, OrgUnit
 from targets.models import Comparator, Target, TargetKind, TargetNote
-from tests.reports.conftest import iv, progress
+from tests.reports.conftest import iv
 
 D = Decimal
 NO_SOFFICE = override_settings(LIBREOFFICE_BIN="/nonexistent/soffice")
@@ -67,7 +67,8 @@ def test_content_lists_targets_by_status_with_the_owners_reasons(report, tree):
     assert gathered.off_track[0].reason == "西区实验小学仍有 1 个大班，秋季分班后消除"
     assert gathered.off_track[0].owner == "东区"
     totals = {status: n for status, _label, n in gathered.totals}
-    assert totals["met"] == 1 and totals["off_track"] == 1
+    assert totals["met"] == 1
+    assert totals["off_track"] == 1
     assert [s.title for s in gathered.sections] == ["教育公平", "教育质量"]
 
 
@@ -88,7 +89,8 @@ def test_content_queries_do_not_grow_with_the_units(report, tree, django_assert_
     with django_assert_max_num_queries(len(few.captured_queries)):
         gathered = content.gather(report.plan, tree.city, report.q4)
     rate = next(league for league in gathered.leagues if league.title.startswith("学前一年"))
-    assert len(rate.top) == content.LEAGUE_ROWS and len(rate.bottom) == content.LEAGUE_ROWS
+    assert len(rate.top) == content.LEAGUE_ROWS
+    assert len(rate.bottom) == content.LEAGUE_ROWS
     assert rate.ranked == 32
 
 
@@ -102,11 +104,13 @@ def test_the_docx_has_a_cover_headings_tables_and_charts(report, tree):
     for part in ("一、总体情况", "二、分项进展", "三、已达成目标", "四、有风险目标", "五、滞后目标", "六、排行榜"):
         assert part in headings
     text = _all_text(document)
-    assert "2023年初等与学前教育工作要点" in text and "范围：市教育局" in text and "生成日期：" in text
+    assert "2023年初等与学前教育工作要点" in text
+    assert "范围：市教育局" in text
+    assert "生成日期：" in text
     assert "西区实验小学仍有 1 个大班，秋季分班后消除" in text
     # Status table, section table, two lists, a table per league.
     assert len(document.tables) == 4 + len(content.gather(report.plan, tree.city, report.q4).leagues)
-    pictures = [shape for shape in document.inline_shapes]
+    pictures = list(document.inline_shapes)
     assert len(pictures) == 1 + 2  # the summary chart and one per league table
     png = document.part.related_parts[
         document.inline_shapes[0]._inline.graphic.graphicData.pic.blipFill.blip.embed
@@ -130,7 +134,8 @@ def test_a_scope_with_no_data_still_gets_a_bulletin_saying_so(report, tree):
         order=1,
     )
     gathered = content.gather(empty, tree.t1, report.periods[0])
-    assert not gathered.has_data and gathered.leagues == []
+    assert not gathered.has_data
+    assert gathered.leagues == []
     document = _docx(gathered)
     text = _all_text(document)
     # The summary, the three lists and the league tables each say it.
@@ -147,7 +152,8 @@ def test_hostile_text_is_written_as_text(report, tree):
     assert '=HYPERLINK("http://evil.example")<w:p><w:r><w:t>x</w:t></w:r></w:p>&amp;{{ secret }}' in text
     assert "@SUM(1+1)</w:t>-2+3" in text
     assert "+cmd|' /C calc'!A0" in text
-    assert "\x01" not in text and "\x00" not in text
+    assert "\x01" not in text
+    assert "\x00" not in text
     # Still one paragraph per list row: the markup did not become document structure.
     off_track = document.tables[3]
     assert off_track.rows[1].cells[1].text.startswith("=HYPERLINK")
@@ -177,19 +183,29 @@ def test_the_dashboard_asks_for_a_bulletin_and_the_job_delivers_the_docx(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("reports:bulletin"), {"plan": "p2023", "scope": "CITY", "period": "2023Q4"})
     bulletin = ExportJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == bulletin.get_absolute_url()
-    assert (bulletin.kind, bulletin.status, bulletin.requested_by) == (ExportKind.BULLETIN, ExportStatus.DONE, users.ivan)
+    assert response.status_code == 302
+    assert response["Location"] == bulletin.get_absolute_url()
+    assert (bulletin.kind, bulletin.status, bulletin.requested_by) == (
+        ExportKind.BULLETIN,
+        ExportStatus.DONE,
+        users.ivan,
+    )
     assert (bulletin.rows_done, bulletin.rows_total, bulletin.step) == (4, 4, "")
     # LibreOffice missing: the .docx is delivered, the note says why there is no PDF, the page shows it.
     assert not bulletin.pdf_file
-    assert bulletin.note.startswith("PDF 未生成：") and "not installed" in bulletin.note
+    assert bulletin.note.startswith("PDF 未生成：")
+    assert "not installed" in bulletin.note
     job_page = client.get(bulletin.get_absolute_url()).content.decode()
-    assert "PDF 未生成：" in job_page and "下载 Word" in job_page and "下载 PDF" not in job_page
+    assert "PDF 未生成：" in job_page
+    assert "下载 Word" in job_page
+    assert "下载 PDF" not in job_page
     download = client.get(reverse("reports:export_download", kwargs={"pk": bulletin.pk}))
     assert 'filename="p2023-CITY-2023Q4-bulletin.docx"' in download["Content-Disposition"]
     opened = docx.Document(io.BytesIO(b"".join(download.streaming_content)))
     assert opened.paragraphs[4].text == "市教育局"
-    assert client.get(reverse("reports:export_download", kwargs={"pk": bulletin.pk}), {"file": "pdf"}).status_code == 404
+    assert (
+        client.get(reverse("reports:export_download", kwargs={"pk": bulletin.pk}), {"file": "pdf"}).status_code == 404
+    )
     note = Notification.objects.get(user=users.ivan)
     assert note.title == "进展通报已生成：2023年初等与学前教育工作要点 · 市教育局 · 2023Q4"
     assert note.body == bulletin.note
@@ -204,7 +220,8 @@ def test_the_api_asks_for_a_bulletin_and_reports_its_steps(client, report, users
     data = client.get(response.json()["url"]).json()
     assert (data["kind"], data["status"], data["progress"], data["scope"]) == ("bulletin", "done", 100, "D1")
     assert data["download_url"].endswith(f"/exports/{data['job']}/download/")
-    assert data["pdf_url"] is None and data["note"].startswith("PDF 未生成：")
+    assert data["pdf_url"] is None
+    assert data["note"].startswith("PDF 未生成：")
 
 
 def test_a_principal_may_not_ask_for_a_bulletin(client, report, users):
@@ -222,7 +239,8 @@ def test_a_running_job_shows_its_step(client, report, users, tree):
     job._step(running.pk, job.STEPS[1])
     client.force_login(users.ivan)
     page = client.get(running.get_absolute_url()).content.decode()
-    assert "绘制图表" in page and "1 / 4" in page
+    assert "绘制图表" in page
+    assert "1 / 4" in page
     assert client.get(f"/api/v1/exports/{running.pk}/").json()["step_display"] == "绘制图表"
 
 
@@ -235,10 +253,14 @@ def test_a_failure_is_logged_shown_and_announced(
 
     monkeypatch.setattr(content, "gather", broken)
     client.force_login(users.ivan)
-    with caplog.at_level(logging.ERROR, logger="reports.bulletin.job"), django_capture_on_commit_callbacks(execute=True):
+    with (
+        caplog.at_level(logging.ERROR, logger="reports.bulletin.job"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         client.post(reverse("reports:bulletin"), {"plan": "p2023", "scope": "CITY", "period": "2023Q4"})
     failed = ExportJob.objects.get()
-    assert failed.status == ExportStatus.FAILED and "RuntimeError" in failed.error
+    assert failed.status == ExportStatus.FAILED
+    assert "RuntimeError" in failed.error
     assert any("bulletin job" in r.message for r in caplog.records)
     assert failed.error in client.get(failed.get_absolute_url()).content.decode()
     assert Notification.objects.get(user=users.ivan).title.startswith("进展通报生成失败")
@@ -258,7 +280,8 @@ def test_expiry_removes_the_docx_and_the_pdf(report, tree):
     finished.finished_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     finished.save()
     assert exports.expire_old_exports() == 1
-    assert not default_storage.exists(finished.file.name) and not default_storage.exists(finished.pdf_file.name)
+    assert not default_storage.exists(finished.file.name)
+    assert not default_storage.exists(finished.pdf_file.name)
 
 
 # --- The schedule ---
@@ -272,7 +295,8 @@ def test_the_schedule_makes_each_quarters_bulletin_once(report, tree, users, tim
     assert scheduled_bulletins_task.delay().get() == 1
     made = ExportJob.objects.get()
     assert (made.kind, made.scheduled, made.scope, made.period) == ("bulletin", True, tree.city, report.q4)
-    assert made.status == ExportStatus.DONE and made.file
+    assert made.status == ExportStatus.DONE
+    assert made.file
     # Nobody asked: the bureau's administrators and inspectors are told.
     assert set(Notification.objects.values_list("user__username", flat=True)) == {"ivan", "bea"}
     # A second run (the next hour) owes nothing.

@@ -49,7 +49,8 @@ def test_the_bulletin_renders_to_pages_that_are_not_blank(
     assert response.status_code == 202
     job = ExportJob.objects.get()
     assert job.status == ExportStatus.DONE, job.error
-    assert job.note == "" and job.pdf_file, job.note
+    assert job.note == ""
+    assert job.pdf_file
     with default_storage.open(job.pdf_file.name, "rb") as handle:
         pdf = handle.read()
     assert pdf.startswith(b"%PDF")
