@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -22,6 +23,7 @@ from portal import scope
 from portal.xlsx import XLSX_CONTENT_TYPE
 from reports import dispatch, exports
 from reports.models import ExportJob, ExportStatus
+from schools.api import ScopedCodeField
 from schools.models import OrgUnit
 from submissions.models import Period, current_of
 
@@ -95,22 +97,41 @@ def _scope_and_period(request: Request, plan: Plan) -> tuple[OrgUnit, Period | N
     return unit, period
 
 
+class BulletinRequestSerializer(serializers.Serializer):
+    """What a bulletin is asked for: the scope unit (default: the root of the caller's scope) and the quarter
+    (default: the latest opened quarter of the plan's year)."""
+
+    scope = ScopedCodeField(required=False, help_text="org unit code")
+    period = serializers.CharField(required=False, max_length=10, help_text="quarter, e.g. 2023Q4")
+
+
 class PlanBulletinView(APIView):
-    """``POST /api/v1/plans/{code}/bulletin/?scope=CODE[&period=2023Q4]``: ask for the quarterly bulletin
-    (进展通报, .docx and PDF); always 202 with the export job to poll. 404 when the scope unit is outside the
-    caller's scope, 403 when they may see but not export."""
+    """``POST /api/v1/plans/{code}/bulletin/`` with ``{"scope": "D1", "period": "2023Q4"}`` (both optional): ask
+    for the quarterly bulletin (进展通报, .docx and PDF); always 202 with the export job to poll. A scope outside
+    the caller's scope or an unknown quarter is a 400; 403 when the caller may see the scope but not export."""
+
+    serializer_class = BulletinRequestSerializer
 
     @extend_schema(
-        request=None,
-        parameters=[
-            OpenApiParameter("scope", str, description="org unit code (default: the root of the caller's scope)"),
-            OpenApiParameter("period", str, description="quarter, e.g. 2023Q4 (default: latest opened quarter)"),
-        ],
+        request=BulletinRequestSerializer,
         responses={202: OpenApiResponse(ExportJobSerializer, description="the job to poll at /api/v1/exports/{job}/")},
     )
     def post(self, request: Request, code: str) -> Response:
         plan = get_object_or_404(Plan, code=code)
-        unit, period = _scope_and_period(request, plan)
+        serializer = BulletinRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        unit = serializer.validated_data.get("scope") or scope.top_units(request.user).first()
+        if unit is None:
+            raise PermissionDenied
+        periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
+        wanted = serializer.validated_data.get("period", "").strip()
+        period = next((p for p in periods if p.code == wanted), None)
+        if wanted and period is None:
+            raise serializers.ValidationError(
+                {"period": [_("%(year)s 年没有季度 %(code)s。") % {"year": plan.year, "code": wanted}]}
+            )
+        if period is None:
+            period = current_of(periods, timezone.localdate())
         job = dispatch.request_bulletin(request.user, plan, unit, period)
         data = ExportJobSerializer(job, context={"request": request}).data
         data["url"] = request.build_absolute_uri(reverse("api_export_job", kwargs={"pk": job.pk}))

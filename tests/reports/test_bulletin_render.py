@@ -45,7 +45,9 @@ def test_the_bulletin_renders_to_pages_that_are_not_blank(
     _require_programs()
     client.force_login(users.ivan)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/v1/plans/p2023/bulletin/?scope=CITY&period=2023Q4")
+        response = client.post(
+            "/api/v1/plans/p2023/bulletin/", {"scope": "CITY", "period": "2023Q4"}, content_type="application/json"
+        )
     assert response.status_code == 202
     job = ExportJob.objects.get()
     assert job.status == ExportStatus.DONE, job.error
