@@ -66,7 +66,7 @@ def _cjk_font(path: str, size: int) -> ImageFont.FreeTypeFont | None:
             face = ImageFont.truetype(path, size, index=index)
         except OSError:
             break
-        if face.getname()[0].endswith(" SC"):
+        if (face.getname()[0] or "").endswith(" SC"):
             return face
     return first
 

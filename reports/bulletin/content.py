@@ -140,6 +140,9 @@ def _key_rows(dash: Dashboard) -> list[TargetRow]:
 def _league(row: TargetRow, unit: OrgUnit, period: Period | None) -> LeagueTable | None:
     """Top and bottom units under ``unit`` by the row's indicator (one query); None with fewer than two values."""
     target = row.target
+    indicator = target.indicator
+    if indicator is None:
+        return None
     # The drill-down's own rank (targets.queries.rank_expression: ties shared, small denominators unranked).
     queryset = drilldown_queryset(target, unit, period, "children")
     ranked_values = [
@@ -150,16 +153,16 @@ def _league(row: TargetRow, unit: OrgUnit, period: Period | None) -> LeagueTable
     if len(ranked_values) < 2:
         return None
     ranked_values.sort(key=lambda item: (item[0], item[1]))
-    decimals = target.indicator.decimals
-    unit_label = target.indicator.unit
+    decimals = indicator.decimals
+    unit_label = indicator.unit
     ranked = [
         LeagueRow(rank, name, value, format_number(value, decimals, unit_label)) for rank, name, value in ranked_values
     ]
     top = ranked[:LEAGUE_ROWS]
     bottom = ranked[LEAGUE_ROWS:][-LEAGUE_ROWS:]
-    title = clean(f"{target.indicator.name}（{row.target_text}）" if row.target_text else target.indicator.name)
+    title = clean(f"{indicator.name}（{row.target_text}）" if row.target_text else indicator.name)
     # The goal line only where each unit's value can be held against it (a rate, a per-unit rule), not a total.
-    goal = target.target_value if is_percent(target.indicator) or target.applies_to_each_unit else None
+    goal = target.target_value if is_percent(indicator) or target.applies_to_each_unit else None
     return LeagueTable(title, unit_label, goal, top, bottom, len(ranked))
 
 
