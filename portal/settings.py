@@ -390,7 +390,7 @@ _BULLETIN_FONTS = (
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
 )
-BULLETIN_FONT = env_str("BULLETIN_FONT", next((f for f in _BULLETIN_FONTS if Path(f).is_file()), ""))
+BULLETIN_FONT = env_str("BULLETIN_FONT", "") or next((f for f in _BULLETIN_FONTS if Path(f).is_file()), "")
 LIBREOFFICE_BIN = env_str("LIBREOFFICE_BIN", "soffice")
 BULLETIN_PDF_TIMEOUT = env_int("BULLETIN_PDF_TIMEOUT", 120, minimum=1)
 STOCK_CHANGE_WARNING_SHARE = env_int("STOCK_CHANGE_WARNING_PERCENT", 30, minimum=1) / 100

@@ -100,7 +100,7 @@ def _summary(document: Any, content: BulletinContent, chart: charts.Chart | None
         document.add_paragraph(no_data_text())
         return
     total = sum(n for _s, _l, n in content.totals)
-    parts = "，".join(f"{label} {n} 项" for _s, label, n in content.totals if n)
+    parts = "，".join(_("%(label)s %(n)s 项") % {"label": label, "n": n} for _s, label, n in content.totals if n)
     document.add_paragraph(
         _("本季度共跟踪目标 %(total)s 项：%(parts)s。") % {"total": total, "parts": parts or _("无")}
     )
