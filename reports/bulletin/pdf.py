@@ -8,7 +8,7 @@ is a ``PdfError`` whose message says why, for the job's note ("PDF 未生成：�
 from __future__ import annotations
 
 import shutil
-import subprocess  # nosec B404  (a fixed program with our own arguments, no shell)
+import subprocess  # nosec B404 (a fixed program with our own arguments, no shell)
 import tempfile
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def convert(docx: bytes, timeout: int | None = None) -> bytes:
             str(source),
         ]
         try:
-            result = subprocess.run(  # nosec B603  (no shell; the program comes from settings)
+            result = subprocess.run(  # nosec B603 (no shell; the program comes from settings)
                 command,
                 capture_output=True,
                 timeout=timeout or settings.BULLETIN_PDF_TIMEOUT,
