@@ -109,6 +109,7 @@ def path_params(endpoint: Endpoint, world: FuzzWorld) -> dict[str, str] | None:
         "indicator-detail": world.indicator.code,
         # A catalogue entry whose figures the fuzz world may or may not have: installing it succeeds or is refused.
         "indicator-catalogue-install": "pri_retention_rate",
+        "api_plan_bulletin": world.plan.code,
     }
     if name in submissions:
         return {"pk": str(submissions[name].pk)}
