@@ -79,6 +79,7 @@ class FigureForm(LabelSuffixMixin, forms.ModelForm):
                 within=data["reported_by_within"],
                 central_only=bool(data.get("reported_by_central_only")),
                 top_areas=bool(data.get("reported_by_top_areas")),
+                stage=data.get("stage") or "",
             )
             for problem in scope_errors(self.reported_by, require_units=self.require_units):
                 self.add_error(None, problem)

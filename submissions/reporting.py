@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from portal.i18n import localized
-from schools.models import STAGE_SCHOOL_TYPES, Level, OrgUnit, SchoolType, choice_labels
+from schools.models import SINGLE_STAGE_TYPES, STAGE_SCHOOL_TYPES, Level, OrgUnit, SchoolType, Stage, choice_labels
 from schools.models import Ownership as OwnershipChoice
 from submissions.models import Figure, Period
 
@@ -33,6 +33,8 @@ class ReportedBy:
     within: list[OrgUnit] = field(default_factory=list)
     central_only: bool = False
     top_areas: bool = False
+    # A stage figure (小学部在校生数): a school spanning stages reports only that part; said in ``describe``.
+    stage: str = ""
 
     @classmethod
     def of(cls, figure: Figure) -> ReportedBy:
@@ -45,6 +47,7 @@ class ReportedBy:
             within=within,
             central_only=figure.reported_by_central_only,
             top_areas=figure.reported_by_top_areas,
+            stage=figure.stage,
         )
 
     def matches(self, unit: OrgUnit) -> bool:
@@ -109,7 +112,21 @@ class ReportedBy:
             )
         if self.central_only:
             text = _("{units}（仅中心校）").format(units=text)
-        return text
+        return text + self._stage_part()
+
+    def _stage_part(self) -> str:
+        """ " （九年一贯制学校只填其小学部）" for a stage figure that schools spanning stages report."""
+        spanning = [
+            kind
+            for kind in self.school_types
+            if kind in STAGE_SCHOOL_TYPES.get(self.stage, ()) and kind not in SINGLE_STAGE_TYPES.get(self.stage, ())
+        ]
+        if not spanning:
+            return ""
+        types = pgettext("list separator", "、").join(choice_labels(SchoolType, spanning))
+        if self.stage == Stage.PRIMARY:
+            return _("（{types}只填其小学部）").format(types=types)
+        return _("（{types}只填其初中部）").format(types=types)
 
     def sentence(self) -> str:
         """The figure form's line: "东城区的小学和九年一贯制学校，共 12 个单位"."""
