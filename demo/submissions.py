@@ -30,7 +30,7 @@ from typing import Any, TextIO
 from django.db import transaction
 from django.utils import timezone
 
-from schools.models import PATH_SEGMENT_WIDTH, OrgUnit, SchoolType
+from schools.models import PATH_SEGMENT_WIDTH, OrgUnit, SchoolType, Stage
 from submissions.models import (
     Channel,
     Figure,
@@ -288,6 +288,12 @@ def load(stdout: TextIO | None = None) -> dict[str, int]:
     return counts
 
 
+def _stage(spec: FigureSpec) -> str:
+    """The 小学 figures are stage figures: a 九年一贯制 school reports its primary part (小学部), so the equity view
+    counts that part as one primary school (docs/architecture.md, "Who reports what")."""
+    return Stage.PRIMARY if spec.types == PRI else ""
+
+
 def _load_figures() -> dict[str, Figure]:
     result = {}
     for order, spec in enumerate(FIGURES, start=1):
@@ -300,7 +306,7 @@ def _load_figures() -> dict[str, Figure]:
                 "reported_by_school_types": list(spec.types), "reported_by_top_areas": spec.top_areas,
                 "reported_by_central_only": spec.central_only, "help_text": spec.help_text,
                 "change_warning_share": spec.change_share, "required": spec.required,
-                "allows_not_applicable": spec.allows_na,
+                "allows_not_applicable": spec.allows_na, "stage": _stage(spec),
             },
         )  # fmt: skip
         if _created and spec.within:

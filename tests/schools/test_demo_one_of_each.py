@@ -57,6 +57,13 @@ def test_the_demo_holds_one_of_each(demo: None, client) -> None:  # noqa: ANN001
             break
     assert shown is not None, "no cv value in any district's equity view"
     district, period, value = shown
+    # The 小学 figures are stage figures: each cv row is the primary stage, and a 九年一贯制 school is its 小学部.
+    rows = equity.equity_rows(district, period, furthest=10_000)
+    assert {row.stage for row in rows} == {"primary"}
+    nine_year = OrgUnit.objects.filter(path__startswith=district.path, school_type="nine_year", is_active=True)
+    if nine_year.exists():
+        names = {school.name for row in rows for stage in row.stages for school in stage.furthest}
+        assert any(name.endswith("（小学部）") for name in names)
     client.force_login(get_user_model().objects.get(username="admin"))
     response = client.get(reverse("reports:unit_equity", args=[district.code]), {"period": period.code})
     assert response.status_code == 200
