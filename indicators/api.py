@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -213,10 +214,12 @@ class IndicatorValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             units = units.filter(code=params["org_unit"])
         if params.get("parent"):
             units = units.filter(parent__code=params["parent"])
+        values: Sequence[engine.WindowValue]
         if not Period.objects.filter(year=window.year).exists():
-            values: list[engine.WindowValue] = []  # a year nobody reports for, like an unknown quarter
+            values = []  # a year nobody reports for, like an unknown quarter
         else:
-            values = engine.window_values(list(indicators), list(units.order_by("path")), window)
+            # Computed for the requested page's units only (issue 17), never for the whole scope at once.
+            values = engine.WindowValues(list(indicators), units, window)
         page = self.paginate_queryset(values)  # type: ignore[arg-type]
         return self.get_paginated_response(WindowValueSerializer(page, many=True).data)
 

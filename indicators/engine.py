@@ -43,9 +43,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import overload
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from indicators import events
@@ -1264,6 +1266,52 @@ GROUP BY r.indicator_id, t.id, i.aggregation
         _tune_session()  # the bureau's window reads a year of every school's values: sort in memory
         cursor.execute(sql)
         return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+
+
+class WindowValues(Sequence[WindowValue]):
+    """``window_values(indicators, units, window)`` as a lazy list, computed slice by slice (issue 17).
+
+    The same rows in the same order (indicator by indicator, units by path), but a slice computes only its own
+    units: a page of the API's window list costs its units' subtrees, not the whole scope's. ``units`` is a
+    queryset (counted once; each slice reads its units by offset). An indicator whose figures are gone gives
+    rows without values, as it does among others in ``window_values``.
+    """
+
+    def __init__(self, indicators: Sequence[Indicator], units: QuerySet[OrgUnit], window: Window) -> None:
+        compiled = {c.indicator.pk for c in load_indicators([i.pk for i in indicators])}
+        self.indicators = [i for i in indicators if i.pk in compiled and window_allowed(i, window)]
+        self.units = units.order_by("path")
+        self.unit_count = self.units.count() if self.indicators else 0
+        self.window = window
+
+    def __len__(self) -> int:
+        return len(self.indicators) * self.unit_count
+
+    @overload
+    def __getitem__(self, index: int) -> WindowValue: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[WindowValue]: ...
+
+    def __getitem__(self, index: int | slice) -> WindowValue | list[WindowValue]:
+        if isinstance(index, int):
+            position = range(len(self))[index]  # IndexError out of range, negatives counted from the end
+            return self[position : position + 1][0]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            raise ValueError("WindowValues slices have no step")
+        rows: list[WindowValue] = []
+        while start < stop:
+            which, first = divmod(start, self.unit_count)
+            last = min(self.unit_count, first + stop - start)
+            indicator, units = self.indicators[which], list(self.units[first:last])
+            found = window_values([indicator], units, self.window)
+            if not found:
+                now = timezone.now()
+                found = [WindowValue(indicator, unit, self.window.code, None, None, None, 0, now) for unit in units]
+            rows.extend(found)
+            start += last - first
+        return rows
 
 
 def _decimal(value: object) -> Decimal | None:

@@ -30,7 +30,7 @@ from reports import dispatch, drilldown, equity, exports
 from reports.models import BulletinStep, ExportKind, ExportStatus
 from reports.queries import concerns_unit, plan_dashboard, school_checks
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
-from schools.unit_search import nearby_units
+from schools.unit_search import nearby_units, search_units
 from submissions.models import Period, Submission
 from targets.models import Progress, Target
 from targets.progress_detail import before_assessment_q, contribution_q
@@ -92,6 +92,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "completeness_url": f"{reverse('submissions:completeness')}?"
         + urlencode({"period": params["period"], "unit": unit.code}),
     }
+    # Without JavaScript the picker's search is a form: ``scope_q`` lists matching units (at most
+    # SEARCH_LIMIT, in the user's scope) as links that set the scope. One more query, only when searching.
+    scope_query = request.GET.get("scope_q", "").strip()[:100]
+    if scope_query:
+        context["scope_query"] = scope_query
+        context["scope_results"] = list(search_units(request.user, scope_query, levels=SCOPE_LEVELS))
     return render(request, "reports/dashboard.html", context)
 
 

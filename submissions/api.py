@@ -379,7 +379,8 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         rows = page if page is not None else list(queryset)
-        data = [submission_data(snap) for snap in workflow.snapshots(rows)]
+        # One serializer for the page (many=True builds its fields once, not once per row).
+        data = SubmissionSerializer(workflow.snapshots(rows), many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     @extend_schema(responses=SubmissionSerializer)

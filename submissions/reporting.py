@@ -215,6 +215,32 @@ def figures_for_unit(
     return [figure for figure in pool if applies_to(figure, unit, period)]
 
 
+def figures_for_units(units: Sequence[tuple[OrgUnit, Period | None]], figures: Sequence[Figure]) -> list[list[Figure]]:
+    """``figures_for_unit`` for many (unit, period) pairs, evaluated once per distinct unit profile.
+
+    The rule reads only a unit's level, school type, ownership, central flag, depth and (when some figure is limited
+    to regions) its path, plus the period: a page of a hundred schools has a handful of profiles.
+    """
+    regional = any(figure.pk and figure.reported_by_within.all() for figure in figures)
+    by_profile: dict[tuple[object, ...], list[Figure]] = {}
+    result = []
+    for unit, period in units:
+        profile = (
+            period.pk if period is not None else None,
+            unit.level,
+            unit.school_type,
+            unit.ownership,
+            unit.is_central,
+            unit.depth,
+            unit.path if regional else "",
+        )
+        found = by_profile.get(profile)
+        if found is None:
+            found = by_profile[profile] = figures_for_unit(unit, figures, period)
+        result.append(found)
+    return result
+
+
 def reports_any(unit: OrgUnit, figures: Iterable[Figure], period: Period | None = None) -> bool:
     return any(applies_to(figure, unit, period) for figure in figures)
 
