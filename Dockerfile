@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MEDIA_ROOT=/srv/portal/media \
     METRICS_DIR=/tmp/portal-metrics
 
-# tzdata: Asia/Shanghai for the nightly schedule and the lock dates.
+# tzdata: Asia/Shanghai for the nightly schedule and the lock dates. The quarterly bulletin: LibreOffice (its PDF,
+# LIBREOFFICE_BIN), Noto CJK (its charts and the PDF's Chinese text, BULLETIN_FONT), poppler-utils (pdftoppm).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tzdata \
+ && apt-get install -y --no-install-recommends tzdata libreoffice-writer-nogui fonts-noto-cjk poppler-utils \
  && rm -rf /var/lib/apt/lists/*
 
 # Exactly the locked set: every package pinned and checked against its hash (requirements.lock).

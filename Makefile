@@ -50,9 +50,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Benchmarks at 20,000 units; `make bench UNITS=100000` runs the tree-size ones at 100,000 (bench/README.md).
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(if $(UNITS),--units $(UNITS))
 
 # Deadline-day load alone (200 principals, ~6 min; see bench/load/README.md).
 bench-load: $(STAMP)

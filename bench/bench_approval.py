@@ -1,19 +1,29 @@
-"""Benchmark: the whole approval task (indicator values, then target progress), on PostgreSQL.
+"""Benchmark: the whole approval task (indicator values, then target progress) and the nightly run, on PostgreSQL.
 
-What a Celery worker runs after an approval, eager: a ``PendingRecompute`` row for one primary school and
-2023Q2 is claimed by ``indicators.recompute.process_pending``, which recomputes the school's and its
+Approval — what a Celery worker runs after an approval, eager: a ``PendingRecompute`` row for one primary school
+and 2023Q2 is claimed by ``indicators.recompute.process_pending``, which recomputes the school's and its
 ancestors' indicator values (``engine.recompute_for``) and, after commit, the targets' progress
-(``indicators.events.values_changed`` → ``targets.receivers``). Before each run the school's Q2 figures
-move by ±1 (alternating), so every run has real changes to carry.
+(``indicators.events.values_changed`` → ``targets.receivers``; the notifications' receiver too). The approvals are
+spread over the districts: run i approves the first primary school of district i (cycling), whose Q2 figures
+first move by +1 (by −1 on the next cycle), so every run has real changes to carry. The progress half is timed
+apart (the receiver wrapped) so the values half is the rest.
+
+Nightly — as production runs it: ``full_recompute_task``'s steps (``fan_out_unit_ids``, ``start_nightly_run``,
+then ``full_recompute_district_task`` per unit on ``BENCH_APPROVAL_WORKERS`` workers, default 2 like the
+Procfile's ``--concurrency 2``; the last one announces the values once and the targets' progress is computed
+once), against the engine alone (``engine.full_recompute()``, the whole tree in one call, nothing announced).
+Alternated, on unchanged data.
 
 World: ``bench/dataset.py`` at ``BENCH_APPROVAL_UNITS`` units (default 2000; database
 ``bench_approval_<units>``, built once), the engine's full recompute, the benchmark plan of
 ``bench_progress`` (46 targets over the whole tree) and a full progress recompute (the nightly run).
 
-    BENCH_APPROVAL_UNITS=2000 .venv/bin/python bench/bench_approval.py
     BENCH_APPROVAL_UNITS=20000 .venv/bin/python bench/bench_approval.py
+    BENCH_APPROVAL_UNITS=100000 BENCH_APPROVAL_NIGHTLY_RUNS=0 .venv/bin/python bench/bench_approval.py
 
-Reported: median and p90 of 15 runs after 2 warm-ups, and the Progress rows written per approval.
+Reported: median and p90 of ``BENCH_APPROVAL_RUNS`` approvals (default 21) after 2 warm-ups, the progress
+half's median, the Progress rows written per approval; the nightly run's and the engine's median of
+``BENCH_APPROVAL_NIGHTLY_RUNS`` (default 3; 0 skips them) and their ratio.
 """
 
 from __future__ import annotations
@@ -22,13 +32,23 @@ import os
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = int(os.environ.get("BENCH_APPROVAL_UNITS", "2000"))
 DB_NAME = f"bench_approval_{UNITS}"
-RUNS = 15
+RUNS = int(os.environ.get("BENCH_APPROVAL_RUNS", "21"))
+NIGHTLY_RUNS = int(os.environ.get("BENCH_APPROVAL_NIGHTLY_RUNS", "3"))
+# Production's worker runs ``--concurrency 2`` (Procfile, deploy/worker): the district tasks run two at a time.
+WORKERS = int(os.environ.get("BENCH_APPROVAL_WORKERS", "2"))
+WARM_UPS = 2
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.9) - 1)]
 
 
 def run() -> list[dict[str, Any]]:
@@ -38,14 +58,15 @@ def run() -> list[dict[str, Any]]:
     setup_django("approval", DB_NAME, units=UNITS)
     import bench_progress
     import dataset
-    from django.db import connection
+    from django.db import connection, connections
     from django.utils import timezone
 
-    from indicators import engine
+    from indicators import engine, tasks
+    from indicators import recompute as pipeline
     from indicators.models import IndicatorValue, PendingRecompute
-    from indicators.recompute import process_pending
-    from schools.models import OrgUnit
+    from schools.models import Level, OrgUnit
     from submissions.models import Period, Submission
+    from targets import receivers
     from targets.models import Progress
     from targets.progress import recompute_progress
 
@@ -58,33 +79,93 @@ def run() -> list[dict[str, Any]]:
     setup = time.perf_counter() - started
 
     q2 = Period.objects.get(year=2023, quarter=2)
-    school = OrgUnit.objects.filter(school_type="primary", is_active=True).order_by("pk").first()
-    assert school is not None
-    submission = Submission.objects.get(org_unit=school, period=q2)
+    # One primary school per district: the approvals touch every district's rows in turn.
+    schools: list[OrgUnit] = []
+    for district in OrgUnit.objects.filter(level=Level.DISTRICT).order_by("path"):
+        school = (
+            OrgUnit.objects.filter(path__startswith=district.path, school_type="primary", is_active=True)
+            .order_by("path")
+            .first()
+        )
+        if school is not None:
+            schools.append(school)
+    assert schools
+    submissions = {s.pk: Submission.objects.get(org_unit=s, period=q2).pk for s in schools}
+
+    progress_times: list[float] = []
+    incremental = receivers.recompute_progress_for_unit
+
+    def timed_progress(**kwargs: Any) -> int:
+        t0 = time.perf_counter()
+        try:
+            return incremental(**kwargs)
+        finally:
+            progress_times.append(time.perf_counter() - t0)
+
+    setattr(receivers, "recompute_progress_for_unit", timed_progress)  # noqa: B010  (wrapped for the timing)
     timings: list[float] = []
     written: list[int] = []
-    for i in range(RUNS + 2):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE submissions_value SET value = value + %s WHERE submission_id = %s",
-                [1 if i % 2 == 0 else -1, submission.pk],
-            )
-        pending = PendingRecompute.objects.create(org_unit=school, period=q2, reason="bench")
-        before = timezone.now()
-        t0 = time.perf_counter()
-        process_pending(pending.pk)
-        elapsed = time.perf_counter() - t0
-        if i >= 2:
-            timings.append(elapsed)
-            written.append(Progress.objects.filter(computed_at__gte=before).count())
-    timings.sort()
-    return [
+    try:
+        for i in range(RUNS + WARM_UPS if RUNS > 0 else 0):
+            school = schools[i % len(schools)]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE submissions_value SET value = value + %s WHERE submission_id = %s",
+                    [1 if (i // len(schools)) % 2 == 0 else -1, submissions[school.pk]],
+                )
+            pending = PendingRecompute.objects.create(org_unit=school, period=q2, reason="bench")
+            before = timezone.now()
+            t0 = time.perf_counter()
+            pipeline.process_pending(pending.pk)
+            elapsed = time.perf_counter() - t0
+            if i >= WARM_UPS:
+                timings.append(elapsed)
+                written.append(Progress.objects.filter(computed_at__gte=before).count())
+    finally:
+        setattr(receivers, "recompute_progress_for_unit", incremental)  # noqa: B010
+    progress_part = progress_times[WARM_UPS:]
+    results: list[dict[str, Any]] = [] if RUNS <= 0 else [
         {"name": f"approval task (values + progress), {UNITS} units, median of {RUNS}",
          "value": round(statistics.median(timings) * 1000, 1), "unit": "ms",
-         "note": f"p90 {timings[int(RUNS * 0.9) - 1] * 1000:.1f} ms; {targets} targets; "
-                 f"progress rows written per approval {min(written)}–{max(written)} "
-                 f"of {Progress.objects.count()}; set-up {setup:.0f} s"},
+         "note": f"p90 {_p90(timings) * 1000:.1f} ms; progress half median "
+                 f"{statistics.median(progress_part) * 1000:.1f} ms; {len({s.pk for s in schools[:RUNS]})} "
+                 f"schools in as many districts; {targets} targets; progress rows written per approval "
+                 f"{min(written)}–{max(written)} of {Progress.objects.count()}; set-up {setup:.0f} s"},
     ]  # fmt: skip
+
+    if NIGHTLY_RUNS > 0:
+        nightly: list[float] = []
+        engine_only: list[float] = []
+        units = pipeline.fan_out_unit_ids()
+
+        def district_task(unit_id: int, run_id: int) -> None:
+            try:
+                tasks.full_recompute_district_task(unit_id, None, run_id)
+            finally:
+                connections.close_all()  # this worker thread's connection
+
+        for _ in range(NIGHTLY_RUNS):
+            t0 = time.perf_counter()
+            nightly_run = pipeline.start_nightly_run(len(units), None)
+            # WORKERS worker processes take the district tasks as they come (threads here: the work is in SQL).
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                for future in [pool.submit(district_task, unit_id, nightly_run.pk) for unit_id in units]:
+                    future.result()
+            nightly.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            engine.full_recompute(announce=False)
+            engine_only.append(time.perf_counter() - t0)
+        ratio = statistics.median(nightly) / statistics.median(engine_only)
+        results += [
+            {"name": f"nightly run as production runs it (values per unit + progress once), {UNITS} units, "
+                     f"median of {NIGHTLY_RUNS}",
+             "value": round(statistics.median(nightly), 2), "unit": "s",
+             "note": f"{len(units)} units of work on {WORKERS} workers; {ratio:.2f}× the engine-only full "
+                     "recompute"},
+            {"name": f"engine-only full recompute, {UNITS} units, median of {NIGHTLY_RUNS}",
+             "value": round(statistics.median(engine_only), 2), "unit": "s"},
+        ]  # fmt: skip
+    return results
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ It also checks the engine's rows against the reference on the sample (max absolu
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import time
@@ -30,9 +29,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchdb import bench_units, db_name
+
 ROOT = Path(__file__).resolve().parent.parent
-UNITS = int(os.environ.get("BENCH_ENGINE_UNITS", "20000"))  # a smaller tree for a quick trial run
-DB_NAME = "bench_engine" if UNITS == 20000 else f"bench_engine_{UNITS}"
+UNITS = bench_units("BENCH_ENGINE_UNITS")  # a smaller tree for a quick trial run, or --units 100000
+DB_NAME = db_name("bench_engine", UNITS)
 INCREMENTAL_RUNS = 20
 # Reference sample: units per level (the bureau itself is measured on one period only).
 SAMPLE = {"school": 40, "township": 4, "district": 2, "bureau": 1}

@@ -17,7 +17,6 @@ with its row and query counts, and the recompute after one quarter's values of o
 from __future__ import annotations
 
 import datetime
-import os
 import statistics
 import sys
 import time
@@ -25,9 +24,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchdb import bench_units, db_name
+
 ROOT = Path(__file__).resolve().parent.parent
-UNITS = int(os.environ.get("BENCH_PROGRESS_UNITS", "20000"))
-DB_NAME = "bench_progress" if UNITS == 20000 else f"bench_progress_{UNITS}"
+UNITS = bench_units("BENCH_PROGRESS_UNITS")
+DB_NAME = db_name("bench_progress", UNITS)
 PLAN = "bench-progress-2023"
 
 

@@ -33,9 +33,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchdb import bench_units, db_name
+
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_reports"
-UNITS = 20000
+UNITS = bench_units()
+DB_NAME = db_name("bench_reports", UNITS)
 RUNS = 20
 PLAN = "bench-2023"
 

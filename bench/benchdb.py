@@ -36,3 +36,20 @@ def setup_django(name: str, db_name: str, *, units: int | None = None) -> None:
 
         if not OrgUnit.objects.filter(code="GEN").exists():
             call_command("generate_dataset", units=units, seed=1, verbosity=0)
+
+
+DEFAULT_UNITS = 20000
+
+
+def bench_units(specific_env: str | None = None, default: int = DEFAULT_UNITS) -> int:
+    """The tree size of this run: the benchmark's own variable (e.g. ``BENCH_ENGINE_UNITS``) if set, else
+    ``BENCH_UNITS`` (``run_all.py --units N`` / ``make bench UNITS=N``), else ``default``."""
+    for name in (specific_env, "BENCH_UNITS"):
+        if name and os.environ.get(name):
+            return int(os.environ[name])
+    return default
+
+
+def db_name(base: str, units: int) -> str:
+    """``base`` for the default 20,000-unit tree, ``base_<units>`` for any other size (built once each)."""
+    return base if units == DEFAULT_UNITS else f"{base}_{units}"

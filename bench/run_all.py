@@ -3,8 +3,13 @@
 Each benchmark module exposes ``run() -> list[dict]`` with ``{"name", "value", "unit"}`` rows (plus optional
 ``goal`` and ``note``). Each runs in its own process so that it can set up Django with its own database.
 
-    make bench                      # all of them
+    make bench                      # all of them, at the default 20,000 units
     .venv/bin/python bench/run_all.py engine upload   # a subset, by name
+    make bench UNITS=100000         # = run_all.py --units 100000: the tree-size benchmarks at 100,000 units
+
+``--units N`` (N other than 20,000) sets ``BENCH_UNITS`` for the benchmarks that build a tree (engine, progress,
+reports, lists, windows; each builds its own ``<database>_N`` once) and writes ``bench/results-N.json`` only: the
+table of BENCHMARKS.md stays the 20,000-unit one, the large run's numbers go to its hand-written sections.
 """
 
 from __future__ import annotations
@@ -57,6 +62,12 @@ def run_one(path: Path) -> list[dict[str, object]]:
 
 
 def main(selected: list[str]) -> int:
+    units = None
+    if "--units" in selected:
+        at = selected.index("--units")
+        units = int(selected[at + 1])
+        selected = selected[:at] + selected[at + 2 :]
+        os.environ["BENCH_UNITS"] = str(units)
     paths = sorted((ROOT / "bench").glob("bench_*.py"))
     if selected:
         paths = [p for p in paths if p.stem.removeprefix("bench_") in selected]
@@ -67,6 +78,11 @@ def main(selected: list[str]) -> int:
         for row in rows:
             row.setdefault("bench", path.stem)
         results.extend(rows)
+    if units is not None and units != 20000:
+        out = ROOT / "bench" / f"results-{units}.json"
+        out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+        print(f"{len(results)} rows written to {out.relative_to(ROOT)}")
+        return 1 if any(r.get("value") is None for r in results) else 0
     results = merge_with_previous(results, {p.stem for p in paths})
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
     write_markdown(results)

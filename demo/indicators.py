@@ -50,25 +50,21 @@ RETENTION = {
     "name": "小学巩固率",
     "name_en": "Primary retention rate",
     "numerator": "pri_graduates",
-    # × 毕业生数 ÷ 毕业生数: the denominator exists only once the year's class has graduated (÷ 0 → no
-    # data). Graduates are reported in Q3 (the July graduation), so without it Q1–Q2 showed 0 %.
-    "denominator": "(pri_cohort_entrants + pri_transfers_in - pri_transfers_out) * pri_graduates / pri_graduates",
+    "denominator": "pri_cohort_entrants + pri_transfers_in - pri_transfers_out",
     "factor": 100,
     "unit": "%",
     "school_types": PRIMARY,
     "definition": (
         "毕业生数 ÷（该届入学时新生数 + 转入 − 转出）× 100。各小学填报：毕业生数、该届入学新生数、"
         "六年间累计转入与转出人数（流量，年内累计）。转入多于流失时可以超过 100%。"
-        "毕业生在第三季度（7 月毕业后）填报：本年尚无毕业生的季度没有可计算的毕业届次，显示“无数据”而不是 0%"
-        "（分母乘以“毕业生数 ÷ 毕业生数”，毕业生数为 0 时分母为空）。"
+        "毕业生在第三季度（7 月毕业后）填报，其他季度不填：本年尚无毕业生的季度分子无数据，"
+        "显示“无数据”而不是 0%。"
     ),
 }
 
 INDICATORS: list[dict[str, Any]] = [
     {"code": "kg_3yr_rate", **RATE_3YR},
-    {"code": "kg_3yr_gross_rate", **RATE_3YR, "name": "学前三年毛入园率（县）"},
     {"code": "kg_preschool_1yr_rate", **RATE_1YR},
-    {"code": "kg_1yr_gross_rate", **RATE_1YR, "name": "学前一年毛入园率（县）"},
     {
         "code": "pri_ontime_entry_rate",
         "name": "适龄儿童按时入学率",
@@ -84,7 +80,6 @@ INDICATORS: list[dict[str, Any]] = [
         ),
     },
     {"code": "pri_retention_rate", **RETENTION},
-    {"code": "compulsory_retention_rate", **RETENTION, "name": "学生巩固率（县）"},
     {
         "code": "special_disabled_enrolment_rate",
         "name": "三类残疾儿童义务教育入学率",

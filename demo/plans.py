@@ -16,6 +16,8 @@ from schools.models import OrgUnit
 
 DEMO_DATA = Path(__file__).resolve().parent / "data"
 DEMO_PLAN_FILE = DEMO_DATA / "plan_000.json"
+# Seed 001 (data/plan_001.xlsx) keeps the county's own traditional characters; its guiding ideas open with this.
+TRADITIONAL_NOTE = "【说明】本计划按原文件录入，保留原文繁体字，未转为简体。"
 
 
 def read_plan_file(path: Path) -> dict[str, Any]:

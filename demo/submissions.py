@@ -1,4 +1,4 @@
-"""Demo figures, rules, periods and five quarters of realistic data for the demo bureau.
+"""Demo figures, rules, periods and realistic data for the demo bureau, up to today's quarter.
 
 The figures cover the 2023 plan's measurable targets (seed 000): kindergarten and primary intake
 (其中外来生, 其中适龄按时入学), enrolment, graduates and their cohort, transfers, dropouts, class sizes,
@@ -7,14 +7,22 @@ central schools' joint research and quality monitoring. Values are drawn from a 
 the unit code, so they are the same on every machine; the city totals land near the plan's numbers
 (≈ 23 000 primary entrants, rates around their targets).
 
+Periods run without a gap from 2022Q4 to the end of the current year (from ``timezone.localdate()``). Data is
+written for the 2023 plan's history (2022Q4–2023Q4) and for the current year with the quarter before it
+(last year's Q4, so the current quarter always has a previous one): earlier quarters approved, the current
+quarter a mix of approved, submitted, returned and draft forms. The years between keep their periods and
+no data. A few drafts of the current quarter carry a stock figure typed 40 % above last quarter's, so the
+form shows the stock-change warning.
+
 Idempotent: figures, rules and periods are matched by code and left alone when present; a period
-that already has submissions gets no demo data. Loads in about a second on SQLite.
+that already has submissions gets no demo data. Loads in a few seconds on SQLite.
 """
 
 from __future__ import annotations
 
 import datetime
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TextIO
@@ -22,7 +30,7 @@ from typing import Any, TextIO
 from django.db import transaction
 from django.utils import timezone
 
-from schools.models import PATH_SEGMENT_WIDTH, OrgUnit, SchoolType
+from schools.models import PATH_SEGMENT_WIDTH, OrgUnit, SchoolType, Stage
 from submissions.models import (
     Channel,
     Figure,
@@ -41,6 +49,7 @@ from submissions.models import (
 )
 from submissions.reporting import active_figures, store_within
 from submissions.validation import Issue, RuleSet, applies_to, figures_for_unit
+from submissions.workflow import previous_values
 
 KG = (SchoolType.KINDERGARTEN,)
 PRI = (SchoolType.PRIMARY, SchoolType.NINE_YEAR)
@@ -48,6 +57,7 @@ CENTRAL = (SchoolType.PRIMARY,)
 DISABILITY = (SchoolType.PRIMARY, SchoolType.NINE_YEAR, SchoolType.JUNIOR, SchoolType.SPECIAL)
 SPECIAL = (SchoolType.SPECIAL,)
 FLOW, STOCK = TimeAggregation.FLOW, TimeAggregation.STOCK
+GRADUATES_HELP = "7 月毕业后在第三季度填报；其他季度不填"
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,10 @@ FIGURES = [
     FigureSpec("pri_new_entrants_ontime", "其中：适龄按时入学", "of which entering at the proper age", "人",
                "小学招生", FLOW, PRI, max_value=2000, help_text="当年8月31日前满6周岁入学的新生"),
     FigureSpec("pri_enrolled", "在校生数", "Pupils enrolled", "人", "小学在校生", STOCK, PRI, max_value=5000),
-    FigureSpec("pri_graduates", "毕业生数", "Graduates", "人", "小学在校生", FLOW, PRI, max_value=2000),
+    # Graduation is in July: graduates are filled in the third quarter only and left empty in the others, so a
+    # quarter without a graduating class has no retention rate ("无数据"), not 0 %.
+    FigureSpec("pri_graduates", "毕业生数", "Graduates", "人", "小学在校生", FLOW, PRI, max_value=2000,
+               required=False, help_text=GRADUATES_HELP),
     FigureSpec("pri_cohort_entrants", "毕业年级入学时人数", "Graduating cohort's grade-1 intake", "人", "小学在校生",
                STOCK, PRI, max_value=2000, help_text="本届毕业生一年级入学时的人数，用于计算巩固率"),
     FigureSpec("pri_transfers_in", "转入学生数", "Transfers in", "人", "小学在校生", FLOW, PRI, max_value=500),
@@ -183,7 +196,12 @@ RULES_EN = {
     "pop_5_le_3_5": ("Age 5 ≤ ages 3–5", "Children aged 5 cannot exceed the children aged 3–5"),
 }
 
-DEMO_QUARTERS = [(2022, 4), (2023, 1), (2023, 2), (2023, 3), (2023, 4)]
+# The 2023 plan's history (with the quarter before it, for quarter-on-quarter warnings); periods start here.
+HISTORY_QUARTERS = [(2022, 4), (2023, 1), (2023, 2), (2023, 3), (2023, 4)]
+# Drafts of the current quarter with one stock figure typed this much above last quarter's (the first the
+# unit reports, in this order): the stock-change warning fires on them.
+DRAFT_JUMP = Decimal("1.4")
+DRAFT_JUMP_FIGURES = ("kg_enrolled", "pri_enrolled", "pop_age_3_5", "special_enrolled_disabled")
 AREA_PATH_LENGTH = 2 * (PATH_SEGMENT_WIDTH + 1)
 URBAN_AREAS = ("D01", "D02", "D03")
 
@@ -196,6 +214,30 @@ def period_dates(year: int, quarter: int) -> tuple[datetime.date, datetime.date,
     due = datetime.date(next_year, next_month, 10)
     following = datetime.date(next_year + (next_month == 12), next_month % 12 + 1, 1)
     return opens, due, following - datetime.timedelta(days=1)
+
+
+def quarter_of(day: datetime.date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarters_between(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, int]]:
+    """Every quarter from ``first`` to ``last``, both included (empty when ``last`` is earlier)."""
+    result = []
+    year, quarter = first
+    while (year, quarter) <= last:
+        result.append((year, quarter))
+        year, quarter = (year, quarter + 1) if quarter < 4 else (year + 1, 1)
+    return result
+
+
+def demo_quarters(today: datetime.date) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(every period to define, the periods given data) as of ``today``: periods without a gap from the first
+    history quarter to the end of this year (a plan of the year names its later quarters: due, 起评); data for
+    the history and for this year up to today's quarter, with last year's Q4 before it."""
+    current = quarter_of(today)
+    periods = quarters_between(HISTORY_QUARTERS[0], max((current[0], 4), HISTORY_QUARTERS[-1]))
+    recent = quarters_between((current[0] - 1, 4), current)
+    return periods, sorted(set(HISTORY_QUARTERS) | set(recent))
 
 
 def _period(year: int, quarter: int) -> Period:
@@ -220,29 +262,36 @@ def load(stdout: TextIO | None = None) -> dict[str, int]:
             if not rule.name_en and not rule.message_en:  # a demo loaded before rules had English texts
                 rule.name_en, rule.message_en = name_en, message_en
                 rule.save(update_fields=["name_en", "message_en", "updated_at"])
-        periods = [_period(year, quarter) for year, quarter in DEMO_QUARTERS]
         today = timezone.localdate()
-        current = _period(today.year, (today.month - 1) // 3 + 1)
+        all_quarters, data_quarters = demo_quarters(today)
+        periods = {key: _period(*key) for key in all_quarters}
+        current = periods.get(quarter_of(today)) or periods[all_quarters[-1]]
         if current.opens_on > today:
             # The demo's current quarter is open from its first day, so principals can try the form now.
             current.opens_on = current.start_date
             current.save(update_fields=["opens_on", "updated_at"])
-        counts = {"figures": len(figures), "periods": len(periods) + 1, "submissions": 0, "values": 0}
+        counts = {"figures": len(figures), "periods": len(periods), "submissions": 0, "values": 0}
         units = [u for u in OrgUnit.objects.filter(is_active=True).order_by("path") if _reports(u, figures)]
-        previous: dict[int, dict[str, Any]] = {}
-        for period in periods:
+        for key in data_quarters:
+            period = periods[key]
             if Submission.objects.filter(period=period).exists():
-                previous = {}  # loaded earlier: change warnings were explained then
-                continue
-            made, values = _load_period(period, units, figures, latest=period is periods[-1], previous=previous)
+                continue  # loaded earlier
+            made, values = _load_period(period, units, figures, latest=period == current)
             counts["submissions"] += made
             counts["values"] += values
     if stdout is not None:
         stdout.write(
-            f"submissions: {counts['figures']} figures, {len(RULES)} rules, periods up to {current.code}, "
+            f"submissions: {counts['figures']} figures, {len(RULES)} rules, {counts['periods']} periods "
+            f"(current {current.code}), "
             f"{counts['submissions']} submissions with {counts['values']} values\n"
         )
     return counts
+
+
+def _stage(spec: FigureSpec) -> str:
+    """The 小学 figures are stage figures: a 九年一贯制 school reports its primary part (小学部), so the equity view
+    counts that part as one primary school (docs/architecture.md, "Who reports what")."""
+    return Stage.PRIMARY if spec.types == PRI else ""
 
 
 def _load_figures() -> dict[str, Figure]:
@@ -257,7 +306,7 @@ def _load_figures() -> dict[str, Figure]:
                 "reported_by_school_types": list(spec.types), "reported_by_top_areas": spec.top_areas,
                 "reported_by_central_only": spec.central_only, "help_text": spec.help_text,
                 "change_warning_share": spec.change_share, "required": spec.required,
-                "allows_not_applicable": spec.allows_na,
+                "allows_not_applicable": spec.allows_na, "stage": _stage(spec),
             },
         )  # fmt: skip
         if _created and spec.within:
@@ -322,7 +371,6 @@ def _school_values(unit: OrgUnit, year: int, quarter: int) -> dict[str, int]:
             "pri_new_entrants_migrant": migrant,
             "pri_new_entrants_ontime": new - (quarterly.randint(0, 2) if new else 0),
             "pri_enrolled": enrolled,
-            "pri_graduates": int(cohort * yearly.uniform(0.985, 1.01)) if quarter == 3 else 0,
             "pri_cohort_entrants": cohort,
             "pri_transfers_in": quarterly.randint(0, 12 if quarter in (1, 3) else 4),
             "pri_transfers_out": quarterly.randint(0, 10 if quarter in (1, 3) else 3),
@@ -332,6 +380,8 @@ def _school_values(unit: OrgUnit, year: int, quarter: int) -> dict[str, int]:
             "pri_grade1_classes": grade1_classes,
             "pri_grade1_max_class_size": min(58, int(intake / grade1_classes) + base.randint(0, 6)),
         }
+        if quarter == 3:  # the July graduation; left empty in the other quarters (GRADUATES_HELP)
+            values["pri_graduates"] = int(cohort * yearly.uniform(0.985, 1.01))
         if unit.is_central:
             values |= {
                 "central_joint_research": quarterly.randint(1, 2),
@@ -408,10 +458,10 @@ def _load_period(
     units: list[OrgUnit],
     figures: dict[str, Figure],
     latest: bool,
-    previous: dict[int, dict[str, Any]],
 ) -> tuple[int, int]:
-    """Write one quarter's submissions; ``previous`` (unit → last quarter's values) is updated for the next."""
+    """Write one quarter's submissions; warnings are judged against the stored values of the quarter before."""
     now = timezone.now()
+    previous = previous_values(period, [unit.pk for unit in units])
     rules = RuleSet.load()
     figure_list = list(figures.values())
     per_unit: dict[int, dict[str, int]] = {}
@@ -447,6 +497,8 @@ def _load_period(
         status = _status(unit, latest)
         if not status:
             continue
+        if status == SubmissionStatus.DRAFT:
+            _jump_a_stock_figure(per_unit[unit.pk], previous.get(unit.pk, {}))
         submitted = status in (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED, SubmissionStatus.RETURNED)
         submissions.append(
             Submission(
@@ -455,7 +507,8 @@ def _load_period(
                 approved_at=now if status == SubmissionStatus.APPROVED else None,
                 returned_at=now if status == SubmissionStatus.RETURNED else None,
                 return_reason="请核对转入转出人数" if status == SubmissionStatus.RETURNED else "",
-                explanations=_explanations(
+                # A draft is still being filled in: its warnings wait for the principal's explanation.
+                explanations={} if status == SubmissionStatus.DRAFT else _explanations(
                     rules.check(
                         {code: Decimal(v) for code, v in per_unit[unit.pk].items()},
                         figures_for_unit(unit, figure_list),
@@ -497,6 +550,14 @@ def _load_period(
         )  # fmt: skip
     Value.objects.bulk_create(value_rows, batch_size=2000)
     SubmissionHistory.objects.bulk_create(history, batch_size=2000)
-    previous.clear()
-    previous.update({pk: {code: Decimal(v) for code, v in numbers.items()} for pk, numbers in per_unit.items()})
     return len(submissions), len(value_rows)
+
+
+def _jump_a_stock_figure(values: dict[str, int], previous: Mapping[str, Decimal | None]) -> None:
+    """A draft's first stock figure of ``DRAFT_JUMP_FIGURES`` typed ``DRAFT_JUMP`` times last quarter's value
+    (a slip the form's stock-change warning is there to catch); nothing when last quarter has no such value."""
+    for code in DRAFT_JUMP_FIGURES:
+        before = previous.get(code)
+        if code in values and before:
+            values[code] = int(before * DRAFT_JUMP)
+            return

@@ -1,4 +1,5 @@
-"""Demo targets: seed 000's targets fully linked, a cascaded district plan, and seed 001 from its workbook.
+"""Demo targets: seed 000's targets fully linked, a cascaded district plan, seed 001 from its workbook, and
+the current year's plan copied from seed 000 (``load_current_year``).
 
 Called by ``load_demo`` after the plan structure (demo.plans), the figures (demo.submissions) and the
 indicators (demo.indicators). Idempotent: targets are matched by code and go through the target service,
@@ -15,14 +16,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
+from django.core.management.base import OutputWrapper
 from django.db import transaction
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from indicators.models import Aggregation, Indicator
 from plans.models import Plan, PlanStatus, Section, WorkItem
 from schools.models import DesignationKind, OrgUnit
 from submissions.models import Period
-from targets import targets_service
+from targets import plan_copy, targets_service
 from targets.models import (
     Comparator,
     EachUnitLevel,
@@ -33,6 +36,7 @@ from targets.models import (
     Target,
     TargetNote,
 )
+from targets.progress import recompute_progress
 from targets.workbook import TARGET_COLUMNS, TARGET_SHEET, import_plan
 
 DEMO_DATA = Path(__file__).resolve().parent / "data"
@@ -263,3 +267,40 @@ def load(stdout: TextIO | None = None) -> None:
             f"plans: {count} targets of {plan.code} ({linked} linked to indicators), district plan "
             f"{DISTRICT_PLAN['code']}, {county.targets.count()} targets of {county.code} imported from plan_001.xlsx\n"
         )
+
+
+SEED_PLAN_CODE = "2023-chuyou"
+
+
+def current_year_plan_code(year: int) -> str:
+    return f"{year}-chuyou"
+
+
+def load_current_year(stdout: TextIO | OutputWrapper | None = None) -> Plan | None:
+    """This year's plan (from ``timezone.localdate()``): seed 000 copied with its years shifted by the plan copy
+    service (the same copy a bureau makes), published, its progress computed. Run after the values are computed:
+    each copied target's baseline is the seed year's actual. Idempotent: an existing copy is left as it is."""
+    year = timezone.localdate().year
+    user = _admin()
+    source = Plan.objects.filter(code=SEED_PLAN_CODE).first()
+    if user is None or source is None or year <= source.year:
+        return None
+    code = current_year_plan_code(year)
+    plan = Plan.objects.filter(code=code).first()
+    if plan is not None:
+        return plan
+    # The baselines are the seed's actuals: bring its progress up to date first (nothing is rewritten when the
+    # recompute's announcement has already done it).
+    recompute_progress(target_ids=list(source.targets.values_list("pk", flat=True)))
+    with transaction.atomic():
+        plan = plan_copy.copy_plan(user, source, code, year, source.title.replace(str(source.year), str(year), 1))
+        plan.status = PlanStatus.PUBLISHED
+        plan.save(update_fields=["status", "updated_at"])
+    recompute_progress(target_ids=list(plan.targets.values_list("pk", flat=True)))
+    if stdout:
+        baselines = plan.targets.filter(baseline_value__isnull=False).count()
+        stdout.write(
+            f"plans: {plan.title} ({plan.code}) copied from {source.code}: {plan.targets.count()} targets, "
+            f"{baselines} with last year's actual as baseline\n"
+        )
+    return plan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -190,8 +191,9 @@ class IndicatorValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
     def window_list(self, request: Request, window: engine.Window) -> Response:
-        """``period=2023`` / ``2023H1`` / ``2023H2``: values over the year or half, computed on request
-        for the indicators whose period_mode allows it (one asked for by code that does not: 400)."""
+        """``period=2023`` / ``2023H1`` / ``2023H2``: values over the year or half (``engine.window_values``: the
+        stored Q4 / Q2 rows where they are the window's value, else computed) for the indicators whose
+        period_mode allows it (one asked for by code that does not: 400)."""
         params = request.query_params
         indicators = Indicator.objects.filter(is_active=True).order_by("code")
         if params.get("indicator"):
@@ -212,10 +214,12 @@ class IndicatorValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             units = units.filter(code=params["org_unit"])
         if params.get("parent"):
             units = units.filter(parent__code=params["parent"])
+        values: Sequence[engine.WindowValue]
         if not Period.objects.filter(year=window.year).exists():
-            values: list[engine.WindowValue] = []  # a year nobody reports for, like an unknown quarter
+            values = []  # a year nobody reports for, like an unknown quarter
         else:
-            values = engine.window_values(list(indicators), list(units.order_by("path")), window)
+            # Computed for the requested page's units only (issue 17), never for the whole scope at once.
+            values = engine.WindowValues(list(indicators), units, window)
         page = self.paginate_queryset(values)  # type: ignore[arg-type]
         return self.get_paginated_response(WindowValueSerializer(page, many=True).data)
 

@@ -216,6 +216,8 @@ def _figure(raw: Any, problems: list[str]) -> FigureDef | None:
         ),
         "reported_by_central_only": bool(reported.get("central_only", False)),
         "reported_by_top_areas": bool(reported.get("top_areas", False)),
+        # Optional figures (graduates: filled in the graduation quarter only) say "required": false.
+        "required": raw.get("required", True) is not False,
     }
     for key, choices in (
         ("value_type", ValueType.values),
@@ -493,8 +495,6 @@ def _figure_form_data(definition: FigureDef, order: int) -> dict[str, Any]:
         "change_warning_share": "",
         "order": str(order),
         "is_active": True,
-        # A form checkbox left out is False: national figures are required, as every figure was before.
-        "required": True,
     }
 
 

@@ -43,10 +43,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import overload
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from indicators import events
@@ -187,6 +188,12 @@ def validate_definition(indicator: Indicator, known_codes: set[str] | None = Non
             expressions.parse(text, known, condition=is_condition)
         except ExpressionError as error:
             errors[field_name] = [str(error)]
+    if mode in DISPERSION_AGGREGATIONS and not errors:
+        stages = set(figure_stages([compile_indicator(indicator, known)]).values())
+        if len(stages) > 1:
+            errors["numerator"] = [
+                _("平均值、标准差和差异系数指标的填报项须属于同一学段（都是小学部、都是初中部或都不分学段）")
+            ]
     if indicator.factor is not None and indicator.factor <= 0:
         errors["factor"] = [_("系数必须大于 0")]
     for field_name, choices in UNIT_FILTER_CHOICES.items():
@@ -194,6 +201,30 @@ def validate_definition(indicator: Indicator, known_codes: set[str] | None = Non
         if unknown:
             errors[field_name] = [_("未知的代码：{codes}").format(codes="、".join(unknown))]
     return errors
+
+
+def figure_stages(compiled: Sequence[CompiledIndicator]) -> dict[str, str]:
+    """The stage (``Figure.stage``, "" for none) of every figure the indicators read, by code (one query)."""
+    codes = {code for item in compiled for code, _offset in item.refs}
+    return dict(Figure.objects.filter(code__in=codes).values_list("code", "stage")) if codes else {}
+
+
+def indicator_stages(indicators: Sequence[Indicator]) -> dict[int, str]:
+    """Each indicator's stage: the stage its figures share ("" when none or mixed; ``validate_definition``
+    refuses a mean / stddev / cv indicator that mixes them). A 小学部 indicator's 九年一贯制 schools are their
+    primary parts: their rows were computed from their 小学部 figures."""
+    compiled = []
+    for indicator in indicators:
+        try:
+            compiled.append(compile_indicator(indicator))
+        except ExpressionError:
+            continue
+    stages = figure_stages(compiled)
+    result = {}
+    for item in compiled:
+        found = {stages.get(code, "") for code, _offset in item.refs}
+        result[item.indicator.pk] = found.pop() if len(found) == 1 else ""
+    return result
 
 
 def load_indicators(indicator_ids: Iterable[int] | None = None) -> list[CompiledIndicator]:
@@ -278,11 +309,6 @@ def _designation_level_sql(indicator: Indicator) -> str:
 def _filter_sql(indicator: Indicator) -> str:
     """The indicator's unit filter over ``base`` columns (``base`` holds open units only): ``UnitFilter``."""
     return UnitFilter.of(indicator).sql("base", open_check=False)
-
-
-def unit_contributes(indicator: Indicator, unit: OrgUnit, as_of: datetime.date | None = None) -> bool:
-    """Does ``unit``'s own data feed ``indicator`` (open, and passing its filter): ``UnitFilter.matches``."""
-    return UnitFilter.of(indicator).matches(unit, as_of)
 
 
 class _Plan:
@@ -980,12 +1006,14 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
     periods_by_id = Period.objects.in_bulk({period_id for _unit, period_id in changes})
     changed = sorted(units.values(), key=lambda u: u.pk)
     # Only indicators these units' data feeds: a kindergarten's approval cannot move a primary-school
-    # rate, approvals never change designation counts and designations never change figures.
+    # rate, approvals never change designation counts and designations never change figures. The filter
+    # alone (``covers``), not whether the unit is open: that is per period and the statements' job — a unit
+    # just closed or deactivated is recomputed to remove its rows from its ancestors' sums.
     indicators = [
         c
         for c in load_indicators()
         if (c.indicator.aggregation == Aggregation.COUNT_DESIGNATIONS) == designations
-        and any(unit_contributes(c.indicator, unit) for unit in changed)
+        and any(UnitFilter.of(c.indicator).covers(unit) for unit in changed)
     ]
     if not indicators or not changed:
         return 0
@@ -1092,12 +1120,26 @@ def recompute_indicator(indicator_id: int) -> int:
 
 
 def fan_out_unit_ids() -> list[int]:
-    """The units a full recompute is split into: the roots' children (the districts, and any school
-    directly under the bureau), or a root itself when it has none."""
+    """The units a full recompute is split into, following the tree's real shape.
+
+    From each root, a unit is split into its children while it is a bureau (a province's or a city's bureau is
+    above county level: its children are the next bureaus or the districts) or has exactly one child (a chain
+    that does not divide the work); the units where real work splits — the districts (counties), and any
+    school directly under a bureau — are the ones returned, in tree order. A root without children is
+    returned itself. One small query per unit split (bureaus and single-child chains: a handful).
+
+    The engine's locks still order writers by top-level subtree (``district_key``, ``_subtree_keys``): the
+    counties of one city run one after another, different cities in parallel.
+    """
     ids: list[int] = []
-    for root in OrgUnit.objects.filter(parent__isnull=True).order_by("pk"):
-        children = list(OrgUnit.objects.filter(parent=root).order_by("pk").values_list("pk", flat=True))
-        ids.extend(children or [root.pk])
+    stack = list(reversed(OrgUnit.objects.filter(parent__isnull=True).order_by("pk").values_list("pk", "level")))
+    while stack:
+        pk, level = stack.pop()
+        children = list(OrgUnit.objects.filter(parent_id=pk).order_by("pk").values_list("pk", "level"))
+        if children and (level == Level.BUREAU or len(children) == 1):
+            stack.extend(reversed(children))
+        else:
+            ids.append(pk)
     return ids
 
 
@@ -1166,33 +1208,138 @@ def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], win
     flow figures summed over the window's quarters, stock figures the latest value within it,
     ``code[-k]`` the same window k quarters earlier, designations granted in the year up to its end.
 
-    Set-based like the stored quarters (one statement: every member of every unit's subtree, its own
-    numerator and denominator, combined per unit); nothing is stored. The year equals the Q4 row and
-    H1 the Q2 row wherever offsets are whole years; H2 sums Q3 and Q4 only.
+    The year is the stored Q4 row and H1 the stored Q2 row (flow year-to-date = the window's sum, stock latest
+    within the year = latest within the window, the same open units and designations), read as stored whenever
+    that identity holds for the indicator: every offset a whole number of years and no 不适用 answer stored for
+    a figure it reads (a quarter row applies 不适用, a window does not). Otherwise — H2, an offset like
+    ``[-1]``, 不适用 answers, a unit with no stored row (not computed yet, or nothing to compute) — one
+    set-based statement computes it (``_computed_window_values``), linear in the subtree's size.
     """
     compiled = [c for c in load_indicators([i.pk for i in indicators]) if window_allowed(c.indicator, window)]
     if not compiled or not units:
         return []
     plan = _Plan(compiled, [])
+    found: dict[tuple[int, int], tuple[object, ...]] = {}
+    stored = [c for c in compiled if _window_is_stored_row(plan, c)]
+    if stored:
+        found.update(_stored_window_rows(stored, units, window))
+    pending = [(c, u) for c in compiled for u in units if (c.indicator.pk, u.pk) not in found]
+    if pending:
+        wanted = [c for c in compiled if any(pc is c for pc, _u in pending)]
+        wanted_units = [u for u in units if any(pu is u for _c, pu in pending)]
+        for key, row in _computed_window_values(plan, wanted, wanted_units, window).items():
+            found.setdefault(key, row)
+    now = timezone.now()
+    result = []
+    for c in compiled:
+        indicator = c.indicator
+        for unit in units:
+            num, den, cnt, m2, left_out, *stored_value = found.get((indicator.pk, unit.pk), (None, None, 0, None, 0))
+            num, den = _decimal(num), _decimal(den)
+            computed_at = now
+            if stored_value:  # a stored row: its value and time as written by the engine
+                value, computed_at = stored_value
+            elif indicator.aggregation in DISPERSION_AGGREGATIONS:
+                value = dispersion_value(indicator.aggregation, num, den, _decimal(m2), int(cnt or 0))
+            elif indicator.aggregation != Aggregation.RATIO:
+                value = num
+            elif num is None or den is None or den == 0:
+                value = None  # "无数据", never 0 and never an error
+            else:
+                value = num * indicator.factor / den
+            result.append(
+                WindowValue(
+                    indicator, unit, window.code, num, den, value, int(cnt or 0), computed_at, int(left_out or 0)
+                )
+            )
+    return result
+
+
+def _window_is_stored_row(plan: _Plan, compiled: CompiledIndicator) -> bool:
+    """Is ``compiled``'s value over a year or H1 exactly its stored row of the window's last quarter?"""
+    refs = compiled.refs
+    if any(ref not in plan.columns for ref in refs):
+        return False
+    if any(offset % 4 for _code, offset in refs):
+        return False  # "[-1]" of a window is the window a quarter earlier, not the previous quarter's YTD
+    return not any(offset == 0 and plan.figure_ids[(code, offset)] in plan.na_figure_ids for code, offset in refs)
+
+
+def _stored_window_rows(
+    compiled: Sequence[CompiledIndicator], units: Sequence[OrgUnit], window: Window
+) -> dict[tuple[int, int], tuple[object, ...]]:
+    """The stored rows of the window's last quarter (Q4 for the year, Q2 for H1; none for H2: it does not
+    start the year), keyed (indicator id, unit id): one query."""
+    if window.first_quarter != 1:
+        return {}
+    found: dict[tuple[int, int], tuple[object, ...]] = {}
+    unit_ids = [u.pk for u in units]
+    for start in range(0, len(unit_ids), STORED_WINDOW_CHUNK):  # an API list of every unit: bounded IN lists
+        rows = IndicatorValue.objects.filter(
+            indicator_id__in=[c.indicator.pk for c in compiled],
+            org_unit_id__in=unit_ids[start : start + STORED_WINDOW_CHUNK],
+            period__year=window.year,
+            period__quarter=window.last_quarter,
+        ).values_list(
+            "indicator_id",
+            "org_unit_id",
+            "numerator",
+            "denominator",
+            "unit_count",
+            "moment2",
+            "left_out_count",
+            "value",
+            "computed_at",
+        )
+        found.update({(row[0], row[1]): row[2:] for row in rows})
+    return found
+
+
+STORED_WINDOW_CHUNK = 5000
+
+
+_PATH_TEXT = re.compile(r"^[0-9.]+$")
+
+
+def _computed_window_values(
+    plan: _Plan, compiled: Sequence[CompiledIndicator], units: Sequence[OrgUnit], window: Window
+) -> dict[tuple[int, int], tuple[object, ...]]:
+    """The window's sums per (indicator id, unit id) — num, den, count, m2, left out — in one statement.
+
+    Linear at every size, with no plan that depends on an estimate: the members are the units under the
+    requested units' paths (``path LIKE 'p%'`` literals: the path index, and the planner's statistics count
+    them), their values are read once and combined into each member's own row, and those rows are summed
+    per path prefix (one hash aggregate per distinct path length of the requested units) before the
+    prefixes are matched to the requested units — no member × unit join.
+    """
     owns = [sql for c in compiled if (sql := plan._own_sql(c)) is not None]
     if not owns:
-        return []
+        return {}
+    paths = sorted({u.path for u in units if _PATH_TEXT.match(u.path)})
+    outermost: list[str] = []
+    for path in paths:  # sorted: a subtree's paths follow its root's
+        if not outermost or not path.startswith(outermost[-1]):
+            outermost.append(path)
+    if not outermost:
+        return {}
+    in_scope = " OR ".join(f"m.path LIKE '{path}%'" for path in outermost)
     unit_ids = ", ".join(str(int(u.pk)) for u in units)
-    # Each unit's subtree by an equality on the path's prefix, one join per prefix length: a hash join
-    # over the members, where ``path LIKE tgt.path || '%'`` would compare every unit with every unit.
-    members = " UNION ALL ".join(
-        f"SELECT m.id AS member_id, tgt.unit_id AS unit_id FROM schools_orgunit m "  # nosec B608
-        f"JOIN tgt ON tgt.plen = {length} AND SUBSTR(m.path, 1, {length}) = tgt.path "
-        f"WHERE {UnitFilter.open_sql('m', _date_sql(window.end))}"
-        for length in sorted({len(u.path) for u in units})
-    )
-    wins = " UNION ALL ".join(
-        f"SELECT {k} AS k, {window.first_idx - k} AS lo, {window.last_idx - k} AS hi" for k in plan.offsets
-    )
-    quarter_idx = "(p.year * 4 + p.quarter - 1)"
+    # The quarters each offset reads, as period ids (an equality the planner can count, not a range over a
+    # computed quarter index): (k, period id, quarter index) rows.
+    periods = {p.index: p.pk for p in Period.objects.all()}
+    win_rows = [
+        f"SELECT {k} AS k, {periods[idx]} AS period_id, {idx} AS idx"
+        for k in plan.offsets
+        for idx in range(window.first_idx - k, window.last_idx - k + 1)
+        if idx in periods
+    ]
+    if not win_rows:
+        win_rows = ["SELECT 0 AS k, 0 AS period_id, 0 AS idx WHERE 1 = 0"]
+    wins = " UNION ALL ".join(win_rows)
+    quarter_idx = "w.idx"
     joins = (
         "FROM submissions_value v JOIN submissions_submission s ON s.id = v.submission_id "
-        f"JOIN submissions_period p ON p.id = s.period_id JOIN win w ON {quarter_idx} BETWEEN w.lo AND w.hi "
+        "JOIN win w ON w.period_id = s.period_id "
     )
     where = f"s.status IN ({plan.statuses}) AND s.org_unit_id IN (SELECT member_id FROM mem)"  # nosec B608
     eff_parts = []
@@ -1216,9 +1363,19 @@ def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], win
         for ref, name in plan.columns.items()
     )
     base_cols = "".join(f", piv.{name} AS {name}" for name in plan.columns.values())
+    rolled = " UNION ALL ".join(
+        f"SELECT own.indicator_id AS indicator_id, SUBSTR(u.path, 1, {length}) AS prefix, "  # nosec B608
+        "SUM(own.num) AS s_num, MAX(own.num) AS mx, MIN(own.num) AS mn, SUM(own.den) AS den, "
+        "SUM(own.cnt) AS cnt, SUM(own.m2) AS m2, SUM(own.lo) AS lo "
+        f"FROM own JOIN schools_orgunit u ON u.id = own.unit_id WHERE LENGTH(u.path) >= {length} "
+        f"GROUP BY own.indicator_id, SUBSTR(u.path, 1, {length})"
+        for length in sorted({len(path) for path in paths})
+    )
     sql = f"""
-WITH tgt AS (SELECT id AS unit_id, path, LENGTH(path) AS plen FROM schools_orgunit WHERE id IN ({unit_ids})),
-mem AS ({members}),
+WITH mem AS (
+  SELECT m.id AS member_id FROM schools_orgunit m
+  WHERE ({in_scope}) AND {UnitFilter.open_sql("m", _date_sql(window.end))}
+),
 win AS ({wins}),
 eff AS ({" UNION ALL ".join(eff_parts)}),
 piv AS (SELECT e.unit_id AS unit_id{cols} FROM eff e GROUP BY e.unit_id),
@@ -1230,56 +1387,65 @@ base AS (
   FROM schools_orgunit u LEFT JOIN piv ON piv.unit_id = u.id
   WHERE u.id IN (SELECT member_id FROM mem)
 ),
-own AS ({" UNION ALL ".join(owns)})
-SELECT own.indicator_id, mem.unit_id,
-       CASE i.aggregation WHEN 'max' THEN MAX(own.num) WHEN 'min' THEN MIN(own.num) ELSE SUM(own.num) END,
-       SUM(own.den), SUM(own.cnt), SUM(own.m2), SUM(own.lo)
-FROM own JOIN mem ON mem.member_id = own.unit_id JOIN targets_indicator i ON i.id = own.indicator_id
-GROUP BY own.indicator_id, mem.unit_id, i.aggregation
+own AS ({" UNION ALL ".join(owns)}),
+rolled AS ({rolled})
+SELECT r.indicator_id, t.id,
+       CASE i.aggregation WHEN 'max' THEN MAX(r.mx) WHEN 'min' THEN MIN(r.mn) ELSE SUM(r.s_num) END,
+       SUM(r.den), SUM(r.cnt), SUM(r.m2), SUM(r.lo)
+FROM rolled r JOIN schools_orgunit t ON t.path = r.prefix JOIN targets_indicator i ON i.id = r.indicator_id
+WHERE t.id IN ({unit_ids})
+GROUP BY r.indicator_id, t.id, i.aggregation
 """  # nosec B608
     with transaction.atomic(), connection.cursor() as cursor:
         _tune_session()  # the bureau's window reads a year of every school's values: sort in memory
-        if connection.vendor == "postgresql" and _member_count(units) > WINDOW_HASH_JOIN_MEMBERS:
-            # The planner cannot estimate the members CTE and loops over every submission of a large
-            # subtree through an index (seconds for the bureau); hash joins read the values once. For a
-            # small subtree the index loops are right (hash joins would scan every value).
-            cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql)
-        found = {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
-    now = timezone.now()
-    result = []
-    for c in compiled:
-        indicator = c.indicator
-        for unit in units:
-            num, den, cnt, m2, left_out = found.get((indicator.pk, unit.pk), (None, None, 0, None, 0))
-            num, den = _decimal(num), _decimal(den)
-            if indicator.aggregation in DISPERSION_AGGREGATIONS:
-                value = dispersion_value(indicator.aggregation, num, den, _decimal(m2), int(cnt or 0))
-            elif indicator.aggregation != Aggregation.RATIO:
-                value = num
-            elif num is None or den is None or den == 0:
-                value = None  # "无数据", never 0 and never an error
-            else:
-                value = num * indicator.factor / den
-            result.append(
-                WindowValue(indicator, unit, window.code, num, den, value, int(cnt or 0), now, int(left_out or 0))
-            )
-    return result
+        return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
 
 
-WINDOW_HASH_JOIN_MEMBERS = 2000
+class WindowValues(Sequence[WindowValue]):
+    """``window_values(indicators, units, window)`` as a lazy list, computed slice by slice (issue 17).
 
+    The same rows in the same order (indicator by indicator, units by path), but a slice computes only its own
+    units: a page of the API's window list costs its units' subtrees, not the whole scope's. ``units`` is a
+    queryset (counted once; each slice reads its units by offset). An indicator whose figures are gone gives
+    rows without values, as it does among others in ``window_values``.
+    """
 
-def _member_count(units: Sequence[OrgUnit]) -> int:
-    """Units in the union of the units' subtrees (one query over the outermost units' paths)."""
-    outermost: list[str] = []
-    for path in sorted({u.path for u in units}):  # sorted: a subtree's paths follow its root's
-        if not outermost or not path.startswith(outermost[-1]):
-            outermost.append(path)
-    condition = Q(pk__in=[])
-    for path in outermost:
-        condition |= Q(path__startswith=path)
-    return OrgUnit.objects.filter(condition).count()
+    def __init__(self, indicators: Sequence[Indicator], units: QuerySet[OrgUnit], window: Window) -> None:
+        compiled = {c.indicator.pk for c in load_indicators([i.pk for i in indicators])}
+        self.indicators = [i for i in indicators if i.pk in compiled and window_allowed(i, window)]
+        self.units = units.order_by("path")
+        self.unit_count = self.units.count() if self.indicators else 0
+        self.window = window
+
+    def __len__(self) -> int:
+        return len(self.indicators) * self.unit_count
+
+    @overload
+    def __getitem__(self, index: int) -> WindowValue: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[WindowValue]: ...
+
+    def __getitem__(self, index: int | slice) -> WindowValue | list[WindowValue]:
+        if isinstance(index, int):
+            position = range(len(self))[index]  # IndexError out of range, negatives counted from the end
+            return self[position : position + 1][0]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            raise ValueError("WindowValues slices have no step")
+        rows: list[WindowValue] = []
+        while start < stop:
+            which, first = divmod(start, self.unit_count)
+            last = min(self.unit_count, first + stop - start)
+            indicator, units = self.indicators[which], list(self.units[first:last])
+            found = window_values([indicator], units, self.window)
+            if not found:
+                now = timezone.now()
+                found = [WindowValue(indicator, unit, self.window.code, None, None, None, 0, now) for unit in units]
+            rows.extend(found)
+            start += last - first
+        return rows
 
 
 def _decimal(value: object) -> Decimal | None:

@@ -101,24 +101,28 @@ def figures_changed(
     request_recompute(org_unit_id, period_id, kind=RecomputeKind.FIGURES, reason=action)
 
 
-# --- A unit's opening date feeds "units opened in the year" indicators (新建幼儿园) ---
+# --- A unit's dates and state: opening feeds "units opened in the year" (新建幼儿园); closing or deactivating
+# a unit takes it out of every indicator for the periods it no longer counts in (``UnitFilter``: active, and
+# not closed on or before the period's last day) ---
 
 
 @receiver(pre_save, sender=OrgUnit, dispatch_uid="indicators_unit_opened_before")
 def remember_opened_on(sender: type[OrgUnit], instance: OrgUnit, raw: bool = False, **kwargs: Any) -> None:
-    """Keep the stored opening date, so a moved date recomputes the year it left too (new units: no query)."""
+    """Keep the stored opening and closing dates and state, so a moved date recomputes the periods it left too
+    (new units: no query)."""
     if raw or instance.pk is None:
-        instance._indicators_opened_on = None  # type: ignore[attr-defined]
+        instance._indicators_stored = None  # type: ignore[attr-defined]
         return
-    stored = OrgUnit.objects.filter(pk=instance.pk).values_list("opened_on", flat=True).first()
-    instance._indicators_opened_on = stored  # type: ignore[attr-defined]
+    stored = OrgUnit.objects.filter(pk=instance.pk).values_list("opened_on", "closed_on", "is_active").first()
+    instance._indicators_stored = stored  # type: ignore[attr-defined]
 
 
 @receiver(post_save, sender=OrgUnit, dispatch_uid="indicators_unit_opened_saved")
 def unit_opened_changed(sender: type[OrgUnit], instance: OrgUnit, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
-    previous = getattr(instance, "_indicators_opened_on", None)
+    stored = getattr(instance, "_indicators_stored", None)
+    previous = stored[0] if stored is not None else None
     if previous == instance.opened_on:
         return
     days = {day for day in (previous, instance.opened_on) if day is not None}
@@ -129,3 +133,36 @@ def unit_opened_changed(sender: type[OrgUnit], instance: OrgUnit, raw: bool = Fa
         period = Period.objects.filter(year=day.year, quarter__gte=quarter).order_by("quarter").first()
         if period is not None:
             request_recompute(instance.pk, period.pk, kind=RecomputeKind.FIGURES, reason="unit opened")
+
+
+@receiver(post_save, sender=OrgUnit, dispatch_uid="indicators_unit_closed_saved")
+def unit_closed_changed(sender: type[OrgUnit], instance: OrgUnit, raw: bool = False, **kwargs: Any) -> None:
+    """A changed ``closed_on`` or ``is_active``: the unit's rows (and its ancestors') of the periods whose
+    counting changed are stale — one recompute per year concerned (``recompute_for`` covers the rest of it)."""
+    stored = getattr(instance, "_indicators_stored", None)
+    if raw or stored is None:
+        return  # a new unit has no values yet
+    _opened, closed_on, is_active = stored
+    if closed_on == instance.closed_on and is_active == instance.is_active:
+        return
+    if not Indicator.objects.filter(is_active=True).exists():
+        return
+    for period in _periods_counting_changed((closed_on, is_active), (instance.closed_on, instance.is_active)):
+        request_recompute(instance.pk, period.pk, kind=RecomputeKind.FIGURES, reason="unit closed")
+
+
+def _periods_counting_changed(
+    before: tuple[datetime.date | None, bool], after: tuple[datetime.date | None, bool]
+) -> list[Period]:
+    """The first period of each year in which the unit counts differently: every period when ``is_active``
+    changed, else those ending on or after the earlier closing date and before the later one (none: no end)."""
+    periods: list[Period] = list(Period.objects.order_by("year", "quarter"))
+    if before[1] == after[1]:
+        dates = [day for day in (before[0], after[0]) if day is not None]
+        first = min(dates)
+        last = max(dates) if None not in (before[0], after[0]) else None
+        periods = [p for p in periods if p.end_date >= first and (last is None or p.end_date < last)]
+    firsts: dict[int, Period] = {}
+    for period in periods:
+        firsts.setdefault(period.year, period)
+    return list(firsts.values())

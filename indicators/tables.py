@@ -68,7 +68,7 @@ class IndicatorValueTable(BaseTable):
 
 
 class WindowValueTable(BaseTable):
-    """Values over a half-year or year (``engine.WindowValue``, computed on request: no explanation page)."""
+    """Values over a half-year or year (``engine.WindowValue``, ``engine.window_values``: no explanation page)."""
 
     org_unit = tables.Column(verbose_name=_("单位"), orderable=False)
     period = tables.Column(verbose_name=_("周期"), orderable=False)

@@ -29,7 +29,8 @@ def sweep_pending_recomputes_task() -> int:
 
 @shared_task
 def full_recompute_task(period_ids: list[int] | None = None) -> int:
-    """Nightly full recompute, fanned out as one task per district (then the bureau from their rows)."""
+    """Nightly full recompute, fanned out as one task per district (``fan_out_unit_ids``: the tree is split down to
+    the counties), then the bureaus from their rows."""
     district_ids = pipeline.fan_out_unit_ids()
     run = pipeline.start_nightly_run(len(district_ids), period_ids)
     for unit_id in district_ids:

@@ -5,16 +5,23 @@ before the due date, overdue after it). Its key names the unit, the period and t
 most once a day; the Notification rows are the record of who chased whom. Scope: the units must be in the
 user's review scope (``portal.scope``). This lives in ``notifications`` (above ``submissions``) because the
 once-a-day check reads the notification rows.
+
+全部催报 (every unit not submitted) runs in the background: the page counts the units and enqueues
+``notifications.tasks.chase_all_task``, which calls ``chase_all`` — the same ``chase`` as a single unit — and tells
+the requester what was done through ``notify`` (sent, already chased today, nobody to tell). A rerun the same day
+sends nothing twice (the per-unit keys of ``key_for``) and the requester's result is keyed by the task's id.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -28,7 +35,11 @@ from schools.models import Level, Membership, OrgUnit, Role
 from submissions.models import Period, Submission, SubmissionStatus
 from submissions.validation import active_figures, reports_any_q
 
+logger = logging.getLogger(__name__)
+
 DONE = (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED)
+# Unit names spelled out in a message; the rest are counted.
+NAMES_SHOWN = 10
 
 
 @dataclass
@@ -101,4 +112,48 @@ def chase(user: Any, period: Period, units: list[OrgUnit], on: datetime.date | N
             kind, title, body = _message(unit, period, on)
             notify(principals[unit.pk], kind, title, body, url, keys[unit.pk])
             result.sent.append(unit)
+    return result
+
+
+def names(units: list[OrgUnit]) -> str:
+    """Unit names for a message; a long list is cut with the count of the rest."""
+    text = "、".join(unit.name for unit in units[:NAMES_SHOWN])
+    if len(units) > NAMES_SHOWN:
+        text += _("等 {n} 个").format(n=len(units))
+    return text
+
+
+def chase_all(requester_id: int, period_id: int, on: datetime.date, key: str) -> ChaseResult | None:
+    """The background 全部催报: chase every unit ``chaseable_units`` finds for the requester (their review scope
+    as it is when the job runs) and tell the requester the outcome. ``key`` names the result notification (the
+    task's id: a redelivered task tells nobody twice). A requester who left or lost the review permission, or a
+    period that is gone, ends the job with a log line and nothing sent (None)."""
+    requester = get_user_model().objects.filter(pk=requester_id, is_active=True).first()
+    period = Period.objects.filter(pk=period_id).first()
+    if requester is None or period is None or not scope.has_perm(requester, Perm.REVIEW):
+        logger.warning("chase of all units skipped: requester %s or period %s gone or not a reviewer",
+                       requester_id, period_id)  # fmt: skip
+        return None
+    result = chase(requester, period, list(chaseable_units(requester, period)), on)
+    logger.info(
+        "chase of %s by user %s: %s sent, %s already chased today, %s without a principal",
+        period.code, requester_id, len(result.sent), len(result.already), len(result.nobody),
+    )  # fmt: skip
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("催报完成：{period} 已向 {n} 个单位发送催报").format(period=period.code, n=len(result.sent))
+        lines = []
+        if result.sent:
+            lines.append(_("已催报：{names}。").format(names=names(result.sent)))
+        if result.already:
+            lines.append(
+                _("今天已催报过，本次跳过 {n} 个单位：{names}。").format(
+                    n=len(result.already), names=names(result.already)
+                )
+            )
+        if result.nobody:
+            lines.append(_("没有可接收催报的校长账号：{names}。").format(names=names(result.nobody)))
+        if not (result.sent or result.already or result.nobody):
+            lines.append(_("范围内没有未提交的单位。"))
+    board = f"{reverse('submissions:completeness')}?period={period.code}"
+    notify([requester], Kind.CHASE_DONE, title, "\n".join(lines), board, key)
     return result

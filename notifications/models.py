@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     OFF_TRACK = "off_track", _("目标滞后")
     MILESTONE_DUE = "milestone_due", _("里程碑即将到期")
     MILESTONE_OVERDUE = "milestone_overdue", _("里程碑已逾期")
+    CHASE_DONE = "chase_done", _("催报完成")
 
 
 class Notification(models.Model):

@@ -27,8 +27,8 @@ from indicators import events as indicator_events
 from notifications.models import Kind
 from notifications.services import notify
 from reports import events as report_events
-from reports.models import ExportJob, ExportStatus
-from schools.models import Membership, Role
+from reports.models import ExportJob, ExportKind, ExportStatus
+from schools.models import Membership, Role, ancestor_paths
 from submissions import events as submission_events
 from submissions.models import HistoryAction, Period, ReminderStage, Submission
 from targets.models import Progress, ProgressStatus
@@ -101,7 +101,11 @@ def on_reminder(
 
 @receiver(report_events.export_finished, dispatch_uid="notifications.export")
 def on_export_finished(sender: Any, job: ExportJob, **kwargs: Any) -> None:
-    """Tell whoever asked for a background export that it is ready (or failed), in the language they asked in."""
+    """Tell whoever asked for a background export that it is ready (or failed), in the language they asked in.
+    A scheduled bulletin has no requester: the bureau administrators and inspectors of its scope are told."""
+    if job.kind == ExportKind.BULLETIN:
+        _bulletin_finished(job)
+        return
     if job.requested_by_id is None:
         return
     names = {"plan": job.plan.title, "scope": job.scope.name}
@@ -111,6 +115,32 @@ def on_export_finished(sender: Any, job: ExportJob, **kwargs: Any) -> None:
         else:
             kind, title, body = Kind.EXPORT_FAILED, _("导出失败：{plan} · {scope}").format(**names), job.error
     notify([job.requested_by_id], kind, title, body, job.get_absolute_url(), key=f"export:{job.pk}:{job.status}")
+
+
+def _bulletin_finished(job: ExportJob) -> None:
+    if job.requested_by_id is not None:
+        user_ids: list[int] = [job.requested_by_id]
+    else:
+        user_ids = list(
+            Membership.objects.filter(
+                org_unit__path__in=ancestor_paths(job.scope.path),
+                role__in=[Role.BUREAU_ADMIN, Role.INSPECTOR],
+                user__is_active=True,
+            )
+            .values_list("user_id", flat=True)
+            .distinct()
+        )
+    names = {"plan": job.plan.title, "scope": job.scope.name, "period": job.period.code if job.period else ""}
+    with translation.override(job.language):
+        if job.status == ExportStatus.DONE:
+            kind = Kind.EXPORT_DONE
+            title = _("进展通报已生成：{plan} · {scope} · {period}").format(**names)
+            body = job.note  # "PDF 未生成：…" when LibreOffice could not make the PDF
+        else:
+            kind = Kind.EXPORT_FAILED
+            title = _("进展通报生成失败：{plan} · {scope} · {period}").format(**names)
+            body = job.error
+    notify(user_ids, kind, title, body, job.get_absolute_url(), key=f"export:{job.pk}:{job.status}")
 
 
 def notify_off_track(period_ids: Iterable[int] | None, indicator_ids: Iterable[int] | None) -> int:

@@ -2,7 +2,8 @@
 
 ``notify`` writes one portal row per recipient (bulk; a key already given to a user is skipped, so a rerun
 sends nothing twice), e-mails each recipient who wants immediate mail, and posts once to the enterprise chat
-webhook when ``NOTIFY_WEBHOOK_URL`` is set. Users who left (inactive) get nothing. A failed e-mail or webhook
+webhook when ``NOTIFY_WEBHOOK_URL`` is set. Users who left (inactive, or without any membership) get nothing
+(logged). A failed e-mail or webhook
 post is logged and recorded as a DeliveryFailure (counted on the admins' notifications page); it never breaks
 the caller, except that a caller may ask to see e-mail errors (``raise_mail_errors``) to retry later.
 ``send_digests`` is the daily e-mail with the unread notifications of the day for users who prefer it.
@@ -26,11 +27,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import Channel, DeliveryFailure, Notification, NotificationPreference
+from schools.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +100,7 @@ def notify(
     ids = _user_ids(users)
     if not ids:
         return Delivery(0, 0, 0)
-    recipients = list(
-        get_user_model()
-        .objects.filter(pk__in=ids, is_active=True)
-        .exclude(pk__in=Notification.objects.filter(user_id__in=ids, key=key).values("user_id"))
-        .select_related("notification_preference")
-        .order_by("pk")
-    )
+    recipients = _recipients(ids, key)
     if not recipients:
         return Delivery(0, 0, 0)
     now_ids, later_ids = _mail_plan(recipients)
@@ -122,6 +118,32 @@ def notify(
     if getattr(settings, "NOTIFY_WEBHOOK_URL", "") and not _webhook(kind, key, _text(title, body, url)):
         failed += 1
     return Delivery(len(recipients), emailed, failed)
+
+
+def _recipients(ids: set[int], key: str) -> list[Any]:
+    """The users of ``ids`` still to tell (one query). Skipped: those who already have ``key``, and those who
+    left — inactive, or holding no membership any more (superusers excepted: they need none). The ones who left
+    are logged (a reminder or a return addressed to them goes nowhere, and an administrator may want to know)."""
+    users = (
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .annotate(
+            has_membership=Exists(Membership.objects.filter(user_id=OuterRef("pk"))),
+            already=Exists(Notification.objects.filter(user_id=OuterRef("pk"), key=key)),
+        )
+        .select_related("notification_preference")
+        .order_by("pk")
+    )
+    recipients = []
+    left = []
+    for user in users:
+        if not user.is_active or not (user.has_membership or user.is_superuser):
+            left.append(user.pk)
+        elif not user.already:
+            recipients.append(user)
+    if left:
+        logger.warning("notification %s: user(s) %s have left (inactive or without a membership), skipped", key, left)
+    return recipients
 
 
 def _mail_plan(recipients: list[Any]) -> tuple[set[int], set[int]]:
@@ -255,8 +277,14 @@ def preference_for(user: Any) -> NotificationPreference:
 
 
 def recent_failures(now: datetime.datetime | None = None) -> int:
+    """How many deliveries failed in the last ``FAILURE_WINDOW_DAYS`` days (one COUNT; admins' home and list)."""
     since = (now or timezone.now()) - datetime.timedelta(days=FAILURE_WINDOW_DAYS)
     return DeliveryFailure.objects.filter(created_at__gte=since).count()
+
+
+def latest_failures(limit: int = 5) -> list[DeliveryFailure]:
+    """The newest failed deliveries with their errors (one query), for admins who cannot open Django's admin."""
+    return list(DeliveryFailure.objects.order_by("-created_at", "-pk")[:limit])
 
 
 # --- The daily digest ---

@@ -293,6 +293,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "send-milestone-reminders": {"task": "notifications.tasks.send_milestone_reminders_task", "schedule": 3600.0},
     "delete-old-exports": {"task": "reports.tasks.delete_old_exports_task", "schedule": 3600.0},
     "sweep-export-jobs": {"task": "reports.tasks.sweep_export_jobs_task", "schedule": 60.0},
+    # After a quarter's deadline: its bulletin for each active plan at the bureau root, once (idempotent).
+    "generate-scheduled-bulletins": {"task": "reports.tasks.scheduled_bulletins_task", "schedule": 3600.0},
     "send-notification-digest": {"task": "notifications.tasks.send_digests_task", "schedule": 24 * 3600.0},
     **{
         f"worker-heartbeat-{queue}": {
@@ -377,6 +379,20 @@ EXPORT_ASYNC_THRESHOLD_ROWS = env_int("EXPORT_ASYNC_THRESHOLD_ROWS", 5000, minim
 # A target page's drill-down CSV/XLSX with more rows than this is written by a background export job.
 DRILLDOWN_EXPORT_ASYNC_ROWS = env_int("DRILLDOWN_EXPORT_ASYNC_ROWS", 5000, minimum=1)
 EXPORT_EXPIRY_HOURS = env_int("EXPORT_EXPIRY_HOURS", 24, minimum=1)
+
+# The quarterly bulletin (reports/bulletin): the CJK font of its charts (default: the first Noto CJK font found;
+# none: the charts carry numbers only, their captions are in the document's text), LibreOffice for its PDF
+# (missing or failing: the .docx is still delivered, the job says why there is no PDF) and its time limit.
+_BULLETIN_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+)
+BULLETIN_FONT = env_str("BULLETIN_FONT", "") or next((f for f in _BULLETIN_FONTS if Path(f).is_file()), "")
+LIBREOFFICE_BIN = env_str("LIBREOFFICE_BIN", "soffice")
+BULLETIN_PDF_TIMEOUT = env_int("BULLETIN_PDF_TIMEOUT", 120, minimum=1)
 STOCK_CHANGE_WARNING_SHARE = env_int("STOCK_CHANGE_WARNING_PERCENT", 30, minimum=1) / 100
 SMALL_DENOMINATOR_THRESHOLD = env_int("SMALL_DENOMINATOR_THRESHOLD", 20, minimum=0)
 SIGNING_SALT_TEMPLATES = "submissions.template"

@@ -21,6 +21,7 @@ from portal import scope
 from portal.db_router import use_replica
 from portal.scope import Perm
 from reports import drilldown, exports
+from reports.bulletin import job as bulletin_job
 from reports.models import ExportJob, ExportKind
 from reports.tasks import export_plan_workbook_task
 from reports.xlsx import build_workbook, count_rows
@@ -97,6 +98,27 @@ def request_drilldown_export(
         )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return ExportResult(job=job)
+
+
+def request_bulletin(user: Any, plan: Plan, unit: OrgUnit, period: Period | None) -> ExportJob:
+    """The quarterly bulletin (进展通报) of ``plan`` for ``unit`` as of ``period``: always a background job.
+
+    The caller has found ``unit`` in the user's view scope (404 otherwise); a bulletin needs Perm.EXPORT on it
+    (403), like the workbook.
+    """
+    scope.require(user, Perm.EXPORT, unit)
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            kind=ExportKind.BULLETIN,
+            plan=plan,
+            scope=unit,
+            period=period,
+            requested_by=user if user.is_authenticated else None,
+            rows_total=len(bulletin_job.STEPS),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
 
 
 def _enqueue(job_id: int) -> None:

@@ -3,13 +3,18 @@ schools against the national thresholds, with the schools furthest from the mean
 
 Reads only the stored rows of the engine: a school's cv row carries its own PᵢXᵢ, Pᵢ and PᵢXᵢ² (numerator,
 denominator, moment2), so the rows of one stage's schools add up to the stage's X̄ and CV exactly as the engine
-adds them up the tree (``engine.dispersion_value``). Three queries whatever the number of schools: the cv
-indicators, the sums per indicator and stage, the furthest schools per indicator and stage (a window function).
+adds them up the tree (``engine.dispersion_value``). Four queries whatever the number of schools: the cv
+indicators, the stages of their figures, the sums per indicator and stage, the furthest schools per indicator and
+stage (a window function).
 
-A stage is read from the school type: 小学 = primary schools and teaching points, 初中 = junior and complete
-secondary schools. A 九年一贯制 school reports one value per indicator (no split into its primary and junior
-parts), so it is counted with the stage whose figures the indicator reads: its primary side unless the
-indicator counts junior schools only.
+A stage indicator (one reading 小学部 or 初中部 figures, ``Figure.stage``; ``engine.indicator_stages``) has
+that one stage: every school with a part of that stage (``schools.models.STAGE_SCHOOL_TYPES``) is one unit of it,
+a 九年一贯制 school by its part's own figures, listed as "XX学校（小学部）". The engine computed that row from
+the part's figures, so nothing is split here and a district's sums count each school once.
+
+An indicator reading whole-school figures keeps the older reading by school type: 小学 = primary schools and
+teaching points, 初中 = junior and complete secondary schools, and a 九年一贯制 school (one value for both
+parts) is counted with its primary side unless the indicator counts junior schools only.
 """
 
 from __future__ import annotations
@@ -32,10 +37,10 @@ from django.db.models import (
 from django.db.models.functions import Abs, RowNumber
 from django.utils.translation import gettext_lazy as _
 
-from indicators.engine import dispersion_value
+from indicators.engine import dispersion_value, indicator_stages
 from indicators.models import Aggregation, Indicator, IndicatorValue
 from indicators.unit_filter import UnitFilter
-from schools.models import Level, OrgUnit, SchoolType
+from schools.models import STAGE_SCHOOL_TYPES, Level, OrgUnit, SchoolType, stage_unit_name
 from submissions.models import Period
 
 PRIMARY, JUNIOR = "primary", "junior"
@@ -78,6 +83,7 @@ class StageValue:
 class EquityRow:
     indicator: Indicator
     stages: list[StageValue]
+    stage: str = ""  # a stage indicator's one stage; "" for whole-school figures (both stages shown)
 
 
 def _nine_year_stage(indicator: Indicator) -> str:
@@ -85,8 +91,14 @@ def _nine_year_stage(indicator: Indicator) -> str:
     return JUNIOR if types and not types & {SchoolType.PRIMARY, SchoolType.TEACHING_POINT} else PRIMARY
 
 
-def _stage_case(indicators: list[Indicator]) -> Case:
-    whens = [When(org_unit__school_type__in=types, then=Value(stage)) for stage, types in STAGE_TYPES.items()]
+def _stage_case(indicators: list[Indicator], own_stage: dict[int, str]) -> Case:
+    whens = [
+        When(indicator_id=pk, org_unit__school_type__in=STAGE_SCHOOL_TYPES[stage], then=Value(stage))
+        for pk, stage in sorted(own_stage.items())
+    ]
+    if own_stage:
+        whens.append(When(indicator_id__in=sorted(own_stage), then=Value("")))
+    whens += [When(org_unit__school_type__in=types, then=Value(stage)) for stage, types in STAGE_TYPES.items()]
     whens += [
         When(Q(org_unit__school_type=SchoolType.NINE_YEAR, indicator_id=i.pk), then=Value(_nine_year_stage(i)))
         for i in indicators
@@ -104,7 +116,13 @@ def equity_rows(unit: OrgUnit, period: Period | None, furthest: int = FURTHEST) 
         for i in indicators
         for stage in (PRIMARY, JUNIOR)
     }
-    rows = [EquityRow(i, [stages[(i.pk, PRIMARY)], stages[(i.pk, JUNIOR)]]) for i in indicators]
+    own_stage = {pk: stage for pk, stage in indicator_stages(indicators).items() if stage in THRESHOLDS}
+    rows = [
+        EquityRow(i, [stages[(i.pk, own_stage[i.pk])]], own_stage[i.pk])
+        if i.pk in own_stage
+        else EquityRow(i, [stages[(i.pk, PRIMARY)], stages[(i.pk, JUNIOR)]])
+        for i in indicators
+    ]
     if period is None:
         return rows
     schools = IndicatorValue.objects.filter(
@@ -113,7 +131,7 @@ def equity_rows(unit: OrgUnit, period: Period | None, furthest: int = FURTHEST) 
         org_unit__path__startswith=unit.path,
         org_unit__level=Level.SCHOOL,
         org_unit__is_active=True,
-    ).annotate(stage=_stage_case(indicators))
+    ).annotate(stage=_stage_case(indicators, own_stage))
     means: dict[tuple[int, str], Decimal] = {}
     for item in (
         schools.exclude(stage="")
@@ -153,10 +171,14 @@ def equity_rows(unit: OrgUnit, period: Period | None, furthest: int = FURTHEST) 
             )
         )
         .filter(rank__lte=furthest)
-        .values_list("indicator_id", "stage", "org_unit__code", "org_unit__name", "own", "mean", "rank")
+        .values_list(
+            "indicator_id", "stage", "org_unit__code", "org_unit__name", "org_unit__school_type", "own", "mean", "rank"
+        )
         .order_by("indicator_id", "stage", "rank")
     )
-    for ind, stage, code, name, own_value, mean_value, _rank in ranked:
+    for ind, stage, code, name, school_type, own_value, mean_value, _rank in ranked:
+        if ind in own_stage:
+            name = stage_unit_name(name, school_type, stage)  # "XX学校（小学部）": the part is the unit
         stages[(ind, stage)].furthest.append(School(code, name, float(own_value), float(own_value - mean_value)))
     return rows
 

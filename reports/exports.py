@@ -22,6 +22,7 @@ from portal import scope
 from portal.db_router import use_replica
 from portal.scope import Perm
 from reports import drilldown, events
+from reports.bulletin import job as bulletin_job
 from reports.models import ExportJob, ExportKind, ExportStatus
 from reports.xlsx import build_workbook
 from schools.models import OrgUnit
@@ -42,6 +43,8 @@ def job_filename(job: ExportJob) -> str:
     """The download name of a job's file: the workbook's, or the drill-down's as the page names it."""
     if job.kind == ExportKind.DRILLDOWN and job.target is not None:
         return drilldown.filename(job.target, job.scope, job.params.get("format", "xlsx"))
+    if job.kind == ExportKind.BULLETIN:
+        return bulletin_job.filename(job, "docx")
     return export_filename(job.plan, job.scope, job.period)
 
 
@@ -67,7 +70,11 @@ def run_export_job(job_id: int) -> bool:
         "plan", "scope", "period", "target__plan", "target__indicator", "requested_by"
     ).get(pk=job_id)
     with translation.override(job.language):
-        _build(job)
+        if job.kind == ExportKind.BULLETIN:
+            bulletin_job.build(job)
+            _announce(job_id)
+        else:
+            _build(job)
     return True
 
 
@@ -124,12 +131,15 @@ def expire_old_exports(now: datetime | None = None) -> int:
     """Delete files of jobs finished more than EXPORT_EXPIRY_HOURS ago; the rows stay as EXPIRED."""
     cutoff = (now or timezone.now()) - timedelta(hours=settings.EXPORT_EXPIRY_HOURS)
     expired = 0
-    for job in ExportJob.objects.filter(status=ExportStatus.DONE, finished_at__lt=cutoff).only("pk", "file"):
-        if job.file and default_storage.exists(job.file.name):
-            default_storage.delete(job.file.name)
+    for job in ExportJob.objects.filter(status=ExportStatus.DONE, finished_at__lt=cutoff).only(
+        "pk", "file", "pdf_file"
+    ):
+        for stored in (job.file, job.pdf_file):  # a bulletin's PDF goes with its .docx
+            if stored and default_storage.exists(stored.name):
+                default_storage.delete(stored.name)
         # Conditional: a job touched meanwhile (it cannot be, but a second beat run could) is skipped.
         expired += ExportJob.objects.filter(pk=job.pk, status=ExportStatus.DONE).update(
-            status=ExportStatus.EXPIRED, file="", updated_at=timezone.now()
+            status=ExportStatus.EXPIRED, file="", pdf_file="", updated_at=timezone.now()
         )
     return expired
 

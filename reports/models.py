@@ -20,6 +20,16 @@ class ExportStatus(models.TextChoices):
 class ExportKind(models.TextChoices):
     WORKBOOK = "workbook", _("进度工作簿")
     DRILLDOWN = "drilldown", _("目标明细表")
+    BULLETIN = "bulletin", _("进展通报")
+
+
+class BulletinStep(models.TextChoices):
+    """The steps of a bulletin job, shown on its page while it runs (``rows_done`` counts the steps done)."""
+
+    COLLECT = "collect", _("收集数据")
+    CHARTS = "charts", _("绘制图表")
+    DOCX = "docx", _("生成 Word")
+    PDF = "pdf", _("转换 PDF")
 
 
 class ExportJob(models.Model):
@@ -42,6 +52,12 @@ class ExportJob(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     error = models.TextField(blank=True)
+    # Bulletins: the step running now, the PDF beside the .docx, and what went wrong without failing the job
+    # ("PDF 未生成：…"); ``scheduled`` marks the one bulletin per (plan, scope, quarter) that beat generates.
+    step = models.CharField(max_length=20, choices=BulletinStep.choices, blank=True)
+    pdf_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    note = models.TextField(blank=True)
+    scheduled = models.BooleanField(default=False)
     # The language of the page it was asked from: the worker writes the workbook (and any error) in it.
     language = models.CharField(max_length=10, default="zh-hans")
     started_at = models.DateTimeField(null=True, blank=True)
@@ -56,6 +72,14 @@ class ExportJob(models.Model):
         indexes = [
             # The expiry task: finished files that may be old.
             models.Index(fields=["finished_at"], condition=Q(status="done"), name="reports_exportjob_done"),
+        ]
+        constraints = [
+            # The schedule generates a quarter's bulletin once (a second beat run finds this row).
+            models.UniqueConstraint(
+                fields=["plan", "scope", "period"],
+                condition=Q(kind="bulletin", scheduled=True),
+                name="reports_exportjob_one_scheduled_bulletin",
+            ),
         ]
 
     def __str__(self) -> str:

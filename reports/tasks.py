@@ -6,6 +6,7 @@ from celery import shared_task
 from celery.utils.log import get_task_logger
 
 from reports import exports
+from reports.bulletin import schedule
 
 logger = get_task_logger(__name__)
 
@@ -34,5 +35,19 @@ def sweep_export_jobs_task() -> int:
             export_plan_workbook_task.delay(job_id)
         except Exception:  # noqa: BLE001  (broker still down: the next sweep tries again)
             logger.warning("broker unavailable; export job %s waits for the next sweep", job_id, exc_info=True)
+            break
+    return len(job_ids)
+
+
+@shared_task
+def scheduled_bulletins_task() -> int:
+    """Record and send the bulletins owed after a quarter's deadline, once per (plan, scope, quarter)
+    (beat: "generate-scheduled-bulletins", hourly). Returns how many were recorded."""
+    job_ids = schedule.due_bulletins()
+    for job_id in job_ids:
+        try:
+            export_plan_workbook_task.delay(job_id)
+        except Exception:  # noqa: BLE001  (broker down: the export sweep sends the pending job later)
+            logger.warning("broker unavailable; bulletin job %s waits for the sweep", job_id, exc_info=True)
             break
     return len(job_ids)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("units/<str:code>/equity/", views.unit_equity, name="unit_equity"),
     path("plans/<slug:plan>/targets/<slug:code>/", views.TargetDetailPage.as_view(), name="target_detail"),
     path("export/", views.plan_export, name="plan_export"),
+    path("bulletin/", views.bulletin, name="bulletin"),
     path("exports/<int:pk>/", views.export_job, name="export_job"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
 ]

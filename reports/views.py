@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from indicators.models import IndicatorValue
 from plans.models import Plan
@@ -26,10 +27,10 @@ from portal import scope
 from portal.db_router import use_replica
 from portal.xlsx import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from reports import dispatch, drilldown, equity, exports
-from reports.models import ExportStatus
+from reports.models import BulletinStep, ExportKind, ExportStatus
 from reports.queries import concerns_unit, plan_dashboard, school_checks
 from schools.models import Designation, Level, OrgUnit, ancestor_paths
-from schools.unit_search import nearby_units
+from schools.unit_search import nearby_units, search_units
 from submissions.models import Period, Submission
 from targets.models import Progress, Target
 from targets.progress_detail import before_assessment_q, contribution_q
@@ -87,9 +88,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "breadcrumb": breadcrumb(request.user, unit),
         "can_export": scope.has_perm(request.user, scope.Perm.EXPORT, unit),
         "export_url": f"{reverse('reports:plan_export')}?{urlencode(params)}",
+        "bulletin_url": reverse("reports:bulletin"),
         "completeness_url": f"{reverse('submissions:completeness')}?"
         + urlencode({"period": params["period"], "unit": unit.code}),
     }
+    # Without JavaScript the picker's search is a form: ``scope_q`` lists matching units (at most
+    # SEARCH_LIMIT, in the user's scope) as links that set the scope. One more query, only when searching.
+    scope_query = request.GET.get("scope_q", "").strip()[:100]
+    if scope_query:
+        context["scope_query"] = scope_query
+        context["scope_results"] = list(search_units(request.user, scope_query, levels=SCOPE_LEVELS))
     return render(request, "reports/dashboard.html", context)
 
 
@@ -240,15 +248,36 @@ def plan_export(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def bulletin(request: HttpRequest) -> HttpResponse:
+    """Ask for the quarterly bulletin (进展通报) of a plan for a scope and quarter: a job page to wait on."""
+    plan = get_object_or_404(Plan, code=request.POST.get("plan", ""))
+    code = request.POST.get("scope", "").strip()
+    if code:
+        unit = scope.get_in_scope(request.user, OrgUnit.objects.all(), code=code)
+    else:
+        unit = _unit_from_request(request, "scope")
+    periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
+    period = chosen_period(request.POST.get("period", ""), periods, timezone.localdate())
+    job = dispatch.request_bulletin(request.user, plan, unit, period)
+    return redirect(job.get_absolute_url())
+
+
+@login_required
 def export_job(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(exports.visible_jobs(request.user), pk=pk)
-    return render(request, "reports/exportjob_detail.html", {"job": job, "ExportStatus": ExportStatus})
+    context = {"job": job, "ExportStatus": ExportStatus, "ExportKind": ExportKind, "steps": BulletinStep.choices}
+    return render(request, "reports/exportjob_detail.html", context)
 
 
 @login_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finished job's file; ``?file=pdf``: a bulletin's PDF."""
     job = get_object_or_404(exports.visible_jobs(request.user), pk=pk)
-    if job.status != ExportStatus.DONE or not job.file:
+    stored = job.pdf_file if request.GET.get("file") == "pdf" else job.file
+    if job.status != ExportStatus.DONE or not stored:
         raise Http404(_("文件不存在或已过期。"))
     filename = exports.job_filename(job)
-    return FileResponse(default_storage.open(job.file.name, "rb"), as_attachment=True, filename=filename)
+    if stored is job.pdf_file:
+        filename = filename.removesuffix(".docx") + ".pdf"
+    return FileResponse(default_storage.open(stored.name, "rb"), as_attachment=True, filename=filename)

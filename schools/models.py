@@ -50,6 +50,35 @@ class SchoolType(models.TextChoices):
     OUT_OF_SCHOOL = "out_of_school", _("校外教育机构")
 
 
+class Stage(models.TextChoices):
+    """A school stage (学段) a figure may belong to: a 九年一贯制 school reports its 小学部 and 初中部 apart."""
+
+    NONE = "", _("不分学段")
+    PRIMARY = "primary", _("小学")
+    JUNIOR = "junior", _("初中")
+
+
+# Which school types have a part of each stage (the one place): single-stage schools are all of it, the
+# others (九年一贯制; 完全中学 with its 初中部) report a stage figure for that part only.
+STAGE_SCHOOL_TYPES: dict[str, tuple[str, ...]] = {
+    Stage.PRIMARY: (SchoolType.PRIMARY, SchoolType.TEACHING_POINT, SchoolType.NINE_YEAR),
+    Stage.JUNIOR: (SchoolType.JUNIOR, SchoolType.COMPLETE_SECONDARY, SchoolType.NINE_YEAR),
+}
+SINGLE_STAGE_TYPES: dict[str, tuple[str, ...]] = {
+    Stage.PRIMARY: (SchoolType.PRIMARY, SchoolType.TEACHING_POINT),
+    Stage.JUNIOR: (SchoolType.JUNIOR,),
+}
+PART_LABELS = {Stage.PRIMARY: _("小学部"), Stage.JUNIOR: _("初中部")}
+
+
+def stage_unit_name(name: str, school_type: str, stage: str) -> str:
+    """A school as one unit of a stage: "XX学校（小学部）" for the part of a school spanning several stages, else
+    its name."""
+    if stage not in PART_LABELS or school_type in SINGLE_STAGE_TYPES[stage]:
+        return name
+    return str(_("{school}（{part}）")).format(school=name, part=PART_LABELS[stage])
+
+
 class Ownership(models.TextChoices):
     PUBLIC = "public", _("公办")
     INCLUSIVE_PRIVATE = "inclusive_private", _("普惠性民办")

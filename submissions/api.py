@@ -31,7 +31,7 @@ from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions import workflow
 from submissions.filters import SubmissionApiFilterSet
 from submissions.models import Channel, Figure, HistoryAction, Period, Submission, SubmissionHistory
-from submissions.reporting import ReportedBy, scope_errors, store_within
+from submissions.reporting import ReportedBy, scope_errors, stage_errors, store_within
 
 
 def number(value: Decimal | int | None) -> int | float | None:
@@ -73,7 +73,7 @@ class FigureSerializer(serializers.ModelSerializer):
         model = Figure
         fields = [
             "code", "name", "name_en", "unit", "value_type", "time_aggregation", "unit_aggregation",
-            "min_value", "max_value", "reported_by", "required", "allows_not_applicable", "from_period",
+            "min_value", "max_value", "reported_by", "stage", "required", "allows_not_applicable", "from_period",
             "until_period", "change_warning_share", "help_text", "group", "order", "is_active",
         ]  # fmt: skip
         # Numbers in, numbers out (API.md: values are numbers): without this the schema documents them as strings.
@@ -98,6 +98,7 @@ class FigureSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         reported_by = attrs.pop("reported_by", None)
+        spec: ReportedBy | None = None
         if reported_by is not None:
             codes = list(dict.fromkeys(reported_by.get("within", [])))
             within = list(OrgUnit.objects.filter(code__in=codes))
@@ -127,6 +128,13 @@ class FigureSerializer(serializers.ModelSerializer):
         end = attrs.get("until_period", getattr(self.instance, "until_period", None))
         if start is not None and end is not None and start.index > end.index:
             raise serializers.ValidationError({"until_period": [_("截止周期不能早于起始周期")]})
+        stage = attrs.get("stage", getattr(self.instance, "stage", ""))
+        if stage:
+            if spec is None:
+                spec = ReportedBy.of(self.instance) if self.instance is not None else ReportedBy()
+            problems = stage_errors(stage, spec)
+            if problems:
+                raise serializers.ValidationError({"stage": problems})
         # The range rule is the model's check constraint, as in the web form. Checked on the figure as it would be
         # saved: a new one takes the model's defaults, so a POST without min_value is checked against min_value=0
         # (checking only the fields sent let a negative max_value through to the database: a 500, later a 503).
@@ -371,7 +379,8 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         rows = page if page is not None else list(queryset)
-        data = [submission_data(snap) for snap in workflow.snapshots(rows)]
+        # One serializer for the page (many=True builds its fields once, not once per row).
+        data = SubmissionSerializer(workflow.snapshots(rows), many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     @extend_schema(responses=SubmissionSerializer)

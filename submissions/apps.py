@@ -22,7 +22,7 @@ class SubmissionsConfig(AppConfig):
             Figure,
             ["code", "name", "unit", "value_type", "time_aggregation", "unit_aggregation", "min_value", "max_value",
              "reported_by_levels", "reported_by_school_types", "reported_by_ownership", "reported_by_central_only",
-             "reported_by_top_areas", "required", "allows_not_applicable", "from_period", "until_period",
+             "reported_by_top_areas", "stage", "required", "allows_not_applicable", "from_period", "until_period",
              "change_warning_share", "is_active"],
             api_name="figure",
             item_choices={"reported_by_levels": Level.choices, "reported_by_school_types": SchoolType.choices,

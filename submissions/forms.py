@@ -17,7 +17,7 @@ from portal.labels import LabelSuffixMixin
 from schools.models import Level, OrgUnit, Ownership, SchoolType
 from submissions import workflow
 from submissions.models import Figure, Period, PeriodException, ValidationRule
-from submissions.reporting import ReportedBy, scope_errors
+from submissions.reporting import ReportedBy, scope_errors, stage_errors
 from submissions.validation import check_rule_definition
 
 
@@ -43,7 +43,7 @@ class FigureForm(LabelSuffixMixin, forms.ModelForm):
         fields = [
             "code", "name", "name_en", "unit", "value_type", "time_aggregation", "unit_aggregation",
             "min_value", "max_value", "reported_by_levels", "reported_by_school_types", "reported_by_ownership",
-            "reported_by_within", "reported_by_top_areas", "reported_by_central_only", "required",
+            "reported_by_within", "reported_by_top_areas", "reported_by_central_only", "stage", "required",
             "allows_not_applicable", "from_period", "until_period",
             "change_warning_share", "help_text", "group", "order", "is_active",
         ]  # fmt: skip
@@ -79,9 +79,12 @@ class FigureForm(LabelSuffixMixin, forms.ModelForm):
                 within=data["reported_by_within"],
                 central_only=bool(data.get("reported_by_central_only")),
                 top_areas=bool(data.get("reported_by_top_areas")),
+                stage=data.get("stage") or "",
             )
             for problem in scope_errors(self.reported_by, require_units=self.require_units):
                 self.add_error(None, problem)
+            for problem in stage_errors(data.get("stage") or "", self.reported_by):
+                self.add_error("stage", problem)
         start, end = data.get("from_period"), data.get("until_period")
         if start is not None and end is not None and start.index > end.index:
             self.add_error("until_period", _("截止周期不能早于起始周期"))

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from schools.models import Stage
+
 
 class ValueType(models.TextChoices):
     INTEGER = "integer", _("整数")
@@ -63,6 +65,16 @@ class Figure(models.Model):
         blank=True,
         related_name="+",
         help_text=_("只有这些单位（含下级）填报；留空表示全市"),
+    )
+    # 学段: a stage figure (小学部在校生数) is reported by the schools of that stage and, for their part of that
+    # stage only, by schools spanning stages (九年一贯制): each part is one school in that stage's 差异系数.
+    stage = models.CharField(
+        _("学段"),
+        max_length=10,
+        choices=Stage.choices,
+        default=Stage.NONE,
+        blank=True,
+        help_text=_("九年一贯制学校分小学部、初中部填报时选择；填报学校类型须是该学段的学校"),
     )
     required = models.BooleanField(_("必填"), default=True, help_text=_("必填项为空时不能提交"))
     allows_not_applicable = models.BooleanField(

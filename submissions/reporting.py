@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from portal.i18n import localized
-from schools.models import Level, OrgUnit, SchoolType, choice_labels
+from schools.models import SINGLE_STAGE_TYPES, STAGE_SCHOOL_TYPES, Level, OrgUnit, SchoolType, Stage, choice_labels
 from schools.models import Ownership as OwnershipChoice
 from submissions.models import Figure, Period
 
@@ -33,6 +33,8 @@ class ReportedBy:
     within: list[OrgUnit] = field(default_factory=list)
     central_only: bool = False
     top_areas: bool = False
+    # A stage figure (小学部在校生数): a school spanning stages reports only that part; said in ``describe``.
+    stage: str = ""
 
     @classmethod
     def of(cls, figure: Figure) -> ReportedBy:
@@ -45,6 +47,7 @@ class ReportedBy:
             within=within,
             central_only=figure.reported_by_central_only,
             top_areas=figure.reported_by_top_areas,
+            stage=figure.stage,
         )
 
     def matches(self, unit: OrgUnit) -> bool:
@@ -109,7 +112,21 @@ class ReportedBy:
             )
         if self.central_only:
             text = _("{units}（仅中心校）").format(units=text)
-        return text
+        return text + self._stage_part()
+
+    def _stage_part(self) -> str:
+        """ " （九年一贯制学校只填其小学部）" for a stage figure that schools spanning stages report."""
+        spanning = [
+            kind
+            for kind in self.school_types
+            if kind in STAGE_SCHOOL_TYPES.get(self.stage, ()) and kind not in SINGLE_STAGE_TYPES.get(self.stage, ())
+        ]
+        if not spanning:
+            return ""
+        types = pgettext("list separator", "、").join(choice_labels(SchoolType, spanning))
+        if self.stage == Stage.PRIMARY:
+            return _("（{types}只填其小学部）").format(types=types)
+        return _("（{types}只填其初中部）").format(types=types)
 
     def sentence(self) -> str:
         """The figure form's line: "东城区的小学和九年一贯制学校，共 12 个单位"."""
@@ -147,6 +164,25 @@ def scope_errors(reported_by: ReportedBy, *, require_units: bool = True) -> list
     return problems
 
 
+def stage_errors(stage: str, reported_by: ReportedBy) -> list[str]:
+    """What is wrong with a stage figure's reporters (translated): a 小学部 figure is reported by schools only,
+    and only by school types that have a primary part (``schools.models.STAGE_SCHOOL_TYPES``), named explicitly."""
+    if not stage:
+        return []
+    allowed = STAGE_SCHOOL_TYPES.get(stage)
+    if allowed is None:
+        return [_("无效的选项：{values}").format(values=stage)]
+    if (reported_by.levels and reported_by.levels != [Level.SCHOOL]) or reported_by.top_areas:
+        return [_("分学段的填报项只能由学校填报")]
+    if not reported_by.school_types or set(reported_by.school_types) - set(allowed):
+        return [
+            _("分学段的填报项须选择该学段的学校类型：{types}").format(
+                types=pgettext("list separator", "、").join(choice_labels(SchoolType, allowed))
+            )
+        ]
+    return []
+
+
 def in_period(figure: Figure, period: Period | None) -> bool:
     """Is ``figure`` reported in ``period``? (Any period when None: definition pages, the catalogue.)"""
     if period is None:
@@ -177,6 +213,32 @@ def figures_for_unit(
     """The figures ``unit`` reports (in ``period`` when given), in form order."""
     pool = active_figures() if figures is None else figures
     return [figure for figure in pool if applies_to(figure, unit, period)]
+
+
+def figures_for_units(units: Sequence[tuple[OrgUnit, Period | None]], figures: Sequence[Figure]) -> list[list[Figure]]:
+    """``figures_for_unit`` for many (unit, period) pairs, evaluated once per distinct unit profile.
+
+    The rule reads only a unit's level, school type, ownership, central flag, depth and (when some figure is limited
+    to regions) its path, plus the period: a page of a hundred schools has a handful of profiles.
+    """
+    regional = any(figure.pk and figure.reported_by_within.all() for figure in figures)
+    by_profile: dict[tuple[object, ...], list[Figure]] = {}
+    result = []
+    for unit, period in units:
+        profile = (
+            period.pk if period is not None else None,
+            unit.level,
+            unit.school_type,
+            unit.ownership,
+            unit.is_central,
+            unit.depth,
+            unit.path if regional else "",
+        )
+        found = by_profile.get(profile)
+        if found is None:
+            found = by_profile[profile] = figures_for_unit(unit, figures, period)
+        result.append(found)
+    return result
 
 
 def reports_any(unit: OrgUnit, figures: Iterable[Figure], period: Period | None = None) -> bool:

@@ -20,9 +20,25 @@ from submissions.expressions import COMPARATORS, Expression, ExpressionError
 from submissions.models import Figure, Severity, TimeAggregation, ValidationRule, ValueType
 
 # Who reports what is its own module; re-exported because every channel already imports these from here.
-from submissions.reporting import active_figures, applies_to, applies_to_q, figures_for_unit, reports_any, reports_any_q
+from submissions.reporting import (
+    active_figures,
+    applies_to,
+    applies_to_q,
+    figures_for_unit,
+    figures_for_units,
+    reports_any,
+    reports_any_q,
+)
 
-__all__ = ["active_figures", "applies_to", "applies_to_q", "figures_for_unit", "reports_any", "reports_any_q"]
+__all__ = [
+    "active_figures",
+    "applies_to",
+    "applies_to_q",
+    "figures_for_unit",
+    "figures_for_units",
+    "reports_any",
+    "reports_any_q",
+]
 
 # Value.value is DECIMAL(20, 4): at most 16 integer digits and 4 decimals.
 MAX_DECIMALS = 4

@@ -60,6 +60,7 @@ from submissions.validation import (
     RuleSet,
     active_figures,
     figures_for_unit,
+    figures_for_units,
     parse_value,
     submit_errors,
 )
@@ -225,9 +226,9 @@ def snapshots(
         prev = previous_values(group[0].period, (s.org_unit_id for s in group))
         for unit_id, unit_values in prev.items():
             previous[(group[0].period_id, unit_id)] = unit_values
+    figures_of = figures_for_units([(s.org_unit, s.period) for s in submissions], figures)
     result = []
-    for submission in submissions:
-        unit_figures = figures_for_unit(submission.org_unit, figures, submission.period)
+    for submission, unit_figures in zip(submissions, figures_of, strict=True):
         current = values.get(submission.pk, {})
         before = previous.get((submission.period_id, submission.org_unit_id), {})
         issues = rules.check(current, unit_figures, before)

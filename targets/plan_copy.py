@@ -176,6 +176,10 @@ def copy_plan(user: AbstractBaseUser, plan: Plan, code: str, year: int | str, ti
                 "baseline_period": baseline[1] if baseline else None,
                 "scope": target.scope,
                 "applies_to_each_unit": target.applies_to_each_unit,
+                # A per-unit rule's level, rhythm and range reading (issue 13): without them it is not measurable.
+                "each_unit_level": target.each_unit_level,
+                "rhythm": target.rhythm,
+                "range_is_ceiling": target.range_is_ceiling,
                 "due_period": _shifted(target.due_period, years, periods),
                 "due_date": _shift_date(target.due_date, years),
                 # The same months next year; not the completion date (the copy starts over, not started).

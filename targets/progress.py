@@ -1407,6 +1407,7 @@ def _update_for_unit(
         if since is not None and row[6] >= since and any(key[0] == t.pk for t in per_unit)
     }
     stored = {key: (row[4], from_json(row[5])) for key, row in existing.items() if key[0] in {t.pk for t in per_unit}}
+    paths = _ListedPaths(detail for _status, detail in stored.values())
     school: _SchoolChange | None = None
     if per_unit:
         changed = OrgUnit.objects.filter(pk=changed_unit_id, level=Level.SCHOOL).values_list(*UNIT_INFO_FIELDS).first()
@@ -1443,7 +1444,7 @@ def _update_for_unit(
                     unit,
                     is_scope,
                     data,
-                    frequency=lambda: _frequency_after(target, period, old, school, data),
+                    frequency=lambda: _frequency_after(target, period, old, school, data, paths),
                 )
             return _compute(
                 target,
@@ -1451,7 +1452,7 @@ def _update_for_unit(
                 unit,
                 is_scope,
                 data,
-                facts=lambda bound: _updated_facts(target, period, old, school, bound),
+                facts=lambda bound: _updated_facts(target, period, unit, old, school, bound, paths),
             )
         except _NeedsFullRead:
             redo.add(target.pk)
@@ -1468,9 +1469,11 @@ def _update_for_unit(
 def _updated_facts(
     target: Target,
     period: Period,
+    row_unit: UnitInfo,
     old: tuple[str, ProgressDetail] | None,
     school: _SchoolChange | None,
     bound: Decimal | None,
+    paths: _ListedPaths,
 ) -> tuple[list[UnitRef], int, int]:
     """A threshold's or limit's per-school facts (failing list, failing count, checked count) after the one
     school's change, from the stored row; raises _NeedsFullRead when the stored row cannot tell."""
@@ -1488,8 +1491,67 @@ def _updated_facts(
     is_failing = after is not None and not satisfies(target, after, limit_bound)
     checked += (after is not None) - (before is not None)
     failed += is_failing - was_failing
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after)
+
+    def next_failing(after_path: str) -> UnitRef | None:
+        return _next_failing(target, period, row_unit.path, after_path, limit_bound)
+
+    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths, next_failing)
     return failing, failed, checked
+
+
+NEXT_FAILING_BATCH = 200
+
+
+def _next_failing(
+    target: Target, period: Period, row_path: str, after_path: str, bound: Decimal | None
+) -> UnitRef | None:
+    """The first unit at the target's per-unit level under ``row_path`` and after ``after_path`` (path order) whose
+    value fails the bound — the school that moves up into a full failing list when a listed one recovers. The same
+    units as ``_failing_units`` reads (a value, the level, the subtree), read in path order a batch at a time from
+    the listed end on: no school before the list's end is read."""
+    rows = IndicatorValue.objects.filter(
+        indicator_id=target.indicator_id,
+        period_id=period.pk,
+        value__isnull=False,
+        org_unit__level=unit_level(target),
+        org_unit__path__startswith=row_path,
+    ).order_by("org_unit__path")
+    fields = [f"org_unit__{name}" for name in UNIT_INFO_FIELDS]
+    while True:
+        batch = list(rows.filter(org_unit__path__gt=after_path).values_list(*fields, "value")[:NEXT_FAILING_BATCH])
+        for *info, value in batch:
+            if not satisfies(target, value, bound):
+                return _unit_ref(UnitInfo(*info), value=value)
+        if len(batch) < NEXT_FAILING_BATCH:
+            return None
+        after_path = batch[-1][3]  # the path
+
+
+class _ListedPaths:
+    """The paths of the schools named in an approval run's stored failing lists, read in one query when first
+    needed (a failing school not listed yet: where does it go?) instead of one query per row."""
+
+    def __init__(self, details: Iterable[ProgressDetail]) -> None:
+        self._codes = {ref["code"] for detail in details for ref in detail.failing_units or []}
+        self._asked: set[str] = set()
+        self._paths: dict[str, str] = {}
+
+    def _load(self, listed: list[str]) -> None:
+        if any(code not in self._asked for code in listed):
+            wanted = (self._codes | set(listed)) - self._asked
+            self._paths.update(OrgUnit.objects.filter(code__in=sorted(wanted)).values_list("code", "path"))
+            self._asked |= wanted
+
+    def position(self, failing: list[UnitRef], unit: UnitInfo) -> int:
+        """How many of the listed schools come before ``unit`` in path order (a code no longer found: none)."""
+        listed = [ref["code"] for ref in failing]
+        self._load(listed)
+        return sum(1 for code in listed if code in self._paths and self._paths[code] < unit.path)
+
+    def path(self, code: str) -> str | None:
+        """A listed school's path (None: no longer found)."""
+        self._load([code])
+        return self._paths.get(code)
 
 
 def _update_failing_list(
@@ -1498,21 +1560,32 @@ def _update_failing_list(
     unit: UnitInfo,
     is_failing: bool,
     value: Decimal | None,
+    paths: _ListedPaths,
+    next_failing: Callable[[str], UnitRef | None] | None = None,
 ) -> None:
-    """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place)."""
+    """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place).
+
+    A listed school that recovers while more fail than are listed lets the first failing school beyond the list
+    move up: ``next_failing`` (from the last listed school's path) finds it; without it, the row is read in full."""
     codes = [ref["code"] for ref in failing]
     if unit.code in codes:
         if is_failing:
             failing[codes.index(unit.code)] = _unit_ref(unit, value=value)  # same place, new value
             return
         if failed_before > len(failing):
-            raise _NeedsFullRead  # the first failing school beyond the list would move up: read them
+            last_path = paths.path(codes[-1])
+            if next_failing is None or last_path is None:
+                raise _NeedsFullRead  # the first failing school beyond the list would move up: read them
+            moving_up = next_failing(last_path)
+            if moving_up is None:
+                raise _NeedsFullRead  # the count says one exists: the stored row is not to be trusted
+            del failing[codes.index(unit.code)]
+            failing.append(moving_up)
+            return
         del failing[codes.index(unit.code)]
     elif is_failing:
-        # Its place in path order: how many listed schools come before it (one query on at most FAILING_LIMIT).
-        listed = [ref["code"] for ref in failing]
-        position = OrgUnit.objects.filter(code__in=listed, path__lt=unit.path).count() if listed else 0
-        failing.insert(position, _unit_ref(unit, value=value))
+        # Its place in path order: how many listed schools come before it.
+        failing.insert(paths.position(failing, unit), _unit_ref(unit, value=value))
         del failing[FAILING_LIMIT:]
 
 
@@ -1522,6 +1595,7 @@ def _frequency_after(
     old: tuple[str, ProgressDetail] | None,
     school: _SchoolChange | None,
     data: Inputs,
+    paths: _ListedPaths,
 ) -> Result:
     """A frequency row after the one school's change, from the stored row (see ``_frequency``); raises
     _NeedsFullRead when the stored row cannot tell (no value before, a value removed, who is below minimum)."""
@@ -1556,7 +1630,7 @@ def _frequency_after(
     was_failing = (before or Decimal(0)) < pace
     is_failing = (after or Decimal(0)) < pace
     failed += is_failing - was_failing
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after)
+    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths)
     if failed > 0 or (after or Decimal(0)) < minimum:
         below = True
     elif not below_before:

@@ -33,7 +33,7 @@ Keys (all optional; absent when they do not apply):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from django.db.models import Q
 
@@ -176,11 +176,26 @@ def _typed(name: str, value: Any) -> Any:
     return value if isinstance(value, expected) else None
 
 
+_REF_KEYS = frozenset({"code", "name", "value", "granted_on"})
+_REF_VALUE_TYPES = (int, float, type(None))
+
+
 def _unit_refs(items: list[Any]) -> list[UnitRef]:
     """Units as dicts with a code: a bare code string becomes ``{"code": …}``, anything else is dropped."""
     refs: list[UnitRef] = []
     for item in items:
-        if isinstance(item, str) and item:
+        # The common case, a ref as this module writes it, is copied whole; anything else key by key.
+        if (
+            type(item) is dict
+            and item.keys() <= _REF_KEYS
+            and type(item.get("code")) is str
+            and item["code"]
+            and type(item.get("name", "")) is str
+            and type(item.get("granted_on", "")) is str
+            and type(item.get("value")) in _REF_VALUE_TYPES
+        ):
+            refs.append(cast(UnitRef, dict(item)))
+        elif isinstance(item, str) and item:
             refs.append({"code": item})
         elif isinstance(item, dict) and isinstance(item.get("code"), str) and item["code"]:
             ref: UnitRef = {"code": item["code"]}

@@ -40,7 +40,7 @@ from targets import kind_fields, targets_service, workbook
 from targets.filters import DrilldownFilterSet
 from targets.forms import NoteForm, PathPointFormSet, ReviewForm, TargetForm
 from targets.models import Progress, ProgressStatus, Target, TargetKind, TargetNote, TargetPathPoint
-from targets.progress import ProgressPreview, preview
+from targets.progress import ProgressPreview, milestone_window, preview
 from targets.queries import (
     STATUS_LABELS,
     QuarterPoint,
@@ -282,14 +282,15 @@ def my_targets(request: HttpRequest) -> HttpResponse:
     targets = list(
         Target.objects.filter(kind__in=[TargetKind.MILESTONE, TargetKind.NARRATIVE])
         .filter(Q(owner_user=request.user) | (Q(owner_unit__isnull=False) & owned_units))
-        .select_related("plan", "owner_unit", "scope")
+        .select_related("plan", "owner_unit", "scope", "due_period")
         .annotate(note_count=Count("notes"))
         .order_by("plan__code", "order", "code")
     )
     progress = {}
     for year in {t.plan.year for t in targets}:
         progress.update(status_rows([t for t in targets if t.plan.year == year], Period.objects.current(year=year)))
-    rows = [{"target": t, "progress": progress.get(t.pk)} for t in targets]
+    # A milestone's due day is its window's (the due date, else the end of its due month or due quarter).
+    rows = [{"target": t, "progress": progress.get(t.pk), "due": milestone_window(t)[1]} for t in targets]
     return render(request, "targets/my_targets.html", {"rows": rows})
 
 

@@ -23,6 +23,7 @@ django.setup()
 
 from openpyxl import Workbook  # noqa: E402
 
+from demo.plans import TRADITIONAL_NOTE  # noqa: E402
 from targets.workbook import (  # noqa: E402
     ITEM_COLUMNS,
     ITEM_SHEET,
@@ -38,10 +39,10 @@ from targets.workbook import (  # noqa: E402
 # demo.indicators). Unmapped suggestions stay blank: the target is entered and shows "no data" until
 # bureau staff link an indicator in the browser.
 INDICATOR_MAP: dict[str, str] = {
-    # the county's gross rates and retention have their own definitions in demo.indicators
-    "kg_3yr_gross_rate": "kg_3yr_gross_rate",
-    "kg_1yr_gross_rate": "kg_1yr_gross_rate",
-    "compulsory_retention_rate": "compulsory_retention_rate",
+    # The county's gross rates are the demo's rates (one definition each, not a copy under a second name). Its
+    # 学生巩固率 covers compulsory education, which the demo's primary-only figures cannot measure: left blank.
+    "kg_3yr_gross_rate": "kg_3yr_rate",
+    "kg_1yr_gross_rate": "kg_preschool_1yr_rate",
     "special_disabled_enrolment_rate": "special_disabled_enrolment_rate",
 }
 OWNER_UNIT = "CITY"
@@ -60,7 +61,7 @@ def build(source: Path, target: Path, indicator_map: dict[str, str]) -> None:
         "owner_unit": OWNER_UNIT,
         "parent": "",
         "status": "已发布",
-        "guiding_ideas": data.get("guiding_ideas", ""),
+        "guiding_ideas": f"{TRADITIONAL_NOTE}\n\n{data.get('guiding_ideas', '')}",
     }
     for name, header in PLAN_FIELDS:
         sheet.append([header, meta[name]])

@@ -25,13 +25,11 @@ class Synonyms:
 
 
 SYNONYMS: tuple[Synonyms, ...] = (
-    Synonyms("kg_3yr_gross_rate", (("学前三年",), ("毛入园率",))),
-    Synonyms("kg_3yr_rate", (("学前三年",), ("入园率",)), exclude=("毛入园率",)),
-    Synonyms("kg_1yr_gross_rate", (("学前一年",), ("毛入园率",))),
-    Synonyms("kg_preschool_1yr_rate", (("学前一年",), ("入园率",)), exclude=("毛入园率",)),
+    # 毛入园率 and 入园率 name one measure in these plans: the demo keeps one indicator for each age band.
+    Synonyms("kg_3yr_rate", (("学前三年",), ("入园率",))),
+    Synonyms("kg_preschool_1yr_rate", (("学前一年",), ("入园率",))),
     Synonyms("pri_ontime_entry_rate", (("按时入学率", "适龄儿童入学率"),)),
     Synonyms("pri_retention_rate", (("小学",), ("巩固率",))),
-    Synonyms("compulsory_retention_rate", (("巩固率",),), exclude=("小学",)),
     Synonyms("special_disabled_enrolment_rate", (("残疾",), ("入学率",))),
     Synonyms("kg_new_entrants_migrant", (("幼儿园", "入园"), ("外来生", "随迁子女", "外来务工"))),
     Synonyms("kg_new_entrants", (("幼儿园",), ("招收", "招生", "新生", "入园人数")), exclude=("外来生",)),

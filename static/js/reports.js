@@ -21,6 +21,8 @@
         bar.value = job.progress;
         bar.textContent = job.progress + "%";
         box.querySelector(".js-rows").textContent = job.rows_done + " / " + job.rows_total;
+        var step = box.querySelector(".js-step");
+        if (step) { step.textContent = job.step_display || ""; }
         if (job.status === "pending" || job.status === "running") {
           window.setTimeout(poll, 2000);
         } else {

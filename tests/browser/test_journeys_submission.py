@@ -14,58 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import PRINCIPAL_SCHOOL, django_side, log_in, reset_principal_quarter
+from browser_support import (
+    NOT_APPLICABLE,
+    PERIOD,
+    PRINCIPAL_SCHOOL,
+    django_side,
+    log_in,
+    quarter_figures,
+    reset_principal_quarter,
+    stored_submission,
+    submit_as_principal,
+)
 from openpyxl import load_workbook
 
 pytestmark = pytest.mark.browser
 
-PERIOD = "2023Q4"
-# This quarter's numbers beside last quarter's stock figures (kept, so no >30 % change warnings).
-NEW_FIGURES = {
-    "pri_new_entrants": "60",
-    "pri_new_entrants_migrant": "70",  # hard rule: cannot exceed the 60 entrants
-    "pri_new_entrants_ontime": "60",
-    "pri_graduates": "0",
-    "pri_transfers_in": "5",
-    "pri_transfers_out": "2",
-    "pri_dropouts": "0",
-    "pri_grade1_max_class_size": "58",  # warning: over 55 needs an explanation
-    "central_joint_research": "2",
-    "central_quality_monitoring": "1",
-}
-NOT_APPLICABLE = "不适用"
 MIGRANT_ERROR = "外来生数不能超过一年级新生数"
 CLASS_SIZE_WARNING = "一年级最大班额超过55人，请说明原因"
-
-
-@django_side
-def quarter_figures() -> dict[str, str]:
-    """Every figure the school reports: last quarter's value for stocks, NEW_FIGURES for the rest."""
-    from schools.models import OrgUnit
-    from submissions import workflow
-    from submissions.models import Period
-
-    school = OrgUnit.objects.get(code=PRINCIPAL_SCHOOL)
-    period = Period.objects.get(code=PERIOD)
-    previous = workflow.previous_values(period, [school.pk])[school.pk]
-    figures: dict[str, str] = {}
-    for figure in workflow.figures_for_unit(school, period=period):
-        if figure.code in NEW_FIGURES:
-            figures[figure.code] = NEW_FIGURES[figure.code]
-        elif previous.get(figure.code) is not None:
-            figures[figure.code] = f"{previous[figure.code]:f}".rstrip("0").rstrip(".")
-        elif figure.allows_not_applicable and figure.code in previous:
-            figures[figure.code] = NOT_APPLICABLE  # answered 不适用 last quarter: the same again
-        else:
-            assert not figure.required, f"{figure.code}: required, with no value last quarter"  # left empty
-    return figures
-
-
-@django_side
-def stored_submission() -> Any:
-    from submissions.models import Submission
-
-    return Submission.objects.select_related("period").get(org_unit__code=PRINCIPAL_SCHOOL, period__code=PERIOD)
 
 
 @django_side
@@ -199,30 +164,6 @@ def test_principal_reports_the_quarter_by_form_and_excel(
     assert submission.status == "submitted"
     assert submission.explanations  # the warning's explanation travelled with it
     steps.step(page, "submitted")
-
-
-@django_side
-def submit_as_principal(figures: dict[str, str]) -> None:
-    """Given: the principal's 2023Q4 figures submitted (through the same service functions as the form)."""
-    from django.contrib.auth import get_user_model
-
-    from schools.models import OrgUnit
-    from submissions import workflow
-    from submissions.models import Period
-
-    principal = get_user_model().objects.get(username="principal")
-    school = OrgUnit.objects.get(code=PRINCIPAL_SCHOOL)
-    submission = workflow.open_submission(principal, school, Period.objects.get(code=PERIOD))
-    numbers = {code: value for code, value in figures.items() if value != NOT_APPLICABLE}
-    answered_na = [code for code, value in figures.items() if value == NOT_APPLICABLE]
-    result = workflow.save_values(
-        submission, principal, numbers, version=submission.version, not_applicable=answered_na
-    )
-    explanation = "秋季插班生较多，已申请增设一个一年级班"
-    explanations = {issue.key: explanation for issue in result.issues if not issue.is_error}
-    version = result.submission.version
-    result = workflow.save_values(submission, principal, {}, version=version, explanations=explanations)
-    workflow.submit(result.submission, principal, version=result.submission.version)
 
 
 def district_row(page: Any, site: Any, target: str) -> Any:

@@ -57,6 +57,8 @@ _COMMON: dict[str, Any] = {
 }
 settings.register_profile("default", max_examples=100, **_COMMON)
 settings.register_profile("ci", max_examples=1000, **_COMMON)
+# A quick local pass over every endpoint (HYPOTHESIS_PROFILE=quick): the explicit valid example plus 20 more.
+settings.register_profile("quick", max_examples=20, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # The apps whose tables a request may write; "nothing stored" is checked over all of them.

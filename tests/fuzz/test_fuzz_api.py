@@ -109,6 +109,7 @@ def path_params(endpoint: Endpoint, world: FuzzWorld) -> dict[str, str] | None:
         "indicator-detail": world.indicator.code,
         # A catalogue entry whose figures the fuzz world may or may not have: installing it succeeds or is refused.
         "indicator-catalogue-install": "pri_retention_rate",
+        "api_plan_bulletin": world.plan.code,
     }
     if name in submissions:
         return {"pk": str(submissions[name].pk)}
@@ -156,10 +157,32 @@ def _object_params(name: str, world: FuzzWorld) -> dict[str, str] | None:
         section = plan.sections.order_by("pk").first()
         item, _created = WorkItem.objects.get_or_create(section=section, number=1, defaults={"title": "工作一"})
         return {"code": plan.code, "pk": str(item.pk)}
+    if name == "api-plan-target-notes":
+        return {"code": plan.code, "target": _milestone(world).code}
     if name == "api-plan-target-note-review":
-        note = TargetNote.objects.create(target=world.target, author=world.users.bea, text="进展")
-        return {"code": plan.code, "target": world.target.code, "pk": str(note.pk)}
+        milestone = _milestone(world)
+        note = TargetNote.objects.create(target=milestone, author=world.users.alice, text="进展")
+        return {"code": plan.code, "target": milestone.code, "pk": str(note.pk)}
     return None
+
+
+def _milestone(world: FuzzWorld) -> Any:
+    """A milestone of the world's plan owned by S1 (notes are written on milestones and narratives only)."""
+    from targets.models import Target, TargetKind
+
+    target, _created = Target.objects.get_or_create(
+        plan=world.plan,
+        code="M01",
+        defaults={
+            "section": world.target.section,
+            "text": "年内完成食堂改造",
+            "kind": TargetKind.MILESTONE,
+            "scope": world.tree.city,
+            "owner_unit": world.tree.s1,
+            "due_month": 12,
+        },
+    )
+    return target
 
 
 def url_for(endpoint: Endpoint, params: dict[str, str]) -> str | None:
@@ -214,8 +237,37 @@ def valid_body(endpoint: Endpoint, world: FuzzWorld) -> dict[str, Any]:
             "targets": {"0": {"accepted": True, "target_value": "96"}},
         },  # fmt: skip
         "api-plan-draft-commit": {"version": world.plan_draft.version if world.plan_draft else 1},
+        # The newer write endpoints (issue 13 and after): valid starting bodies, so examples reach their services.
+        "designation-kind-list": {"code": "model_kg", "name": "示范幼儿园", "levels": ["province", "city"]},
+        "designation-kind-detail": {"name": "标准化幼儿园（修订）", "levels": ["county"]},
+        "designation-revoke": {"revoked_on": "2023-06-30", "note": "复核未通过"},
+        "user-list": {
+            "username": "fuzz_new",
+            "name": "新校长",
+            "email": "fuzz_new@example.org",
+            "password": "Qk3-long-enough-passphrase",
+            "org_unit": tree.s2.code,
+            "role": "principal",
+        },
+        "user-detail": {"name": "王校长", "email": "alice.wang@example.org"},
+        "membership-list": {"user": world.users.alice.username, "org_unit": tree.s2.code, "role": "principal"},
+        "membership-detail": {"role": "inspector"},
+        "api-plan-work-items": {"section": "goals", "number": 2, "title": "工作二", "text": "推进课后服务。"},
+        "api-plan-work-item": {"title": "改名的工作", "text": "调整后的表述。"},
+        "api-plan-target-notes": {"text": "已完成招标", "reported_on": f"{world.plan.year}-03-15"},
+        "api-plan-target-note-review": {"decision": "return", "comment": "请补充佐证材料"},
+        "api-plan-copy": {"code": "p-next", "year": world.plan.year + 1, "title": "下一年的工作要点"},
     }
     return dict(bodies.get(endpoint.name, {}))
+
+
+# Endpoints whose valid body must be accepted as it stands (2xx as the bureau admin): a body the serializer
+# refuses would let every example stop there, never reaching the service behind it.
+ACCEPTS_VALID_BODY = [
+    "designation-kind-list", "designation-kind-detail", "designation-revoke", "user-list", "user-detail",
+    "membership-list", "membership-detail", "api-plan-work-items", "api-plan-work-item", "api-plan-target-notes",
+    "api-plan-target-note-review", "api-plan-copy",
+]  # fmt: skip
 
 
 # --- Hostile values ---
@@ -372,6 +424,13 @@ def post_as_admin(world: FuzzWorld, endpoint: Endpoint, body: bytes) -> tuple[in
             HTTP_AUTHORIZATION=f"Token {world.tokens['bea']}",
         )
         return response.status_code, response.content, database_state() == before
+
+
+@pytest.mark.parametrize("name", ACCEPTS_VALID_BODY)
+def test_the_valid_body_of_a_newer_endpoint_is_accepted(world: FuzzWorld, name: str) -> None:
+    endpoint = next(e for e in ENDPOINTS if e.name == name)
+    status, content, _unchanged = post_as_admin(world, endpoint, json.dumps(valid_body(endpoint, world)).encode())
+    assert 200 <= status < 300, (status, content[:500])
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.id for e in ENDPOINTS])

@@ -125,6 +125,22 @@ def test_install_creates_the_figures_and_the_indicator_which_then_computes(users
     assert value(rate, tree.d1, q1) == Decimal("90.00")
 
 
+def test_an_optional_figure_installs_optional_and_its_quarters_without_a_value_have_none(users, tree) -> None:  # noqa: ANN001
+    """Graduates are filled in the graduation quarter only ("required": false): the retention rate has no value
+    before it, with no formula trick to hide a 0 %."""
+    catalogue.install_entry("pri_retention_rate", users.bea)
+    required = dict(Figure.objects.values_list("code", "required"))
+    assert required == {"pri_graduates": False, "pri_cohort_entrants": True, "pri_transfers_in": True,
+                        "pri_transfers_out": True}  # fmt: skip
+    rate = Indicator.objects.get(code="pri_retention_rate")
+    q1, q3 = period(2023, 1), period(2023, 3)
+    report(tree.s1, q1, pri_cohort_entrants=100, pri_transfers_in=2, pri_transfers_out=2)
+    report(tree.s1, q3, pri_cohort_entrants=100, pri_graduates=98)
+    engine.full_recompute()
+    assert value(rate, tree.s1, q1) is None
+    assert value(rate, tree.s1, q3) == Decimal("98.00")
+
+
 def test_install_is_idempotent_and_reuses_figures_already_there(users) -> None:  # noqa: ANN001
     catalogue.install_entry("teaching_area_per_student", users.bea)
     before = (Figure.objects.count(), Indicator.objects.count())

@@ -149,3 +149,38 @@ def test_the_indicator_page_shows_a_half_year(client, users, data) -> None:
     response = client.get(reverse("indicators:indicator_detail", kwargs={"code": "enrolled"}), {"period": "2023H1"})
     assert response.context["period"].code == "2023Q4"
     assert [w.code for w in response.context["windows"]] == ["2023"]
+
+
+def test_window_pages_compute_only_their_own_units(users, data, monkeypatch) -> None:
+    """Issue 17: ``period=2023`` for the whole scope is paged before it is computed; every page equals the
+    same rows of the whole list, and no page computes more units than it shows."""
+    from schools.models import OrgUnit
+
+    units = list(OrgUnit.objects.filter(is_active=True).order_by("path"))
+    indicators = sorted([data["entrants"], data["share"], data["enrolled"], data["yearly"]], key=lambda i: i.code)
+    window = engine.parse_window("2023")
+    assert window is not None
+    whole = [(v.indicator.code, v.org_unit.code, v.value) for v in engine.window_values(indicators, units, window)]
+    lazy = engine.WindowValues(indicators, OrgUnit.objects.filter(is_active=True), window)
+    assert len(lazy) == len(whole) == 4 * len(units)
+    assert [(v.indicator.code, v.org_unit.code, v.value) for v in lazy[0 : len(lazy)]] == whole
+    assert (lazy[-1].indicator.code, lazy[-1].org_unit.code) == whole[-1][:2]
+
+    computed: list[int] = []
+    real = engine.window_values
+
+    def spy(indicators, units, window):  # type: ignore[no-untyped-def]
+        computed.append(len(units))
+        return real(indicators, units, window)
+
+    monkeypatch.setattr(engine, "window_values", spy)
+    limit = 3
+    paged = []
+    for offset in range(0, len(whole), limit):
+        computed.clear()
+        status, body = get(users.bea, period="2023", limit=str(limit), offset=str(offset))
+        assert status == 200
+        assert body["count"] == len(whole)
+        assert sum(computed) == len(body["results"]) <= limit
+        paged += [(row["indicator"], row["org_unit"]) for row in body["results"]]
+    assert paged == [row[:2] for row in whole]

@@ -15,8 +15,10 @@ from kombu.exceptions import OperationalError
 from indicators import engine, recompute, services, tasks
 from indicators.models import IndicatorValue, PendingRecompute, RecomputeKind
 from portal.errors import ServiceError
+from schools.models import Level, SchoolType
 from submissions import workflow
 from submissions.models import SubmissionStatus
+from tests.conftest import make_unit
 from tests.indicators.engine_data import figure, indicator, period, report, snapshot, value
 
 D = Decimal
@@ -111,6 +113,41 @@ def test_nightly_task_fans_out_per_district_and_matches_a_single_run(tree, entra
     assert [row[1:] for row in snapshot()] == fanned
 
 
+def test_the_nightly_fan_out_follows_the_tree_to_the_counties(db, entrants):
+    """Province → cities → counties: the work splits at the counties, not at the province's two children; a
+    chain of single children is followed down; a school directly under a bureau is a unit of its own."""
+    province = make_unit("P", "省教育厅", Level.BUREAU)
+    city_a = make_unit("CA", "甲市教育局", Level.BUREAU, province)
+    city_b = make_unit("CB", "乙市教育局", Level.BUREAU, province)
+    county_a1 = make_unit("A1", "甲市一县", Level.DISTRICT, city_a)
+    county_a2 = make_unit("A2", "甲市二县", Level.DISTRICT, city_a)
+    county_b1 = make_unit("B1", "乙市一县", Level.DISTRICT, city_b)  # the only county of city B
+    lone = make_unit("B1T", "乙市一县唯一学区", Level.TOWNSHIP, county_b1)  # and its only township
+    direct = make_unit("PS", "省属实验小学", Level.SCHOOL, province, school_type=SchoolType.PRIMARY)
+    schools = []
+    for parent, count in ((county_a1, 2), (county_a2, 3), (lone, 2)):
+        for i in range(count):
+            schools.append(
+                make_unit(
+                    f"{parent.code}S{i}", f"{parent.name}{i}小", Level.SCHOOL, parent, school_type=SchoolType.PRIMARY
+                )
+            )
+    assert recompute.fan_out_unit_ids() == [county_a1.pk, county_a2.pk, lone.pk, direct.pk]
+    q1 = period(2023, 1)
+    for i, school in enumerate([*schools, direct]):
+        report(school, q1, pri_new_entrants=10 + i)
+    with mock.patch("targets.receivers.recompute_progress") as progress_run:
+        assert tasks.full_recompute_task.delay().get() == 4
+    # Every district's values, then the targets' progress once for the whole run (not once per district).
+    progress_run.assert_called_once_with(period_ids=None, indicator_ids=None)
+    assert value(entrants, province, q1) == D(sum(10 + i for i in range(len(schools) + 1)))
+    assert value(entrants, city_a, q1) == D(10 + 11 + 12 + 13 + 14)
+    fanned = [row[1:] for row in snapshot()]
+    IndicatorValue.objects.all().delete()
+    engine.full_recompute()
+    assert [row[1:] for row in snapshot()] == fanned
+
+
 def test_changing_a_definition_recomputes_its_values(tree, users, django_capture_on_commit_callbacks):
     figure("pri_new_entrants")
     figure("pri_new_entrants_migrant")
@@ -198,5 +235,6 @@ def test_a_definition_change_recomputes_district_by_district(tree, entrants):
     report(tree.s3, q1, pri_new_entrants=11)
     with mock.patch.object(engine, "full_recompute", wraps=engine.full_recompute) as run:
         engine.recompute_indicator(entrants.pk)
-    assert [c.kwargs["root_unit_ids"] for c in run.call_args_list] == [[tree.d1.pk], [tree.d2.pk]]
+    # One transaction per fan-out unit: T1 (D1's only child: a single-child chain is split further) and D2.
+    assert [c.kwargs["root_unit_ids"] for c in run.call_args_list] == [[tree.t1.pk], [tree.d2.pk]]
     assert value(entrants, tree.city, q1) == D(16)

@@ -4,11 +4,13 @@ unit a day, only in the review scope, POST only; the notification rows are the r
 from __future__ import annotations
 
 import datetime
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from notifications import tasks
 from notifications.models import Kind, Notification
 from submissions.models import SubmissionStatus
 from tests.submissions.conftest import make_submission
@@ -46,19 +48,79 @@ def test_chasing_one_unit_tells_its_principals_once_a_day(client, setup, users, 
     assert list(Notification.objects.order_by("pk").values_list("kind", flat=True)) == [Kind.DUE_SOON, Kind.OVERDUE]
 
 
-def test_chasing_all_tells_every_unit_not_submitted_in_the_review_scope(client, setup, users, tree):
+def test_chasing_all_runs_in_the_background_and_tells_every_unit_not_submitted_in_the_review_scope(
+    client, setup, users, tree
+):
     # given: S2 submitted; S1 and K1 (D1, rita's) not; S3 (D2) not, but outside rita's scope
     make_submission(tree.s2, setup.q1, SubmissionStatus.SUBMITTED)
     make_submission(tree.k1, setup.q1, SubmissionStatus.RETURNED)
     client.force_login(users.rita)
+    with mock.patch.object(tasks.chase_all_task, "delay", wraps=tasks.chase_all_task.delay) as delay:
+        said = chase(client, period="2023Q1", all="1")
+    # then: the page only says the job was started (S1, K1 and the district D1, which reports its population
+    # figure too); the job ran (eager here) on the day asked
+    assert said == [("success", "已在后台催报 3 个单位，完成后会在通知中告诉您结果。")]
+    delay.assert_called_once_with(users.rita.pk, setup.q1.pk, "2023-04-01")
+    # alice (S1) and kate (K1) are told; bob (S3) is not; S2 was never chased
+    told = Notification.objects.exclude(kind=Kind.CHASE_DONE)
+    assert sorted(told.values_list("user__username", flat=True)) == ["alice", "kate"]
+    # and rita is told the outcome, with a link back to the board; D1 has no principal to tell
+    done = Notification.objects.get(kind=Kind.CHASE_DONE)
+    assert done.user == users.rita
+    assert done.title == "催报完成：2023Q1 已向 2 个单位发送催报"
+    assert done.body == "已催报：东区中心小学、东区第一幼儿园。\n没有可接收催报的校长账号：东区。"
+    assert done.url == f"{reverse('submissions:completeness')}?period=2023Q1"
+
+
+def test_chasing_all_again_the_same_day_sends_nothing_twice_and_says_so(client, setup, users, tree):
+    client.force_login(users.rita)
+    chase(client, period="2023Q1", all="1")
+    chase(client, period="2023Q1", unit="S1")  # and one by hand in between
     said = chase(client, period="2023Q1", all="1")
-    # then: alice (S1) and kate (K1) are told; bob (S3) is not; S2 was never chased; the district D1 reports
-    # its population figure too but has no principal to tell
-    assert sorted(Notification.objects.values_list("user__username", flat=True)) == ["alice", "kate"]
-    assert said == [
-        ("success", "已向 2 个单位的校长发送催报：东区中心小学、东区第一幼儿园。"),
-        ("warning", "没有可接收催报的校长账号：东区。"),
-    ]
+
+    assert said == [("success", "已在后台催报 4 个单位，完成后会在通知中告诉您结果。")]
+    assert Notification.objects.filter(user=users.alice).count() == 1
+    assert Notification.objects.filter(user=users.kate).count() == 1
+    second = Notification.objects.filter(kind=Kind.CHASE_DONE).order_by("pk").last()
+    assert second.title == "催报完成：2023Q1 已向 0 个单位发送催报"
+    assert "今天已催报过，本次跳过 2 个单位：东区中心小学、东区第一幼儿园。" in second.body
+
+
+def test_a_redelivered_chase_job_tells_the_requester_once(setup, users, tree):
+    result = tasks.chase_all_task.apply(args=[users.rita.pk, setup.q1.pk, "2023-04-01"], task_id="t-1")
+    again = tasks.chase_all_task.apply(args=[users.rita.pk, setup.q1.pk, "2023-04-01"], task_id="t-1")
+
+    assert result.get() == {"sent": 2, "already": 0, "nobody": 2}
+    assert again.get() == {"sent": 0, "already": 2, "nobody": 2}
+    assert Notification.objects.filter(user=users.rita, kind=Kind.CHASE_DONE).count() == 1
+    assert Notification.objects.filter(user=users.alice).count() == 1
+
+
+def test_a_requester_who_left_before_the_job_ran_chases_nobody(setup, users, tree, caplog):
+    users.rita.is_active = False
+    users.rita.save()
+
+    assert tasks.chase_all_task.apply(args=[users.rita.pk, setup.q1.pk, "2023-04-01"]).get() == {}
+    assert not Notification.objects.exists()
+    assert "chase of all units skipped" in caplog.text
+
+
+def test_nothing_to_chase_starts_no_job(client, setup, users, tree):
+    for unit in (tree.s1, tree.s2, tree.k1, tree.d1):
+        make_submission(unit, setup.q1, SubmissionStatus.SUBMITTED)
+    client.force_login(users.rita)
+    with mock.patch.object(tasks.chase_all_task, "delay") as delay:
+        assert chase(client, period="2023Q1", all="1") == [("info", "范围内没有未提交的单位。")]
+    delay.assert_not_called()
+
+
+def test_a_broker_that_is_down_is_said_and_nothing_is_sent(client, setup, users, tree, caplog):
+    client.force_login(users.rita)
+    with mock.patch.object(tasks.chase_all_task, "delay", side_effect=OSError("connection refused")):
+        said = chase(client, period="2023Q1", all="1")
+    assert said == [("error", "后台催报暂时无法启动，请稍后再试。")]
+    assert not Notification.objects.exists()
+    assert "broker unavailable" in caplog.text
 
 
 def test_a_unit_without_a_principal_is_named(client, setup, users):
@@ -111,3 +173,11 @@ def test_messages_in_english(client, setup, users):
     ]
     # the notification itself is in the portal's default language (the recipient's is not known)
     assert Notification.objects.get().title == "【催报】东区中心小学 2023Q1 季度数据尚未提交"
+
+
+def test_the_background_chase_message_in_english(client, setup, users):
+    client.force_login(users.rita)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert chase(client, period="2023Q1", all="1") == [
+        ("success", "Reminding 4 unit(s) in the background; a notification will tell you the result.")
+    ]

@@ -25,9 +25,8 @@ def test_demo_targets_are_linked_and_idempotent(db: None) -> None:
 
     # and the county indicators of demo.indicators (their figures come from demo.submissions, not loaded here)
     for code in (
-        "kg_3yr_gross_rate",
-        "kg_1yr_gross_rate",
-        "compulsory_retention_rate",
+        "kg_3yr_rate",
+        "kg_preschool_1yr_rate",
         "special_disabled_enrolment_rate",
     ):
         Indicator.objects.create(code=code, name=code, unit="%")

@@ -217,8 +217,7 @@ def test_seed_001_loads_from_its_import_file_and_its_progress_computes(users, tr
     # given the indicators the county's file refers to exist (defined by the bureau, not by this plan's code)
     sheet = load_workbook(SEED_001, read_only=True)[TARGET_SHEET]
     codes = {row[5] for row in sheet.iter_rows(min_row=2, values_only=True) if row[5]}
-    assert codes == {"kg_3yr_gross_rate", "kg_1yr_gross_rate", "compulsory_retention_rate",
-                     "special_disabled_enrolment_rate"}  # fmt: skip
+    assert codes == {"kg_3yr_rate", "kg_preschool_1yr_rate", "special_disabled_enrolment_rate"}
     for code in codes:
         Indicator.objects.create(code=code, name=code, unit="%")
     with SEED_001.open("rb") as handle:

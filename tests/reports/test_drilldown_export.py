@@ -11,7 +11,8 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from reports import drilldown
+from notifications.models import Kind, Notification
+from reports import drilldown, exports
 from reports.models import ExportJob, ExportKind, ExportStatus
 from tests.reports.conftest import add_kindergartens
 
@@ -119,3 +120,27 @@ def test_a_reviewers_big_export_is_their_job_in_their_scope(client, report, user
     client.force_login(users.rob)
     assert client.get(job.get_absolute_url()).status_code == 404
     assert client.get(RATE_URL, {"unit": "T1", "_export": "csv"}).status_code == 404
+
+
+def test_a_finished_drilldown_job_tells_its_requester(client, report, users, tree, django_capture_on_commit_callbacks):
+    """The job page says the file is being prepared; when the job is done the requester gets "导出已完成" with a
+    link to it (the same notification as the progress workbook's), once."""
+    add_kindergartens(tree.t1, 4, report)
+    client.force_login(users.ivan)
+    params = {"period": "2023Q4", "rows": "schools", "_export": "csv"}
+    with override_settings(DRILLDOWN_EXPORT_ASYNC_ROWS=3, CELERY_TASK_ALWAYS_EAGER=False):
+        with django_capture_on_commit_callbacks(execute=False):
+            queued = client.get(RATE_URL, params)
+    job = ExportJob.objects.get()
+    assert queued.status_code == 302
+    assert job.status == ExportStatus.PENDING
+    assert not Notification.objects.filter(user=users.ivan).exists()
+    assert "正在后台生成" in client.get(job.get_absolute_url()).content.decode()
+
+    exports.run_export_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == ExportStatus.DONE
+    (note,) = Notification.objects.filter(user=users.ivan)
+    assert note.kind == Kind.EXPORT_DONE
+    assert note.url == job.get_absolute_url()
+    assert "导出已完成" in note.title

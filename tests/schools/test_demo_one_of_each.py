@@ -57,6 +57,13 @@ def test_the_demo_holds_one_of_each(demo: None, client) -> None:  # noqa: ANN001
             break
     assert shown is not None, "no cv value in any district's equity view"
     district, period, value = shown
+    # The 小学 figures are stage figures: each cv row is the primary stage, and a 九年一贯制 school is its 小学部.
+    rows = equity.equity_rows(district, period, furthest=10_000)
+    assert {row.stage for row in rows} == {"primary"}
+    nine_year = OrgUnit.objects.filter(path__startswith=district.path, school_type="nine_year", is_active=True)
+    if nine_year.exists():
+        names = {school.name for row in rows for stage in row.stages for school in stage.furthest}
+        assert any(name.endswith("（小学部）") for name in names)
     client.force_login(get_user_model().objects.get(username="admin"))
     response = client.get(reverse("reports:unit_equity", args=[district.code]), {"period": period.code})
     assert response.status_code == 200
@@ -66,15 +73,17 @@ def test_the_demo_holds_one_of_each(demo: None, client) -> None:  # noqa: ANN001
     assert IndicatorValue.objects.filter(indicator__code__in=cv_codes, value__isnull=False).exists()
 
     # a per-district count target, a monthly frequency target of each 学区, a count target without a quota
-    per_district = Target.objects.get(code="PU1")
+    # (in the seed plan; this year's plan is a copy of it)
+    seed = Target.objects.filter(plan__code="2023-chuyou")
+    per_district = seed.get(code="PU1")
     assert (per_district.kind, per_district.applies_to_each_unit, per_district.each_unit_level) == (
         "count_units",
         True,
         Level.DISTRICT,
     )
-    monthly = Target.objects.get(code="PU2")
+    monthly = seed.get(code="PU2")
     assert (monthly.kind, monthly.each_unit_level, monthly.rhythm) == ("frequency", Level.TOWNSHIP, "month")
-    no_quota = Target.objects.get(code="PU3")
+    no_quota = seed.get(code="PU3")
     assert no_quota.kind == "count_units"
     assert no_quota.target_value is None
     assert set(no_quota.progress.filter(org_unit=no_quota.scope).values_list("status", flat=True)) == {"tracked"}

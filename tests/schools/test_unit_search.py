@@ -109,3 +109,45 @@ def test_the_dashboard_scope_picker_does_not_grow_with_the_tree(client: Client, 
     html = client.get(url, {"plan": "p23", "scope": "D1"}).content.decode()
     assert 'data-unit-picker="1"' in html
     assert "js/unit-picker.js" in html
+
+
+def test_the_dashboard_html_does_not_grow_with_the_tree(client: Client, tree: Tree, users: Personas) -> None:
+    """Issue 17 "dashboard HTML at 100k under 100 KB": the page's size is that of the neighbourhood it shows."""
+    Plan.objects.create(code="p23", title="2023", year=2023, owner_unit=tree.city)
+    client.force_login(users.bea)
+    url = reverse("reports:dashboard")
+
+    def sizes() -> tuple[int, int]:
+        at_city = len(client.get(url, {"plan": "p23"}).content)
+        at_d1 = len(client.get(url, {"plan": "p23", "scope": "D1"}).content)
+        return at_city, at_d1
+
+    _townships(tree.d1, 40, "TA")
+    _townships(tree.d2, 40, "TB")
+    few = sizes()
+    _townships(tree.d1, 130, "TC")  # codes sort after TA: the first 30 children listed stay the same
+    _townships(tree.d2, 130, "TD")
+    assert OrgUnit.objects.count() > 300
+    many = sizes()
+    assert many == few
+    assert max(many) < 100 * 1024
+
+
+def test_the_dashboard_finds_a_scope_without_javascript(client: Client, tree: Tree, users: Personas) -> None:
+    """The picker's search as a plain form (``scope_q``): matching units in scope, at most 20, as links."""
+    Plan.objects.create(code="p23", title="2023", year=2023, owner_unit=tree.city)
+    _townships(tree.d1, 25, "TA")
+    _townships(tree.d2, 5, "TB")
+    url = reverse("reports:dashboard")
+    client.force_login(users.rita)  # reviewer of D1
+    html = client.get(url, {"plan": "p23", "scope": "D1", "scope_q": "学区"}).content.decode()
+    assert 'name="scope_q"' in html  # the form (inside <noscript>)
+    section = re.search(r'<section class="card no-print" id="scope-results">.*?</section>', html, re.S)
+    assert section
+    found = re.findall(r"scope=([A-Z0-9]+)&amp;", section.group(0))
+    assert len(found) == 20
+    assert all(code.startswith(("T", "D1")) and not code.startswith("TB") for code in found)
+    nothing = client.get(url, {"plan": "p23", "scope_q": "<b>不存在</b>"}).content.decode()
+    assert "&lt;b&gt;不存在&lt;/b&gt;" in nothing
+    assert "<b>不存在</b>" not in nothing
+    assert "没有找到单位" in nothing

@@ -557,6 +557,13 @@ RULES: list[Rule] = [
     *AB("reports:export_download", "POST",
         a="L 404 404 200= 404 200= 200=",
         b="L 404 404 404 200= 200= 200=", kwargs=JOB),
+    # The quarterly bulletin: a POST that records a job (302 to its page); principals read but do not export.
+    *AB("reports:bulletin", "GET",
+        a="L 405 405 405 405 405 405",
+        b="L 405 405 405 405 405 405"),
+    *AB("reports:bulletin", "POST",
+        a="L 403 404 302 404 302 302",
+        b="L 404 403 404 302 302 302", data=lambda s, w: {"plan": s.plan.code, "scope": s.school.code}),
 
     # ---- API v1: org units and designations    anon alice bob rita rob ivan bea
     *R("org-unit-list", "GET", "-",                 "401 200 200 200 200 200 200"),
@@ -749,6 +756,10 @@ RULES: list[Rule] = [
     *AB("api_export_job", "GET",
         a="401 404 404 200 404 200 200",
         b="401 404 404 404 200 200 200", kwargs=JOB),
+    # A scope code in the body outside the caller's scope is a 400 (the API never confirms it exists).
+    *AB("api_plan_bulletin", "POST",
+        a="401 403 400 202 400 202 202",
+        b="401 400 403 400 202 202 202", kwargs=PLAN, data=lambda s, w: {"scope": s.school.code}),
 
     # ---- notifications: a user's own, whatever the side (alice owns the one in the URL)
     *R("notifications:list", "GET", "-",         "L 200 200 200 200 200 200"),

@@ -287,3 +287,23 @@ def test_the_submission_page_costs_the_same_however_many_scoped_figures(client, 
     few = count()
     scoped(6)
     assert count() == few
+
+
+def test_a_stage_figure_says_which_part_a_school_spanning_stages_reports(tree) -> None:
+    from schools.models import Stage
+
+    figure = Figure.objects.create(
+        code="pri_pupils_part",
+        name="小学部在校生数",
+        stage=Stage.PRIMARY,
+        reported_by_school_types=[SchoolType.PRIMARY, SchoolType.NINE_YEAR],
+    )
+    assert ReportedBy.of(figure).describe() == "小学和九年一贯制学校（九年一贯制学校只填其小学部）"
+    figure.stage = Stage.JUNIOR
+    figure.reported_by_school_types = [SchoolType.JUNIOR, SchoolType.NINE_YEAR, SchoolType.COMPLETE_SECONDARY]
+    said = ReportedBy.of(figure).describe()
+    assert said.endswith("只填其初中部）")
+    assert "九年一贯制学校、完全中学只填" in said
+    # Schools of one stage report the figure whole: nothing to add.
+    figure.reported_by_school_types = [SchoolType.JUNIOR]
+    assert ReportedBy.of(figure).describe() == "初中"

@@ -19,9 +19,13 @@ def test_the_demo_loads_once_and_every_submitted_figure_passes_the_rules(db):
         values = Value.objects.count()
         second = demo.load(None)
 
-    # 5 demo quarters, all but a few units of the last one submitted; the current quarter (2024Q1) is empty.
-    assert first["periods"] == 6
-    assert first["submissions"] > 1400
+    # Periods 2022Q4–2024Q4 without a gap; data for 2022Q4–2023Q4 (all approved) and the current quarter
+    # 2024Q1 (a mix: most approved, some submitted, returned or draft, a few not started).
+    assert first["periods"] == 9
+    assert first["submissions"] > 1700
+    assert set(Submission.objects.filter(period__code="2023Q4").values_list("status", flat=True)) == {"approved"}
+    current = set(Submission.objects.filter(period__code="2024Q1").values_list("status", flat=True))
+    assert current == {"approved", "submitted", "returned", "draft"}
     assert second["submissions"] == 0
     assert Value.objects.count() == values
     # Every demo submission that reached the reviewer is complete, breaks no hard rule, explains its warnings.

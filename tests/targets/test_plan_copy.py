@@ -18,9 +18,11 @@ from submissions.models import Period
 from targets import targets_service
 from targets.models import (
     Comparator,
+    EachUnitLevel,
     MilestoneStatus,
     PathMode,
     Progress,
+    Rhythm,
     Target,
     TargetChange,
     TargetKind,
@@ -284,3 +286,21 @@ def test_links_to_last_years_parent_plan_are_left_for_the_bureau_to_set(users, t
     again = copy_plan(users.bea, district, "d1-2024b", 2024, "东区2024年工作要点")
     assert again.parent == city
     assert again.targets.get(code="D1-T01").contributes_to == city_target
+
+
+def test_a_per_unit_rule_keeps_its_level_rhythm_and_range_reading(users, tree, source) -> None:  # noqa: ANN001
+    """ "东城区每个学区每月开展一次…": without its level and rhythm the copy would be refused (issue 13 §3)."""
+    lessons = Indicator.objects.create(code="lessons", name="示范课次数", unit="次", aggregation="sum", numerator="x")
+    plan = source["plan"]
+    targets_service.create_target(users.bea, plan, {
+        "section": plan.sections.get(code="goals"), "code": "T09", "text": "每个学区每月开展一次示范课",
+        "kind": TargetKind.FREQUENCY, "indicator": lessons, "scope": tree.d1, "per_unit_minimum": D(1),
+        "rhythm": Rhythm.MONTH, "each_unit_level": EachUnitLevel.TOWNSHIP, "order": 9,
+    })  # fmt: skip
+
+    copy = copy_plan(users.bea, plan, "plan-2024", 2024, "2024年工作要点")
+
+    copied = Target.objects.get(plan=copy, code="T09")
+    assert (copied.rhythm, copied.each_unit_level, copied.range_is_ceiling) == (
+        Rhythm.MONTH, EachUnitLevel.TOWNSHIP, False,
+    )  # fmt: skip

@@ -7,6 +7,7 @@ nightly full run (``recompute_progress()``) must then find nothing to change.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -274,3 +275,52 @@ def test_a_central_school_falling_behind_the_pace_updates_the_frequency_rows(
     # Q3 (mid H2): the second half counts from Q2's total: C6 2 − 1 = 1 on pace, S1 3 − 2 = 1 → on track; Q4 met.
     assert state(3) == ("on_track", D(100), 0, [])
     assert state(4) == ("met", D(100), 0, [])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_random_sequence_of_approvals_and_returns_equals_the_full_recompute(
+    world: World, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Property: whatever approvals (new figures, values removed — a return reopened and approved again) come
+    in whatever order, every Progress row the approvals leave is the row the full recompute writes."""
+    monkeypatch.setattr(progress, "FAILING_LIMIT", 2)  # truncated lists and their fallback too
+    recompute_progress()
+    rng = random.Random(seed)
+    codes = sorted(world.schools)
+    for step in range(15):
+        code, quarter = rng.choice(codes), rng.choice(world.quarters)
+        figures: dict[str, Any]
+        if rng.random() < 0.15:
+            figures = {"pri_new_entrants": None, "pri_new_entrants_ontime": None}  # returned: nothing approved
+        else:
+            central = world.schools[code].is_central
+            figures = _school_figures(
+                rng.randint(5, 10), size=rng.choice([None, 40, 56, 60]), research=rng.randint(0, 3) if central else None
+            )
+        approve(world.schools[code], quarter, django_capture_on_commit_callbacks, **figures)
+        incremental = rows()
+        assert recompute_progress() == 0, (seed, step, code, quarter.code, figures)
+        assert rows() == incremental, (seed, step, code, quarter.code, figures)
+
+
+def test_a_listed_school_recovering_lets_the_next_failing_one_move_up_without_a_full_read(
+    world: World, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress, "FAILING_LIMIT", 2)
+    q1, s = world.quarters[0], world.schools
+    approve(s["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+    approve(s["S4"], q1, django_capture_on_commit_callbacks, **_school_figures(6))
+    each = world.targets["each"]
+
+    def city_row() -> tuple[list[str], int]:
+        detail = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city).detail
+        return [unit["code"] for unit in detail["failing_units"]], detail["failing_count"]
+
+    assert city_row() == (["S2", "S3"], 3)  # S4 fails too, beyond the list of 2
+    full_read = mock.patch.object(progress, "recompute_progress", side_effect=AssertionError("read every school"))
+    with full_read:
+        approve(s["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(10))  # S2 recovers
+    assert city_row() == (["S3", "S4"], 2)  # S4 moved up, found from the list's end on
+    incremental = rows()
+    assert recompute_progress() == 0
+    assert rows() == incremental

@@ -268,6 +268,22 @@ def test_owner_principal_updates_the_milestone_from_their_page(client, users, pl
     assert client.post(url, {"text": "x"}).status_code in (403, 404)
 
 
+def test_my_targets_shows_a_milestones_due_month(client, users, plan, tree) -> None:  # noqa: ANN001
+    section = plan.sections.first()
+    Target.objects.create(plan=plan, section=section, code="M1", text="课后服务全覆盖", kind=TargetKind.MILESTONE,
+                          scope=tree.city, owner_unit=tree.s1, start_month=3, due_month=6)  # fmt: skip
+    Target.objects.create(plan=plan, section=section, code="M2", text="食堂改造", kind=TargetKind.MILESTONE,
+                          scope=tree.city, owner_unit=tree.s1, due_month=11)  # fmt: skip
+    client.force_login(users.alice)  # principal of S1, the owner unit
+    page = client.get(reverse("plans:my_targets")).content.decode()
+    row = re.search(r"M1 课后服务全覆盖.*?</tr>", page, re.S)
+    assert row is not None
+    assert f"3–6 月（{plan.year}-06-30）" in row.group(0)
+    other = re.search(r"M2 食堂改造.*?</tr>", page, re.S)
+    assert other is not None
+    assert f"11 月底前（{plan.year}-11-30）" in other.group(0)
+
+
 def test_bureau_reviews_notes(client, users, plan) -> None:  # noqa: ANN001
     target = Target.objects.get(code="T16")
     note = TargetNote.objects.create(target=target, author=users.alice, text="进展")

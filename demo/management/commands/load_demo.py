@@ -1,4 +1,5 @@
-"""Load the demo: org tree, plans, figures with four quarters of data, indicators, targets; idempotent."""
+"""Load the demo: org tree, plans, figures with data up to today's quarter, indicators, targets, this year's
+plan; idempotent."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ class Command(BaseCommand):
         with audit.suppressed():
             for load in STEPS:
                 load(self.stdout)
-        count = full_recompute()
-        self.stdout.write(f"recompute: {count} indicator values\n")
+            count = full_recompute()
+            self.stdout.write(f"recompute: {count} indicator values\n")
+            # This year's plan copies seed 000 with last year's actuals as baselines: after the values exist.
+            targets.load_current_year(self.stdout)
 
         self.stdout.write(self.style.SUCCESS(f"Demo loaded in {time.perf_counter() - started:.1f} s.\n"))
         self.stdout.write(f"Demo log-ins (password for all: {schools.DEMO_PASSWORD}):\n")

@@ -28,7 +28,7 @@ def test_a_catalogue_measure_is_suggested_by_its_name_or_synonym(sentence: str, 
 
 
 def test_the_parsers_own_table_still_comes_first_and_cv_entries_are_never_suggested() -> None:
-    assert suggest_indicator("学前三年毛入园率达到92%") == ("kg_3yr_gross_rate", pytest.approx(0.9, abs=0.1))
+    assert suggest_indicator("学前三年毛入园率达到92%") == ("kg_3yr_rate", pytest.approx(0.9, abs=0.1))
     assert suggest_indicator("生均教学及辅助用房面积校际差异系数小于0.5")[0] == "teaching_area_per_student"
     assert suggest_indicator("加强师德师风建设") == (None, 0.0)
 

@@ -99,7 +99,7 @@ def test_seed_001_traditional_structure_without_noise() -> None:
         "threshold",
         "gte",
         Decimal(81),
-        "kg_3yr_gross_rate",
+        "kg_3yr_rate",
     )
     checks = by_text(draft, "學校至少每學月兩次檢查教師教學常規")
     assert (checks.kind, checks.target_value, checks.per) == ("frequency", Decimal(2), "month")

@@ -271,7 +271,7 @@ def test_traditional_text_is_read_and_kept_verbatim() -> None:
     target = only("力爭全縣學前一年毛入園率達到90%以上。")
     assert target.text == "力爭全縣學前一年毛入園率達到90%以上"
     assert (target.kind, target.comparator, target.target_value) == ("threshold", "gte", Decimal(90))
-    assert target.indicator == "kg_1yr_gross_rate"
+    assert target.indicator == "kg_preschool_1yr_rate"
 
 
 def test_full_width_text() -> None:
@@ -283,11 +283,11 @@ def test_full_width_text() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("学前三年毛入园率达到90%。", "kg_3yr_gross_rate"),
+        ("学前三年毛入园率达到90%。", "kg_3yr_rate"),
         ("学前三年入园率达98%以上。", "kg_3yr_rate"),
         ("适龄儿童按时入学率达100%。", "pri_ontime_entry_rate"),
         ("小学阶段巩固率达100%。", "pri_retention_rate"),
-        ("初中学生巩固率达到95%。", "compulsory_retention_rate"),
+        ("初中学生巩固率达到95%。", "jun_retention_rate"),
         ("消除55人以上大班额。", "classes_over_55"),
     ],
 )
