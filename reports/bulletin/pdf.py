@@ -24,14 +24,14 @@ def libreoffice() -> str | None:
     return shutil.which(settings.LIBREOFFICE_BIN or "soffice")
 
 
-def convert(docx: bytes, timeout: int | None = None) -> bytes:
-    """The PDF of the .docx ``docx`` (bytes in, bytes out)."""
+def convert(docx: bytes, timeout: int | None = None, suffix: str = ".docx") -> bytes:
+    """The PDF of the document ``docx`` (bytes in, bytes out; ``suffix`` names its kind: ``.xlsx`` for a workbook)."""
     program = libreoffice()
     if program is None:
         raise PdfError(f"LibreOffice ({settings.LIBREOFFICE_BIN}) is not installed")
     with tempfile.TemporaryDirectory(prefix="bulletin-") as tmp:
         work = Path(tmp)
-        source = work / "bulletin.docx"
+        source = work / f"bulletin{suffix}"
         source.write_bytes(docx)
         command = [
             program,
