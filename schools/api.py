@@ -8,7 +8,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -24,6 +25,7 @@ from schools.filters import DesignationFilterSet, OrgUnitApiFilterSet
 from schools.models import Designation, DesignationKind, OrgUnit
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ScopedCodeField(serializers.SlugRelatedField):
     """An org unit given by its code; only units in the caller's scope resolve."""
 
