@@ -8,27 +8,15 @@ program fails the test instead.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess  # nosec B404
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 from PIL import Image, ImageStat
 
 from reports.models import ExportJob, ExportStatus
-
-
-def _require_programs() -> None:
-    missing = [name for name in (settings.LIBREOFFICE_BIN, "pdftoppm") if shutil.which(name or "") is None]
-    if not missing:
-        return
-    reason = f"bulletin render test needs {', '.join(map(str, missing))} (apt: libreoffice-writer-nogui poppler-utils)"
-    if os.environ.get("PORTAL_REQUIRE_RENDER"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+from tests.reports.render_support import require_programs
 
 
 def _pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
@@ -43,7 +31,7 @@ def _pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
 def test_the_bulletin_renders_to_pages_that_are_not_blank(
     client, report, users, django_capture_on_commit_callbacks, tmp_path
 ):
-    _require_programs()
+    require_programs(settings.LIBREOFFICE_BIN, "pdftoppm", apt="libreoffice-writer-nogui poppler-utils")
     client.force_login(users.ivan)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import statistics
 import subprocess  # nosec B404
 from pathlib import Path
@@ -21,19 +20,10 @@ from django.conf import settings
 from PIL import Image, ImageStat
 
 from reports.bulletin import pdf as converter
+from tests.reports.render_support import require_programs
 
 API_URL = "/api/v1/plans/p2023/export.xlsx"
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
-
-
-def _require_programs() -> None:
-    missing = [name for name in (settings.LIBREOFFICE_BIN, "pdftoppm", "pdftotext") if not shutil.which(name or "")]
-    if not missing:
-        return
-    reason = f"workbook render test needs {', '.join(map(str, missing))} (apt: libreoffice-calc-nogui poppler-utils)"
-    if os.environ.get("PORTAL_REQUIRE_RENDER"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _word_heights(pdf: Path, page: int) -> tuple[list[float], str]:
@@ -49,7 +39,7 @@ def _word_heights(pdf: Path, page: int) -> tuple[list[float], str]:
 
 
 def test_the_workbook_prints_on_a4_landscape_pages_with_readable_text(client, report, users, tmp_path):
-    _require_programs()
+    require_programs(settings.LIBREOFFICE_BIN, "pdftoppm", "pdftotext", apt="libreoffice-calc-nogui poppler-utils")
     client.force_login(users.ivan)
     response = client.get(API_URL, {"scope": "CITY", "period": "2023Q4"})
     assert response.status_code == 200
