@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
@@ -61,9 +63,12 @@ YES, NO = "是", "否"
 
 
 def _choices(choices: Any) -> dict[str, str]:
-    """Accept a choice's code or its Chinese label (what the export writes)."""
+    """Accept a choice's code or its label in any of the portal's languages: the export writes the labels in the
+    language of whoever downloaded it, and a colleague may upload it in the other one."""
     mapping = {str(value): str(value) for value in choices.values}
-    mapping.update({str(label): str(value) for value, label in choices.choices})
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            mapping.update({str(label): str(value) for value, label in choices.choices})
     return mapping
 
 

@@ -147,6 +147,25 @@ def test_the_plan_workbook_round_trips(users, plan) -> None:  # noqa: ANN001
     assert Target.objects.get(plan=imported, code="T01").version == 1
 
 
+def test_a_workbook_written_in_one_language_imports_in_the_other(users, plan) -> None:  # noqa: ANN001
+    from django.utils import translation
+
+    before = snapshot(plan)
+    with translation.override("zh-hans"):
+        chinese = export_plan(plan)
+    with translation.override("en"):
+        english = export_plan(plan)
+    assert load_workbook(io.BytesIO(english))[TARGET_SHEET]["E2"].value != "数量（年内累计）"
+    # A Chinese workbook uploaded by someone reading the portal in English, and the other way round.
+    for written, read in ((chinese, "en"), (english, "zh-hans")):
+        Target.objects.filter(plan__code="p23", part_of__isnull=False).delete()
+        Target.objects.filter(plan__code="p23").delete()
+        Plan.objects.filter(code="p23").delete()
+        with translation.override(read):
+            imported = import_plan(users.bea, io.BytesIO(written))
+        assert snapshot(imported) == before
+
+
 def test_a_workbook_without_the_assess_from_column_leaves_it_as_it_is(users, plan) -> None:  # noqa: ANN001
     # given: a workbook exported before the 起评季度 column existed (the column removed)
     workbook = load_workbook(io.BytesIO(export_plan(plan)))
