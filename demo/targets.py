@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -276,6 +277,11 @@ def current_year_plan_code(year: int) -> str:
     return f"{year}-chuyou"
 
 
+def _this_year(text: str, seed_year: int, year: int) -> str:
+    """``text`` with the seed year written as a year ("2023年", "2023 年") replaced by ``year``."""
+    return re.sub(rf"(?<!\d){seed_year}(?=\s*年)", str(year), text)
+
+
 def load_current_year(stdout: TextIO | OutputWrapper | None = None) -> Plan | None:
     """This year's plan (from ``timezone.localdate()``): seed 000 copied with its years shifted by the plan copy
     service (the same copy a bureau makes), published, its progress computed. Run after the values are computed:
@@ -295,7 +301,15 @@ def load_current_year(stdout: TextIO | OutputWrapper | None = None) -> Plan | No
     with transaction.atomic():
         plan = plan_copy.copy_plan(user, source, code, year, source.title.replace(str(source.year), str(year), 1))
         plan.status = PlanStatus.PUBLISHED
-        plan.save(update_fields=["status", "updated_at"])
+        plan.guiding_ideas = _this_year(plan.guiding_ideas, source.year, year)
+        plan.save(update_fields=["status", "guiding_ideas", "updated_at"])
+        # The seed's own year in its sentences ("制定2023年…招生工作意见") is this year's in this year's plan.
+        for item in WorkItem.objects.filter(section__plan=plan).only("title", "text"):
+            WorkItem.objects.filter(pk=item.pk).update(
+                title=_this_year(item.title, source.year, year), text=_this_year(item.text, source.year, year)
+            )
+        for target in plan.targets.only("text"):
+            Target.objects.filter(pk=target.pk).update(text=_this_year(target.text, source.year, year))
     recompute_progress(target_ids=list(plan.targets.values_list("pk", flat=True)))
     if stdout:
         baselines = plan.targets.filter(baseline_value__isnull=False).count()

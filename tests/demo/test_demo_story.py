@@ -85,6 +85,13 @@ def test_the_current_year_has_its_plan_copied_from_the_2023_plan(loaded: Any) ->
     assert set(copies.exclude(assess_from=None).values_list("assess_from__year", flat=True)) == {day.year}
     # last year's actuals as baselines (the seed's values existed when it was copied)
     assert copies.filter(baseline_value__isnull=False).exists()
+    # the seed's year in its sentences is this year's ("制定2023年…" in the 2023 plan, "制定2026年…" in 2026's)
+    seed_dated = seed.targets.filter(text__contains="2023年")
+    assert seed_dated.exists()
+    for copy in copies.filter(copied_from__in=seed_dated).select_related("copied_from"):
+        assert copy.copied_from is not None
+        assert copy.text == copy.copied_from.text.replace("2023年", f"{day.year}年")
+    assert not WorkItem.objects.filter(section__plan=plan, text__contains="2023年").exists()
     # the 2023 plans stay as history
     assert set(Plan.objects.filter(year=2023).values_list("code", flat=True)) == {"2023-chuyou", "2023-chuyou-d01"}
 
