@@ -1239,20 +1239,27 @@ def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], win
             computed_at = now
             if stored_value:  # a stored row: its value and time as written by the engine
                 value, computed_at = stored_value
-            elif indicator.aggregation in DISPERSION_AGGREGATIONS:
-                value = dispersion_value(indicator.aggregation, num, den, _decimal(m2), int(cnt or 0))
-            elif indicator.aggregation != Aggregation.RATIO:
-                value = num
-            elif num is None or den is None or den == 0:
-                value = None  # "无数据", never 0 and never an error
             else:
-                value = num * indicator.factor / den
+                value = value_from_sums(indicator, num, den, _decimal(m2), int(cnt or 0))
             result.append(
                 WindowValue(
                     indicator, unit, window.code, num, den, value, int(cnt or 0), computed_at, int(left_out or 0)
                 )
             )
     return result
+
+
+def value_from_sums(
+    indicator: Indicator, num: Decimal | None, den: Decimal | None, m2: Decimal | None, count: int
+) -> Decimal | None:
+    """An indicator's value over a window from its summed numerator, denominator and (cv, stddev) second moment."""
+    if indicator.aggregation in DISPERSION_AGGREGATIONS:
+        return dispersion_value(indicator.aggregation, num, den, m2, count)
+    if indicator.aggregation != Aggregation.RATIO:
+        return num
+    if num is None or den is None or den == 0:
+        return None  # "无数据", never 0 and never an error
+    return num * indicator.factor / den
 
 
 def _window_is_stored_row(plan: _Plan, compiled: CompiledIndicator) -> bool:

@@ -108,13 +108,11 @@ def request_bulletin(user: Any, plan: Plan, unit: OrgUnit, period: Period | None
     """
     scope.require(user, Perm.EXPORT, unit)
     with transaction.atomic():
-        job = ExportJob.objects.create(
-            kind=ExportKind.BULLETIN,
-            plan=plan,
-            scope=unit,
-            period=period,
+        job = bulletin_job.new_job(
+            plan,
+            unit,
+            period,
             requested_by=user if user.is_authenticated else None,
-            rows_total=len(bulletin_job.STEPS),
             language=translation.get_language() or settings.LANGUAGE_CODE,
         )
         transaction.on_commit(lambda: _enqueue(job.pk))

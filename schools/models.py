@@ -124,6 +124,10 @@ class OrgUnitQuerySet(models.QuerySet["OrgUnit"]):
             paths = paths[:-1]
         return self.filter(path__in=paths).order_by("depth")
 
+    def root_of(self, unit: OrgUnit) -> OrgUnit:
+        """The top of ``unit``'s tree (the bureau a district's or a school's documents are issued by)."""
+        return self.ancestors_of(unit).first() or unit
+
     def schools(self) -> OrgUnitQuerySet:
         return self.filter(level=Level.SCHOOL)
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from plans.models import Plan
 from portal.numbers import format_number
 from reports.queries import Dashboard, is_percent, plan_dashboard
-from schools.models import OrgUnit, ancestor_paths
+from schools.models import OrgUnit
 from submissions.models import Period
 from targets import display
 from targets.models import ProgressStatus, TargetKind
@@ -170,7 +170,7 @@ def gather(plan: Plan, unit: OrgUnit, period: Period | None) -> BulletinContent:
     """Everything the bulletin of ``plan`` for ``unit`` as of ``period`` prints (bounded queries)."""
     periods = list(Period.objects.filter(year=plan.year).order_by("quarter"))
     dash = plan_dashboard(plan, unit, period, periods)
-    bureau = OrgUnit.objects.filter(path__in=ancestor_paths(unit.path)).order_by("depth").first() or unit
+    bureau = OrgUnit.objects.root_of(unit)
     has_data = _has_data(dash)
     content = BulletinContent(
         bureau=clean(bureau.name),

@@ -9,20 +9,46 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from plans.models import Plan
 from portal.db_router import use_replica
 from reports.bulletin import content as bulletin_content
 from reports.bulletin import docx_writer, pdf
-from reports.models import BulletinStep, ExportJob, ExportStatus
+from reports.models import BulletinStep, ExportJob, ExportKind, ExportStatus
+from schools.models import OrgUnit
+from submissions.models import Period
 
 logger = logging.getLogger(__name__)
 
 STEPS = [BulletinStep.COLLECT, BulletinStep.CHARTS, BulletinStep.DOCX, BulletinStep.PDF]
+
+
+def new_job(
+    plan: Plan,
+    scope: OrgUnit,
+    period: Period | None,
+    *,
+    language: str,
+    requested_by: Any = None,
+    scheduled: bool = False,
+) -> ExportJob:
+    """Record a pending bulletin job (on demand or scheduled): what both ways of asking for one store."""
+    return ExportJob.objects.create(
+        kind=ExportKind.BULLETIN,
+        plan=plan,
+        scope=scope,
+        period=period,
+        requested_by=requested_by,
+        scheduled=scheduled,
+        rows_total=len(STEPS),
+        language=language,
+    )
 
 
 def filename(job: ExportJob, extension: str) -> str:

@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from plans.models import Plan, PlanStatus
-from reports.bulletin.job import STEPS
+from reports.bulletin.job import new_job
 from reports.models import ExportJob, ExportKind
-from schools.models import OrgUnit, ancestor_paths
+from schools.models import OrgUnit
 from submissions.models import Period
 
 
@@ -39,23 +39,12 @@ def due_bulletins(today: datetime.date | None = None) -> list[int]:
     )
     created: list[int] = []
     for plan in plans:
-        root = (
-            OrgUnit.objects.filter(path__in=ancestor_paths(plan.owner_unit.path)).order_by("depth").first()
-            or plan.owner_unit
-        )
+        root = OrgUnit.objects.root_of(plan.owner_unit)
         if (plan.pk, root.pk) in done:
             continue
         try:
             with transaction.atomic():
-                job = ExportJob.objects.create(
-                    kind=ExportKind.BULLETIN,
-                    scheduled=True,
-                    plan=plan,
-                    scope=root,
-                    period=period,
-                    rows_total=len(STEPS),
-                    language=settings.LANGUAGE_CODE,
-                )
+                job = new_job(plan, root, period, scheduled=True, language=settings.LANGUAGE_CODE)
         except IntegrityError:
             continue  # another run recorded it meanwhile
         created.append(job.pk)

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from indicators import engine
-from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator
+from indicators.models import Indicator
 from schools.models import OrgUnit
 
 
@@ -104,14 +104,7 @@ GROUP BY own.indicator_id, mem.unit_id, i.aggregation
         for unit in units:
             num, den, cnt, m2, left_out = found.get((indicator.pk, unit.pk), (None, None, 0, None, 0))
             num, den = engine._decimal(num), engine._decimal(den)
-            if indicator.aggregation in DISPERSION_AGGREGATIONS:
-                value = engine.dispersion_value(indicator.aggregation, num, den, engine._decimal(m2), int(cnt or 0))
-            elif indicator.aggregation != Aggregation.RATIO:
-                value = num
-            elif num is None or den is None or den == 0:
-                value = None  # "无数据", never 0 and never an error
-            else:
-                value = num * indicator.factor / den
+            value = engine.value_from_sums(indicator, num, den, engine._decimal(m2), int(cnt or 0))
             result.append(
                 engine.WindowValue(
                     indicator, unit, window.code, num, den, value, int(cnt or 0), now, int(left_out or 0)
