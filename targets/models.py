@@ -311,8 +311,14 @@ class Progress(models.Model):
 
     @property
     def typed_detail(self) -> ProgressDetail:
-        """The stored detail, read through targets.progress_detail (any version, never raises)."""
-        return progress_detail.from_json(self.detail)
+        """The stored detail, read through targets.progress_detail (any version, never raises); once
+        ``progress_detail.fill_failing_values`` ran on the row, that filled detail."""
+        filled = getattr(self, "_filled_detail", None)
+        return filled if filled is not None else progress_detail.from_json(self.detail)
+
+    def set_typed_detail(self, detail: ProgressDetail) -> None:
+        """Keep ``detail`` as what ``typed_detail`` returns (the failing units' values filled in)."""
+        self._filled_detail = detail
 
     @property
     def assess_from_code(self) -> str:

@@ -282,13 +282,18 @@ class Inputs:
 
 
 def _targets(
-    period_ids: Iterable[int] | None, indicator_ids: Iterable[int] | None, target_ids: Iterable[int] | None
+    period_ids: Iterable[int] | None,
+    indicator_ids: Iterable[int] | None,
+    target_ids: Iterable[int] | None,
+    scope_ids: Iterable[int] | None = None,
 ) -> list[Target]:
     condition = Q()
     if target_ids is not None:
         condition &= Q(pk__in=list(target_ids))
     if indicator_ids is not None:
         condition &= Q(indicator_id__in=list(indicator_ids))
+    if scope_ids is not None:
+        condition &= Q(scope_id__in=list(scope_ids))
     base = list(Target.objects.filter(condition).values_list("pk", "part_of_id"))
     ids = {pk for pk, _ in base} | {parent for _, parent in base if parent}
     if not ids:
@@ -534,6 +539,13 @@ def _unit_ref(unit: UnitInfo, value: Decimal | None = None, granted_on: datetime
     return ref
 
 
+def _listed_ref(unit: UnitInfo) -> UnitRef:
+    """A school failing a threshold or limit as its row lists it: code and name, no value. The value is the
+    school's own indicator value of the row's quarter, joined at read time (``progress_detail.fill_failing_values``),
+    so an approval that moves a listed school's value without changing whether it fails rewrites no row."""
+    return {"code": unit.code, "name": unit.name}
+
+
 def _qualifies(target: Target, unit: UnitInfo, period: Period) -> bool:
     """Does the unit count for the target's indicator in ``period`` (open then, and passing the filter)?"""
     return UnitFilter.of(target.indicator).matches(unit, period.end_date)
@@ -687,7 +699,7 @@ def _failing_units(
         if not satisfies(target, value, bound if target.kind != TargetKind.LIMIT else None):
             failed += 1
             if len(failing) < FAILING_LIMIT:
-                failing.append(_unit_ref(data.schools[school_id], value=value))
+                failing.append(_listed_ref(data.schools[school_id]))
     return failing, failed, checked
 
 
@@ -1345,7 +1357,9 @@ def recompute_progress_for_unit(
     changed_units = set(unit_ids)
     period_ids = list(period_ids)
     indicator_ids = set(indicator_ids)
-    candidates = _targets(None, indicator_ids, None)
+    # Only the targets fed by the changed indicators whose scope is one of the changed units (and their parents and
+    # parts): not every target of every plan.
+    candidates = _targets(None, indicator_ids, None, scope_ids=changed_units)
     chosen = {t.pk for t in candidates if t.scope_id in changed_units and t.indicator_id in indicator_ids}
     # Parents and sub-targets travel together (a parent's detail lists its parts' status).
     parents = {t.part_of_id for t in candidates if t.pk in chosen and t.part_of_id}
@@ -1358,8 +1372,7 @@ def recompute_progress_for_unit(
     }
     data = _load_inputs(targets, units, per_unit_facts=False)
 
-    with transaction.atomic():
-        _lock_progress()
+    def update() -> _UnitUpdate:
         return _update_for_unit(
             targets,
             units,
@@ -1372,6 +1385,43 @@ def recompute_progress_for_unit(
             previous,
             since,
         )
+
+    # Computed outside the lock from the rows as stored now; under the lock only a check that no other run rewrote
+    # one of them meanwhile (else computed again, under the lock: two approvals on the same rows at once), then the
+    # write. Approvals in different districts so hold the lock for their writes only.
+    plan = update()
+    with transaction.atomic():
+        _lock_progress()
+        if not plan.still_stored():
+            plan = update()
+        written = _write(plan.rows, [t.pk for t in targets], list(changed_units), plan.existing) if plan.rows else 0
+        if plan.redo:
+            written += recompute_progress(target_ids=plan.redo, period_ids=period_ids)
+    return written
+
+
+@dataclass
+class _UnitUpdate:
+    """An approval's progress run, computed: the rows to write, the stored rows they were computed from, and the
+    targets to recompute the full way."""
+
+    rows: list[Progress]
+    existing: dict[tuple[int, int, int], StoredRow]
+    redo: set[int]
+    target_ids: list[int]
+    period_ids: list[int]
+    unit_ids: list[int]
+
+    def still_stored(self) -> bool:
+        """Are the stored rows those the run was computed from (none added, none rewritten since)?"""
+        now = set(
+            Progress.objects.filter(
+                target_id__in=self.target_ids, period_id__in=self.period_ids, org_unit_id__in=self.unit_ids
+            )
+            .order_by()
+            .values_list("pk", "computed_at")
+        )
+        return now == {(row[0], row[6]) for row in self.existing.values()}
 
 
 PROGRESS_LOCK = (0x7072_6F67, 0)  # "prog": approvals' progress runs, one at a time
@@ -1394,8 +1444,8 @@ def _update_for_unit(
     indicator_ids: set[int],
     previous: Mapping[tuple[int, int], Decimal | None],
     since: datetime.datetime | None,
-) -> int:
-    """The body of ``recompute_progress_for_unit``, under its lock."""
+) -> _UnitUpdate:
+    """The rows ``recompute_progress_for_unit`` writes, computed from the stored ones (nothing written)."""
     now = timezone.now()
     per_unit = [t for t in targets if _is_per_unit(t) and t.indicator_id]
     write_periods = [p.pk for t in targets for p in _periods_to_write(t, data, first_index)]
@@ -1460,10 +1510,14 @@ def _update_for_unit(
 
     rows = _build_rows(targets, units, data, first_index, measure, now)
     rows = [row for row in rows if row.target_id not in redo]
-    written = _write(rows, [t.pk for t in targets], list(changed_units), existing) if rows else 0
-    if redo:
-        written += recompute_progress(target_ids=redo, period_ids=period_ids)
-    return written
+    return _UnitUpdate(
+        rows=rows,
+        existing=existing,
+        redo=redo,
+        target_ids=[t.pk for t in targets],
+        period_ids=sorted(set(write_periods)),
+        unit_ids=sorted(changed_units),
+    )
 
 
 def _updated_facts(
@@ -1495,7 +1549,17 @@ def _updated_facts(
     def next_failing(after_path: str) -> UnitRef | None:
         return _next_failing(target, period, row_unit.path, after_path, limit_bound)
 
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths, next_failing)
+    _update_failing_list(
+        failing,
+        detail.failing_count or 0,
+        school.unit,
+        is_failing,
+        after,
+        paths,
+        next_failing,
+        with_value=False,
+        was_failing=was_failing,
+    )
     return failing, failed, checked
 
 
@@ -1521,7 +1585,7 @@ def _next_failing(
         batch = list(rows.filter(org_unit__path__gt=after_path).values_list(*fields, "value")[:NEXT_FAILING_BATCH])
         for *info, value in batch:
             if not satisfies(target, value, bound):
-                return _unit_ref(UnitInfo(*info), value=value)
+                return _listed_ref(UnitInfo(*info))
         if len(batch) < NEXT_FAILING_BATCH:
             return None
         after_path = batch[-1][3]  # the path
@@ -1562,15 +1626,21 @@ def _update_failing_list(
     value: Decimal | None,
     paths: _ListedPaths,
     next_failing: Callable[[str], UnitRef | None] | None = None,
+    *,
+    with_value: bool = True,
+    was_failing: bool = False,
 ) -> None:
     """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place).
 
     A listed school that recovers while more fail than are listed lets the first failing school beyond the list
-    move up: ``next_failing`` (from the last listed school's path) finds it; without it, the row is read in full."""
+    move up: ``next_failing`` (from the last listed school's path) finds it; without it, the row is read in full.
+    ``with_value``: the refs carry the school's value (frequencies: a semester total); thresholds' and limits' refs
+    do not (``_listed_ref``)."""
     codes = [ref["code"] for ref in failing]
+    ref = _unit_ref(unit, value=value) if with_value else _listed_ref(unit)
     if unit.code in codes:
         if is_failing:
-            failing[codes.index(unit.code)] = _unit_ref(unit, value=value)  # same place, new value
+            failing[codes.index(unit.code)] = ref  # same place (a frequency's ref: its new value)
             return
         if failed_before > len(failing):
             last_path = paths.path(codes[-1])
@@ -1583,9 +1653,11 @@ def _update_failing_list(
             failing.append(moving_up)
             return
         del failing[codes.index(unit.code)]
+    elif is_failing and len(failing) >= FAILING_LIMIT and failed_before > len(failing) and was_failing:
+        return  # it failed beyond a full list and still does: the first FAILING_LIMIT are the same schools
     elif is_failing:
         # Its place in path order: how many listed schools come before it.
-        failing.insert(paths.position(failing, unit), _unit_ref(unit, value=value))
+        failing.insert(paths.position(failing, unit), ref)
         del failing[FAILING_LIMIT:]
 
 
@@ -1630,7 +1702,9 @@ def _frequency_after(
     was_failing = (before or Decimal(0)) < pace
     is_failing = (after or Decimal(0)) < pace
     failed += is_failing - was_failing
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths)
+    _update_failing_list(
+        failing, detail.failing_count or 0, school.unit, is_failing, after, paths, was_failing=was_failing
+    )
     if failed > 0 or (after or Decimal(0)) < minimum:
         below = True
     elif not below_before:

@@ -24,6 +24,7 @@ from submissions.models import Period
 from targets import progress
 from targets.models import Comparator, PathMode, Progress, Target, TargetKind
 from targets.progress import recompute_progress
+from targets.queries import fill_failing_values
 from tests.conftest import Tree
 from tests.indicators.engine_data import figure, indicator, period, report, stock
 
@@ -139,7 +140,7 @@ def test_one_approval_updates_the_failing_list_without_reading_every_school(
     city = world.tree.city
     before = Progress.objects.get(target=each, period=q1, org_unit=city)
     # Q1: S3 80 % fails; S1, S2, S3, S4, C6 have a value (S5 reports from Q2).
-    assert before.detail["failing_units"] == [{"code": "S3", "name": "西区实验小学", "value": 80.0}]
+    assert before.detail["failing_units"] == [{"code": "S3", "name": "西区实验小学"}]
     assert (before.detail["failing_count"], before.detail["units_checked"]) == (1, 5)
 
     full_read = mock.patch.object(progress, "recompute_progress", side_effect=AssertionError("read every school"))
@@ -150,6 +151,11 @@ def test_one_approval_updates_the_failing_list_without_reading_every_school(
     after = Progress.objects.get(target=each, period=q1, org_unit=city)
     # Path order: S2 (D1) before S3 (D2). 3 of 5 comply = 60 % < 95 % → off track.
     assert after.detail["failing_units"] == [
+        {"code": "S2", "name": "东区第二小学"},
+        {"code": "S3", "name": "西区实验小学"},
+    ]
+    fill_failing_values([after])  # what the pages and the API show: each school's value of the quarter
+    assert after.typed_detail.failing_units == [
         {"code": "S2", "name": "东区第二小学", "value": 70.0},
         {"code": "S3", "name": "西区实验小学", "value": 80.0},
     ]
@@ -166,6 +172,37 @@ def test_one_approval_updates_the_failing_list_without_reading_every_school(
     d1_row = Progress.objects.get(target=world.targets["agg"], period=q1, org_unit=world.tree.d1)
     assert d1_row.actual is not None
     assert round(d1_row.actual, 2) == D("85.00")
+
+
+def test_a_listed_school_still_failing_with_a_new_value_leaves_the_stored_list_as_it_was(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    each, q1 = world.targets["each"], world.quarters[0]
+    limit = world.targets["limit"]
+    stored = {
+        (t, p, u): detail
+        for t, p, u, detail in Progress.objects.filter(target__in=[each, world.targets["each_d2"]]).values_list(
+            "target_id", "period_id", "org_unit_id", "detail"
+        )
+    }
+    limit_rows = dict(Progress.objects.filter(target=limit).values_list("pk", "computed_at"))
+
+    # S3 fails at 80 %; approved again at 70 % of Q1 it still fails: the same schools are listed, the same counts.
+    approve(world.schools["S3"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+
+    after = {
+        (t, p, u): detail
+        for t, p, u, detail in Progress.objects.filter(target__in=[each, world.targets["each_d2"]]).values_list(
+            "target_id", "period_id", "org_unit_id", "detail"
+        )
+    }
+    assert after == stored  # the rows' actual moved (the rates), their lists did not
+    # The max class size did not move: the limit's rows were not rewritten at all.
+    assert dict(Progress.objects.filter(target=limit).values_list("pk", "computed_at")) == limit_rows
+    row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
+    fill_failing_values([row])
+    assert row.typed_detail.failing_units == [{"code": "S3", "name": "西区实验小学", "value": 70.0}]
+    assert progress.recompute_progress() == 0  # what the full recompute writes
 
 
 def test_an_approval_in_one_district_rewrites_no_row_of_another(
