@@ -1045,6 +1045,7 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
     now = timezone.now()
     written = 0
     previous: dict[int, dict[tuple[int, int], Decimal | None]] = {pk: {} for pk in changed_ids}
+    after: dict[int, dict[tuple[int, int], Decimal | None]] = {pk: {} for pk in changed_ids}
     district_keys = sorted({district_key(u) for u in changed} - {TOP_KEY})
 
     def run_depths(depths: Iterable[int]) -> int:
@@ -1060,13 +1061,14 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
                 )
         return done
 
-    def read_previous(ids: Iterable[int]) -> None:
-        # The units' own values before this recompute (read under the locks): what progress needs to update a
-        # per-school fact (pass/fail of "every school must …") without reading every school again.
+    def read_values(ids: Iterable[int], into: dict[int, dict[tuple[int, int], Decimal | None]]) -> None:
+        # The units' own values before (and after) this recompute, read under the locks: what progress needs to
+        # update a per-school fact (pass/fail of "every school must …") without reading every school again — and,
+        # with the values after, to tell whether a later approval of the same unit has moved them since.
         for unit_id, ind, per, val in IndicatorValue.objects.filter(
             org_unit_id__in=list(ids), indicator_id__in=plan.indicator_ids, period_id__in=plan.period_ids
         ).values_list("org_unit_id", "indicator_id", "period_id", "value"):
-            previous[unit_id][(ind, per)] = val
+            into[unit_id][(ind, per)] = val
 
     def announce() -> None:
         for unit in changed:
@@ -1076,6 +1078,7 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
                 unit_ids=list(unit.ancestor_ids),
                 changed_unit_id=unit.pk,
                 previous=previous[unit.pk],
+                after=after[unit.pk],
                 since=now,
             )
 
@@ -1087,8 +1090,9 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
             _commit_without_waiting(own_transaction)
             _no_jit()
             _lock(district_keys)
-            read_previous(pk for pk in changed_ids if depth_of[pk] >= 1)
+            read_values((pk for pk in changed_ids if depth_of[pk] >= 1), previous)
             written += run_depths(inside)
+            read_values((pk for pk in changed_ids if depth_of[pk] >= 1), after)
             if not above:
                 transaction.on_commit(announce)
     if above:
@@ -1096,8 +1100,9 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
             _commit_without_waiting(own_transaction)
             _no_jit()
             _lock([TOP_KEY])
-            read_previous(pk for pk in changed_ids if depth_of[pk] < 1)
+            read_values((pk for pk in changed_ids if depth_of[pk] < 1), previous)
             written += run_depths(above)
+            read_values((pk for pk in changed_ids if depth_of[pk] < 1), after)
             transaction.on_commit(announce)
     return written
 

@@ -14,6 +14,7 @@ from django.dispatch import Signal
 # After one unit's recompute (an approval: ``engine.recompute_for``) also with ``unit_ids`` (that unit and its
 # ancestors: the only units whose values changed), ``changed_unit_id`` (that unit), ``previous`` — the unit's own
 # values before the recompute, ``{(indicator_id, period_id): value}`` over ``indicator_ids`` × ``period_ids`` (a
-# missing key: no value) — and ``since`` (when that recompute began). Without ``unit_ids`` every unit may have
+# missing key: no value) —, ``after`` (the same keys as the recompute wrote them) and ``since`` (when that
+# recompute began). Without ``unit_ids`` every unit may have
 # changed (the full and nightly runs).
 values_changed = Signal()

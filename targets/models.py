@@ -293,6 +293,10 @@ class Progress(models.Model):
     # a ProgressDetail, written and read only through targets.progress_detail (``typed_detail``).
     detail = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField()
+    # When a run that read every unit of the target (not one approval's update) last rewrote this row. An approval's
+    # update adds its one school's change to the stored facts; a row fully recomputed after that approval's values
+    # were written already counts the change (targets.progress: the ``since`` guard).
+    full_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("进展")

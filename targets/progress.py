@@ -1209,19 +1209,23 @@ def _same_number(stored: Decimal | None, computed: Decimal | None) -> bool:
     return abs(stored - computed) < STORED_STEP
 
 
-StoredRow = tuple[int, Decimal | None, Decimal | None, Decimal | None, str, Any, datetime.datetime]
+# pk, actual, expected, projection, status, detail, computed_at, full_at
+StoredRow = tuple[
+    int, Decimal | None, Decimal | None, Decimal | None, str, Any, datetime.datetime, datetime.datetime | None
+]
 
 
 def _stored_rows(
     target_ids: list[int], period_ids: list[int], unit_ids: Iterable[int] | None
 ) -> dict[tuple[int, int, int], StoredRow]:
-    """The stored rows (pk, actual, expected, projection, status, detail, computed_at) by (target, period, unit)."""
+    """The stored rows (pk, actual, expected, projection, status, detail, computed_at, full_at) by (target, period,
+    unit)."""
     stored = Progress.objects.filter(target_id__in=target_ids, period_id__in=period_ids).order_by()
     if unit_ids is not None:
         stored = stored.filter(org_unit_id__in=list(unit_ids))
     return {
-        (t, p, u): (pk, actual, expected, projection, status, detail, computed_at)
-        for pk, t, p, u, actual, expected, projection, status, detail, computed_at in stored.values_list(
+        (t, p, u): (pk, actual, expected, projection, status, detail, computed_at, full_at)
+        for pk, t, p, u, actual, expected, projection, status, detail, computed_at, full_at in stored.values_list(
             "pk",
             "target_id",
             "period_id",
@@ -1232,6 +1236,7 @@ def _stored_rows(
             "status",
             "detail",
             "computed_at",
+            "full_at",
         )
     }
 
@@ -1241,8 +1246,13 @@ def _write(
     target_ids: list[int],
     unit_ids: list[int] | None,
     existing: dict[tuple[int, int, int], StoredRow] | None = None,
+    *,
+    full: bool = True,
 ) -> int:
     """Upsert the rows that differ from the stored ones (unchanged rows are not rewritten); returns how many.
+
+    ``full``: the rows were computed from every unit's values (stamped ``full_at``); an approval's update
+    (``full=False``) keeps the stored stamp.
 
     With ``unit_ids`` None (all the targets' units were computed), stored rows of the targets and periods
     that were not computed are deleted: units no longer in a target's drill-down (scope changed, unit closed).
@@ -1266,13 +1276,18 @@ def _write(
             continue
         changed.append(row)
     stale = [old[0] for old in existing.values()] if unit_ids is None else []
+    update_fields = ["actual", "expected", "projection", "status", "detail", "computed_at"]
+    if full:
+        update_fields.append("full_at")
+        for row in changed:
+            row.full_at = row.computed_at
     with transaction.atomic():
         Progress.objects.bulk_create(
             changed,
             batch_size=500,
             update_conflicts=True,
             unique_fields=["target", "period", "org_unit"],
-            update_fields=["actual", "expected", "projection", "status", "detail", "computed_at"],
+            update_fields=update_fields,
         )
         if stale:
             Progress.objects.filter(pk__in=stale).delete()
@@ -1338,6 +1353,7 @@ def recompute_progress_for_unit(
     indicator_ids: Iterable[int],
     previous: Mapping[tuple[int, int], Decimal | None],
     since: datetime.datetime | None = None,
+    after: Mapping[tuple[int, int], Decimal | None] | None = None,
 ) -> int:
     """After one unit's values were recomputed (an approval): only the Progress rows those values feed.
 
@@ -1352,7 +1368,9 @@ def recompute_progress_for_unit(
 
     ``since``: when the engine's recompute began. A per-unit row written since then may already count the new
     values (another approval's run, a target edit): adding the change again would count it twice, so its
-    target is recomputed the full way. Approvals' runs take one lock, so that two never update a row at once.
+    target is recomputed the full way; so is every per-unit target when the unit's values no longer are ``after``
+    (what the engine wrote: a later approval of the same unit has moved them, and its own update will add that
+    change). Approvals' runs take one lock for their writes, so that two never update a row at once.
     """
     changed_units = set(unit_ids)
     period_ids = list(period_ids)
@@ -1384,6 +1402,7 @@ def recompute_progress_for_unit(
             indicator_ids,
             previous,
             since,
+            after,
         )
 
     # Computed outside the lock from the rows as stored now; under the lock only a check that no other run rewrote
@@ -1394,7 +1413,11 @@ def recompute_progress_for_unit(
         _lock_progress()
         if not plan.still_stored():
             plan = update()
-        written = _write(plan.rows, [t.pk for t in targets], list(changed_units), plan.existing) if plan.rows else 0
+        written = (
+            _write(plan.rows, [t.pk for t in targets], list(changed_units), plan.existing, full=False)
+            if plan.rows
+            else 0
+        )
         if plan.redo:
             written += recompute_progress(target_ids=plan.redo, period_ids=period_ids)
     return written
@@ -1444,17 +1467,21 @@ def _update_for_unit(
     indicator_ids: set[int],
     previous: Mapping[tuple[int, int], Decimal | None],
     since: datetime.datetime | None,
+    engine_after: Mapping[tuple[int, int], Decimal | None] | None = None,
 ) -> _UnitUpdate:
     """The rows ``recompute_progress_for_unit`` writes, computed from the stored ones (nothing written)."""
     now = timezone.now()
     per_unit = [t for t in targets if _is_per_unit(t) and t.indicator_id]
     write_periods = [p.pk for t in targets for p in _periods_to_write(t, data, first_index)]
     existing = _stored_rows([t.pk for t in targets], list(set(write_periods)), changed_units)
-    # Rows written since the values changed may count the change already: those targets are read in full.
+    # Rows fully recomputed since the values changed may count the change already: those targets are read in full.
+    # Another approval's update does not (it adds its own school's change only): approvals in different districts
+    # update the same root rows one after the other without re-reading every school (issue 17).
+    per_unit_ids = {t.pk for t in per_unit}
     redo: set[int] = {
         key[0]
         for key, row in existing.items()
-        if since is not None and row[6] >= since and any(key[0] == t.pk for t in per_unit)
+        if since is not None and row[7] is not None and row[7] >= since and key[0] in per_unit_ids
     }
     stored = {key: (row[4], from_json(row[5])) for key, row in existing.items() if key[0] in {t.pk for t in per_unit}}
     paths = _ListedPaths(detail for _status, detail in stored.values())
@@ -1477,6 +1504,13 @@ def _update_for_unit(
                 for key, value in after.items()
             }
             school = _SchoolChange(info, before, after)
+            if engine_after is not None and any(
+                after.get(key) != value for key, value in engine_after.items() if key in after
+            ):
+                # The unit's values moved again since this approval's recompute (a later approval of the same
+                # unit): adding "previous → now" here and "that approval's before → now" there would count the
+                # later change twice. Read these targets in full instead (rare).
+                redo |= per_unit_ids
 
     def measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool) -> Result:
         if not _is_per_unit(target) or not target.indicator_id:

@@ -262,7 +262,20 @@ def test_incremental_approvals_equal_the_full_recompute(
     assert {"off_track", "met"} <= statuses  # the world was not trivially all one status
 
 
-def test_a_row_written_after_the_values_changed_is_not_counted_twice(
+def _replay_s2(world: World, started: Any, **extra: Any) -> None:
+    """S2's approval announced again (S2 was at 100 % before it): its change added to the stored rows once more."""
+    progress.recompute_progress_for_unit(
+        unit_ids=world.schools["S2"].ancestor_ids,
+        changed_unit_id=world.schools["S2"].pk,
+        period_ids=[q.pk for q in world.quarters],
+        indicator_ids=[world.rate.pk],
+        previous={(world.rate.pk, q.pk): D(100) for q in world.quarters},
+        since=started,
+        **extra,
+    )
+
+
+def test_a_row_fully_recomputed_after_the_values_changed_is_not_counted_twice(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
     each, q1 = world.targets["each"], world.quarters[0]
@@ -270,21 +283,68 @@ def test_a_row_written_after_the_values_changed_is_not_counted_twice(
     approve(world.schools["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
     row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
     assert row.detail["failing_count"] == 2  # S2 (70 %) and S3 (80 %)
-    # … and the same change is announced again (a second run after the row already counts it): S2 was at 100 %
-    # before. Adding "S2 now fails" to the stored row would count 3; the row is newer than the change, so the
+    # … a full run (a target edit, the nightly run) rewrites the rows meanwhile, reading every school: it counts S2.
+    Progress.objects.filter(target=each).delete()
+    recompute_progress(target_ids=[each.pk])
+    # Adding "S2 now fails" to that row again would count 3: the row was fully read after the change began, so the
     # target is read in full instead.
-    rate_ids = [world.rate.pk]
-    progress.recompute_progress_for_unit(
-        unit_ids=world.schools["S2"].ancestor_ids,
-        changed_unit_id=world.schools["S2"].pk,
-        period_ids=[q.pk for q in world.quarters],
-        indicator_ids=rate_ids,
-        previous={(world.rate.pk, q.pk): D(100) for q in world.quarters},
-        since=started,
-    )
-    row.refresh_from_db()
+    _replay_s2(world, started)
+    row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
+    assert row.full_at is not None
+    assert row.full_at >= started
     assert row.detail["failing_count"] == 2
     assert [unit["code"] for unit in row.detail["failing_units"]] == ["S2", "S3"]
+
+
+def test_a_later_approval_of_the_same_school_is_not_counted_twice(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Two approvals of S2 whose recomputes both finished before the first one's progress ran: the first run sees
+    S2's values moved past what its recompute wrote, so it reads the targets in full instead of adding 100 → now
+    (the second run adds its own change)."""
+    each, q1 = world.targets["each"], world.quarters[0]
+    started = timezone.now()
+    approve(world.schools["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+    first_after = {(world.rate.pk, q.pk): D(70) if q == q1 else D(100) for q in world.quarters}
+    # The second approval's values (60 %) are written; its progress has not run yet.
+    report(world.schools["S2"], q1, **_school_figures(6))
+    engine.recompute_for(world.schools["S2"].pk, q1.pk)
+    _replay_s2(world, started, after=first_after)
+    row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
+    assert row.detail["failing_count"] == 2  # S2 counted once, at its new value
+    incremental = rows()
+    assert recompute_progress() == 0
+    assert rows() == incremental
+
+
+def test_another_schools_approval_since_the_values_changed_needs_no_full_read(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Approvals in different districts update the same city rows one after the other: a row rewritten by another
+    approval's update (its own school's change only) is updated, not read in full (issue 17: workers scale)."""
+    q1 = world.quarters[0]
+    started = timezone.now()  # S4's recompute begins; S2's approval is processed meanwhile
+    approve(world.schools["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+    report(world.schools["S4"], q1, **_school_figures(6))
+    previous = {(world.rate.pk, q.pk): D(100) for q in world.quarters}
+    with django_capture_on_commit_callbacks(execute=False):
+        engine.recompute_for(world.schools["S4"].pk, q1.pk)  # S4's values; its progress is announced below
+    with mock.patch.object(progress, "recompute_progress", wraps=progress.recompute_progress) as full:
+        # As a recompute that began before S2's approval wrote the city rows: S2's update must not force a full read.
+        progress.recompute_progress_for_unit(
+            unit_ids=world.schools["S4"].ancestor_ids,
+            changed_unit_id=world.schools["S4"].pk,
+            period_ids=[q.pk for q in world.quarters],
+            indicator_ids=[world.rate.pk],
+            previous=previous,
+            since=started,
+        )
+    assert not full.called
+    row = Progress.objects.get(target=world.targets["each"], period=q1, org_unit=world.tree.city)
+    assert row.detail["failing_count"] == 3  # S2, S3 and S4, each counted once
+    incremental = rows()
+    assert recompute_progress() == 0
+    assert rows() == incremental
 
 
 def test_a_central_school_falling_behind_the_pace_updates_the_frequency_rows(
