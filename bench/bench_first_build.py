@@ -60,7 +60,7 @@ def main() -> None:
     from schools.models import OrgUnit
 
     if os.environ.get("BENCH_STAGING_UNLOGGED"):
-        engine.STAGING_UNLOGGED = True  # type: ignore[attr-defined]  # (absent before issue 17's staged build)
+        engine.STAGING_UNLOGGED = True
     bureau = OrgUnit.objects.get(depth=0, code="GEN")
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE targets_indicatorvalue")

@@ -41,7 +41,7 @@ def test_the_staged_build_gives_the_upsert_paths_rows_and_the_migrated_schema(tr
         assert cursor.fetchone()[0] > IndicatorValue.objects.order_by("-pk").values_list("pk", flat=True)[0]
 
     # The same data through the upsert path: a table that is not empty (one row kept, made wrong).
-    kept = IndicatorValue.objects.order_by("pk").first()
+    kept = IndicatorValue.objects.order_by("pk")[0]
     IndicatorValue.objects.exclude(pk=kept.pk).delete()
     IndicatorValue.objects.filter(pk=kept.pk).update(value=12345, unit_count=99)
     with swaps(monkeypatch) as outcomes:
@@ -68,7 +68,7 @@ def _insert(**fields: object) -> None:
 
 def test_the_restored_constraints_hold(tree, data) -> None:
     engine.full_recompute()
-    row = IndicatorValue.objects.order_by("pk").first()
+    row = IndicatorValue.objects.order_by("pk")[0]
     same = {"indicator_id": row.indicator_id, "period_id": row.period_id}
     with pytest.raises(IntegrityError):  # unique (indicator, unit, period)
         _insert(org_unit_id=row.org_unit_id, **same)
