@@ -1217,11 +1217,9 @@ def _full_recompute_by_district(
     """The whole tree on PostgreSQL, district by district, each in its own transaction under its own key:
     approvals in the other districts proceed meanwhile (one transaction would hold every district's key).
 
-    Not for the first build (an empty table): its bulk load drops the indexes under an ACCESS EXCLUSIVE lock,
-    which blocks dashboard reads until it commits. Building that district by district (the first district bulk,
-    the others upserting into the indexed table) held the lock for the first district only (longest read 2.2 s
-    instead of 33 s) but made the build 4–5 × slower at 20,000 units (146–187 s against 38 s, BENCHMARKS.md
-    issue 17), so the first build stays one bulk load.
+    Not for the first build (an empty table): that is one staged build swapped in (``_StagedBuild``), which blocks
+    no reader. Built district by district instead (the first district bulk, the others upserting into the indexed
+    table) it was 4–5 × slower at 20,000 units (146–187 s against 38 s, BENCHMARKS.md issue 17).
     """
     period_ids = [p.id for p in periods]
     indicator_ids = [c.indicator.pk for c in indicators]
