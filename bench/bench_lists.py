@@ -1,7 +1,9 @@
 """Benchmark (issue 17): no request walks the whole tree — API list pages and the drill-down export.
 
-Uses the database of ``bench_reports.py`` (``bench_reports``: ``generate_dataset --units 20000 --seed 1`` plus a
-plan with targets and indicator values for every unit and quarter; built once, then reused). Measured, median
+Database ``bench_lists`` (``bench_lists_<units>`` for another ``BENCH_UNITS``): a fresh copy of ``bench_world_<units>``
+(``bench/world.py``) with ``bench_reports.py``'s plan added (targets, indicator values for every unit and quarter;
+``BENCH_REPORTS_DATABASE_URL`` uses a database as it is instead). Above 20,000 units the old django-tables2 export
+(minutes) is skipped unless ``BENCH_LISTS_OLD_EXPORT=1``. Measured, median
 of RUNS requests after a warm-up (Django test Client in-process, server wall time):
 
 - the last page of ``/api/v1/indicator-values/`` (limit 100) by ``offset`` (COUNT(*) + OFFSET) and the same
@@ -18,12 +20,18 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import statistics
 import time
 from typing import Any
 from urllib.parse import urlencode
 
+from benchdb import DEFAULT_UNITS, bench_units, db_name
+
 RUNS = 5
+UNITS = bench_units()
+DB_NAME = db_name("bench_lists", UNITS)
+OLD_EXPORT = os.environ.get("BENCH_LISTS_OLD_EXPORT", "1" if UNITS <= DEFAULT_UNITS else "0") == "1"
 
 
 def _median_ms(client: Any, url: str, params: dict[str, str]) -> float:
@@ -60,8 +68,9 @@ def _last_pages(client: Any, path: str, model: Any) -> tuple[int, float, float, 
 
 def run() -> list[dict[str, object]]:
     import bench_reports
+    from benchdb import setup_django
 
-    bench_reports._setup_django()
+    setup_django("reports", DB_NAME, units=UNITS, world=True)
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -99,7 +108,7 @@ def run() -> list[dict[str, object]]:
         return drilldown.drilldown_table(user, target, root, period, params)
 
     count = table().data.data.count()
-    old_s, _ = _seconds(lambda: export_table(table(), "xlsx", "x.xlsx"))
+    old_s = _seconds(lambda: export_table(table(), "xlsx", "x.xlsx"))[0] if OLD_EXPORT else None
     new_xlsx_s, _ = _seconds(lambda: drilldown.write(table(), "xlsx", io.BytesIO()))
     new_csv_s, _ = _seconds(lambda: drilldown.write(table(), "csv", io.BytesIO()))
     settings.DRILLDOWN_EXPORT_ASYNC_ROWS = 5000
@@ -113,8 +122,9 @@ def run() -> list[dict[str, object]]:
     assert job.finished_at is not None
     job_s = round((job.finished_at - job.started_at).total_seconds(), 2)
     name = f"lists: drill-down export of {count} rows"
+    if old_s is not None:
+        rows.append({"name": f"{name}, .xlsx via django-tables2 as_values (before)", "value": old_s, "unit": "s"})
     rows += [
-        {"name": f"{name}, .xlsx via django-tables2 as_values (before)", "value": old_s, "unit": "s"},
         {"name": f"{name}, .xlsx via reports.drilldown", "value": new_xlsx_s, "unit": "s"},
         {"name": f"{name}, CSV via reports.drilldown", "value": new_csv_s, "unit": "s"},
         {
