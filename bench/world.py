@@ -141,14 +141,16 @@ def copy_world(units: int, database: str) -> None:
     if exists(database):
         _psql(f'DROP DATABASE "{database}" WITH (FORCE)')
     # CREATE DATABASE … TEMPLATE refuses while another session is connected to the template (someone reading the
-    # world, or autovacuum): retry for a minute rather than terminate other people's sessions.
-    for attempt in range(30):
+    # world, a pg_dump of it, autovacuum): retry for up to 15 minutes rather than terminate other people's sessions.
+    for attempt in range(450):
         try:
             _psql(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
             return
         except RuntimeError as error:
-            if "being accessed by other users" not in str(error) or attempt == 29:
+            if "being accessed by other users" not in str(error) or attempt == 449:
                 raise
+            if attempt % 30 == 0:
+                sys.stderr.write(f"{template} is in use by {_connections(template)} session(s): waiting to copy it\n")
             time.sleep(2)
 
 
