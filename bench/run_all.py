@@ -274,8 +274,8 @@ ISSUE17_FIGURES: list[Figure] = [
       for window, pattern in (("year", "year "), ("H1", r".*\bH1\b"), ("H2", r".*\bH2\b"))
       for where, at in (("the root", "root"), ("~2,000 units", r"\d+ districts \(\d+ units\)"))],
     Figure("drill-down export of every school (20k: ~19,500 rows) as a background job, s", "bench_lists",
-           r"^lists: drill-down export of \d+ rows, \.xlsx as a background export job", "a job, ≤ 3 s (20k rows)",
-           _each(lambda v: v <= 3)),
+           r"^lists: drill-down export of \d+ rows, \.xlsx as a background export job",
+           "a job, ≤ 3 s for ~20k rows (judged at 20k)", lambda small, big: None if small is None else small <= 3),
     Figure("dashboard HTML at the root, bytes", "bench_api_pages", r"^api pages: dashboard HTML, scope GEN,",
            "< 100 KB at 100k", _each(lambda v: v < 100 * 1024, large=True)),
 ]  # fmt: skip
