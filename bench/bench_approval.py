@@ -14,9 +14,10 @@ Procfile's ``--concurrency 2``; the last one announces the values once and the t
 once), against the engine alone (``engine.full_recompute()``, the whole tree in one call, nothing announced).
 Alternated, on unchanged data.
 
-World: ``bench/dataset.py`` at ``BENCH_APPROVAL_UNITS`` units (default 2000; database
-``bench_approval_<units>``, built once), the engine's full recompute, the benchmark plan of
-``bench_progress`` (46 targets over the whole tree) and a full progress recompute (the nightly run).
+World: ``bench/dataset.py`` at ``BENCH_APPROVAL_UNITS`` units (else ``BENCH_UNITS``, default 20000), the engine's
+full recompute, the benchmark plan of ``bench_progress`` (46 targets over the whole tree) and a full progress
+recompute: database ``bench_approval_<units>``, a fresh copy of ``bench_world_<units>`` (``bench/world.py``) at each
+run (``BENCH_APPROVAL_DATABASE_URL`` uses a database as it is instead).
 
     BENCH_APPROVAL_UNITS=20000 .venv/bin/python bench/bench_approval.py
     BENCH_APPROVAL_UNITS=100000 BENCH_APPROVAL_NIGHTLY_RUNS=0 .venv/bin/python bench/bench_approval.py
@@ -36,8 +37,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchdb import bench_units
+
 ROOT = Path(__file__).resolve().parent.parent
-UNITS = int(os.environ.get("BENCH_APPROVAL_UNITS", "2000"))
+UNITS = bench_units("BENCH_APPROVAL_UNITS")
 DB_NAME = f"bench_approval_{UNITS}"
 RUNS = int(os.environ.get("BENCH_APPROVAL_RUNS", "21"))
 NIGHTLY_RUNS = int(os.environ.get("BENCH_APPROVAL_NIGHTLY_RUNS", "3"))
@@ -55,7 +58,7 @@ def run() -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT / "bench"))
     from benchdb import setup_django
 
-    setup_django("approval", DB_NAME, units=UNITS)
+    setup_django("approval", DB_NAME, units=UNITS, world=True)
     import bench_progress
     import dataset
     from django.db import connection, connections
@@ -164,6 +167,8 @@ def run() -> list[dict[str, Any]]:
                      "recompute"},
             {"name": f"engine-only full recompute, {UNITS} units, median of {NIGHTLY_RUNS}",
              "value": round(statistics.median(engine_only), 2), "unit": "s"},
+            {"name": f"nightly run vs engine-only full recompute, {UNITS} units", "value": round(ratio, 2),
+             "unit": "×", "goal": "≤ 1.5"},
         ]  # fmt: skip
     return results
 
