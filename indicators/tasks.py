@@ -42,11 +42,16 @@ def full_recompute_task(period_ids: list[int] | None = None) -> int:
 @shared_task
 def full_recompute_district_task(unit_id: int, period_ids: list[int] | None = None, run_id: int | None = None) -> int:
     """Recompute one district's subtree and, from the districts' rows, its ancestors. Within a nightly run the
-    district does not announce its values; the run's last district announces every period once."""
+    district neither writes the rows above it nor announces its values: the run's last district writes those rows
+    once and announces every period once."""
     try:
-        return engine.full_recompute(period_ids=period_ids, root_unit_ids=[unit_id], announce=run_id is None)
+        return engine.full_recompute(
+            period_ids=period_ids, root_unit_ids=[unit_id], announce=run_id is None, ancestors=run_id is None
+        )
     finally:
         if run_id is not None and pipeline.finish_district(run_id):
+            # The rows above the districts once, from every district's committed rows (not once per district).
+            engine.recompute_ancestors(pipeline.fan_out_unit_ids(), period_ids)
             # Milestones and narratives have no indicator: announcing every period lets every target's
             # progress (an overdue milestone too) follow, exactly once per nightly run.
             events.values_changed.send(sender=Indicator, period_ids=period_ids, indicator_ids=None)

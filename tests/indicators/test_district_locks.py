@@ -200,12 +200,16 @@ def test_a_whole_tree_recompute_holds_one_district_at_a_time(tree, rate, monkeyp
     try:
         assert paused.wait(20)
         assert advisory_keys_held_by_others() == {tree.d2.pk}  # D1 done and committed: its key is free
-        assert value(rate, tree.d1, q1) == Decimal("70.00")
+        # D1's part (its only township, where the fan-out splits) is committed; the rows above the fan-out units
+        # (D1 itself, the city) are written once, after the last one.
+        assert value(rate, tree.s1.parent, q1) == Decimal("70.00")
+        assert value(rate, tree.d1, q1) == Decimal("90.00")
         engine.recompute_for(tree.s1.pk, q1.pk)  # an approval in D1 meanwhile
     finally:
         release.set()
         thread.join()
     assert errors == []
+    assert value(rate, tree.d1, q1) == Decimal("70.00")
     built = [row[1:] for row in snapshot()]
     IndicatorValue.objects.all().delete()
     engine.full_recompute(root_unit_ids=[tree.city.pk])  # one transaction: the reference
