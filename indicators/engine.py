@@ -47,10 +47,10 @@ from typing import overload
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from indicators import events
+from indicators import events, windows
 from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue
 from indicators.unit_filter import UnitFilter
 from portal import expressions
@@ -925,6 +925,7 @@ def full_recompute(
             written = _try_bulk_load(plan, roots, now)
         if written is None:
             written = _write_levels(plan, roots, now, upsert=True)
+        windows.recompute_full(indicators, {p.year for p in periods}, roots)  # stored H2/year rows (issue 17)
         if written > ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
             # Fresh statistics, or the incremental path's small statements get plans for an empty table.
             with connection.cursor() as cursor:
@@ -1099,6 +1100,7 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
             read_previous(pk for pk in changed_ids if depth_of[pk] < 1)
             written += run_depths(above)
             transaction.on_commit(announce)
+    windows.recompute_units(changes)  # the stored H2/year rows of the same units (issue 17)
     return written
 
 
@@ -1220,9 +1222,12 @@ def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], win
         return []
     plan = _Plan(compiled, [])
     found: dict[tuple[int, int], tuple[object, ...]] = {}
-    stored = [c for c in compiled if _window_is_stored_row(plan, c)]
+    windowed = [c for c in compiled if windows.needs_row(plan, c, window)]
+    stored = [c for c in compiled if c not in windowed]
     if stored:
         found.update(_stored_window_rows(stored, units, window))
+    if windowed:  # H2, 不适用, offsets: the engine's stored window rows (indicators.windows)
+        found.update(windows.stored_rows(windowed, units, window))
     pending = [(c, u) for c in compiled for u in units if (c.indicator.pk, u.pk) not in found]
     if pending:
         wanted = [c for c in compiled if any(pc is c for pc, _u in pending)]
@@ -1309,9 +1314,18 @@ _PATH_TEXT = re.compile(r"^[0-9.]+$")
 
 
 def _computed_window_values(
-    plan: _Plan, compiled: Sequence[CompiledIndicator], units: Sequence[OrgUnit], window: Window
+    plan: _Plan,
+    compiled: Sequence[CompiledIndicator],
+    units: Sequence[OrgUnit],
+    window: Window,
+    *,
+    scope: str = "units",
 ) -> dict[tuple[int, int], tuple[object, ...]]:
     """The window's sums per (indicator id, unit id) — num, den, count, m2, left out — in one statement.
+
+    ``scope``: "units" the requested units' subtrees; "subtrees" every unit in those subtrees (the stored
+    window rows' full build, ``indicators.windows``); "own" each requested unit's own row alone (its subtree's
+    other members left out: the stored rows' incremental update adds its children's rows).
 
     Linear at every size, with no plan that depends on an estimate: the members are the units under the
     requested units' paths (``path LIKE 'p%'`` literals: the path index, and the planner's statistics count
@@ -1330,6 +1344,8 @@ def _computed_window_values(
     if not outermost:
         return {}
     in_scope = " OR ".join(f"m.path LIKE '{path}%'" for path in outermost)
+    if scope == "own":
+        in_scope = "m.id IN (" + ", ".join(str(int(u.pk)) for u in units) + ")"
     unit_ids = ", ".join(str(int(u.pk)) for u in units)
     # The quarters each offset reads, as period ids (an equality the planner can count, not a range over a
     # computed quarter index): (k, period id, quarter index) rows.
@@ -1376,8 +1392,11 @@ def _computed_window_values(
         "SUM(own.cnt) AS cnt, SUM(own.m2) AS m2, SUM(own.lo) AS lo "
         f"FROM own JOIN schools_orgunit u ON u.id = own.unit_id WHERE LENGTH(u.path) >= {length} "
         f"GROUP BY own.indicator_id, SUBSTR(u.path, 1, {length})"
-        for length in sorted({len(path) for path in paths})
+        for length in sorted(_scope_path_lengths(outermost) if scope == "subtrees" else {len(path) for path in paths})
     )
+    targets = f"t.id IN ({unit_ids})"
+    if scope == "subtrees":
+        targets = "(" + in_scope.replace("m.path", "t.path") + ")"
     sql = f"""
 WITH mem AS (
   SELECT m.id AS member_id FROM schools_orgunit m
@@ -1400,13 +1419,25 @@ SELECT r.indicator_id, t.id,
        CASE i.aggregation WHEN 'max' THEN MAX(r.mx) WHEN 'min' THEN MIN(r.mn) ELSE SUM(r.s_num) END,
        SUM(r.den), SUM(r.cnt), SUM(r.m2), SUM(r.lo)
 FROM rolled r JOIN schools_orgunit t ON t.path = r.prefix JOIN targets_indicator i ON i.id = r.indicator_id
-WHERE t.id IN ({unit_ids})
+WHERE {targets}
 GROUP BY r.indicator_id, t.id, i.aggregation
 """  # nosec B608
+    if scope == "own":
+        sql = sql[: sql.index("rolled AS (")].rstrip().rstrip(",") + (
+            "\nSELECT own.indicator_id, own.unit_id, own.num, own.den, own.cnt, own.m2, own.lo FROM own"
+        )
     with transaction.atomic(), connection.cursor() as cursor:
         _tune_session()  # the bureau's window reads a year of every school's values: sort in memory
         cursor.execute(sql)
         return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+
+
+def _scope_path_lengths(outermost: Sequence[str]) -> set[int]:
+    """The distinct path lengths (depths) of the units under ``outermost`` paths."""
+    condition = Q(pk__in=[])
+    for path in outermost:
+        condition |= Q(path__startswith=path)
+    return {len(p) for p in OrgUnit.objects.filter(condition).values_list("path", flat=True).distinct()}
 
 
 class WindowValues(Sequence[WindowValue]):
