@@ -50,8 +50,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from indicators import events, windows
-from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue
+from indicators import events
+from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue, IndicatorWindowValue
 from indicators.unit_filter import UnitFilter
 from portal import expressions
 from portal.expressions import ExpressionError
@@ -925,7 +925,10 @@ def full_recompute(
             written = _try_bulk_load(plan, roots, now)
         if written is None:
             written = _write_levels(plan, roots, now, upsert=True)
-        windows.recompute_full(indicators, {p.year for p in periods}, roots)  # stored H2/year rows (issue 17)
+        # The stored H2 / year rows (issue 17, indicators.windows), in this transaction and under these locks.
+        events.levels_written.send(
+            sender=Indicator, indicators=indicators, years={p.year for p in periods}, roots=roots
+        )
         if written > ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
             # Fresh statistics, or the incremental path's small statements get plans for an empty table.
             with connection.cursor() as cursor:
@@ -1100,7 +1103,7 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
             read_previous(pk for pk in changed_ids if depth_of[pk] < 1)
             written += run_depths(above)
             transaction.on_commit(announce)
-    windows.recompute_units(changes)  # the stored H2/year rows of the same units (issue 17)
+    events.levels_written.send(sender=Indicator, changes=changes)  # the stored H2 / year rows (indicators.windows)
     return written
 
 
@@ -1222,12 +1225,12 @@ def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], win
         return []
     plan = _Plan(compiled, [])
     found: dict[tuple[int, int], tuple[object, ...]] = {}
-    windowed = [c for c in compiled if windows.needs_row(plan, c, window)]
+    windowed = [c for c in compiled if window_row_stored(plan, c, window)]
     stored = [c for c in compiled if c not in windowed]
     if stored:
         found.update(_stored_window_rows(stored, units, window))
     if windowed:  # H2, 不适用, offsets: the engine's stored window rows (indicators.windows)
-        found.update(windows.stored_rows(windowed, units, window))
+        found.update(_stored_window_value_rows(windowed, units, window))
     pending = [(c, u) for c in compiled for u in units if (c.indicator.pk, u.pk) not in found]
     if pending:
         wanted = [c for c in compiled if any(pc is c for pc, _u in pending)]
@@ -1308,6 +1311,57 @@ def _stored_window_rows(
 
 
 STORED_WINDOW_CHUNK = 5000
+
+
+def window_half(window: Window) -> int:
+    """``IndicatorWindowValue.half`` of a window: 0 for the whole year, 1 for H1, 2 for H2."""
+    if window.kind == "year":
+        return 0
+    return 1 if window.first_quarter == 1 else 2
+
+
+def window_row_stored(plan: _Plan, compiled: CompiledIndicator, window: Window) -> bool:
+    """Is ``compiled``'s value over ``window`` an ``IndicatorWindowValue`` row (``indicators.windows`` writes
+    them), not a quarter row: every H2, and a year or H1 whose last quarter's row is not its value?"""
+    if not window_allowed(compiled.indicator, window):
+        return False
+    if window.first_quarter != 1:
+        return True  # H2 does not start the year: no year-to-date quarter row is its value
+    return not _window_is_stored_row(plan, compiled)
+
+
+def _stored_window_value_rows(
+    compiled: Sequence[CompiledIndicator], units: Sequence[OrgUnit], window: Window
+) -> dict[tuple[int, int], tuple[object, ...]]:
+    """The stored window rows (num, den, cnt, m2, left out, value, computed at) keyed (indicator id, unit id)."""
+    found: dict[tuple[int, int], tuple[object, ...]] = {}
+    by_id = {c.indicator.pk: c.indicator for c in compiled}
+    unit_ids = [u.pk for u in units]
+    for start in range(0, len(unit_ids), STORED_WINDOW_CHUNK):
+        rows = IndicatorWindowValue.objects.filter(
+            indicator_id__in=list(by_id),
+            org_unit_id__in=unit_ids[start : start + STORED_WINDOW_CHUNK],
+            year=window.year,
+            half=window_half(window),
+        ).values_list(
+            "indicator_id",
+            "org_unit_id",
+            "numerator",
+            "denominator",
+            "unit_count",
+            "moment2",
+            "left_out_count",
+            "value",
+            "computed_at",
+        )
+        for row in rows:
+            num, den, cnt, m2, left_out, value, computed_at = row[2:]
+            indicator = by_id[row[0]]
+            if indicator.aggregation == Aggregation.RATIO:
+                # From the exact sums, not the stored value: rounded to 6 places, it would round again on a page.
+                value = value_from_sums(indicator, num, den, m2, int(cnt or 0))
+            found[(row[0], row[1])] = (num, den, cnt, m2, left_out, value, computed_at)
+    return found
 
 
 _PATH_TEXT = re.compile(r"^[0-9.]+$")

@@ -17,3 +17,9 @@ from django.dispatch import Signal
 # missing key: no value) — and ``since`` (when that recompute began). Without ``unit_ids`` every unit may have
 # changed (the full and nightly runs).
 values_changed = Signal()
+
+# Sent inside the engine's write transaction, under its locks, when it has written quarter rows (issue 17: the stored
+# year / half-year rows follow, ``indicators.windows`` connects in ``IndicatorsConfig.ready``). A full recompute
+# sends ``indicators`` (compiled), ``years`` and ``roots`` (the subtrees written, their ancestors too); an
+# incremental one (``engine.recompute_units``, after its own transactions) sends ``changes``: (unit id, period id).
+levels_written = Signal()

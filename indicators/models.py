@@ -270,6 +270,10 @@ class IndicatorWindowValue(models.Model):
                 fields=["indicator", "year", "half", "org_unit"], name="indicators_windowvalue_unique"
             ),
         ]
+        indexes = [
+            # An approval's update: the rows of its unit and ancestors (and their children).
+            models.Index(fields=["org_unit", "year", "half"], name="indicators_wv_unit_window"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.indicator.code} · {self.org_unit_id} · {self.year}/{self.half} = {self.value}"

@@ -20,27 +20,21 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from indicators import engine
+from indicators import engine, events
 from indicators.models import Aggregation, IndicatorWindowValue
+from indicators.unit_filter import UnitFilter
 from schools.models import OrgUnit
 from submissions.models import Period
 
 Sums = tuple[object, ...]  # num, den, cnt, m2, left out
 Key = tuple[int, int]  # (indicator id, unit id)
-CHUNK = 5000
 WRITE_BATCH = 2000
-
-
-def half_of(window: engine.Window) -> int:
-    """0 for the whole year, 1 for H1, 2 for H2."""
-    if window.kind == "year":
-        return 0
-    return 1 if window.first_quarter == 1 else 2
 
 
 def windows_of_years(years: Iterable[int]) -> list[engine.Window]:
@@ -53,62 +47,19 @@ def windows_of_years(years: Iterable[int]) -> list[engine.Window]:
     return found
 
 
-def needs_row(plan: engine._Plan, compiled: engine.CompiledIndicator, window: engine.Window) -> bool:
-    """Is ``compiled``'s value over ``window`` stored here (no quarter row is it)?"""
-    if not engine.window_allowed(compiled.indicator, window):
-        return False
-    if window.first_quarter != 1:
-        return True  # H2 does not start the year: no year-to-date quarter row is its value
-    return not engine._window_is_stored_row(plan, compiled)
-
-
 def _wanted(
     plan: engine._Plan, indicators: Sequence[engine.CompiledIndicator], window: engine.Window
 ) -> list[engine.CompiledIndicator]:
-    return [c for c in indicators if needs_row(plan, c, window) and plan._own_sql(c) is not None]
+    return [c for c in indicators if engine.window_row_stored(plan, c, window) and plan._own_sql(c) is not None]
 
 
-def stored_rows(
-    compiled: Sequence[engine.CompiledIndicator], units: Sequence[OrgUnit], window: engine.Window
-) -> dict[Key, tuple[object, ...]]:
-    """The stored rows (num, den, cnt, m2, left out, value, computed at) keyed (indicator id, unit id)."""
-    found: dict[Key, tuple[object, ...]] = {}
-    by_id = {c.indicator.pk: c.indicator for c in compiled}
-    unit_ids = [u.pk for u in units]
-    for start in range(0, len(unit_ids), CHUNK):
-        rows = IndicatorWindowValue.objects.filter(
-            indicator_id__in=[c.indicator.pk for c in compiled],
-            org_unit_id__in=unit_ids[start : start + CHUNK],
-            year=window.year,
-            half=half_of(window),
-        ).values_list(
-            "indicator_id",
-            "org_unit_id",
-            "numerator",
-            "denominator",
-            "unit_count",
-            "moment2",
-            "left_out_count",
-            "value",
-            "computed_at",
-        )
-        for row in rows:
-            num, den, cnt, m2, left_out, value, computed_at = row[2:]
-            indicator = by_id[row[0]]
-            if indicator.aggregation == Aggregation.RATIO:
-                # From the exact sums, not the stored value: rounded to 6 places, it would round again on a page.
-                value = engine.value_from_sums(indicator, num, den, m2, int(cnt or 0))
-            found[(row[0], row[1])] = (num, den, cnt, m2, left_out, value, computed_at)
-    return found
-
-
-def _write(
+def _objects(
     compiled: Sequence[engine.CompiledIndicator],
     rows: dict[Key, Sums],
     window: engine.Window,
     now: datetime.datetime,
-) -> int:
-    """Upsert ``rows`` (every key given: a row without sums is written empty, so it reads as computed)."""
+) -> list[IndicatorWindowValue]:
+    """The rows to write (every key given: a row without sums is written empty, so it reads as computed)."""
     by_id = {c.indicator.pk: c.indicator for c in compiled}
     objects = []
     for (indicator_id, unit_id), (num, den, cnt, m2, left_out) in rows.items():
@@ -119,16 +70,21 @@ def _write(
                 indicator_id=indicator_id,
                 org_unit_id=unit_id,
                 year=window.year,
-                half=half_of(window),
+                half=engine.window_half(window),
                 numerator=num,
                 denominator=den,
-                value=engine.value_from_sums(indicator, num, den, m2, int(cnt or 0)),  # type: ignore[arg-type]
-                unit_count=int(cnt or 0),
+                value=engine.value_from_sums(indicator, num, den, m2, _count(cnt)),
+                unit_count=_count(cnt),
                 moment2=m2,
-                left_out_count=int(left_out or 0),
+                left_out_count=_count(left_out),
                 computed_at=now,
             )
         )
+    return objects
+
+
+def _save(objects: list[IndicatorWindowValue]) -> int:
+    """Upsert ``objects``."""
     IndicatorWindowValue.objects.bulk_create(
         objects,
         batch_size=WRITE_BATCH,
@@ -140,6 +96,11 @@ def _write(
 
 
 EMPTY: Sums = (None, None, 0, None, 0)
+
+
+def _count(value: object) -> int:
+    """A count column as read back (an int, or a float / Decimal from a computed SUM); 0 when null."""
+    return int(value) if isinstance(value, (int, float, Decimal)) else 0
 
 
 def _combine(aggregation: str, parts: Sequence[Sums]) -> Sums:
@@ -160,61 +121,97 @@ def _combine(aggregation: str, parts: Sequence[Sums]) -> Sums:
     return (
         num,
         sum(dens, Decimal(0)) if dens else None,
-        sum(int(p[2] or 0) for p in parts),
+        sum(_count(p[2]) for p in parts),
         sum(m2s, Decimal(0)) if m2s else None,
-        sum(int(p[4] or 0) for p in parts),
+        sum(_count(p[4]) for p in parts),
     )
 
 
 def _combine_up(
     plan: engine._Plan,
-    compiled: Sequence[engine.CompiledIndicator],
+    windows: Sequence[tuple[engine.Window, list[engine.CompiledIndicator]]],
     units: Sequence[OrgUnit],
-    window: engine.Window,
     now: datetime.datetime,
     *,
     compute_missing: bool,
 ) -> int:
-    """Rewrite ``units``' rows (a unit and its ancestors), deepest first: own sums plus the children's rows.
+    """Rewrite ``units``' rows (a unit and its ancestors) of every window, deepest first: own sums plus the
+    children's rows. One statement per window for the own sums, then per level one read of the children, one of
+    their rows and one write, whatever the number of windows (an approval's cost: issue 17).
 
     A child without a row (a unit added since the last full recompute) is computed from its subtree when
     ``compute_missing``; otherwise (a district's full recompute, the other districts not built yet) its parent
     and that parent's ancestors are left as they are — the last district's run completes them.
     """
-    if not compiled or not units:
+    if not windows or not units:
         return 0
-    own = engine._computed_window_values(plan, compiled, units, window, scope="own")
-    fresh: dict[Key, Sums] = {}
-    skipped: set[int] = set()
+    own = [engine._computed_window_values(plan, compiled, units, w, scope="own") for w, compiled in windows]
+    fresh: list[dict[Key, Sums]] = [{} for _w in windows]
+    skipped: list[set[int]] = [set() for _w in windows]
     written = 0
     for depth in sorted({u.depth for u in units}, reverse=True):
         level = [u for u in units if u.depth == depth]
         ids = {u.pk for u in level}
         children = list(OrgUnit.objects.filter(parent_id__in=ids).only("pk", "parent_id", "path", "depth"))
-        outside = [c for c in children if not any((ci.indicator.pk, c.pk) in fresh for ci in compiled)]
-        rows: dict[Key, Sums] = {key: row[:5] for key, row in stored_rows(compiled, outside, window).items()}
-        rows.update(fresh)
-        missing = [c for c in outside if any((ci.indicator.pk, c.pk) not in rows for ci in compiled)]
-        if missing and compute_missing:
-            rows.update(engine._computed_window_values(plan, compiled, missing, window))
-            for child in missing:
+        chain = {key[1] for done in fresh for key in done}
+        stored = _stored_sums(windows, [c for c in children if c.pk not in chain])
+        objects: list[IndicatorWindowValue] = []
+        for n, (window, compiled) in enumerate(windows):
+            rows = stored[n]
+            rows.update(fresh[n])
+            missing = [c for c in children if any((ci.indicator.pk, c.pk) not in rows for ci in compiled)]
+            if missing and compute_missing:
+                rows.update(engine._computed_window_values(plan, compiled, missing, window))
+                for child in missing:
+                    for ci in compiled:
+                        rows.setdefault((ci.indicator.pk, child.pk), EMPTY)
+            elif missing:
+                skipped[n].update(c.parent_id for c in missing if c.parent_id is not None)
+            skipped[n].update(c.parent_id for c in children if c.pk in skipped[n] and c.parent_id is not None)
+            out: dict[Key, Sums] = {}
+            for unit in level:
+                if unit.pk in skipped[n]:
+                    continue
+                kids = [c.pk for c in children if c.parent_id == unit.pk]
                 for ci in compiled:
-                    rows.setdefault((ci.indicator.pk, child.pk), EMPTY)
-        elif missing:
-            skipped.update(c.parent_id for c in missing if c.parent_id is not None)
-        skipped.update(c.parent_id for c in children if c.pk in skipped and c.parent_id is not None)
-        out: dict[Key, Sums] = {}
-        for unit in level:
-            if unit.pk in skipped:
-                continue
-            kids = [c.pk for c in children if c.parent_id == unit.pk]
-            for ci in compiled:
-                pk = ci.indicator.pk
-                parts = [own.get((pk, unit.pk), EMPTY)] + [rows.get((pk, kid), EMPTY) for kid in kids]
-                out[(pk, unit.pk)] = _combine(ci.indicator.aggregation, parts)
-        fresh.update(out)
-        written += _write(compiled, out, window, now)
+                    pk = ci.indicator.pk
+                    parts = [own[n].get((pk, unit.pk), EMPTY)] + [rows.get((pk, kid), EMPTY) for kid in kids]
+                    out[(pk, unit.pk)] = _combine(ci.indicator.aggregation, parts)
+            fresh[n].update(out)
+            objects += _objects(compiled, out, window, now)
+        written += _save(objects)
     return written
+
+
+def _stored_sums(
+    windows: Sequence[tuple[engine.Window, list[engine.CompiledIndicator]]], units: Sequence[OrgUnit]
+) -> list[dict[Key, Sums]]:
+    """The stored sums of ``units`` for each window (one query for them all)."""
+    found: list[dict[Key, Sums]] = [{} for _w in windows]
+    if not units:
+        return found
+    position = {(w.year, engine.window_half(w)): n for n, (w, _c) in enumerate(windows)}
+    which = Q(pk__in=[])
+    for window, compiled in windows:
+        which |= Q(
+            year=window.year,
+            half=engine.window_half(window),
+            indicator_id__in=[c.indicator.pk for c in compiled],
+        )
+    rows = IndicatorWindowValue.objects.filter(which, org_unit_id__in=[u.pk for u in units]).values_list(
+        "year",
+        "half",
+        "indicator_id",
+        "org_unit_id",
+        "numerator",
+        "denominator",
+        "unit_count",
+        "moment2",
+        "left_out_count",
+    )
+    for year, half, indicator_id, unit_id, *sums in rows:
+        found[position[(year, half)]][(indicator_id, unit_id)] = tuple(sums)
+    return found
 
 
 def recompute_full(
@@ -233,16 +230,14 @@ def recompute_full(
     ancestors = {pk for root in roots for pk in root.ancestor_ids[:-1]}
     above = list(OrgUnit.objects.filter(pk__in=ancestors))
     written = 0
-    for window in windows_of_years(years):
-        compiled = _wanted(plan, indicators, window)
-        if not compiled:
-            continue
+    windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, indicators, w))]
+    for window, compiled in windows:
         if scope_ids is None:
             scope_ids = list(OrgUnit.objects.filter(condition).values_list("pk", flat=True))
         found = engine._computed_window_values(plan, compiled, roots, window, scope="subtrees")
         rows = {(c.indicator.pk, u): found.get((c.indicator.pk, u), EMPTY) for c in compiled for u in scope_ids}
-        written += _write(compiled, rows, window, now)
-        written += _combine_up(plan, compiled, above, window, now, compute_missing=False)
+        written += _save(_objects(compiled, rows, window, now))
+    written += _combine_up(plan, windows, above, now, compute_missing=False)
     return written
 
 
@@ -269,20 +264,51 @@ def recompute_units(changes: Sequence[tuple[int, int]]) -> int:
     district_keys = sorted({engine.district_key(u) for u in units.values()} - {engine.TOP_KEY})
     now = timezone.now()
     written = 0
-    windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, indicators, w))]
+    # Only the indicators these units feed (the unit filter), as the engine's own step.
+    fed = [c for c in indicators if any(UnitFilter.of(c.indicator).covers(u) for u in units.values())]
+    windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, fed, w))]
     # Rows exist only after a full recompute wrote them: before that, window_values computes on request.
-    windows = [(w, c) for w, c in windows if _has_rows(c, w)]
+    windows = _built(windows)
     for part, keys in ((inside, district_keys), (top, [engine.TOP_KEY])):
         if not part or not windows:
             continue
         with transaction.atomic():
             engine._lock(keys)
-            for window, compiled in windows:
-                written += _combine_up(plan, compiled, part, window, now, compute_missing=True)
+            written += _combine_up(plan, windows, part, now, compute_missing=True)
     return written
 
 
-def _has_rows(compiled: Sequence[engine.CompiledIndicator], window: engine.Window) -> bool:
-    return IndicatorWindowValue.objects.filter(
-        indicator_id__in=[c.indicator.pk for c in compiled], year=window.year, half=half_of(window)
-    ).exists()
+def _built(
+    windows: list[tuple[engine.Window, list[engine.CompiledIndicator]]],
+) -> list[tuple[engine.Window, list[engine.CompiledIndicator]]]:
+    """The windows (and their indicators) a full recompute has written rows of: one query."""
+    if not windows:
+        return []
+    which = Q(pk__in=[])
+    for window, compiled in windows:
+        which |= Q(
+            year=window.year,
+            half=engine.window_half(window),
+            indicator_id__in=[c.indicator.pk for c in compiled],
+        )
+    have = set(
+        IndicatorWindowValue.objects.filter(which).order_by().values_list("year", "half", "indicator_id").distinct()
+    )
+    kept = []
+    for window, compiled in windows:
+        half = engine.window_half(window)
+        built = [c for c in compiled if (window.year, half, c.indicator.pk) in have]
+        if built:
+            kept.append((window, built))
+    return kept
+
+
+def _on_levels_written(sender: object, **kwargs: Any) -> None:
+    """``events.levels_written``: the full recompute's subtrees, or an approval's changed units."""
+    if "changes" in kwargs:
+        recompute_units(kwargs["changes"])
+    else:
+        recompute_full(kwargs["indicators"], kwargs["years"], kwargs["roots"])
+
+
+events.levels_written.connect(_on_levels_written, dispatch_uid="indicators.windows")
