@@ -19,6 +19,7 @@ three must agree (max |difference| of the values, rounded to the stored 6 places
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from decimal import Decimal
@@ -27,7 +28,8 @@ from typing import Any
 from benchdb import bench_units, db_name
 
 UNITS = bench_units("BENCH_WINDOWS_UNITS")
-DB_NAME = db_name("bench_windows", UNITS)
+# BENCH_WINDOWS_DB: a copy of another bench world (e.g. ``createdb -T bench_world_100000 windows_world_100000``).
+DB_NAME = os.environ.get("BENCH_WINDOWS_DB") or db_name("bench_windows", UNITS)
 RUNS = 10
 SUBTREE = 2000
 
@@ -40,16 +42,18 @@ def _setup() -> None:
     from django.db import connection, transaction
 
     from indicators import engine, windows
-    from indicators.models import Indicator, IndicatorValue, IndicatorWindowValue, PeriodMode
+    from indicators.models import Indicator, IndicatorValue, PeriodMode
 
     dataset.build()
     # Indicators whose windows no quarter row answers (issue 17): half-year ones (H2), one reading ``[-1]``
     # (its year too; a figure with 不适用 answers takes the same stored-row path).
     ratio = Indicator.objects.filter(aggregation="ratio", is_active=True).exclude(numerator="").order_by("code")[0]
-    for code, numerator, mode in (("bench_half", ratio.numerator, PeriodMode.HALF), ("bench_shift", None, "year")):
-        if numerator is None:
-            numerator = f"{ratio.numerator}[-1]"  # the dataset's ratios read one figure each
-        Indicator.objects.get_or_create(
+    created = []
+    for code, numerator, mode in (
+        ("bench_half", ratio.numerator, PeriodMode.HALF),
+        ("bench_shift", f"{ratio.numerator}[-1]", "year"),  # the dataset's ratios read one figure each
+    ):
+        added, new = Indicator.objects.get_or_create(
             code=code,
             defaults={
                 "name": code,
@@ -60,20 +64,22 @@ def _setup() -> None:
                 "period_mode": mode,
             },
         )
+        if new:
+            created.append(added.pk)
     if not IndicatorValue.objects.exists():
         engine.full_recompute()
-    # An indicator added to a copied database after its full recompute (no rows yet): computed once.
-    missing = list(Indicator.objects.filter(is_active=True, values__isnull=True).values_list("pk", flat=True))
-    if missing:
-        engine.full_recompute(indicator_ids=missing)
-    if not IndicatorWindowValue.objects.exists():
-        from schools.models import OrgUnit
+    # Indicators added after the data set's full recompute (ours, or a copied database's): computed once, as a
+    # definition change would (their quarter rows, and through events.levels_written their window rows).
+    created += list(Indicator.objects.filter(is_active=True, values__isnull=True).values_list("pk", flat=True))
+    if created:
+        engine.full_recompute(indicator_ids=sorted(set(created)))
+    from schools.models import OrgUnit
 
-        roots = list(OrgUnit.objects.filter(parent__isnull=True))
-        start = time.perf_counter()
-        with transaction.atomic():
-            written = windows.recompute_full(engine.load_indicators(), [2023], roots)
-        print(f"stored window rows of 2023: {written} rows in {time.perf_counter() - start:.1f} s")
+    roots = list(OrgUnit.objects.filter(parent__isnull=True))
+    start = time.perf_counter()
+    with transaction.atomic():  # what a full recompute adds for the stored window rows of one year
+        written = windows.recompute_full(engine.load_indicators(), [2023], roots)
+    print(f"stored window rows of 2023 (every unit): {written} rows in {time.perf_counter() - start:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
