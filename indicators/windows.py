@@ -127,6 +127,15 @@ def _combine(aggregation: str, parts: Sequence[Sums]) -> Sums:
     )
 
 
+def _own_sums(
+    plan: engine._Plan,
+    windows: Sequence[tuple[engine.Window, list[engine.CompiledIndicator]]],
+    units: Sequence[OrgUnit],
+) -> list[dict[Key, tuple[object, ...]]]:
+    """Each unit's own sums per window (its subtree's other members left out): one statement per window."""
+    return [engine._computed_window_values(plan, compiled, units, w, scope="own") for w, compiled in windows]
+
+
 def _combine_up(
     plan: engine._Plan,
     windows: Sequence[tuple[engine.Window, list[engine.CompiledIndicator]]],
@@ -136,8 +145,8 @@ def _combine_up(
     compute_missing: bool,
 ) -> int:
     """Rewrite ``units``' rows (a unit and its ancestors) of every window, deepest first: own sums plus the
-    children's rows. One statement per window for the own sums, then per level one read of the children, one of
-    their rows and one write, whatever the number of windows (an approval's cost: issue 17).
+    children's rows. Whatever the number of windows and levels: one statement per window for the own sums,
+    one read of the children, one of their rows, one write (an approval's cost, issue 17).
 
     A child without a row (a unit added since the last full recompute) is computed from its subtree when
     ``compute_missing``; otherwise (a district's full recompute, the other districts not built yet) its parent
@@ -145,42 +154,40 @@ def _combine_up(
     """
     if not windows or not units:
         return 0
-    own = [engine._computed_window_values(plan, compiled, units, w, scope="own") for w, compiled in windows]
-    fresh: list[dict[Key, Sums]] = [{} for _w in windows]
-    skipped: list[set[int]] = [set() for _w in windows]
-    written = 0
-    for depth in sorted({u.depth for u in units}, reverse=True):
-        level = [u for u in units if u.depth == depth]
-        ids = {u.pk for u in level}
-        children = list(OrgUnit.objects.filter(parent_id__in=ids).only("pk", "parent_id", "path", "depth"))
-        chain = {key[1] for done in fresh for key in done}
-        stored = _stored_sums(windows, [c for c in children if c.pk not in chain])
-        objects: list[IndicatorWindowValue] = []
-        for n, (window, compiled) in enumerate(windows):
-            rows = stored[n]
-            rows.update(fresh[n])
-            missing = [c for c in children if any((ci.indicator.pk, c.pk) not in rows for ci in compiled)]
-            if missing and compute_missing:
-                rows.update(engine._computed_window_values(plan, compiled, missing, window))
-                for child in missing:
-                    for ci in compiled:
-                        rows.setdefault((ci.indicator.pk, child.pk), EMPTY)
-            elif missing:
-                skipped[n].update(c.parent_id for c in missing if c.parent_id is not None)
-            skipped[n].update(c.parent_id for c in children if c.pk in skipped[n] and c.parent_id is not None)
-            out: dict[Key, Sums] = {}
-            for unit in level:
-                if unit.pk in skipped[n]:
-                    continue
-                kids = [c.pk for c in children if c.parent_id == unit.pk]
+    own = _own_sums(plan, windows, units)
+    ids = {u.pk for u in units}
+    children = list(OrgUnit.objects.filter(parent_id__in=ids).only("pk", "parent_id", "path", "depth"))
+    outside = [c for c in children if c.pk not in ids]
+    stored = _stored_sums(windows, outside)
+    kids: dict[int, list[int]] = {}
+    for child in children:
+        kids.setdefault(child.parent_id or 0, []).append(child.pk)
+    objects: list[IndicatorWindowValue] = []
+    for n, (window, compiled) in enumerate(windows):
+        rows = stored[n]
+        skipped: set[int] = set()
+        missing = [c for c in outside if any((ci.indicator.pk, c.pk) not in rows for ci in compiled)]
+        if missing and compute_missing:
+            rows.update(engine._computed_window_values(plan, compiled, missing, window))
+            for child in missing:
                 for ci in compiled:
-                    pk = ci.indicator.pk
-                    parts = [own[n].get((pk, unit.pk), EMPTY)] + [rows.get((pk, kid), EMPTY) for kid in kids]
-                    out[(pk, unit.pk)] = _combine(ci.indicator.aggregation, parts)
-            fresh[n].update(out)
-            objects += _objects(compiled, out, window, now)
-        written += _save(objects)
-    return written
+                    rows.setdefault((ci.indicator.pk, child.pk), EMPTY)
+        elif missing:
+            skipped.update(c.parent_id for c in missing if c.parent_id is not None)
+        out: dict[Key, Sums] = {}
+        for unit in sorted(units, key=lambda u: -u.depth):  # deepest first: a parent reads its fresh children
+            if unit.pk in skipped:
+                if unit.parent_id is not None:
+                    skipped.add(unit.parent_id)
+                continue
+            for ci in compiled:
+                pk = ci.indicator.pk
+                parts = [own[n].get((pk, unit.pk), EMPTY)] + [
+                    rows.get((pk, kid), EMPTY) for kid in kids.get(unit.pk, [])
+                ]
+                rows[(pk, unit.pk)] = out[(pk, unit.pk)] = _combine(ci.indicator.aggregation, parts)
+        objects += _objects(compiled, out, window, now)
+    return _save(objects)
 
 
 def _stored_sums(
@@ -269,11 +276,13 @@ def recompute_units(changes: Sequence[tuple[int, int]]) -> int:
     windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, fed, w))]
     # Rows exist only after a full recompute wrote them: before that, window_values computes on request.
     windows = _built(windows)
+    if not windows:
+        return 0
     for part, keys in ((inside, district_keys), (top, [engine.TOP_KEY])):
-        if not part or not windows:
+        if not part:
             continue
         with transaction.atomic():
-            engine._lock(keys)
+            engine._lock(keys)  # own sums read under the keys too: a later approval of the same unit waits
             written += _combine_up(plan, windows, part, now, compute_missing=True)
     return written
 
