@@ -275,7 +275,7 @@ def recompute_units(changes: Sequence[tuple[int, int]]) -> int:
     fed = [c for c in indicators if any(UnitFilter.of(c.indicator).covers(u) for u in units.values())]
     windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, fed, w))]
     # Rows exist only after a full recompute wrote them: before that, window_values computes on request.
-    windows = _built(windows)
+    windows = _built(windows, chain_ids)
     if not windows:
         return 0
     for part, keys in ((inside, district_keys), (top, [engine.TOP_KEY])):
@@ -288,21 +288,22 @@ def recompute_units(changes: Sequence[tuple[int, int]]) -> int:
 
 
 def _built(
-    windows: list[tuple[engine.Window, list[engine.CompiledIndicator]]],
+    windows: list[tuple[engine.Window, list[engine.CompiledIndicator]]], unit_ids: Iterable[int]
 ) -> list[tuple[engine.Window, list[engine.CompiledIndicator]]]:
-    """The windows (and their indicators) a full recompute has written rows of: one query."""
+    """The windows (and their indicators) a full recompute has written rows of for any of ``unit_ids`` (an
+    approval's units and ancestors): one query over their few rows."""
     if not windows:
         return []
-    which = Q(pk__in=[])
-    for window, compiled in windows:
-        which |= Q(
-            year=window.year,
-            half=engine.window_half(window),
-            indicator_id__in=[c.indicator.pk for c in compiled],
+    # Every row of the few units, filtered here: an index range on org_unit, where the windows' OR'ed
+    # conditions made the planner scan (0.13 s at 20,000 units).
+    years = {w.year for w, _c in windows}
+    have = {
+        row
+        for row in IndicatorWindowValue.objects.filter(org_unit_id__in=list(unit_ids)).values_list(
+            "year", "half", "indicator_id"
         )
-    have = set(
-        IndicatorWindowValue.objects.filter(which).order_by().values_list("year", "half", "indicator_id").distinct()
-    )
+        if row[0] in years
+    }
     kept = []
     for window, compiled in windows:
         half = engine.window_half(window)
