@@ -8,10 +8,7 @@ class IndicatorsConfig(AppConfig):
 
     def ready(self) -> None:
         # Django connects receivers on import: approvals and designation changes → the recompute outbox.
-        from indicators import (
-            receivers,  # noqa: F401
-            windows,  # noqa: F401  (the stored year / half-year rows follow the engine's writes)
-        )
+        from indicators import receivers  # noqa: F401
         from indicators.recompute import backlog
         from portal import health
 

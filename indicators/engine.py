@@ -40,14 +40,16 @@ from __future__ import annotations
 import datetime
 import logging
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from indicators import events
@@ -57,6 +59,9 @@ from portal import expressions
 from portal.expressions import ExpressionError
 from schools.models import DesignationLevel, Level, OrgUnit, Ownership, SchoolType
 from submissions.models import Figure, Period, Submission, SubmissionStatus, TimeAggregation, Value
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +74,7 @@ logger = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x7461_7267  # "targ"
 TOP_KEY = 0  # org unit ids are positive
 ANALYZE_AFTER_ROWS = 50_000
+IV_TABLE = "targets_indicatorvalue"
 # A typed NULL: PostgreSQL cannot UNION an untyped NULL column with numeric rows.
 NULL_NUMERIC = "CAST(NULL AS NUMERIC)"
 _SAFE_LITERAL = re.compile(r"^[a-z_]+$")
@@ -540,14 +546,26 @@ class _Plan:
         flags = " OR ".join(f"base.{name} = 1" for name in names)
         return f", CASE WHEN {flags} THEN 1 ELSE 0 END AS car"
 
-    def level_sql(self, lvl_sql: str, *, with_children: bool = True, with_own: bool = True, upsert: bool = True) -> str:
+    def level_sql(
+        self,
+        lvl_sql: str,
+        *,
+        with_children: bool = True,
+        with_own: bool = True,
+        upsert: bool = True,
+        table: str = IV_TABLE,
+    ) -> str:
         """One upsert statement computing every indicator's rows for the units ``lvl_sql`` selects.
 
         ``with_children=False`` (the deepest level: leaves only) leaves out the children's rows;
         ``with_own=False`` (an ancestor that reports nothing itself) leaves out its own figures, which
         would only add NULLs — a much smaller statement for the incremental path.
         ``upsert=False`` (a bulk load into a table known to hold none of these rows) is a plain INSERT.
+        ``table``: where the rows go and where the children's rows are read — the staging table of a first
+        build (``_StagedBuild``), else the indicator-value table itself.
         """
+        if upsert and table != IV_TABLE:
+            raise ValueError("only the indicator-value table is upserted into")
         names = [*self.columns.values(), *self.carried_columns.values()]
         columns = "".join(f", piv.{name} AS {name}" for name in names)
         owns = [sql for c in self.indicators if (sql := self._own_sql(c, carried=True)) is not None]
@@ -574,16 +592,12 @@ base AS MATERIALIZED (
 own AS ({" UNION ALL ".join(owns)}),
 """  # nosec B608
         conflict = (
-            f"""ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET
-  numerator = excluded.numerator, denominator = excluded.denominator, value = excluded.value,
-  unit_count = excluded.unit_count, moment2 = excluded.moment2, left_out_count = excluded.left_out_count,
-  carried_units = excluded.carried_units, computed_at = excluded.computed_at
-WHERE {self._changed_sql()}"""  # nosec B608
+            f"ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET {self.upsert_set_sql()}"
             if upsert
             else ""
         )
         return f"""
-INSERT INTO targets_indicatorvalue
+INSERT INTO {table}
   (indicator_id, org_unit_id, period_id, numerator, denominator, value, unit_count, moment2, left_out_count,
    carried_units, computed_at)
 WITH lvl AS ({lvl_sql}),
@@ -591,7 +605,7 @@ WITH lvl AS ({lvl_sql}),
   SELECT iv.indicator_id AS indicator_id, c.parent_id AS unit_id, iv.period_id AS period_id,
          iv.numerator AS num, iv.denominator AS den, iv.moment2 AS m2, iv.unit_count AS cnt,
          iv.left_out_count AS lo, iv.carried_units AS car
-  FROM targets_indicatorvalue iv JOIN schools_orgunit c ON c.id = iv.org_unit_id
+  FROM {table} iv JOIN schools_orgunit c ON c.id = iv.org_unit_id
   WHERE c.parent_id IN (SELECT unit_id FROM lvl) AND iv.period_id IN ({pids}) AND iv.indicator_id IN ({ids})
 ),
 allrows AS ({" UNION ALL ".join(parts)}),
@@ -626,6 +640,15 @@ FROM agg WHERE 1 = 1
             "FROM allrows a JOIN targets_indicator i ON i.id = a.indicator_id "
             "GROUP BY a.indicator_id, a.unit_id, a.period_id, i.aggregation, i.factor"
         )
+
+    @classmethod
+    def upsert_set_sql(cls) -> str:
+        """The ``DO UPDATE`` of an upsert into the indicator-value table: the computed columns, changed rows only."""
+        return f"""
+  numerator = excluded.numerator, denominator = excluded.denominator, value = excluded.value,
+  unit_count = excluded.unit_count, moment2 = excluded.moment2, left_out_count = excluded.left_out_count,
+  carried_units = excluded.carried_units, computed_at = excluded.computed_at
+WHERE {cls._changed_sql()}"""  # nosec B608
 
     @staticmethod
     def _changed_sql() -> str:
@@ -679,16 +702,17 @@ def _run_level(
     with_children: bool = True,
     with_own: bool = True,
     upsert: bool = True,
+    table: str = IV_TABLE,
 ) -> int:
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        sql = plan.level_sql(lvl_sql, with_children=with_children, with_own=with_own, upsert=upsert)
+        sql = plan.level_sql(lvl_sql, with_children=with_children, with_own=with_own, upsert=upsert, table=table)
         cursor.execute(sql, [*params, stamp])
         written = max(cursor.rowcount, 0)
         if not upsert and connection.vendor == "postgresql":
             # The next level reads these rows back (its children); without statistics the planner
             # takes the freshly filled table for empty. ANALYZE counts this transaction's own rows.
-            cursor.execute("ANALYZE targets_indicatorvalue")
+            cursor.execute(f"ANALYZE {table}")
         if not check_stale or not upsert:  # a bulk load starts from no rows: nothing can be stale
             return written
         cursor.execute(plan.stale_candidates_sql(lvl_sql), params)
@@ -729,74 +753,306 @@ def _commit_without_waiting(own_transaction: bool) -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-IV_TABLE = "targets_indicatorvalue"
-BULK_LOAD_LOCK_TIMEOUT = "200ms"
+# --- The first build: a staging table, swapped in (issue 17) ---
+
+# The first build never WAITS for a table lock while it holds the engine's advisory keys: another session may hold
+# a lock on that table (every approval reads org units) while it waits for one of our keys, and a lock_timeout
+# shorter than deadlock_timeout is no protection — that session's deadlock check, due a second after ITS wait
+# began, can fall inside our short wait and abort it (test_engine_concurrency found it). So its table locks are
+# taken NOWAIT: refused at once, tried again LOCK_ATTEMPTS times, LOCK_RETRY_PAUSE_S apart (each attempt a
+# savepoint, released when refused), and then the build does without (merge instead of swap). No reader ever
+# queues behind such a request either. STAGED_LOCK_TIMEOUT bounds the incidental waits left (a sequence's lock).
+LOCK_ATTEMPTS = 20
+LOCK_RETRY_PAUSE_S = 0.1
+STAGED_LOCK_TIMEOUT = "200ms"
+# Staging table UNLOGGED during the load (set LOGGED before its indexes are built) or logged from the start: the
+# measured choice is in BENCHMARKS.md (issue 17, "the first build and dashboard reads").
+STAGING_UNLOGGED = False
+_LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock refused (NOWAIT) or given up (lock_timeout)
+_INDEX_DEF = re.compile(r"^(CREATE (?:UNIQUE )?INDEX )(\S+)( ON (?:ONLY )?)(\S+)( USING .*)$", re.DOTALL)
+_REPLACED_PREFIX = f"{IV_TABLE}_old_"
 
 
-def _begin_bulk_load(roots: Sequence[OrgUnit]) -> list[str] | None:
-    """PostgreSQL, first build into an EMPTY indicator-value table: drop its indexes and its unique and
-    foreign-key constraints for the load; returns the statements that restore them (None: not this path).
+class _SwapRefused(Exception):
+    """The swap cannot happen (rows in the live table, a lock not granted): its savepoint is rolled back."""
 
-    Filling an indexed table costs a speculative-insert probe and six index insertions per row, and
-    each of the three deferred foreign keys is checked row by row at commit — most of the time of a
-    first build. Building an index, or validating a foreign key, once over the loaded table is a
-    single sort or join. Everything happens in the caller's transaction (PostgreSQL DDL is
-    transactional): an error rolls the drops back too. The table stays locked until commit, which
-    is fine — it held nothing to read. Only when the roots do not nest, so no row is inserted twice.
+
+def _lock_not_available(error: DatabaseError) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "pgcode", None) == _LOCK_NOT_AVAILABLE
+
+
+def _without_waiting(step: Callable[[], None], what: str) -> bool:
+    """Run ``step`` — which takes its locks NOWAIT — in a savepoint until they are granted (True), or give up after
+    LOCK_ATTEMPTS refusals (False). A refused attempt's savepoint rollback releases what it had locked."""
+    for attempt in range(LOCK_ATTEMPTS):
+        if attempt:
+            time.sleep(LOCK_RETRY_PAUSE_S)
+        try:
+            with transaction.atomic():
+                step()
+            return True
+        except OperationalError as error:
+            if not _lock_not_available(error):
+                raise
+            logger.info("first build: %s busy (attempt %d of %d)", what, attempt + 1, LOCK_ATTEMPTS)
+    return False
+
+
+@contextmanager
+def _short_lock_waits() -> Iterator[None]:
+    """Lock waits inside the block end after STAGED_LOCK_TIMEOUT; the transaction's own setting is back after.
+
+    Use inside a savepoint: after an error the transaction cannot run the restore, the savepoint's rollback
+    restores the setting instead (PostgreSQL undoes a rolled-back subtransaction's settings)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [STAGED_LOCK_TIMEOUT])
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+class _StagedBuild:
+    """PostgreSQL, the first build into an EMPTY indicator-value table, without blocking the table's readers.
+
+    The rows go into a staging table of this session, ``CREATE TABLE … (LIKE targets_indicatorvalue INCLUDING ALL
+    EXCLUDING INDEXES)`` — the same columns, defaults, identity and CHECK constraints —, level by level, as plain
+    INSERTs that the level statements also read back (their children's rows): no index, no conflict probe, no
+    foreign-key trigger per row, what makes a first build fast. Its primary key, unique constraint and indexes are
+    then built once each (one sort each), under temporary names (index names are unique per schema, and the live
+    table still holds Django's); its foreign keys are added under their own names (constraint names are per table).
+
+    The swap is short: lock the live table (ACCESS EXCLUSIVE), check it is still empty, rename it and its indexes,
+    constraints and identity sequence away, and give the staging table the names — the schema afterwards is the
+    migrated one, names included (tests/indicators/test_first_build.py compares them); the sequence, owned by the
+    table's identity column as before, continues after every id the old one handed out. Readers of the live table
+    only ever wait for that step: until then the build holds ACCESS SHARE on it (the emptiness check), which
+    conflicts with no reader and no writer. A reader waiting for the swap's lock then reads the new table
+    (PostgreSQL looks the name up again when the relation it waited for was renamed). The old, empty table is
+    dropped after commit (``_drop_replaced_tables``): dropping it removes its foreign keys' triggers from the
+    referenced tables, which takes ACCESS EXCLUSIVE on them (org units: every page reads them) — never under the
+    engine's keys.
+
+    Everything happens in the caller's transaction (DDL is transactional): an error rolls the staging table back
+    with it. If the live table got rows meanwhile (a writer that takes none of the engine's advisory keys, or the
+    build of another district that swapped first), or a lock is still refused after LOCK_ATTEMPTS tries (a reader
+    in a long transaction), the foreign keys and the swap are rolled back and the staged rows are merged into the
+    live table instead (``INSERT … ON CONFLICT DO UPDATE``, the upsert path's statement): the rows written meanwhile
+    are kept, readers never wait, the build is slower.
+
+    Lock order (deadlock safety, as for every writer of the engine): the caller's district keys, then TOP_KEY (from
+    the depth-0 level on, or before the swap); table locks only after the keys and only NOWAIT (see LOCK_ATTEMPTS):
+    SHARE ROW EXCLUSIVE on the tables the foreign keys reference (writers of org units wait for the rest of the
+    build's transaction, readers do not), then ACCESS EXCLUSIVE on the live table.
     """
-    if connection.vendor != "postgresql" or not roots:
-        return None
-    paths = sorted(root.path for root in roots)
-    if any(b.startswith(a) for a, b in zip(paths, paths[1:], strict=False)):
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
-        if cursor.fetchone()[0]:
-            return None
-        # The table lock joins the advisory-lock order at its end: TOP_KEY first (after the district keys the
-        # caller holds), then the table without waiting. A writer holding rows of the table while it waits
-        # for TOP_KEY would otherwise deadlock with us (found by test_engine_concurrency); NOWAIT fails
-        # instead, the savepoint rolls back and the caller upserts.
-        _lock([TOP_KEY])
-        # Now exclusively (a concurrent writer may have committed rows since), and check again.
-        cursor.execute(f"LOCK TABLE {IV_TABLE} IN ACCESS EXCLUSIVE MODE NOWAIT")
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
-        if cursor.fetchone()[0]:
-            return None
+
+    def __init__(self, schema: str, name: str, live_sequence: str) -> None:
+        self.schema = schema  # quoted: the live table's schema, where the staging table goes too
+        self.name = name
+        self.table = f"{schema}.{name}"
+        self.live_sequence = live_sequence  # the live identity sequence's (unqualified) name, kept after the swap
+        self.keys: list[tuple[str, str, str]] = []  # primary key, unique: (temporary name, Django's name, definition)
+        self.indexes: list[tuple[str, str, str]] = []  # the other indexes: (temporary name, Django's name, CREATE …)
+        self.foreign_keys: list[tuple[str, str]] = []  # (name, definition)
+        self.referenced: list[str] = []  # the tables the foreign keys reference
+        self.grants: list[tuple[str, str, str, bool]] = []  # (TABLE or SEQUENCE, privilege, grantee, grantable)
+
+    @classmethod
+    def begin(cls) -> _StagedBuild | None:
+        """The staging table, created in the caller's transaction; None when the live table holds rows."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
+            if cursor.fetchone()[0]:
+                return None
+            pk = IndicatorValue._meta.pk.column
+            cursor.execute(
+                "SELECT quote_ident(n.nspname), pg_backend_pid(), pg_get_serial_sequence(%s, %s) "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = %s::regclass",
+                [IV_TABLE, pk, IV_TABLE],
+            )
+            schema, pid, live_sequence = cursor.fetchone()
+            cursor.execute("SELECT relname FROM pg_class WHERE oid = %s::regclass", [live_sequence])
+            build = cls(schema, f"{IV_TABLE}_stage_{pid}", cursor.fetchone()[0])
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid), contype, conindid, confrelid::regclass::text "
+                "FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f') "
+                "ORDER BY contype DESC, conname",
+                [IV_TABLE],
+            )
+            constraints = cursor.fetchall()
+            cursor.execute(
+                "SELECT indexrelid, c.relname, pg_get_indexdef(indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass ORDER BY c.relname",
+                [IV_TABLE],
+            )
+            owned = {indid for _name, _def, _type, indid, _ref in constraints}
+            for oid, index, definition in cursor.fetchall():
+                if oid in owned:
+                    continue
+                match = _INDEX_DEF.match(definition)
+                if match is None:
+                    raise DatabaseError(f"unexpected index definition: {definition}")
+                temporary = f"{build.name}_i{len(build.indexes)}"
+                create = f"{match[1]}{temporary}{match[3]}{build.table}{match[5]}"
+                build.indexes.append((temporary, index, create))
+            for name, definition, contype, _indid, referenced in constraints:
+                if contype == "f":
+                    build.foreign_keys.append((name, definition))
+                    build.referenced.append(referenced)
+                else:
+                    build.keys.append((f"{build.name}_k{len(build.keys)}", name, definition))
+            build.referenced = sorted(set(build.referenced))
+            build.grants = build._grants(cursor, IV_TABLE, "TABLE") + build._grants(cursor, live_sequence, "SEQUENCE")
+            unlogged = "UNLOGGED " if STAGING_UNLOGGED else ""
+            cursor.execute(f"CREATE {unlogged}TABLE {build.table} (LIKE {IV_TABLE} INCLUDING ALL EXCLUDING INDEXES)")
+            # The staged rows' ids continue the live sequence's, so an id is never handed out twice over the
+            # table's life (the old sequence goes with the old table).
+            cursor.execute(f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {live_sequence}")
+            cursor.execute(f"ALTER TABLE {build.table} ALTER COLUMN {pk} RESTART WITH {int(cursor.fetchone()[0])}")
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        return build
+
+    @staticmethod
+    def _grants(cursor: CursorWrapper, relation: str, kind: str) -> list[tuple[str, str, str, bool]]:
+        """The privileges roles other than its owner hold on ``relation`` (the swap grants them again)."""
         cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid), contype, conindid FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname",
-            [IV_TABLE],
+            "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, "
+            "a.is_grantable FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
+            "LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE c.oid = %s::regclass AND a.grantee <> c.relowner",
+            [relation],
         )
-        constraints = cursor.fetchall()
-        # Foreign-key checks this transaction has deferred so far (e.g. an indicator just created) must
-        # run now: PostgreSQL refuses ALTER TABLE on a table with pending trigger events. Django's
-        # foreign keys are all INITIALLY DEFERRED, so DEFERRED afterwards is the mode they had.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        cursor.execute(
-            "SELECT indexrelid, indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
-            "WHERE indrelid = %s::regclass AND NOT indisprimary",
-            [IV_TABLE],
+        return [(kind, privilege, grantee, grantable) for privilege, grantee, grantable in cursor.fetchall()]
+
+    def index(self) -> None:
+        """Logged (if it was not), primary key, unique constraint and indexes: once each over the loaded rows."""
+        with connection.cursor() as cursor:
+            if STAGING_UNLOGGED:
+                cursor.execute(f"ALTER TABLE {self.table} SET LOGGED")  # before the indexes: one rewrite, the heap
+            for temporary, _name, definition in self.keys:
+                cursor.execute(f"ALTER TABLE {self.table} ADD CONSTRAINT {temporary} {definition}")
+            for _temporary, _name, create in self.indexes:
+                cursor.execute(create)
+
+    def swap_in(self) -> bool:
+        """Foreign keys, then the swap, in one savepoint: True, or False with both rolled back (merge instead).
+
+        Rolling back the foreign keys (rather than dropping them with the staging table) never needs a lock on the
+        tables they reference: a DROP would take ACCESS EXCLUSIVE there."""
+        try:
+            with transaction.atomic(), _short_lock_waits():
+                # Foreign-key checks this transaction has deferred so far (e.g. an indicator just created) must run
+                # now: PostgreSQL refuses ALTER TABLE on a referenced table with pending trigger events. Django's
+                # foreign keys are all INITIALLY DEFERRED, so DEFERRED afterwards is the mode they had.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+                if not _without_waiting(self._add_foreign_keys, "a table the foreign keys reference"):
+                    raise _SwapRefused
+                if not _without_waiting(self._swap, "the indicator-value table"):
+                    raise _SwapRefused
+            return True
+        except _SwapRefused:
+            return False
+
+    def _add_foreign_keys(self) -> None:
+        """The foreign keys, validated once over the loaded rows (one join each)."""
+        with connection.cursor() as cursor:
+            if self.referenced:  # what ADD FOREIGN KEY takes on them, taken here without waiting
+                cursor.execute(f"LOCK TABLE {', '.join(self.referenced)} IN SHARE ROW EXCLUSIVE MODE NOWAIT")
+            for name, definition in self.foreign_keys:
+                cursor.execute(f'ALTER TABLE {self.table} ADD CONSTRAINT "{name}" {definition}')
+
+    def _swap(self) -> None:
+        pk = IndicatorValue._meta.pk.column
+        live = f"{self.schema}.{IV_TABLE}"
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {IV_TABLE} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            # Now that no one else can: did a writer commit rows since the build began?
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
+            if cursor.fetchone()[0]:
+                raise _SwapRefused
+            cursor.execute(
+                f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {self.live_sequence}"
+            )
+            next_id = int(cursor.fetchone()[0])
+            # The old table and everything named after it step aside (dropped after commit).
+            cursor.execute("SELECT %s::regclass::oid", [live])
+            old = f"{_REPLACED_PREFIX}{cursor.fetchone()[0]}"
+            cursor.execute(f"ALTER TABLE {live} RENAME TO {old}")
+            cursor.execute(f"ALTER SEQUENCE {self.schema}.{self.live_sequence} RENAME TO {old}_seq")
+            for n, (_temporary, name, _definition) in enumerate(self.keys):  # renames the constraint's index too
+                cursor.execute(f'ALTER TABLE {self.schema}.{old} RENAME CONSTRAINT "{name}" TO {old}_k{n}')
+            for n, (_temporary, name, _create) in enumerate(self.indexes):
+                cursor.execute(f'ALTER INDEX {self.schema}."{name}" RENAME TO {old}_i{n}')
+            # The staging table takes the names.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [self.table, pk])
+            sequence = cursor.fetchone()[0]
+            cursor.execute(f"ALTER TABLE {self.table} RENAME TO {IV_TABLE}")
+            cursor.execute(f"ALTER SEQUENCE {sequence} RENAME TO {self.live_sequence}")
+            for temporary, name, _definition in self.keys:
+                cursor.execute(f'ALTER TABLE {live} RENAME CONSTRAINT {temporary} TO "{name}"')
+            for temporary, name, _create in self.indexes:
+                cursor.execute(f'ALTER INDEX {self.schema}.{temporary} RENAME TO "{name}"')
+            for kind, privilege, grantee, grantable in self.grants:
+                target = live if kind == "TABLE" else f"{self.schema}.{self.live_sequence}"
+                option = " WITH GRANT OPTION" if grantable else ""
+                cursor.execute(f"GRANT {privilege} ON {kind} {target} TO {grantee}{option}")
+            # Past every id handed out: the staged rows' and any the old sequence gave meanwhile (rows since deleted).
+            cursor.execute(
+                f"SELECT setval(%s, GREATEST((SELECT MAX({pk}) + 1 FROM {live}), %s), false)",  # nosec B608
+                [f"{self.schema}.{self.live_sequence}", next_id],
+            )
+        transaction.on_commit(_drop_replaced_tables)
+
+    def merge(self) -> None:
+        """The staged rows into the live table (which got rows meanwhile), then the staging table dropped.
+
+        The upsert path's statement: rows of the same (indicator, unit, period) take the computed values, every
+        other row written meanwhile stays; ids come from the live table's sequence. ROW EXCLUSIVE on the live table
+        conflicts with no reader and no writer."""
+        columns = ", ".join(
+            f.column for f in IndicatorValue._meta.concrete_fields if f.column != IndicatorValue._meta.pk.column
         )
-        owned = {indid for _name, _def, _type, indid in constraints}
-        indexes = [(name, definition) for oid, name, definition in cursor.fetchall() if oid not in owned]
-        for name, _definition, _type, _indid in constraints:
-            cursor.execute(f'ALTER TABLE {IV_TABLE} DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f"DROP INDEX {name}")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    restore = [definition for _name, definition in indexes]
-    # The unique constraint first (contype DESC: 'u' before 'f'), then the foreign keys.
-    for name, definition, _contype, _indid in constraints:
-        restore.append(f'ALTER TABLE {IV_TABLE} ADD CONSTRAINT "{name}" {definition}')
-    return restore
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {IV_TABLE} ({columns}) SELECT {columns} FROM {self.table} "  # nosec B608
+                f"ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET {_Plan.upsert_set_sql()}"
+            )
+            cursor.execute(f"DROP TABLE {self.table}")  # no foreign keys (rolled back): locks nothing else
+            cursor.execute(f"ANALYZE {IV_TABLE}")
 
 
-def _end_bulk_load(restore: list[str]) -> None:
+def _drop_replaced_tables() -> None:
+    """Drop the empty tables first builds swapped out (after their commit, outside any transaction).
+
+    Dropping one removes its foreign keys' triggers from the tables they reference, which takes ACCESS EXCLUSIVE
+    on them — org units are read by every page. Taken NOWAIT (no reader queues behind the request) and retried; a
+    table still busy after LOCK_ATTEMPTS is left for the next full recompute to drop, and logged."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
     with connection.cursor() as cursor:
-        for statement in restore:
-            cursor.execute(statement)
+        cursor.execute(
+            "SELECT c.oid::regclass::text, COALESCE(array_agg(DISTINCT f.confrelid::regclass::text) "
+            "FILTER (WHERE f.oid IS NOT NULL), '{}') FROM pg_class c "
+            "LEFT JOIN pg_constraint f ON f.conrelid = c.oid AND f.contype = 'f' "
+            "WHERE c.relkind = 'r' AND c.relname LIKE %s GROUP BY c.oid",
+            [_REPLACED_PREFIX.replace("_", r"\_") + "%"],
+        )
+        replaced = cursor.fetchall()
+    for table, referenced in replaced:
+
+        def drop(table: str = table, referenced: list[str] = referenced) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {', '.join([table, *sorted(referenced)])} IN ACCESS EXCLUSIVE MODE NOWAIT")
+                cursor.execute(f"DROP TABLE {table}")
+
+        try:
+            if not _without_waiting(drop, f"dropping {table}: a table it references"):
+                logger.warning("first build: %s not dropped (tables busy); the next full recompute drops it", table)
+        except DatabaseError:
+            logger.exception("first build: %s not dropped", table)
 
 
 def _lock(keys: Iterable[int]) -> None:
@@ -825,8 +1081,16 @@ def _ids_sql(ids: Iterable[int]) -> str:
     return f"SELECT id AS unit_id FROM schools_orgunit WHERE id IN ({listed})"  # nosec B608
 
 
-def _write_levels(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime, *, upsert: bool) -> int:
-    """Every level of the roots' subtrees bottom-up, then the roots' ancestors from their children's rows."""
+def _write_levels(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime) -> int:
+    """Every level of the roots' subtrees bottom-up, then the roots' ancestors from their children's rows (upserts)."""
+    return _write_subtrees(plan, roots, now) + _write_ancestors(plan, roots, now)
+
+
+def _write_subtrees(
+    plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime, *, upsert: bool = True, table: str = IV_TABLE
+) -> int:
+    """Every level of the roots' subtrees bottom-up; TOP_KEY taken before a root's own level (rows above the
+    districts), held to commit."""
     written = 0
     for root in roots:
         depths = set(OrgUnit.objects.filter(path__startswith=root.path).values_list("depth", flat=True))
@@ -836,45 +1100,57 @@ def _write_levels(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime,
                 _lock([TOP_KEY])
             lvl = "SELECT id AS unit_id FROM schools_orgunit WHERE depth = %s AND path LIKE %s"
             written += _run_level(
-                plan, lvl, [depth, root.path + "%"], now, with_children=depth != deepest, upsert=upsert
+                plan, lvl, [depth, root.path + "%"], now, with_children=depth != deepest, upsert=upsert, table=table
             )
+    return written
+
+
+def _write_ancestors(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime) -> int:
+    """The roots' ancestors (a district's bureau), upserted from their children's rows under TOP_KEY."""
+    written = 0
     ancestor_ids = {pk for root in roots for pk in root.ancestor_ids[:-1]}
     if ancestor_ids:
         _lock([TOP_KEY])
         by_depth = OrgUnit.objects.filter(pk__in=ancestor_ids).values_list("depth", "pk")
         for depth in sorted({d for d, _pk in by_depth}, reverse=True):
             ids = [pk for d, pk in by_depth if d == depth]
-            written += _run_level(plan, _ids_sql(ids), [], now, upsert=upsert)
+            written += _run_level(plan, _ids_sql(ids), [], now)
     return written
 
 
-def _try_bulk_load(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime) -> int | None:
-    """The bulk-load path inside a savepoint; None when it does not apply or the database refused its
-    DDL (e.g. "pending trigger events" after writes earlier in the caller's transaction) — the caller
-    then takes the ordinary upsert path, with nothing of the attempt left behind."""
-    # Dropping and re-adding the foreign keys also locks the referenced tables (org units, periods,
-    # indicators), which every concurrent writer reads: waiting there could deadlock with a writer that
-    # waits for our indicator table. So no lock wait of the bulk load may outlast BULK_LOAD_LOCK_TIMEOUT,
-    # well under PostgreSQL's deadlock_timeout (1 s): we give up first and take the upsert path instead.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('lock_timeout')")
-        previous_timeout = cursor.fetchone()[0]
+def _try_staged_build(plan: _Plan, roots: Sequence[OrgUnit], now: datetime.datetime) -> int | None:
+    """The first build through a staging table (``_StagedBuild``) inside a savepoint; None when it does not apply
+    (the table holds rows, nested roots) or the database refused a step (e.g. a foreign key's lock not granted in
+    STAGED_LOCK_TIMEOUT) — the caller then takes the ordinary upsert path, with nothing of the attempt left behind.
+
+    The caller holds the roots' district keys. The roots must not nest (no row may be staged twice)."""
+    paths = sorted(root.path for root in roots)
+    if connection.vendor != "postgresql" or not roots:
+        return None
+    if any(b.startswith(a) for a, b in zip(paths, paths[1:], strict=False)):
+        return None
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOAD_LOCK_TIMEOUT])
-            restore = _begin_bulk_load(roots)
-            if restore is None:
+            build = _StagedBuild.begin()
+            if build is None:
                 return None
-            written = _write_levels(plan, roots, now, upsert=False)
-            _end_bulk_load(restore)
+            # The levels write the staging table and read their children back from it. TOP_KEY is taken before
+            # the roots' own level (depth 0) as on every path: an approval of the bureau's own figures waits for
+            # this build's commit instead of writing a row our staged row would then overwrite.
+            written = _write_subtrees(plan, roots, now, upsert=False, table=build.table)
+            build.index()
+            _lock([TOP_KEY])  # held already for a whole tree; a district's build takes it here, last of the keys
+            swapped = build.swap_in()
+            if not swapped:
+                build.merge()
+            # A district's bureau: from the live table's rows (other districts' rows are there, not staged). After a
+            # swap this runs under its lock (readers wait for these few rows too), until commit.
+            written += _write_ancestors(plan, roots, now)
+            logger.info("first build: %d rows %s", written, "swapped in" if swapped else "merged")
             return written
     except DatabaseError as error:
-        logger.info("bulk load not possible (%s); upserting instead", error)
+        logger.info("staged first build not possible (%s); upserting instead", error)
         return None
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous_timeout])
 
 
 # --- Public API ---
@@ -895,6 +1171,7 @@ def full_recompute(
     The roots' ancestors are then recomputed from their children's rows, so a per-district run
     leaves the bureau's row right too. Returns the number of rows written.
     """
+    _drop_replaced_tables()  # a first build's old table left behind (its referenced tables were busy), if any
     periods_qs = Period.objects.all()
     if period_ids is not None:
         periods_qs = periods_qs.filter(pk__in=list(period_ids))
@@ -906,7 +1183,7 @@ def full_recompute(
         root_unit_ids is None
         and connection.vendor == "postgresql"
         and not connection.in_atomic_block
-        and IndicatorValue.objects.exists()  # the first build keeps its bulk load: see _full_recompute_by_district
+        and IndicatorValue.objects.exists()  # the first build is staged and swapped in: see _StagedBuild
     ):
         return _full_recompute_by_district(periods, indicators, announce=announce)
     plan = _Plan(indicators, periods)
@@ -922,20 +1199,23 @@ def full_recompute(
         _lock(key for root in roots for key in _subtree_keys(root))
         written: int | None = None
         if connection.vendor == "postgresql":
-            written = _try_bulk_load(plan, roots, now)
+            written = _try_staged_build(plan, roots, now)  # analyzed level by level (staged) or after a merge
         if written is None:
-            written = _write_levels(plan, roots, now, upsert=True)
-        # The stored H2 / year rows (issue 17, indicators.windows), in this transaction and under these locks.
-        events.levels_written.send(
-            sender=Indicator, indicators=indicators, years={p.year for p in periods}, roots=roots
-        )
-        if written > ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
-            # Fresh statistics, or the incremental path's small statements get plans for an empty table.
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE targets_indicatorvalue")
+            written = _write_levels(plan, roots, now)
+            if written > ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
+                # Fresh statistics, or the incremental path's small statements get plans for an empty table.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {IV_TABLE}")
         if announce:
             transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
+            # The stored H2 / year rows (issue 17): their own task, after this commit (indicators.windows).
+            root_ids = [root.pk for root in roots]
+            transaction.on_commit(lambda: _after_levels(plan.period_ids, root_ids))
     return written
+
+
+def _after_levels(period_ids: list[int], root_unit_ids: list[int] | None) -> None:
+    events.levels_written.send(sender=Indicator, period_ids=period_ids, root_unit_ids=root_unit_ids)
 
 
 def _full_recompute_by_district(
@@ -944,11 +1224,9 @@ def _full_recompute_by_district(
     """The whole tree on PostgreSQL, district by district, each in its own transaction under its own key:
     approvals in the other districts proceed meanwhile (one transaction would hold every district's key).
 
-    Not for the first build (an empty table): its bulk load drops the indexes under an ACCESS EXCLUSIVE lock,
-    which blocks dashboard reads until it commits. Building that district by district (the first district bulk,
-    the others upserting into the indexed table) held the lock for the first district only (longest read 2.2 s
-    instead of 33 s) but made the build 4–5 × slower at 20,000 units (146–187 s against 38 s, BENCHMARKS.md
-    issue 17), so the first build stays one bulk load.
+    Not for the first build (an empty table): that is one staged build swapped in (``_StagedBuild``), which blocks
+    no reader. Built district by district instead (the first district bulk, the others upserting into the indexed
+    table) it was 4–5 × slower at 20,000 units (146–187 s against 38 s, BENCHMARKS.md issue 17).
     """
     period_ids = [p.id for p in periods]
     indicator_ids = [c.indicator.pk for c in indicators]
@@ -960,6 +1238,7 @@ def _full_recompute_by_district(
             cursor.execute("ANALYZE targets_indicatorvalue")
     if announce:
         transaction.on_commit(lambda: _after_update(sorted(period_ids), sorted(indicator_ids)))
+        transaction.on_commit(lambda: _after_levels(sorted(period_ids), None))  # the window rows: one rebuild
     return written
 
 
@@ -1049,6 +1328,7 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
     now = timezone.now()
     written = 0
     previous: dict[int, dict[tuple[int, int], Decimal | None]] = {pk: {} for pk in changed_ids}
+    after: dict[int, dict[tuple[int, int], Decimal | None]] = {pk: {} for pk in changed_ids}
     district_keys = sorted({district_key(u) for u in changed} - {TOP_KEY})
 
     def run_depths(depths: Iterable[int]) -> int:
@@ -1064,13 +1344,14 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
                 )
         return done
 
-    def read_previous(ids: Iterable[int]) -> None:
-        # The units' own values before this recompute (read under the locks): what progress needs to update a
-        # per-school fact (pass/fail of "every school must …") without reading every school again.
+    def read_values(ids: Iterable[int], into: dict[int, dict[tuple[int, int], Decimal | None]]) -> None:
+        # The units' own values before (and after) this recompute, read under the locks: what progress needs to
+        # update a per-school fact (pass/fail of "every school must …") without reading every school again — and,
+        # with the values after, to tell whether a later approval of the same unit has moved them since.
         for unit_id, ind, per, val in IndicatorValue.objects.filter(
             org_unit_id__in=list(ids), indicator_id__in=plan.indicator_ids, period_id__in=plan.period_ids
         ).values_list("org_unit_id", "indicator_id", "period_id", "value"):
-            previous[unit_id][(ind, per)] = val
+            into[unit_id][(ind, per)] = val
 
     def announce() -> None:
         for unit in changed:
@@ -1080,6 +1361,7 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
                 unit_ids=list(unit.ancestor_ids),
                 changed_unit_id=unit.pk,
                 previous=previous[unit.pk],
+                after=after[unit.pk],
                 since=now,
             )
 
@@ -1091,8 +1373,9 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
             _commit_without_waiting(own_transaction)
             _no_jit()
             _lock(district_keys)
-            read_previous(pk for pk in changed_ids if depth_of[pk] >= 1)
+            read_values((pk for pk in changed_ids if depth_of[pk] >= 1), previous)
             written += run_depths(inside)
+            read_values((pk for pk in changed_ids if depth_of[pk] >= 1), after)
             if not above:
                 transaction.on_commit(announce)
     if above:
@@ -1100,10 +1383,13 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
             _commit_without_waiting(own_transaction)
             _no_jit()
             _lock([TOP_KEY])
-            read_previous(pk for pk in changed_ids if depth_of[pk] < 1)
+            read_values((pk for pk in changed_ids if depth_of[pk] < 1), previous)
             written += run_depths(above)
+            read_values((pk for pk in changed_ids if depth_of[pk] < 1), after)
             transaction.on_commit(announce)
-    events.levels_written.send(sender=Indicator, changes=changes)  # the stored H2 / year rows (indicators.windows)
+    # The stored H2 / year rows (indicators.windows): one task for the whole batch, after the values' commit.
+    batch = list(changes)
+    transaction.on_commit(lambda: events.levels_written.send(sender=Indicator, changes=batch))
     return written
 
 
@@ -1121,6 +1407,7 @@ def recompute_indicator(indicator_id: int) -> int:
     period_ids = list(Period.objects.order_by("pk").values_list("pk", flat=True))
     if period_ids:
         transaction.on_commit(lambda: _after_update(period_ids, [indicator_id]))
+        transaction.on_commit(lambda: _after_levels(period_ids, None))  # the window rows: one rebuild
     return written
 
 
@@ -1377,9 +1664,10 @@ def _computed_window_values(
 ) -> dict[tuple[int, int], tuple[object, ...]]:
     """The window's sums per (indicator id, unit id) — num, den, count, m2, left out — in one statement.
 
-    ``scope``: "units" the requested units' subtrees; "subtrees" every unit in those subtrees (the stored
-    window rows' full build, ``indicators.windows``); "own" each requested unit's own row alone (its subtree's
-    other members left out: the stored rows' incremental update adds its children's rows).
+    ``scope``: "units" the requested units' subtrees; "own" each
+    requested unit's own row alone (its subtree's other members left out: the stored rows' incremental update
+    adds its children's rows); "own_subtrees" the own row of every unit in the requested units' subtrees, with
+    no subtree join (the stored rows' full build, ``indicators.windows.rebuild``, combines them bottom-up).
 
     Linear at every size, with no plan that depends on an estimate: the members are the units under the
     requested units' paths (``path LIKE 'p%'`` literals: the path index, and the planner's statistics count
@@ -1446,11 +1734,9 @@ def _computed_window_values(
         "SUM(own.cnt) AS cnt, SUM(own.m2) AS m2, SUM(own.lo) AS lo "
         f"FROM own JOIN schools_orgunit u ON u.id = own.unit_id WHERE LENGTH(u.path) >= {length} "
         f"GROUP BY own.indicator_id, SUBSTR(u.path, 1, {length})"
-        for length in sorted(_scope_path_lengths(outermost) if scope == "subtrees" else {len(path) for path in paths})
+        for length in sorted({len(path) for path in paths})
     )
     targets = f"t.id IN ({unit_ids})"
-    if scope == "subtrees":
-        targets = "(" + in_scope.replace("m.path", "t.path") + ")"
     sql = f"""
 WITH mem AS (
   SELECT m.id AS member_id FROM schools_orgunit m
@@ -1476,7 +1762,7 @@ FROM rolled r JOIN schools_orgunit t ON t.path = r.prefix JOIN targets_indicator
 WHERE {targets}
 GROUP BY r.indicator_id, t.id, i.aggregation
 """  # nosec B608
-    if scope == "own":
+    if scope in ("own", "own_subtrees"):
         sql = sql[: sql.index("rolled AS (")].rstrip().rstrip(",") + (
             "\nSELECT own.indicator_id, own.unit_id, own.num, own.den, own.cnt, own.m2, own.lo FROM own"
         )
@@ -1488,14 +1774,6 @@ GROUP BY r.indicator_id, t.id, i.aggregation
         _tune_session()  # the bureau's window reads a year of every school's values: sort in memory
         cursor.execute(sql)
         return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
-
-
-def _scope_path_lengths(outermost: Sequence[str]) -> set[int]:
-    """The distinct path lengths (depths) of the units under ``outermost`` paths."""
-    condition = Q(pk__in=[])
-    for path in outermost:
-        condition |= Q(path__startswith=path)
-    return {len(p) for p in OrgUnit.objects.filter(condition).values_list("path", flat=True).distinct()}
 
 
 class WindowValues(Sequence[WindowValue]):

@@ -14,12 +14,13 @@ from django.dispatch import Signal
 # After one unit's recompute (an approval: ``engine.recompute_for``) also with ``unit_ids`` (that unit and its
 # ancestors: the only units whose values changed), ``changed_unit_id`` (that unit), ``previous`` — the unit's own
 # values before the recompute, ``{(indicator_id, period_id): value}`` over ``indicator_ids`` × ``period_ids`` (a
-# missing key: no value) — and ``since`` (when that recompute began). Without ``unit_ids`` every unit may have
+# missing key: no value) —, ``after`` (the same keys as the recompute wrote them) and ``since`` (when that
+# recompute began). Without ``unit_ids`` every unit may have
 # changed (the full and nightly runs).
 values_changed = Signal()
 
-# Sent inside the engine's write transaction, under its locks, when it has written quarter rows (issue 17: the stored
-# year / half-year rows follow, ``indicators.windows`` connects in ``IndicatorsConfig.ready``). A full recompute
-# sends ``indicators`` (compiled), ``years`` and ``roots`` (the subtrees written, their ancestors too); an
-# incremental one (``engine.recompute_units``, after its own transactions) sends ``changes``: (unit id, period id).
+# Sent after the engine's values committed, for the stored year / half-year rows (issue 17, ``indicators.windows``),
+# which are their own Celery task (``indicators.receivers`` queues it): after an approval batch
+# (``engine.recompute_units``) with ``changes``: [(unit id, period id)]; after a full recompute (announced), the
+# nightly run's last district or a definition change with ``period_ids`` and ``root_unit_ids`` (None: every unit).
 levels_written = Signal()

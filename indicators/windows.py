@@ -5,10 +5,16 @@ rule of ``engine._computed_window_values``): sums of numerators, denominators, c
 maximum or minimum of a max/min indicator. So a unit's window row is its own sums combined with its children's
 window rows, exactly as a quarter row is combined from its children's rows — which lets the engine store them:
 
-- the full recompute writes every row of the roots' subtrees in one linear statement per window
-  (``scope="subtrees"``), then the roots' ancestors from their children's rows;
-- an approval rewrites the changed units' and their ancestors' rows only, bottom-up: each unit's own sums (one
-  small statement per window) plus its children's stored rows.
+- after a full or nightly recompute, ``rebuild`` (its own task, ``tasks.rebuild_window_rows_task``) writes every
+  row of the subtrees bottom-up: one statement per window for every unit's own sums, then each level from its
+  children's rows, then the roots' ancestors;
+- after an approval batch, ``recompute_units`` (``tasks.update_window_rows_task``, queued after the values'
+  commit) rewrites the changed units' and their ancestors' rows only: each unit's own sums (one small statement
+  per window) plus its children's stored rows.
+
+Neither runs inside the engine's value transactions (an approval's task and the full recompute stay as fast as
+without these rows): the rows lag the values by the window task's few seconds, and a unit without a row is
+computed on request.
 
 Only the windows no quarter row answers are stored (``needs_row``): every H2, and the year and H1 of an
 indicator whose year is not its Q4 row (an offset that is not whole years, a figure with 不适用 answers).
@@ -20,13 +26,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from indicators import engine, events
+from indicators import engine
 from indicators.models import Aggregation, IndicatorWindowValue
 from indicators.unit_filter import UnitFilter
 from schools.models import OrgUnit
@@ -221,33 +226,6 @@ def _stored_sums(
     return found
 
 
-def recompute_full(
-    indicators: Sequence[engine.CompiledIndicator], years: Iterable[int], roots: Sequence[OrgUnit]
-) -> int:
-    """Every stored window row of ``years`` in the roots' subtrees, then the roots' ancestors (inside the full
-    recompute's transaction and locks)."""
-    if not indicators or not roots:
-        return 0
-    plan = engine._Plan(list(indicators), [])
-    now = timezone.now()
-    condition = Q(pk__in=[])
-    for root in roots:
-        condition |= Q(path__startswith=root.path)
-    scope_ids: list[int] | None = None
-    ancestors = {pk for root in roots for pk in root.ancestor_ids[:-1]}
-    above = list(OrgUnit.objects.filter(pk__in=ancestors))
-    written = 0
-    windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, indicators, w))]
-    for window, compiled in windows:
-        if scope_ids is None:
-            scope_ids = list(OrgUnit.objects.filter(condition).values_list("pk", flat=True))
-        found = engine._computed_window_values(plan, compiled, roots, window, scope="subtrees")
-        rows = {(c.indicator.pk, u): found.get((c.indicator.pk, u), EMPTY) for c in compiled for u in scope_ids}
-        written += _save(_objects(compiled, rows, window, now))
-    written += _combine_up(plan, windows, above, now, compute_missing=False)
-    return written
-
-
 def recompute_units(changes: Sequence[tuple[int, int]]) -> int:
     """After an approval (or several of one district): the changed units' and their ancestors' rows of every
     window the changed quarters feed (their years, and the years their ``[-k]`` readers fall in).
@@ -313,12 +291,57 @@ def _built(
     return kept
 
 
-def _on_levels_written(sender: object, **kwargs: Any) -> None:
-    """``events.levels_written``: the full recompute's subtrees, or an approval's changed units."""
-    if "changes" in kwargs:
-        recompute_units(kwargs["changes"])
+def rebuild(period_ids: Iterable[int] | None = None, root_unit_ids: Iterable[int] | None = None) -> int:
+    """Every stored window row the periods feed, in the roots' subtrees (None: the whole tree), then the roots'
+    ancestors — the window task after a full or nightly recompute (``tasks.rebuild_window_rows_task``).
+
+    Bottom-up like the quarter rows: one statement per window for every unit's own sums (no subtree join), then
+    each level from its children's rows plus its own sums, in memory, deepest first; one write. Under the
+    subtrees' keys (read and write): an approval's window update of the same units waits, so it never writes
+    before this rebuild overwrites it with older sums.
+    """
+    indicators = engine.load_indicators()
+    periods = Period.objects.all()
+    if period_ids is not None:
+        periods = periods.filter(pk__in=list(period_ids))
+    if not indicators:
+        return 0
+    plan = engine._Plan(indicators, [])
+    years = {(p.index + k) // 4 for p in periods for k in plan.offsets}
+    if not years:
+        return 0
+    windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, indicators, w))]
+    if not windows:
+        return 0
+    if root_unit_ids is None:
+        roots = list(OrgUnit.objects.filter(parent__isnull=True))
     else:
-        recompute_full(kwargs["indicators"], kwargs["years"], kwargs["roots"])
-
-
-events.levels_written.connect(_on_levels_written, dispatch_uid="indicators.windows")
+        roots = list(OrgUnit.objects.filter(pk__in=list(root_unit_ids)))
+    if not roots:
+        return 0
+    condition = Q(pk__in=[])
+    for root in roots:
+        condition |= Q(path__startswith=root.path)
+    now = timezone.now()
+    with transaction.atomic():
+        engine._lock(key for root in roots for key in engine._subtree_keys(root))
+        members = list(OrgUnit.objects.filter(condition).values_list("pk", "parent_id", "depth"))
+        kids: dict[int, list[int]] = {}
+        for pk, parent_id, _depth in members:
+            kids.setdefault(parent_id or 0, []).append(pk)
+        order = [pk for pk, _p, _d in sorted(members, key=lambda m: -m[2])]  # deepest first
+        objects: list[IndicatorWindowValue] = []
+        for window, compiled in windows:
+            own = engine._computed_window_values(plan, compiled, roots, window, scope="own_subtrees")
+            rows: dict[Key, Sums] = {}
+            for ci in compiled:
+                pk, aggregation = ci.indicator.pk, ci.indicator.aggregation
+                for unit_id in order:
+                    parts = [own.get((pk, unit_id), EMPTY)] + [rows[(pk, kid)] for kid in kids.get(unit_id, [])]
+                    rows[(pk, unit_id)] = parts[0] if len(parts) == 1 else _combine(aggregation, parts)
+            objects += _objects(compiled, rows, window, now)
+        written = _save(objects)
+        ancestors = {pk for root in roots for pk in root.ancestor_ids[:-1]}
+        above = list(OrgUnit.objects.filter(pk__in=ancestors))
+        written += _combine_up(plan, windows, above, now, compute_missing=True)
+    return written

@@ -27,6 +27,7 @@ from schools.models import OrgUnit
 from submissions.models import Period
 from targets import targets_service
 from targets.models import MilestoneStatus, Progress, Target, TargetNote
+from targets.queries import fill_failing_values
 
 
 class StartDateField(serializers.DateField):
@@ -269,6 +270,8 @@ class TargetProgressView(APIView):
                 scope_rows.append(row)
             else:
                 children.setdefault(row.period_id, []).append(row)
+        # Thresholds' and limits' failing units are stored without their values: one query fills them all.
+        fill_failing_values([*scope_rows, *(row for rows_of in children.values() for row in rows_of)])
         context = {"scope_rows": scope_rows, "children": children if by_children else None}
         data = TargetProgressSerializer(obj, context=context).data
         if not by_children:

@@ -293,6 +293,10 @@ class Progress(models.Model):
     # a ProgressDetail, written and read only through targets.progress_detail (``typed_detail``).
     detail = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField()
+    # When a run that read every unit of the target (not one approval's update) last rewrote this row. An approval's
+    # update adds its one school's change to the stored facts; a row fully recomputed after that approval's values
+    # were written already counts the change (targets.progress: the ``since`` guard).
+    full_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("进展")
@@ -311,8 +315,14 @@ class Progress(models.Model):
 
     @property
     def typed_detail(self) -> ProgressDetail:
-        """The stored detail, read through targets.progress_detail (any version, never raises)."""
-        return progress_detail.from_json(self.detail)
+        """The stored detail, read through targets.progress_detail (any version, never raises); once
+        ``progress_detail.fill_failing_values`` ran on the row, that filled detail."""
+        filled = getattr(self, "_filled_detail", None)
+        return filled if filled is not None else progress_detail.from_json(self.detail)
+
+    def set_typed_detail(self, detail: ProgressDetail) -> None:
+        """Keep ``detail`` as what ``typed_detail`` returns (the failing units' values filled in)."""
+        self._filled_detail = detail
 
     @property
     def assess_from_code(self) -> str:

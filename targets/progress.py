@@ -282,13 +282,18 @@ class Inputs:
 
 
 def _targets(
-    period_ids: Iterable[int] | None, indicator_ids: Iterable[int] | None, target_ids: Iterable[int] | None
+    period_ids: Iterable[int] | None,
+    indicator_ids: Iterable[int] | None,
+    target_ids: Iterable[int] | None,
+    scope_ids: Iterable[int] | None = None,
 ) -> list[Target]:
     condition = Q()
     if target_ids is not None:
         condition &= Q(pk__in=list(target_ids))
     if indicator_ids is not None:
         condition &= Q(indicator_id__in=list(indicator_ids))
+    if scope_ids is not None:
+        condition &= Q(scope_id__in=list(scope_ids))
     base = list(Target.objects.filter(condition).values_list("pk", "part_of_id"))
     ids = {pk for pk, _ in base} | {parent for _, parent in base if parent}
     if not ids:
@@ -534,6 +539,13 @@ def _unit_ref(unit: UnitInfo, value: Decimal | None = None, granted_on: datetime
     return ref
 
 
+def _listed_ref(unit: UnitInfo) -> UnitRef:
+    """A school failing a threshold or limit as its row lists it: code and name, no value. The value is the
+    school's own indicator value of the row's quarter, joined at read time (``progress_detail.fill_failing_values``),
+    so an approval that moves a listed school's value without changing whether it fails rewrites no row."""
+    return {"code": unit.code, "name": unit.name}
+
+
 def _qualifies(target: Target, unit: UnitInfo, period: Period) -> bool:
     """Does the unit count for the target's indicator in ``period`` (open then, and passing the filter)?"""
     return UnitFilter.of(target.indicator).matches(unit, period.end_date)
@@ -687,7 +699,7 @@ def _failing_units(
         if not satisfies(target, value, bound if target.kind != TargetKind.LIMIT else None):
             failed += 1
             if len(failing) < FAILING_LIMIT:
-                failing.append(_unit_ref(data.schools[school_id], value=value))
+                failing.append(_listed_ref(data.schools[school_id]))
     return failing, failed, checked
 
 
@@ -1197,19 +1209,23 @@ def _same_number(stored: Decimal | None, computed: Decimal | None) -> bool:
     return abs(stored - computed) < STORED_STEP
 
 
-StoredRow = tuple[int, Decimal | None, Decimal | None, Decimal | None, str, Any, datetime.datetime]
+# pk, actual, expected, projection, status, detail, computed_at, full_at
+StoredRow = tuple[
+    int, Decimal | None, Decimal | None, Decimal | None, str, Any, datetime.datetime, datetime.datetime | None
+]
 
 
 def _stored_rows(
     target_ids: list[int], period_ids: list[int], unit_ids: Iterable[int] | None
 ) -> dict[tuple[int, int, int], StoredRow]:
-    """The stored rows (pk, actual, expected, projection, status, detail, computed_at) by (target, period, unit)."""
+    """The stored rows (pk, actual, expected, projection, status, detail, computed_at, full_at) by (target, period,
+    unit)."""
     stored = Progress.objects.filter(target_id__in=target_ids, period_id__in=period_ids).order_by()
     if unit_ids is not None:
         stored = stored.filter(org_unit_id__in=list(unit_ids))
     return {
-        (t, p, u): (pk, actual, expected, projection, status, detail, computed_at)
-        for pk, t, p, u, actual, expected, projection, status, detail, computed_at in stored.values_list(
+        (t, p, u): (pk, actual, expected, projection, status, detail, computed_at, full_at)
+        for pk, t, p, u, actual, expected, projection, status, detail, computed_at, full_at in stored.values_list(
             "pk",
             "target_id",
             "period_id",
@@ -1220,6 +1236,7 @@ def _stored_rows(
             "status",
             "detail",
             "computed_at",
+            "full_at",
         )
     }
 
@@ -1229,8 +1246,13 @@ def _write(
     target_ids: list[int],
     unit_ids: list[int] | None,
     existing: dict[tuple[int, int, int], StoredRow] | None = None,
+    *,
+    full: bool = True,
 ) -> int:
     """Upsert the rows that differ from the stored ones (unchanged rows are not rewritten); returns how many.
+
+    ``full``: the rows were computed from every unit's values (stamped ``full_at``); an approval's update
+    (``full=False``) keeps the stored stamp.
 
     With ``unit_ids`` None (all the targets' units were computed), stored rows of the targets and periods
     that were not computed are deleted: units no longer in a target's drill-down (scope changed, unit closed).
@@ -1254,13 +1276,18 @@ def _write(
             continue
         changed.append(row)
     stale = [old[0] for old in existing.values()] if unit_ids is None else []
+    update_fields = ["actual", "expected", "projection", "status", "detail", "computed_at"]
+    if full:
+        update_fields.append("full_at")
+        for row in changed:
+            row.full_at = row.computed_at
     with transaction.atomic():
         Progress.objects.bulk_create(
             changed,
             batch_size=500,
             update_conflicts=True,
             unique_fields=["target", "period", "org_unit"],
-            update_fields=["actual", "expected", "projection", "status", "detail", "computed_at"],
+            update_fields=update_fields,
         )
         if stale:
             Progress.objects.filter(pk__in=stale).delete()
@@ -1326,6 +1353,7 @@ def recompute_progress_for_unit(
     indicator_ids: Iterable[int],
     previous: Mapping[tuple[int, int], Decimal | None],
     since: datetime.datetime | None = None,
+    after: Mapping[tuple[int, int], Decimal | None] | None = None,
 ) -> int:
     """After one unit's values were recomputed (an approval): only the Progress rows those values feed.
 
@@ -1340,12 +1368,16 @@ def recompute_progress_for_unit(
 
     ``since``: when the engine's recompute began. A per-unit row written since then may already count the new
     values (another approval's run, a target edit): adding the change again would count it twice, so its
-    target is recomputed the full way. Approvals' runs take one lock, so that two never update a row at once.
+    target is recomputed the full way; so is every per-unit target when the unit's values no longer are ``after``
+    (what the engine wrote: a later approval of the same unit has moved them, and its own update will add that
+    change). Approvals' runs take one lock for their writes, so that two never update a row at once.
     """
     changed_units = set(unit_ids)
     period_ids = list(period_ids)
     indicator_ids = set(indicator_ids)
-    candidates = _targets(None, indicator_ids, None)
+    # Only the targets fed by the changed indicators whose scope is one of the changed units (and their parents and
+    # parts): not every target of every plan.
+    candidates = _targets(None, indicator_ids, None, scope_ids=changed_units)
     chosen = {t.pk for t in candidates if t.scope_id in changed_units and t.indicator_id in indicator_ids}
     # Parents and sub-targets travel together (a parent's detail lists its parts' status).
     parents = {t.part_of_id for t in candidates if t.pk in chosen and t.part_of_id}
@@ -1358,8 +1390,7 @@ def recompute_progress_for_unit(
     }
     data = _load_inputs(targets, units, per_unit_facts=False)
 
-    with transaction.atomic():
-        _lock_progress()
+    def update() -> _UnitUpdate:
         return _update_for_unit(
             targets,
             units,
@@ -1371,7 +1402,49 @@ def recompute_progress_for_unit(
             indicator_ids,
             previous,
             since,
+            after,
         )
+
+    # Computed outside the lock from the rows as stored now; under the lock only a check that no other run rewrote
+    # one of them meanwhile (else computed again, under the lock: two approvals on the same rows at once), then the
+    # write. Approvals in different districts so hold the lock for their writes only.
+    plan = update()
+    with transaction.atomic():
+        _lock_progress()
+        if not plan.still_stored():
+            plan = update()
+        written = (
+            _write(plan.rows, [t.pk for t in targets], list(changed_units), plan.existing, full=False)
+            if plan.rows
+            else 0
+        )
+        if plan.redo:
+            written += recompute_progress(target_ids=plan.redo, period_ids=period_ids)
+    return written
+
+
+@dataclass
+class _UnitUpdate:
+    """An approval's progress run, computed: the rows to write, the stored rows they were computed from, and the
+    targets to recompute the full way."""
+
+    rows: list[Progress]
+    existing: dict[tuple[int, int, int], StoredRow]
+    redo: set[int]
+    target_ids: list[int]
+    period_ids: list[int]
+    unit_ids: list[int]
+
+    def still_stored(self) -> bool:
+        """Are the stored rows those the run was computed from (none added, none rewritten since)?"""
+        now = set(
+            Progress.objects.filter(
+                target_id__in=self.target_ids, period_id__in=self.period_ids, org_unit_id__in=self.unit_ids
+            )
+            .order_by()
+            .values_list("pk", "computed_at")
+        )
+        return now == {(row[0], row[6]) for row in self.existing.values()}
 
 
 PROGRESS_LOCK = (0x7072_6F67, 0)  # "prog": approvals' progress runs, one at a time
@@ -1394,17 +1467,21 @@ def _update_for_unit(
     indicator_ids: set[int],
     previous: Mapping[tuple[int, int], Decimal | None],
     since: datetime.datetime | None,
-) -> int:
-    """The body of ``recompute_progress_for_unit``, under its lock."""
+    engine_after: Mapping[tuple[int, int], Decimal | None] | None = None,
+) -> _UnitUpdate:
+    """The rows ``recompute_progress_for_unit`` writes, computed from the stored ones (nothing written)."""
     now = timezone.now()
     per_unit = [t for t in targets if _is_per_unit(t) and t.indicator_id]
     write_periods = [p.pk for t in targets for p in _periods_to_write(t, data, first_index)]
     existing = _stored_rows([t.pk for t in targets], list(set(write_periods)), changed_units)
-    # Rows written since the values changed may count the change already: those targets are read in full.
+    # Rows fully recomputed since the values changed may count the change already: those targets are read in full.
+    # Another approval's update does not (it adds its own school's change only): approvals in different districts
+    # update the same root rows one after the other without re-reading every school (issue 17).
+    per_unit_ids = {t.pk for t in per_unit}
     redo: set[int] = {
         key[0]
         for key, row in existing.items()
-        if since is not None and row[6] >= since and any(key[0] == t.pk for t in per_unit)
+        if since is not None and row[7] is not None and row[7] >= since and key[0] in per_unit_ids
     }
     stored = {key: (row[4], from_json(row[5])) for key, row in existing.items() if key[0] in {t.pk for t in per_unit}}
     paths = _ListedPaths(detail for _status, detail in stored.values())
@@ -1427,6 +1504,13 @@ def _update_for_unit(
                 for key, value in after.items()
             }
             school = _SchoolChange(info, before, after)
+            if engine_after is not None and any(
+                after.get(key) != value for key, value in engine_after.items() if key in after
+            ):
+                # The unit's values moved again since this approval's recompute (a later approval of the same
+                # unit): adding "previous → now" here and "that approval's before → now" there would count the
+                # later change twice. Read these targets in full instead (rare).
+                redo |= per_unit_ids
 
     def measure(target: Target, period: Period, unit: UnitInfo, is_scope: bool) -> Result:
         if not _is_per_unit(target) or not target.indicator_id:
@@ -1460,10 +1544,14 @@ def _update_for_unit(
 
     rows = _build_rows(targets, units, data, first_index, measure, now)
     rows = [row for row in rows if row.target_id not in redo]
-    written = _write(rows, [t.pk for t in targets], list(changed_units), existing) if rows else 0
-    if redo:
-        written += recompute_progress(target_ids=redo, period_ids=period_ids)
-    return written
+    return _UnitUpdate(
+        rows=rows,
+        existing=existing,
+        redo=redo,
+        target_ids=[t.pk for t in targets],
+        period_ids=sorted(set(write_periods)),
+        unit_ids=sorted(changed_units),
+    )
 
 
 def _updated_facts(
@@ -1495,7 +1583,17 @@ def _updated_facts(
     def next_failing(after_path: str) -> UnitRef | None:
         return _next_failing(target, period, row_unit.path, after_path, limit_bound)
 
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths, next_failing)
+    _update_failing_list(
+        failing,
+        detail.failing_count or 0,
+        school.unit,
+        is_failing,
+        after,
+        paths,
+        next_failing,
+        with_value=False,
+        was_failing=was_failing,
+    )
     return failing, failed, checked
 
 
@@ -1521,7 +1619,7 @@ def _next_failing(
         batch = list(rows.filter(org_unit__path__gt=after_path).values_list(*fields, "value")[:NEXT_FAILING_BATCH])
         for *info, value in batch:
             if not satisfies(target, value, bound):
-                return _unit_ref(UnitInfo(*info), value=value)
+                return _listed_ref(UnitInfo(*info))
         if len(batch) < NEXT_FAILING_BATCH:
             return None
         after_path = batch[-1][3]  # the path
@@ -1562,15 +1660,21 @@ def _update_failing_list(
     value: Decimal | None,
     paths: _ListedPaths,
     next_failing: Callable[[str], UnitRef | None] | None = None,
+    *,
+    with_value: bool = True,
+    was_failing: bool = False,
 ) -> None:
     """The first FAILING_LIMIT failing schools by path, after ``unit`` now fails or passes (in place).
 
     A listed school that recovers while more fail than are listed lets the first failing school beyond the list
-    move up: ``next_failing`` (from the last listed school's path) finds it; without it, the row is read in full."""
+    move up: ``next_failing`` (from the last listed school's path) finds it; without it, the row is read in full.
+    ``with_value``: the refs carry the school's value (frequencies: a semester total); thresholds' and limits' refs
+    do not (``_listed_ref``)."""
     codes = [ref["code"] for ref in failing]
+    ref = _unit_ref(unit, value=value) if with_value else _listed_ref(unit)
     if unit.code in codes:
         if is_failing:
-            failing[codes.index(unit.code)] = _unit_ref(unit, value=value)  # same place, new value
+            failing[codes.index(unit.code)] = ref  # same place (a frequency's ref: its new value)
             return
         if failed_before > len(failing):
             last_path = paths.path(codes[-1])
@@ -1583,9 +1687,11 @@ def _update_failing_list(
             failing.append(moving_up)
             return
         del failing[codes.index(unit.code)]
+    elif is_failing and len(failing) >= FAILING_LIMIT and failed_before > len(failing) and was_failing:
+        return  # it failed beyond a full list and still does: the first FAILING_LIMIT are the same schools
     elif is_failing:
         # Its place in path order: how many listed schools come before it.
-        failing.insert(paths.position(failing, unit), _unit_ref(unit, value=value))
+        failing.insert(paths.position(failing, unit), ref)
         del failing[FAILING_LIMIT:]
 
 
@@ -1630,7 +1736,9 @@ def _frequency_after(
     was_failing = (before or Decimal(0)) < pace
     is_failing = (after or Decimal(0)) < pace
     failed += is_failing - was_failing
-    _update_failing_list(failing, detail.failing_count or 0, school.unit, is_failing, after, paths)
+    _update_failing_list(
+        failing, detail.failing_count or 0, school.unit, is_failing, after, paths, was_failing=was_failing
+    )
     if failed > 0 or (after or Decimal(0)) < minimum:
         below = True
     elif not below_before:

@@ -19,7 +19,11 @@ Keys (all optional; absent when they do not apply):
 - ``judged_by``: ``"projection"`` when the year-end projection made the status worse.
 - per-unit checks (threshold for each unit, limit, frequency): ``failing_units`` (at most
   ``FAILING_LIMIT`` units), ``failing_count`` (all of them), ``units_checked`` or ``units_qualifying``,
-  ``units_complying``; frequency adds ``per_unit_minimum`` and ``semester`` (``H1`` / ``H2``).
+  ``units_complying``; frequency adds ``per_unit_minimum`` and ``semester`` (``H1`` / ``H2``). A failing unit's
+  ``value``: a frequency's ref stores it (the semester total); a threshold's or limit's ref is stored without it
+  (rows written since issue 17) — it is the unit's own indicator value of the row's quarter, and readers that
+  show it call ``targets.queries.fill_failing_values`` (one query for many rows), which puts it back where it
+  was. So an approval that moves a listed school's value without changing whether it fails leaves the list as is.
 - count_units: ``units`` (the designated schools with their grant date).
 - a parent target: ``sub_targets`` (code, actual and status of each part).
 - improves ("有一定提高"): ``baseline`` (the value to beat), ``baseline_period`` (its quarter's code; absent for an
@@ -184,7 +188,12 @@ def _unit_refs(items: list[Any]) -> list[UnitRef]:
     """Units as dicts with a code: a bare code string becomes ``{"code": …}``, anything else is dropped."""
     refs: list[UnitRef] = []
     for item in items:
-        # The common case, a ref as this module writes it, is copied whole; anything else key by key.
+        # The common case, a ref as this module writes it, is copied whole; anything else key by key. A listed
+        # failing unit ({code, name}: the most frequent ref by far, 200 a row) is checked first, cheaply.
+        if type(item) is dict and len(item) == 2 and type(item.get("code")) is str and type(item.get("name")) is str:
+            if item["code"]:
+                refs.append(cast(UnitRef, dict(item)))
+                continue
         if (
             type(item) is dict
             and item.keys() <= _REF_KEYS

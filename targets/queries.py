@@ -10,9 +10,10 @@ in a fixed number of queries whatever the size of the tree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import (
@@ -35,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Rank
 from django.utils.translation import gettext_lazy as _
 
-from indicators.models import Aggregation, Indicator
+from indicators.models import Aggregation, Indicator, IndicatorValue
 from indicators.unit_filter import UnitFilter
 from portal import scope
 from portal.numbers import format_signed, is_percent_unit
@@ -43,6 +44,7 @@ from schools.models import Level, OrgUnit
 from submissions.models import Period, current_of
 from targets import display
 from targets.models import Comparator, Direction, MilestoneStatus, Progress, ProgressStatus, Target, TargetKind
+from targets.progress_detail import ProgressDetail, UnitRef
 
 # Not a Progress status: how the summaries count a row that has a value but no status of its own
 # (TargetRow.not_assessed), so those rows are not lumped in with targets that have no data at all.
@@ -470,6 +472,7 @@ def failing_units(progress: Progress | None, user: Any) -> list[dict[str, Any]]:
     ``user`` may see, each with its name as the user's scope knows it."""
     if progress is None:
         return []
+    fill_failing_values([progress])  # thresholds' and limits' refs are stored without their values
     items = [dict(item) for item in progress.typed_detail.failing_units or []]
     codes = [item["code"] for item in items]
     if not codes:
@@ -575,3 +578,45 @@ def breadcrumb(user: Any, unit: OrgUnit, top: OrgUnit | None = None) -> list[Org
     if top is not None:
         ancestors = ancestors.filter(path__startswith=top.path)
     return list(ancestors.only("code", "name", "path", "depth", "level"))
+
+
+# --- Failing units' values, joined at read time ---
+
+
+def fill_failing_values(rows: Iterable[Progress]) -> None:
+    """Put each listed failing unit's ``value`` back into the rows' typed details (``Progress.typed_detail``), for
+    refs stored without it (thresholds and limits): the unit's own indicator value of the row's quarter, rounded as
+    the writer rounds (4 places), None when it has none. One query for the targets' indicators and one for the
+    values, however many rows. Rows and refs that carry a value are left as they are."""
+    wanting: list[tuple[Progress, ProgressDetail]] = []
+    for row in rows:
+        detail = row.typed_detail
+        if any("value" not in ref for ref in detail.failing_units or []):
+            wanting.append((row, detail))
+    if not wanting:
+        return
+    indicators = dict(
+        Target.objects.filter(pk__in={row.target_id for row, _detail in wanting}).values_list("pk", "indicator_id")
+    )
+    codes = {ref["code"] for _row, detail in wanting for ref in detail.failing_units or [] if "value" not in ref}
+    condition = Q(pk__in=[])
+    for indicator_id, period_id in {(indicators.get(row.target_id), row.period_id) for row, _detail in wanting}:
+        if indicator_id is not None:
+            condition |= Q(indicator_id=indicator_id, period_id=period_id)
+    values: dict[tuple[int | None, int, str], Any] = {
+        (ind, per, code): value
+        for ind, per, code, value in IndicatorValue.objects.filter(condition, org_unit__code__in=sorted(codes))
+        .order_by()
+        .values_list("indicator_id", "period_id", "org_unit__code", "value")
+    }
+    for row, detail in wanting:
+        indicator_id = indicators.get(row.target_id)
+        filled: list[UnitRef] = []
+        for ref in detail.failing_units or []:
+            if "value" not in ref:
+                value = values.get((indicator_id, row.period_id, ref["code"]))
+                # The key order the writer used to store: code, name, value.
+                ref = cast(UnitRef, {**ref, "value": None if value is None else float(round(value, 4))})
+            filled.append(ref)
+        detail.failing_units = filled
+        row.set_typed_detail(detail)

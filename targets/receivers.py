@@ -22,6 +22,7 @@ def follow_values(
     unit_ids: Iterable[int] | None = None,
     changed_unit_id: int | None = None,
     previous: Mapping[tuple[int, int], Decimal | None] | None = None,
+    after: Mapping[tuple[int, int], Decimal | None] | None = None,
     since: datetime.datetime | None = None,
     **kwargs: Any,
 ) -> None:
@@ -36,6 +37,7 @@ def follow_values(
             period_ids=period_ids,
             indicator_ids=indicator_ids,
             previous=previous or {},
+            after=after,
             since=since,
         )
         return

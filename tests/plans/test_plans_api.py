@@ -161,3 +161,23 @@ def test_errors_are_translated_per_accept_language(users, plan) -> None:  # noqa
                             HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["reason"]
+
+
+def test_failing_units_are_shown_with_their_values(users, tree, plan) -> None:  # noqa: ANN001
+    """Thresholds' failing lists are stored without values (an approval moving a value rewrites no list); the API
+    shows each school's value as it always did, joined from its indicator value of the quarter."""
+    day = datetime.date(2023, 1, 1)
+    q1 = Period.objects.create(code="2023Q1", year=2023, quarter=1, opens_on=day, due_on=day, locks_on=day)
+    rate = Indicator.objects.get(code="kg_rate")
+    Target.objects.filter(code="T05").update(applies_to_each_unit=True)
+    for unit, value in ((tree.city, "98.5"), (tree.d1, "98"), (tree.s1, "100"), (tree.s2, "96.12346")):
+        IndicatorValue.objects.create(indicator=rate, org_unit=unit, period=q1, value=Decimal(value),
+                                      computed_at=timezone.now())  # fmt: skip
+    recompute_progress()
+
+    detail = client_for(users.ivan).get("/api/v1/plans/p23/targets/T05/progress/").json()["periods"][0]["detail"]
+    assert detail["failing_units"] == [{"code": "S2", "name": tree.s2.name, "value": 96.1235}]
+    assert (detail["failing_count"], detail["units_checked"]) == (1, 2)
+    children = client_for(users.ivan).get("/api/v1/plans/p23/targets/T05/progress/?by=children").json()
+    d1 = next(c for c in children["periods"][0]["children"] if c["org_unit"] == "D1")
+    assert d1["detail"]["failing_units"] == [{"code": "S2", "name": tree.s2.name, "value": 96.1235}]

@@ -30,6 +30,7 @@ from targets.models import (
     TargetPathPoint,
 )
 from targets.progress import recompute_progress
+from targets.queries import fill_failing_values
 
 D = Decimal
 
@@ -439,7 +440,10 @@ def test_zero_tolerance_breach_by_a_single_unit(tree, quarters, section) -> None
     # One case at S2 in Q2: the city and D1 are off track (no risk band for zero tolerance), D2 met.
     assert statuses(t, tree.city) == ["met", "off_track", "no_data", "met"]
     q2 = row(t, tree.city, 2)
-    assert q2.detail["failing_units"] == [{"code": "S2", "name": "东区第二小学", "value": 1.0}]
+    # Stored without the value (an approval moving it rewrites nothing); readers join it back.
+    assert q2.detail["failing_units"] == [{"code": "S2", "name": "东区第二小学"}]
+    fill_failing_values([q2])
+    assert q2.typed_detail.failing_units == [{"code": "S2", "name": "东区第二小学", "value": 1.0}]
     assert statuses(t, tree.d1) == ["met", "off_track", "no_data", "met"]
     assert statuses(t, tree.d2) == ["met", "met", "no_data", "met"]
 

@@ -24,6 +24,7 @@ from submissions.models import Period
 from targets import progress
 from targets.models import Comparator, PathMode, Progress, Target, TargetKind
 from targets.progress import recompute_progress
+from targets.queries import fill_failing_values
 from tests.conftest import Tree
 from tests.indicators.engine_data import figure, indicator, period, report, stock
 
@@ -139,7 +140,7 @@ def test_one_approval_updates_the_failing_list_without_reading_every_school(
     city = world.tree.city
     before = Progress.objects.get(target=each, period=q1, org_unit=city)
     # Q1: S3 80 % fails; S1, S2, S3, S4, C6 have a value (S5 reports from Q2).
-    assert before.detail["failing_units"] == [{"code": "S3", "name": "西区实验小学", "value": 80.0}]
+    assert before.detail["failing_units"] == [{"code": "S3", "name": "西区实验小学"}]
     assert (before.detail["failing_count"], before.detail["units_checked"]) == (1, 5)
 
     full_read = mock.patch.object(progress, "recompute_progress", side_effect=AssertionError("read every school"))
@@ -150,6 +151,11 @@ def test_one_approval_updates_the_failing_list_without_reading_every_school(
     after = Progress.objects.get(target=each, period=q1, org_unit=city)
     # Path order: S2 (D1) before S3 (D2). 3 of 5 comply = 60 % < 95 % → off track.
     assert after.detail["failing_units"] == [
+        {"code": "S2", "name": "东区第二小学"},
+        {"code": "S3", "name": "西区实验小学"},
+    ]
+    fill_failing_values([after])  # what the pages and the API show: each school's value of the quarter
+    assert after.typed_detail.failing_units == [
         {"code": "S2", "name": "东区第二小学", "value": 70.0},
         {"code": "S3", "name": "西区实验小学", "value": 80.0},
     ]
@@ -166,6 +172,37 @@ def test_one_approval_updates_the_failing_list_without_reading_every_school(
     d1_row = Progress.objects.get(target=world.targets["agg"], period=q1, org_unit=world.tree.d1)
     assert d1_row.actual is not None
     assert round(d1_row.actual, 2) == D("85.00")
+
+
+def test_a_listed_school_still_failing_with_a_new_value_leaves_the_stored_list_as_it_was(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    each, q1 = world.targets["each"], world.quarters[0]
+    limit = world.targets["limit"]
+    stored = {
+        (t, p, u): detail
+        for t, p, u, detail in Progress.objects.filter(target__in=[each, world.targets["each_d2"]]).values_list(
+            "target_id", "period_id", "org_unit_id", "detail"
+        )
+    }
+    limit_rows = dict(Progress.objects.filter(target=limit).values_list("pk", "computed_at"))
+
+    # S3 fails at 80 %; approved again at 70 % of Q1 it still fails: the same schools are listed, the same counts.
+    approve(world.schools["S3"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+
+    after = {
+        (t, p, u): detail
+        for t, p, u, detail in Progress.objects.filter(target__in=[each, world.targets["each_d2"]]).values_list(
+            "target_id", "period_id", "org_unit_id", "detail"
+        )
+    }
+    assert after == stored  # the rows' actual moved (the rates), their lists did not
+    # The max class size did not move: the limit's rows were not rewritten at all.
+    assert dict(Progress.objects.filter(target=limit).values_list("pk", "computed_at")) == limit_rows
+    row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
+    fill_failing_values([row])
+    assert row.typed_detail.failing_units == [{"code": "S3", "name": "西区实验小学", "value": 70.0}]
+    assert progress.recompute_progress() == 0  # what the full recompute writes
 
 
 def test_an_approval_in_one_district_rewrites_no_row_of_another(
@@ -225,7 +262,20 @@ def test_incremental_approvals_equal_the_full_recompute(
     assert {"off_track", "met"} <= statuses  # the world was not trivially all one status
 
 
-def test_a_row_written_after_the_values_changed_is_not_counted_twice(
+def _replay_s2(world: World, started: Any, **extra: Any) -> None:
+    """S2's approval announced again (S2 was at 100 % before it): its change added to the stored rows once more."""
+    progress.recompute_progress_for_unit(
+        unit_ids=world.schools["S2"].ancestor_ids,
+        changed_unit_id=world.schools["S2"].pk,
+        period_ids=[q.pk for q in world.quarters],
+        indicator_ids=[world.rate.pk],
+        previous={(world.rate.pk, q.pk): D(100) for q in world.quarters},
+        since=started,
+        **extra,
+    )
+
+
+def test_a_row_fully_recomputed_after_the_values_changed_is_not_counted_twice(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
     each, q1 = world.targets["each"], world.quarters[0]
@@ -233,21 +283,68 @@ def test_a_row_written_after_the_values_changed_is_not_counted_twice(
     approve(world.schools["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
     row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
     assert row.detail["failing_count"] == 2  # S2 (70 %) and S3 (80 %)
-    # … and the same change is announced again (a second run after the row already counts it): S2 was at 100 %
-    # before. Adding "S2 now fails" to the stored row would count 3; the row is newer than the change, so the
+    # … a full run (a target edit, the nightly run) rewrites the rows meanwhile, reading every school: it counts S2.
+    Progress.objects.filter(target=each).delete()
+    recompute_progress(target_ids=[each.pk])
+    # Adding "S2 now fails" to that row again would count 3: the row was fully read after the change began, so the
     # target is read in full instead.
-    rate_ids = [world.rate.pk]
-    progress.recompute_progress_for_unit(
-        unit_ids=world.schools["S2"].ancestor_ids,
-        changed_unit_id=world.schools["S2"].pk,
-        period_ids=[q.pk for q in world.quarters],
-        indicator_ids=rate_ids,
-        previous={(world.rate.pk, q.pk): D(100) for q in world.quarters},
-        since=started,
-    )
-    row.refresh_from_db()
+    _replay_s2(world, started)
+    row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
+    assert row.full_at is not None
+    assert row.full_at >= started
     assert row.detail["failing_count"] == 2
     assert [unit["code"] for unit in row.detail["failing_units"]] == ["S2", "S3"]
+
+
+def test_a_later_approval_of_the_same_school_is_not_counted_twice(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Two approvals of S2 whose recomputes both finished before the first one's progress ran: the first run sees
+    S2's values moved past what its recompute wrote, so it reads the targets in full instead of adding 100 → now
+    (the second run adds its own change)."""
+    each, q1 = world.targets["each"], world.quarters[0]
+    started = timezone.now()
+    approve(world.schools["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+    first_after = {(world.rate.pk, q.pk): D(70) if q == q1 else D(100) for q in world.quarters}
+    # The second approval's values (60 %) are written; its progress has not run yet.
+    report(world.schools["S2"], q1, **_school_figures(6))
+    engine.recompute_for(world.schools["S2"].pk, q1.pk)
+    _replay_s2(world, started, after=first_after)
+    row = Progress.objects.get(target=each, period=q1, org_unit=world.tree.city)
+    assert row.detail["failing_count"] == 2  # S2 counted once, at its new value
+    incremental = rows()
+    assert recompute_progress() == 0
+    assert rows() == incremental
+
+
+def test_another_schools_approval_since_the_values_changed_needs_no_full_read(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Approvals in different districts update the same city rows one after the other: a row rewritten by another
+    approval's update (its own school's change only) is updated, not read in full (issue 17: workers scale)."""
+    q1 = world.quarters[0]
+    started = timezone.now()  # S4's recompute begins; S2's approval is processed meanwhile
+    approve(world.schools["S2"], q1, django_capture_on_commit_callbacks, **_school_figures(7))
+    report(world.schools["S4"], q1, **_school_figures(6))
+    previous = {(world.rate.pk, q.pk): D(100) for q in world.quarters}
+    with django_capture_on_commit_callbacks(execute=False):
+        engine.recompute_for(world.schools["S4"].pk, q1.pk)  # S4's values; its progress is announced below
+    with mock.patch.object(progress, "recompute_progress", wraps=progress.recompute_progress) as full:
+        # As a recompute that began before S2's approval wrote the city rows: S2's update must not force a full read.
+        progress.recompute_progress_for_unit(
+            unit_ids=world.schools["S4"].ancestor_ids,
+            changed_unit_id=world.schools["S4"].pk,
+            period_ids=[q.pk for q in world.quarters],
+            indicator_ids=[world.rate.pk],
+            previous=previous,
+            since=started,
+        )
+    assert not full.called
+    row = Progress.objects.get(target=world.targets["each"], period=q1, org_unit=world.tree.city)
+    assert row.detail["failing_count"] == 3  # S2, S3 and S4, each counted once
+    incremental = rows()
+    assert recompute_progress() == 0
+    assert rows() == incremental
 
 
 def test_a_central_school_falling_behind_the_pace_updates_the_frequency_rows(
