@@ -24,11 +24,12 @@ indicator whose year is not its Q4 row (an offset that is not whole years, a fig
 from __future__ import annotations
 
 import datetime
+import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from indicators import engine
@@ -97,6 +98,40 @@ def _save(objects: list[IndicatorWindowValue]) -> int:
         unique_fields=["indicator", "year", "half", "org_unit"],
         update_fields=["numerator", "denominator", "value", "unit_count", "moment2", "left_out_count", "computed_at"],
     )
+    return len(objects)
+
+
+COPY_COLUMNS = (
+    "indicator_id",
+    "org_unit_id",
+    "year",
+    "half",
+    "numerator",
+    "denominator",
+    "value",
+    "unit_count",
+    "moment2",
+    "left_out_count",
+    "computed_at",
+)
+
+
+def _replace(objects: list[IndicatorWindowValue], stale: QuerySet[IndicatorWindowValue]) -> int:
+    """Delete ``stale`` and write ``objects`` (a rebuild, in the caller's transaction: readers see the old rows
+    until it commits). On PostgreSQL one COPY: 40,000 upserted rows took most of a rebuild's time."""
+    stale.delete()
+    if connection.vendor != "postgresql":
+        IndicatorWindowValue.objects.bulk_create(objects, batch_size=WRITE_BATCH)
+        return len(objects)
+    buffer = io.StringIO()
+    for obj in objects:
+        buffer.write("\t".join(r"\N" if (v := getattr(obj, c)) is None else str(v) for c in COPY_COLUMNS) + "\n")
+    buffer.seek(0)
+    table = IndicatorWindowValue._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN", buffer)
+        if len(objects) > WRITE_BATCH:
+            cursor.execute(f"ANALYZE {table}")  # fresh statistics for the readers' index plans
     return len(objects)
 
 
@@ -307,7 +342,9 @@ def rebuild(period_ids: Iterable[int] | None = None, root_unit_ids: Iterable[int
     if not indicators:
         return 0
     plan = engine._Plan(indicators, [])
-    years = {(p.index + k) // 4 for p in periods for k in plan.offsets}
+    # The years the periods feed (``[-k]`` readers k quarters on) that have periods: no rows for a year to come.
+    have = set(Period.objects.values_list("year", flat=True).distinct())
+    years = {(p.index + k) // 4 for p in periods for k in plan.offsets} & have
     if not years:
         return 0
     windows = [(w, compiled) for w in windows_of_years(years) if (compiled := _wanted(plan, indicators, w))]
@@ -340,7 +377,16 @@ def rebuild(period_ids: Iterable[int] | None = None, root_unit_ids: Iterable[int
                     parts = [own.get((pk, unit_id), EMPTY)] + [rows[(pk, kid)] for kid in kids.get(unit_id, [])]
                     rows[(pk, unit_id)] = parts[0] if len(parts) == 1 else _combine(aggregation, parts)
             objects += _objects(compiled, rows, window, now)
-        written = _save(objects)
+        stale = Q(pk__in=[])
+        for window, compiled in windows:
+            stale |= Q(
+                year=window.year,
+                half=engine.window_half(window),
+                indicator_id__in=[c.indicator.pk for c in compiled],
+            )
+        if any(root.parent_id is not None for root in roots):
+            stale &= Q(org_unit__in=OrgUnit.objects.filter(condition))
+        written = _replace(objects, IndicatorWindowValue.objects.filter(stale))
         ancestors = {pk for root in roots for pk in root.ancestor_ids[:-1]}
         above = list(OrgUnit.objects.filter(pk__in=ancestors))
         written += _combine_up(plan, windows, above, now, compute_missing=True)

@@ -185,7 +185,12 @@ def test_the_nightly_run_rebuilds_the_window_rows_once(tree, monkeypatch, django
     _random_values(schools, rng)
     rebuilds: list[tuple[object, ...]] = []
     real = tasks.rebuild_window_rows_task.delay
-    monkeypatch.setattr(tasks.rebuild_window_rows_task, "delay", lambda *a: (rebuilds.append(a), real(*a)))
+
+    def delay(*args: object) -> None:
+        rebuilds.append(args)
+        real(*args)
+
+    monkeypatch.setattr(tasks.rebuild_window_rows_task, "delay", delay)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.full_recompute_task()
     assert len(rebuilds) == 1
