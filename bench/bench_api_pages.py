@@ -7,25 +7,30 @@ last page it reached (``limit=100``, the default page size) and, for comparison,
 ``limit/offset`` (COUNT(*) + OFFSET). It also records the dashboard's HTML size (the scope picker must not list
 every unit). Median of RUNS requests after a warm-up, Django test Client in-process, as a bureau admin of the root.
 
-Database ``bench_api_pages_<units>`` (created if missing, reused after): ``generate_dataset --units N --seed 1``,
-``bench/dataset.py``'s submissions, values and designations, a full recompute of the standard indicators, and one
-principal user per school (set-based inserts). Run it at two sizes; the cursor columns must stay flat:
+Database ``bench_api_pages_<units>``: a fresh copy of ``bench_world_<units>`` (``bench/world.py``: the tree,
+``bench/dataset.py``'s submissions, values and designations, a full recompute of the standard indicators) plus one
+principal user per school (set-based inserts); ``BENCH_API_PAGES_DATABASE_URL`` uses a database as it is instead.
+Run it at two sizes; the cursor columns must stay flat:
 
-    .venv/bin/python bench/bench_api_pages.py 2000
-    .venv/bin/python bench/bench_api_pages.py 20000
+    .venv/bin/python bench/bench_api_pages.py 20000        # default: BENCH_UNITS, else 20,000 (run_all.py)
+    .venv/bin/python bench/bench_api_pages.py 100000
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import statistics
 import sys
 import time
 from typing import Any
 from urllib.parse import urlencode
 
+from benchdb import bench_units
+
 RUNS = 5
-WALK_PAGES = 200  # a list longer than this many pages of 1000 is walked over its last WALK_PAGES pages
+# A list longer than this many pages of 1000 is walked over its last WALK_PAGES pages (BENCH_API_WALK_PAGES).
+WALK_PAGES = int(os.environ.get("BENCH_API_WALK_PAGES", "200"))
 LISTS = [
     "/api/v1/org-units/",
     "/api/v1/submissions/",
@@ -50,7 +55,7 @@ def _median_ms(client: Any, url: str, params: dict[str, str] | None = None, runs
 def _arrange(units: int) -> dict[str, Any]:
     from benchdb import setup_django
 
-    setup_django("api_pages", f"bench_api_pages_{units}", units=units)
+    setup_django("api_pages", f"bench_api_pages_{units}", units=units, world=True)
     import dataset
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -115,7 +120,29 @@ def _walk(client: Any, path: str, start: str = "") -> tuple[int, int, str]:
     return rows, pages, last
 
 
-def run(units: int) -> list[dict[str, object]]:
+def run(units: int | None = None) -> list[dict[str, object]]:
+    """``run_all.py`` rows: per list its last page of 100 by cursor (goal ≤ 200 ms) and by offset; the dashboard's
+    HTML size (goal under 100 KB) and time at the root and at a district."""
+    return [_as_row(units or bench_units(), row) for row in measure(units or bench_units())]
+
+
+def _as_row(units: int, row: dict[str, object]) -> dict[str, object]:
+    if "html bytes" in row:
+        scope = str(row["list"]).removeprefix("dashboard scope=")
+        return {
+            "name": f"api pages: dashboard HTML, scope {scope}, {units} units",
+            "value": row["html bytes"],
+            "unit": "bytes",
+            "goal": "< 100 KB",
+            "note": f"{row['ms']} ms (median of {RUNS})",
+        }
+    name = f"api pages: {row['list']} last page of 100 ({row['rows']} rows, {units} units)"
+    return {"name": f"{name}, by cursor", "value": row["cursor last page ms"], "unit": "ms", "goal": "≤ 200 ms",
+            "note": f"by offset (COUNT + OFFSET) {row['offset last page ms']} ms; walked {row['rows walked']} rows "
+                    f"in {row['pages of 1000']} pages of 1000"}  # fmt: skip
+
+
+def measure(units: int) -> list[dict[str, object]]:
     sys.path.insert(0, __file__.rsplit("/", 1)[0])
     ctx = _arrange(units)
     from django.conf import settings
@@ -127,18 +154,20 @@ def run(units: int) -> list[dict[str, object]]:
     client.force_login(ctx["user"])
     results: list[dict[str, object]] = []
     from indicators.models import IndicatorValue
+    from submissions.models import Submission
 
+    long_lists = {"/api/v1/indicator-values/": IndicatorValue, "/api/v1/submissions/": Submission}
     for path in LISTS:
         total = rows = 0
         start = ""
-        if path == "/api/v1/indicator-values/":
-            # A million rows at 20,000 units: the walk follows ``next`` over the last WALK_PAGES pages only,
-            # starting from the cursor a client would have reached there (same keyset, same queries).
-            total = IndicatorValue.objects.count()
+        if path in long_lists:
+            # A million indicator values at 20,000 units (390,000 submissions at 100,000): the walk follows
+            # ``next`` over the last WALK_PAGES pages only, starting from the cursor a client would have reached
+            # there (same keyset, same queries).
+            model = long_lists[path]
+            total = model.objects.count()
             if total > WALK_PAGES * 1000:
-                start = _cursor_at(
-                    IndicatorValue.objects.order_by("-pk").values_list("pk", flat=True)[WALK_PAGES * 1000]
-                )
+                start = _cursor_at(model.objects.order_by("-pk").values_list("pk", flat=True)[WALK_PAGES * 1000])
         rows, pages, last = _walk(client, path, start)
         total = total or rows
         # The last page at the default size: the cursor of the walk's last page, limit 100 instead of 1000.
@@ -171,6 +200,6 @@ def run(units: int) -> list[dict[str, object]]:
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else bench_units()
     for row in run(n):
-        print(n, row)
+        print(f"{row['name']}: {row['value']} {row['unit']}  {row.get('note', '')}")

@@ -27,7 +27,7 @@ RUNS = 3
 def _setup_django() -> None:
     from benchdb import setup_django
 
-    setup_django("bulletin", DB_NAME, units=UNITS)
+    setup_django("bulletin", DB_NAME, units=UNITS, world=True)
 
 
 def _job(ctx: dict[str, Any], period: Any) -> Any:

@@ -24,7 +24,7 @@ from bench_engine import DB_NAME, UNITS, floor_seconds
 def run() -> list[dict[str, Any]]:
     from benchdb import setup_django
 
-    setup_django("engine", DB_NAME, units=UNITS)
+    setup_django("engine", DB_NAME, units=UNITS, world=True)
     import dataset
 
     from indicators import engine

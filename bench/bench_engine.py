@@ -42,7 +42,7 @@ SAMPLE = {"school": 40, "township": 4, "district": 2, "bureau": 1}
 def _setup_django() -> None:
     from benchdb import setup_django
 
-    setup_django("engine", DB_NAME, units=UNITS)
+    setup_django("engine", DB_NAME, units=UNITS, world=True)
 
 
 # --- (b) the floor: the same work as the engine in the fewest plain statements ---

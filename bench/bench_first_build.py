@@ -10,7 +10,9 @@ build's time, the longest read of each and how many reads took over a second. Th
     BENCH_ROOT=/work/main .venv/bin/python bench/bench_first_build.py  # another checkout's (before)
     BENCH_STAGING_UNLOGGED=1 .venv/bin/python bench/bench_first_build.py  # the staging table UNLOGGED, then LOGGED
 
-Database ``bench_workers_<units>`` (see ``bench_workers.py``), ``BENCH_WORKERS_UNITS`` default 20000.
+Database ``bench_first_build_<units>`` (``BENCH_WORKERS_UNITS``, else ``BENCH_UNITS``, default 20000): a fresh copy of
+``bench_world_<units>`` (``bench/world.py``) at each run, its indicator values then emptied;
+``BENCH_WORKERS_DATABASE_URL`` uses a database as it is instead.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 ROOT = Path(os.environ.get("BENCH_ROOT", Path(__file__).resolve().parent.parent))
 BENCH = Path(__file__).resolve().parent
-UNITS = int(os.environ.get("BENCH_WORKERS_UNITS", "20000"))
+UNITS = int(os.environ.get("BENCH_WORKERS_UNITS") or os.environ.get("BENCH_UNITS") or "20000")
 
 
 IV_READ = "SELECT indicator_id, period_id, value FROM targets_indicatorvalue WHERE org_unit_id = %s"
@@ -48,12 +50,12 @@ def _reader(sql: str, bureau_id: int, stop: Any, results: Any) -> None:
     results.put((sql, timings))
 
 
-def main() -> None:
+def main() -> dict[str, Any]:
     sys.path[:0] = [str(ROOT), str(BENCH)]
     os.chdir(ROOT)
     from benchdb import setup_django
 
-    setup_django("workers", f"bench_workers_{UNITS}", units=UNITS)
+    setup_django("workers", f"bench_first_build_{UNITS}", units=UNITS, world=True)
     from django.db import connection
 
     from indicators import engine
@@ -79,22 +81,32 @@ def main() -> None:
     for reader in readers:
         reader.join()
     timings, unit_timings = by_sql[IV_READ], by_sql[UNIT_READ]
-    print(
-        json.dumps(
-            {
-                "root": str(ROOT),
-                "rows": rows,
-                "build_s": round(build, 2),
-                "reads": len(timings),
-                "staging_unlogged": bool(getattr(engine, "STAGING_UNLOGGED", False)),
-                "longest_read_s": round(max(timings), 3),
-                "reads_over_1s": sum(1 for t in timings if t > 1),
-                "longest_unit_read_s": round(max(unit_timings), 3),
-                "unit_reads_over_1s": sum(1 for t in unit_timings if t > 1),
-            }
-        ),
-        flush=True,
-    )
+    measured = {
+        "root": str(ROOT),
+        "rows": rows,
+        "build_s": round(build, 2),
+        "reads": len(timings),
+        "staging_unlogged": bool(getattr(engine, "STAGING_UNLOGGED", False)),
+        "longest_read_s": round(max(timings), 3),
+        "reads_over_1s": sum(1 for t in timings if t > 1),
+        "longest_unit_read_s": round(max(unit_timings), 3),
+        "unit_reads_over_1s": sum(1 for t in unit_timings if t > 1),
+    }
+    print(json.dumps(measured), flush=True)
+    return measured
+
+
+def run() -> list[dict[str, Any]]:
+    """``main``'s measurement as ``run_all.py`` rows."""
+    m = main()
+    return [
+        {"name": f"first build: full recompute into an empty table, {UNITS} units", "value": m["build_s"],
+         "unit": "s", "note": f"{m['rows']} rows"},
+        {"name": f"first build: longest dashboard read meanwhile ({m['reads']} reads, every 100 ms)",
+         "value": m["longest_read_s"], "unit": "s", "note": f"{m['reads_over_1s']} reads over 1 s"},
+        {"name": "first build: longest org-unit read meanwhile", "value": m["longest_unit_read_s"], "unit": "s",
+         "note": f"{m['unit_reads_over_1s']} reads over 1 s"},
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ PLAN = "bench-progress-2023"
 def _setup_django() -> None:
     from benchdb import setup_django
 
-    setup_django("progress", DB_NAME, units=UNITS)
+    setup_django("progress", DB_NAME, units=UNITS, world=True)
 
 
 def _plan() -> int:

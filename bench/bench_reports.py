@@ -45,7 +45,7 @@ PLAN = "bench-2023"
 def _setup_django() -> None:
     from benchdb import setup_django
 
-    setup_django("reports", DB_NAME, units=UNITS)
+    setup_django("reports", DB_NAME, units=UNITS, world=True)
 
 
 def _arrange() -> dict[str, Any]:

@@ -37,7 +37,7 @@ SUBTREE = 2000
 def _setup() -> None:
     from benchdb import setup_django
 
-    setup_django("windows", DB_NAME, units=UNITS)
+    setup_django("windows", DB_NAME, units=UNITS, world=True)
     import dataset
     from django.db import connection
 

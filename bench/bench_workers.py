@@ -24,8 +24,9 @@ together, one worker: engine runs and approvals/s.
     .venv/bin/python bench/bench_workers.py                 # this code
     BENCH_ROOT=/work/main .venv/bin/python bench/bench_workers.py   # another checkout's code (e.g. main, before)
 
-Database ``bench_workers_<units>`` (``BENCH_WORKERS_UNITS``, default 20000): a copy of ``bench_approval_<units>``
-(``createdb -T bench_approval_20000 bench_workers_20000``) or built here (dataset + full recompute).
+Database ``bench_workers_<units>`` (``BENCH_WORKERS_UNITS``, else ``BENCH_UNITS``, default 20000): a fresh copy of
+``bench_world_<units>`` (``bench/world.py``) made by the parent process at each run; the worker processes only
+connect to it. ``BENCH_WORKERS_DATABASE_URL`` uses a database as it is instead.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchdb import bench_units
+
 ROOT = Path(os.environ.get("BENCH_ROOT", Path(__file__).resolve().parent.parent))
 BENCH = Path(__file__).resolve().parent
-UNITS = int(os.environ.get("BENCH_WORKERS_UNITS", "20000"))
+UNITS = bench_units("BENCH_WORKERS_UNITS")
 DB_NAME = f"bench_workers_{UNITS}"
 ROUNDS = int(os.environ.get("BENCH_WORKERS_ROUNDS", "2"))
 SLEEP_MS = int(os.environ.get("BENCH_WORKERS_SLEEP_MS", "40"))
@@ -49,12 +52,13 @@ PROGRESS = os.environ.get("BENCH_WORKERS_PROGRESS") == "1"
 WORKER_COUNTS = [int(n) for n in os.environ.get("BENCH_WORKERS_COUNTS", "1,2,4").split(",")]
 
 
-def _setup() -> None:
+def _setup(copy: bool = False) -> None:
+    """``copy``: make the database a fresh copy of the world first (the parent, once; never a worker)."""
     sys.path[:0] = [str(ROOT), str(BENCH)]
     os.chdir(ROOT)
     from benchdb import setup_django
 
-    setup_django("workers", DB_NAME, units=UNITS)
+    setup_django("workers", DB_NAME, units=UNITS, world=copy)
 
 
 def _instrument(mode: str) -> None:
@@ -171,8 +175,8 @@ def _measure(mode: str, workers: int, schools: list[Any], q2: Any) -> dict[str, 
     }
 
 
-def main() -> None:
-    _setup()
+def main() -> list[dict[str, Any]]:
+    _setup(copy=True)
     from django.db.models import Min
 
     from indicators import engine
@@ -215,6 +219,39 @@ def main() -> None:
     row["mode"] = f"burst of {BURST} per district"
     rows.append(row)
     print(json.dumps(row), flush=True)
+    return rows
+
+
+def run() -> list[dict[str, Any]]:
+    """``main``'s measurements as ``run_all.py`` rows: approvals/s per workload and worker count, the ratio of the
+    most workers to one (goal ≥ 2.5 for 4 workers, issue 17) and the merged burst."""
+    measured = main()
+    rows: list[dict[str, Any]] = []
+    per_s: dict[tuple[str, int], float] = {}
+    for row in measured:
+        mode, workers = str(row["mode"]), int(row["workers"])
+        per_s[(mode, workers)] = float(row["approvals_per_s"])
+        rows.append(
+            {
+                "name": f"workers: approvals/s, {mode} workload, {workers} worker(s), {UNITS} units",
+                "value": row["approvals_per_s"],
+                "unit": "approvals/s",
+                "note": f"{row['approvals']} approvals in {row['wall_s']} s, {row['engine_runs']} engine runs, "
+                f"lock-wait share {row['lock_wait_share']}",
+            }
+        )
+    most = max(WORKER_COUNTS)
+    for mode in ("cpu", "wait"):
+        if (mode, 1) in per_s and (mode, most) in per_s and most > 1:
+            rows.append(
+                {
+                    "name": f"workers: {most} workers vs 1, {mode} workload, {UNITS} units",
+                    "value": round(per_s[(mode, most)] / per_s[(mode, 1)], 2),
+                    "unit": "×",
+                    "goal": "≥ 2.5" if most == 4 else "",
+                }
+            )
+    return rows
 
 
 if __name__ == "__main__":

@@ -10,17 +10,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_django(name: str, db_name: str, *, units: int | None = None) -> None:
+def setup_django(name: str, db_name: str, *, units: int | None = None, world: bool = False) -> None:
     """Point Django at ``db_name`` (override with BENCH_<NAME>_DATABASE_URL), create and migrate it.
 
-    With ``units``, the synthetic tree of ``generate_dataset --units N --seed 1`` is created once.
+    With ``units``, the synthetic tree of ``generate_dataset --units N --seed 1`` is created once. With ``world``
+    (and ``units``), ``db_name`` is first made a fresh copy of ``bench_world_<units>`` (``bench/world.py``: tree,
+    values, indicator values, the benchmark plan and its progress; built once per size, copied in seconds), so the
+    benchmark's own idempotent set-up finds everything built. BENCH_<NAME>_DATABASE_URL skips the copy: that
+    database is used as it is (and built in place when empty, as before).
     """
     for path in (str(ROOT), str(ROOT / "bench")):
         if path not in sys.path:
             sys.path.insert(0, path)
-    os.environ["DATABASE_URL"] = os.environ.get(
-        f"BENCH_{name.upper()}_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{db_name}"
-    )
+    override = os.environ.get(f"BENCH_{name.upper()}_DATABASE_URL")
+    if world and units is not None and not override:
+        import world as worlds
+
+        worlds.copy_world(units, db_name)
+    os.environ["DATABASE_URL"] = override or f"postgres://postgres@127.0.0.1:5432/{db_name}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("DEBUG", "1")
     # An existing database is fine: createdb then fails and the data built earlier is reused.

@@ -367,29 +367,40 @@ class _Plan:
         needed = sorted({p.idx - k for p in self.periods for k in self.offsets})
         return " UNION ALL ".join("SELECT {} AS idx, {} AS yr, {} AS qtr".format(i, *_year_quarter(i)) for i in needed)
 
+    def _sv_sql(self) -> str:
+        """The level's units' submitted values of the years ``need`` covers, each read once.
+
+        Every value of a submission is taken (the submission's index entries are adjacent; a figure no indicator
+        reads is dropped by ``eff``): filtering by figure here let PostgreSQL probe the (submission, figure) index
+        once per figure, and joining ``need`` before reading the values read each value once per later quarter
+        of its year. At one district's ~460 schools those probes made ``eff`` 4× its share of the whole tree's
+        (BENCHMARKS.md, issue 17: the nightly run per district)."""
+        return (
+            "SELECT s.org_unit_id AS unit_id, p.year AS yr, p.quarter AS qtr, v.figure_id AS figure_id, "  # nosec B608
+            "v.value AS value FROM submissions_submission s "
+            "JOIN submissions_period p ON p.id = s.period_id "
+            "JOIN submissions_value v ON v.submission_id = s.id "
+            f"WHERE s.status IN ({self.statuses}) AND s.org_unit_id IN (SELECT unit_id FROM lvl) "
+            "AND p.year IN (SELECT yr FROM need)"
+        )
+
     def _eff_sql(self) -> str:
         parts = []
-        joins = (
-            "FROM submissions_value v "
-            "JOIN submissions_submission s ON s.id = v.submission_id "
-            "JOIN submissions_period p ON p.id = s.period_id "
-            "JOIN need n ON p.year = n.yr AND p.quarter <= n.qtr "
-        )
-        where = f"s.status IN ({self.statuses}) AND s.org_unit_id IN (SELECT unit_id FROM lvl)"  # nosec B608
+        joins = "FROM sv JOIN need n ON sv.yr = n.yr AND sv.qtr <= n.qtr "
         if self.flow_ids:
             parts.append(
-                "SELECT s.org_unit_id AS unit_id, n.idx AS idx, v.figure_id AS figure_id, SUM(v.value) AS value, "
-                f"0 AS carried {joins} WHERE {where} AND v.figure_id IN ({', '.join(map(str, self.flow_ids))}) "
-                "GROUP BY s.org_unit_id, n.idx, v.figure_id"
+                "SELECT sv.unit_id AS unit_id, n.idx AS idx, sv.figure_id AS figure_id, SUM(sv.value) AS value, "
+                f"0 AS carried {joins} WHERE sv.figure_id IN ({', '.join(map(str, self.flow_ids))}) "
+                "GROUP BY sv.unit_id, n.idx, sv.figure_id"
             )
         if self.stock_ids:
             parts.append(
                 "SELECT unit_id, idx, figure_id, value, carried FROM ("  # nosec B608
-                "SELECT s.org_unit_id AS unit_id, n.idx AS idx, v.figure_id AS figure_id, v.value AS value, "
+                "SELECT sv.unit_id AS unit_id, n.idx AS idx, sv.figure_id AS figure_id, sv.value AS value, "
                 f"{self._carried_flag_sql()} AS carried, "
-                "ROW_NUMBER() OVER (PARTITION BY s.org_unit_id, n.idx, v.figure_id ORDER BY p.quarter DESC) AS rn "
-                f"{joins} WHERE {where} AND v.value IS NOT NULL "
-                f"AND v.figure_id IN ({', '.join(map(str, self.stock_ids))})"
+                "ROW_NUMBER() OVER (PARTITION BY sv.unit_id, n.idx, sv.figure_id ORDER BY sv.qtr DESC) AS rn "
+                f"{joins} WHERE sv.value IS NOT NULL "
+                f"AND sv.figure_id IN ({', '.join(map(str, self.stock_ids))})"
                 ") ranked WHERE rn = 1"
             )
         if not parts:
@@ -529,7 +540,7 @@ class _Plan:
     @staticmethod
     def _carried_flag_sql() -> str:
         """In ``eff``'s stock part: 1 when the row's value comes from a quarter before the one it stands for."""
-        return "CASE WHEN p.quarter < n.qtr THEN 1 ELSE 0 END"
+        return "CASE WHEN sv.qtr < n.qtr THEN 1 ELSE 0 END"
 
     def _carried_piv_columns(self) -> list[str]:
         return [
@@ -579,6 +590,7 @@ class _Plan:
         parts = (["SELECT * FROM own"] if with_own else []) + (["SELECT * FROM ch"] if with_children else [])
         own_ctes = f"""tp AS ({self._tp_sql()}),
 need AS ({self._need_sql()}),
+sv AS MATERIALIZED ({self._sv_sql()}),
 eff AS MATERIALIZED ({self._eff_sql()}),
 piv AS ({self._piv_sql()}),
 base AS MATERIALIZED (
@@ -724,10 +736,14 @@ def _run_level(
 
 def _tune_session() -> None:
     """PostgreSQL fast path: enough memory for the level statements' hash aggregates not to spill
-    to disk (the default 4 MB does at a few thousand schools), and no JIT. Scoped to this transaction."""
+    to disk (the default 4 MB does at a few thousand schools), no JIT, and no parallel workers: the level
+    statements (INSERT … SELECT) never get any, and the stale-row check of one district got two that each
+    built the same hash table — over twice its CPU time for no gain, on workers that already run districts
+    side by side (BENCHMARKS.md, issue 17). Scoped to this transaction."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '128MB'")
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         _no_jit()
 
 

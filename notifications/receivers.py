@@ -18,13 +18,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import CharField, Exists, F, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from indicators import events as indicator_events
-from notifications.models import Kind
+from notifications.models import Kind, Notification
 from notifications.services import notify
 from reports import events as report_events
 from reports.models import ExportJob, ExportKind, ExportStatus
@@ -143,9 +144,15 @@ def _bulletin_finished(job: ExportJob) -> None:
     notify(user_ids, kind, title, body, job.get_absolute_url(), key=f"export:{job.pk}:{job.status}")
 
 
-def notify_off_track(period_ids: Iterable[int] | None, indicator_ids: Iterable[int] | None) -> int:
+def notify_off_track(
+    period_ids: Iterable[int] | None, indicator_ids: Iterable[int] | None, unit_ids: Iterable[int] | None = None
+) -> int:
     """Tell the owner (``Target.owner_user``) of each target whose own row is off track in these periods (the
-    current one when None); once per target and quarter. Returns how many targets were announced."""
+    current one when None); once per target and quarter. Returns how many targets were announced.
+
+    ``unit_ids`` (after an approval: the unit and its ancestors, the only units whose values changed): only the
+    targets scoped on one of them can have fallen behind. Owners already told (their notification's key exists)
+    are left out in the query, so an approval costs a fixed number of queries however many targets lag."""
     if period_ids is None:
         period = Period.objects.current()
         period_ids = [period.pk] if period else []
@@ -154,9 +161,21 @@ def notify_off_track(period_ids: Iterable[int] | None, indicator_ids: Iterable[i
         status=ProgressStatus.OFF_TRACK,
         org_unit_id=F("target__scope_id"),
         target__owner_user__isnull=False,
-    ).select_related("target", "target__plan", "period", "org_unit")
+    )
     if indicator_ids is not None:
         rows = rows.filter(target__indicator_id__in=list(indicator_ids))
+    if unit_ids is not None:
+        rows = rows.filter(org_unit_id__in=list(unit_ids))
+    told = Notification.objects.filter(
+        user_id=OuterRef("target__owner_user_id"),
+        key=Concat(
+            Value("off_track:"),
+            Cast(OuterRef("target_id"), CharField()),
+            Value(":"),
+            Cast(OuterRef("period_id"), CharField()),
+        ),
+    )
+    rows = rows.exclude(Exists(told)).select_related("target", "target__plan", "period", "org_unit")
     announced = 0
     with translation.override(settings.LANGUAGE_CODE):
         for row in rows:
@@ -174,10 +193,14 @@ def notify_off_track(period_ids: Iterable[int] | None, indicator_ids: Iterable[i
 
 @receiver(indicator_events.values_changed, dispatch_uid="notifications.off_track")
 def on_values_changed(
-    sender: Any, period_ids: Iterable[int] | None = None, indicator_ids: Iterable[int] | None = None, **kwargs: Any
+    sender: Any,
+    period_ids: Iterable[int] | None = None,
+    indicator_ids: Iterable[int] | None = None,
+    unit_ids: Iterable[int] | None = None,
+    **kwargs: Any,
 ) -> None:
     # The signal is sent with ``send``: a failure here must not fail the recompute task.
     try:
-        notify_off_track(period_ids, indicator_ids)
+        notify_off_track(period_ids, indicator_ids, unit_ids)
     except Exception:  # noqa: BLE001
         logger.exception("off-track notifications failed")

@@ -164,6 +164,27 @@ def test_a_target_owner_is_told_when_new_values_leave_the_target_off_track(repor
     assert note.url == report.t_limit.get_absolute_url()
 
 
+def test_an_approval_asks_only_about_targets_scoped_on_its_units_and_owners_not_yet_told(
+    report, users, django_assert_max_num_queries
+):
+    """After an approval (``unit_ids``: the unit and its ancestors) only the targets scoped on those units can have
+    fallen behind; an owner already told costs no query of its own (issue 17: an approval's cost stays fixed)."""
+    from notifications.receivers import notify_off_track
+
+    report.t_limit.owner_user = users.rita
+    report.t_limit.save()
+    city = report.t_limit.scope
+    elsewhere = make_unit("D9", "别的区", Level.DISTRICT, parent=city)
+    school = make_unit("S9", "别的区小学", Level.SCHOOL, parent=elsewhere)
+    assert notify_off_track([report.q4.pk], None, [elsewhere.pk, school.pk]) == 0
+    assert not Notification.objects.exists()  # the city is not among the changed units: nothing asked
+    assert notify_off_track([report.q4.pk], None, [city.pk, elsewhere.pk, school.pk]) == 1
+    assert Notification.objects.get().user == users.rita
+    with django_assert_max_num_queries(1):  # told already: one query finds nothing left to tell
+        assert notify_off_track([report.q4.pk], None, [city.pk]) == 0
+    assert Notification.objects.count() == 1
+
+
 def test_a_failing_off_track_notice_does_not_fail_the_recompute(report, users, monkeypatch, caplog):
     from indicators import events
     from indicators.models import Indicator
