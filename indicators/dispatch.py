@@ -17,7 +17,13 @@ from typing import Any
 from django.db import transaction
 
 from indicators.models import PendingRecompute, RecomputeJob, RecomputeKind
-from indicators.tasks import process_pending_recompute_task, recompute_indicator_task, recompute_scope_task
+from indicators.tasks import (
+    process_pending_recompute_task,
+    rebuild_window_rows_task,
+    recompute_indicator_task,
+    recompute_scope_task,
+    update_window_rows_task,
+)
 from schools.models import OrgUnit
 from submissions.models import Period
 
@@ -73,3 +79,21 @@ def _enqueue_job(job_id: int) -> None:
         recompute_scope_task.delay(job_id=job_id)
     except Exception:  # noqa: BLE001  (any broker failure: the sweep runs the queued job; never fail the request)
         logger.warning("broker unavailable; recompute job %s left for the sweep", job_id, exc_info=True)
+
+
+def enqueue_window_rows(changes: list[tuple[int, int]]) -> None:
+    """After commit, the stored window rows of an approval batch's (unit, period) changes: one task per batch."""
+    pairs = [[unit_id, period_id] for unit_id, period_id in changes]
+    transaction.on_commit(lambda: _enqueue_windows(update_window_rows_task, pairs))
+
+
+def enqueue_window_rebuild(period_ids: list[int] | None, root_unit_ids: list[int] | None) -> None:
+    """After commit, rebuild the stored window rows of the roots' subtrees (None: the whole tree)."""
+    transaction.on_commit(lambda: _enqueue_windows(rebuild_window_rows_task, period_ids, root_unit_ids))
+
+
+def _enqueue_windows(task: Any, *args: object) -> None:
+    try:
+        task.delay(*args)
+    except Exception:  # noqa: BLE001  (broker down: readers compute a unit without a fresh row; nightly catches up)
+        logger.warning("broker unavailable; window rows left to the next rebuild", exc_info=True)

@@ -53,7 +53,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from indicators import events
-from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue
+from indicators.models import DISPERSION_AGGREGATIONS, Aggregation, Indicator, IndicatorValue, IndicatorWindowValue
 from indicators.unit_filter import UnitFilter
 from portal import expressions
 from portal.expressions import ExpressionError
@@ -1229,7 +1229,14 @@ def full_recompute(
                     cursor.execute(f"ANALYZE {IV_TABLE}")
         if announce:
             transaction.on_commit(lambda: _after_update(plan.period_ids, plan.indicator_ids))
+            # The stored H2 / year rows (issue 17): their own task, after this commit (indicators.windows).
+            root_ids = [root.pk for root in roots]
+            transaction.on_commit(lambda: _after_levels(plan.period_ids, root_ids))
     return written
+
+
+def _after_levels(period_ids: list[int], root_unit_ids: list[int] | None) -> None:
+    events.levels_written.send(sender=Indicator, period_ids=period_ids, root_unit_ids=root_unit_ids)
 
 
 def _full_recompute_by_district(
@@ -1254,6 +1261,7 @@ def _full_recompute_by_district(
             cursor.execute("ANALYZE targets_indicatorvalue")
     if announce:
         transaction.on_commit(lambda: _after_update(sorted(period_ids), sorted(indicator_ids)))
+        transaction.on_commit(lambda: _after_levels(sorted(period_ids), None))  # the window rows: one rebuild
     return written
 
 
@@ -1424,6 +1432,9 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
             written += run_depths(above)
             read_values((pk for pk in changed_ids if depth_of[pk] < 1), after)
             transaction.on_commit(announce)
+    # The stored H2 / year rows (indicators.windows): one task for the whole batch, after the values' commit.
+    batch = list(changes)
+    transaction.on_commit(lambda: events.levels_written.send(sender=Indicator, changes=batch))
     return written
 
 
@@ -1441,6 +1452,7 @@ def recompute_indicator(indicator_id: int) -> int:
     period_ids = list(Period.objects.order_by("pk").values_list("pk", flat=True))
     if period_ids:
         transaction.on_commit(lambda: _after_update(period_ids, [indicator_id]))
+        transaction.on_commit(lambda: _after_levels(period_ids, None))  # the window rows: one rebuild
     return written
 
 
@@ -1545,9 +1557,12 @@ def window_values(indicators: Sequence[Indicator], units: Sequence[OrgUnit], win
         return []
     plan = _Plan(compiled, [])
     found: dict[tuple[int, int], tuple[object, ...]] = {}
-    stored = [c for c in compiled if _window_is_stored_row(plan, c)]
+    windowed = [c for c in compiled if window_row_stored(plan, c, window)]
+    stored = [c for c in compiled if c not in windowed]
     if stored:
         found.update(_stored_window_rows(stored, units, window))
+    if windowed:  # H2, 不适用, offsets: the engine's stored window rows (indicators.windows)
+        found.update(_stored_window_value_rows(windowed, units, window))
     pending = [(c, u) for c in compiled for u in units if (c.indicator.pk, u.pk) not in found]
     if pending:
         wanted = [c for c in compiled if any(pc is c for pc, _u in pending)]
@@ -1630,13 +1645,74 @@ def _stored_window_rows(
 STORED_WINDOW_CHUNK = 5000
 
 
+def window_half(window: Window) -> int:
+    """``IndicatorWindowValue.half`` of a window: 0 for the whole year, 1 for H1, 2 for H2."""
+    if window.kind == "year":
+        return 0
+    return 1 if window.first_quarter == 1 else 2
+
+
+def window_row_stored(plan: _Plan, compiled: CompiledIndicator, window: Window) -> bool:
+    """Is ``compiled``'s value over ``window`` an ``IndicatorWindowValue`` row (``indicators.windows`` writes
+    them), not a quarter row: every H2, and a year or H1 whose last quarter's row is not its value?"""
+    if not window_allowed(compiled.indicator, window):
+        return False
+    if window.first_quarter != 1:
+        return True  # H2 does not start the year: no year-to-date quarter row is its value
+    return not _window_is_stored_row(plan, compiled)
+
+
+def _stored_window_value_rows(
+    compiled: Sequence[CompiledIndicator], units: Sequence[OrgUnit], window: Window
+) -> dict[tuple[int, int], tuple[object, ...]]:
+    """The stored window rows (num, den, cnt, m2, left out, value, computed at) keyed (indicator id, unit id)."""
+    found: dict[tuple[int, int], tuple[object, ...]] = {}
+    by_id = {c.indicator.pk: c.indicator for c in compiled}
+    unit_ids = [u.pk for u in units]
+    for start in range(0, len(unit_ids), STORED_WINDOW_CHUNK):
+        rows = IndicatorWindowValue.objects.filter(
+            indicator_id__in=list(by_id),
+            org_unit_id__in=unit_ids[start : start + STORED_WINDOW_CHUNK],
+            year=window.year,
+            half=window_half(window),
+        ).values_list(
+            "indicator_id",
+            "org_unit_id",
+            "numerator",
+            "denominator",
+            "unit_count",
+            "moment2",
+            "left_out_count",
+            "value",
+            "computed_at",
+        )
+        for row in rows:
+            num, den, cnt, m2, left_out, value, computed_at = row[2:]
+            indicator = by_id[row[0]]
+            if indicator.aggregation == Aggregation.RATIO:
+                # From the exact sums, not the stored value: rounded to 6 places, it would round again on a page.
+                value = value_from_sums(indicator, num, den, m2, int(cnt or 0))
+            found[(row[0], row[1])] = (num, den, cnt, m2, left_out, value, computed_at)
+    return found
+
+
 _PATH_TEXT = re.compile(r"^[0-9.]+$")
 
 
 def _computed_window_values(
-    plan: _Plan, compiled: Sequence[CompiledIndicator], units: Sequence[OrgUnit], window: Window
+    plan: _Plan,
+    compiled: Sequence[CompiledIndicator],
+    units: Sequence[OrgUnit],
+    window: Window,
+    *,
+    scope: str = "units",
 ) -> dict[tuple[int, int], tuple[object, ...]]:
     """The window's sums per (indicator id, unit id) — num, den, count, m2, left out — in one statement.
+
+    ``scope``: "units" the requested units' subtrees; "own" each
+    requested unit's own row alone (its subtree's other members left out: the stored rows' incremental update
+    adds its children's rows); "own_subtrees" the own row of every unit in the requested units' subtrees, with
+    no subtree join (the stored rows' full build, ``indicators.windows.rebuild``, combines them bottom-up).
 
     Linear at every size, with no plan that depends on an estimate: the members are the units under the
     requested units' paths (``path LIKE 'p%'`` literals: the path index, and the planner's statistics count
@@ -1655,6 +1731,8 @@ def _computed_window_values(
     if not outermost:
         return {}
     in_scope = " OR ".join(f"m.path LIKE '{path}%'" for path in outermost)
+    if scope == "own":
+        in_scope = "m.id IN (" + ", ".join(str(int(u.pk)) for u in units) + ")"
     unit_ids = ", ".join(str(int(u.pk)) for u in units)
     # The quarters each offset reads, as period ids (an equality the planner can count, not a range over a
     # computed quarter index): (k, period id, quarter index) rows.
@@ -1703,6 +1781,7 @@ def _computed_window_values(
         f"GROUP BY own.indicator_id, SUBSTR(u.path, 1, {length})"
         for length in sorted({len(path) for path in paths})
     )
+    targets = f"t.id IN ({unit_ids})"
     sql = f"""
 WITH mem AS (
   SELECT m.id AS member_id FROM schools_orgunit m
@@ -1725,9 +1804,17 @@ SELECT r.indicator_id, t.id,
        CASE i.aggregation WHEN 'max' THEN MAX(r.mx) WHEN 'min' THEN MIN(r.mn) ELSE SUM(r.s_num) END,
        SUM(r.den), SUM(r.cnt), SUM(r.m2), SUM(r.lo)
 FROM rolled r JOIN schools_orgunit t ON t.path = r.prefix JOIN targets_indicator i ON i.id = r.indicator_id
-WHERE t.id IN ({unit_ids})
+WHERE {targets}
 GROUP BY r.indicator_id, t.id, i.aggregation
 """  # nosec B608
+    if scope in ("own", "own_subtrees"):
+        sql = sql[: sql.index("rolled AS (")].rstrip().rstrip(",") + (
+            "\nSELECT own.indicator_id, own.unit_id, own.num, own.den, own.cnt, own.m2, own.lo FROM own"
+        )
+    if scope == "own":  # a few units' own rows (an approval's): no session tuning, no savepoint round trips
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
     with transaction.atomic(), connection.cursor() as cursor:
         _tune_session()  # the bureau's window reads a year of every school's values: sort in memory
         cursor.execute(sql)

@@ -18,3 +18,9 @@ from django.dispatch import Signal
 # recompute began). Without ``unit_ids`` every unit may have
 # changed (the full and nightly runs).
 values_changed = Signal()
+
+# Sent after the engine's values committed, for the stored year / half-year rows (issue 17, ``indicators.windows``),
+# which are their own Celery task (``indicators.receivers`` queues it): after an approval batch
+# (``engine.recompute_units``) with ``changes``: [(unit id, period id)]; after a full recompute (announced), the
+# nightly run's last district or a definition change with ``period_ids`` and ``root_unit_ids`` (None: every unit).
+levels_written = Signal()

@@ -238,3 +238,42 @@ class RecomputeJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} · {self.status}"
+
+
+class IndicatorWindowValue(models.Model):
+    """An indicator's value over a year (``half`` 0) or half-year (1, 2) for one unit's subtree (issue 17).
+
+    Stored only where no quarter row is that value: every H2 and, for an indicator that reads a figure with
+    不适用 answers or an offset that is not whole years, its year and H1 (``indicators.windows``). Written by the
+    engine bottom-up — the sums of the children's rows plus the unit's own — in the full and the incremental
+    recompute; the same columns as ``IndicatorValue``.
+    """
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="window_values")
+    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="indicator_window_values")
+    year = models.PositiveSmallIntegerField()
+    half = models.PositiveSmallIntegerField(default=0)  # 0 the whole year, 1 H1, 2 H2
+    numerator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    unit_count = models.PositiveIntegerField(default=0)
+    moment2 = models.DecimalField(max_digits=32, decimal_places=8, null=True, blank=True)
+    left_out_count = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("年度/半年指标值")
+        verbose_name_plural = _("年度/半年指标值")
+        ordering = ["indicator", "year", "half", "org_unit", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "year", "half", "org_unit"], name="indicators_windowvalue_unique"
+            ),
+        ]
+        indexes = [
+            # An approval's update: the rows of its unit and ancestors (and their children).
+            models.Index(fields=["org_unit", "year", "half"], name="indicators_wv_unit_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} · {self.org_unit_id} · {self.year}/{self.half} = {self.value}"

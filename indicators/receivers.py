@@ -14,7 +14,8 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from indicators.dispatch import request_recompute
+from indicators import events as indicator_events
+from indicators.dispatch import enqueue_window_rebuild, enqueue_window_rows, request_recompute
 from indicators.models import Aggregation, Indicator, RecomputeKind
 from schools.models import Designation, OrgUnit
 from submissions import events
@@ -166,3 +167,13 @@ def _periods_counting_changed(
     for period in periods:
         firsts.setdefault(period.year, period)
     return list(firsts.values())
+
+
+@receiver(indicator_events.levels_written, dispatch_uid="indicators_window_rows")
+def _window_rows_follow(sender: object, **kwargs: Any) -> None:
+    """The stored year / half-year rows (issue 17) are their own task, queued after the values' commit: an
+    approval batch's units, or a full / nightly run's subtrees."""
+    if "changes" in kwargs:
+        enqueue_window_rows(list(kwargs["changes"]))
+    else:
+        enqueue_window_rebuild(kwargs.get("period_ids"), kwargs.get("root_unit_ids"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.utils.log import get_task_logger
 
-from indicators import engine, events
+from indicators import engine, events, windows
 from indicators import recompute as pipeline
 from indicators.models import Indicator
 from schools.models import OrgUnit
@@ -55,6 +55,8 @@ def full_recompute_district_task(unit_id: int, period_ids: list[int] | None = No
             # Milestones and narratives have no indicator: announcing every period lets every target's
             # progress (an overdue milestone too) follow, exactly once per nightly run.
             events.values_changed.send(sender=Indicator, period_ids=period_ids, indicator_ids=None)
+            # The stored window rows (issue 17): one rebuild of the whole tree, after the last district.
+            events.levels_written.send(sender=Indicator, period_ids=period_ids, root_unit_ids=None)
 
 
 @shared_task
@@ -73,3 +75,17 @@ def recompute_scope_task(period_id: int | None = None, unit_id: int | None = Non
     period = Period.objects.filter(pk=period_id).first() if period_id else None
     unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id else None
     return pipeline.run(period=period, unit=unit).rows
+
+
+@shared_task
+def update_window_rows_task(changes: list[list[int]]) -> int:
+    """After an approval batch's values committed: the stored window rows of its units and their ancestors
+    (``changes``: [unit id, period id] pairs). Safe to run twice: the rows are recomputed, not incremented."""
+    return windows.recompute_units([(int(u), int(p)) for u, p in changes])
+
+
+@shared_task
+def rebuild_window_rows_task(period_ids: list[int] | None = None, root_unit_ids: list[int] | None = None) -> int:
+    """After a full (or nightly) recompute: every stored window row of the roots' subtrees (None: the whole
+    tree) and their ancestors, bottom-up."""
+    return windows.rebuild(period_ids, root_unit_ids)

@@ -63,11 +63,12 @@ def test_with_redis_down_principals_and_reviewers_keep_working_and_the_sweep_cat
     alice.force_login(users.alice)
     bob.force_login(users.bob)
 
+    queued = live_broker.queue_length()  # the set-up's full recompute queued its window rebuild (issue 17)
     # Redis up: rita's approval of S2 is published to this very Redis (the set-up is live, not eager).
     response = rita.post(f"/submissions/{s2.pk}/approve/", {"version": s2.version}, follow=True)
     assert response.status_code == 200
     assert web_messages(response)[0] == ("success", "已审核通过。")
-    assert live_broker.queue_length() == 1
+    assert live_broker.queue_length() == queued + 1
     # No worker runs in this test: the message will be lost with the Redis that holds it.
 
     # when: Redis dies
