@@ -11,6 +11,7 @@ nobody = signed in with no role.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -109,6 +110,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.nodeid.startswith(DEEP_TESTS):
             item.add_marker(pytest.mark.deep)
+
+
+@pytest.fixture(autouse=True)
+def _celery_joins_allowed() -> Iterator[None]:
+    """Each test starts outside any task, whatever an earlier test's threads left behind.
+
+    An eager task marks the process as "inside a task" while it runs and restores the mark it found when done. The
+    concurrency tests run recomputes in threads, and their after-commit tasks (the window rows) then run eagerly at
+    once on two threads: the second saves the first's mark and restores it last, so the process stays marked and a
+    later test's ``result.get()`` is refused ("Never call result.get() within a task"). Workers are not eager: this
+    is the test harness only."""
+    yield
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)
