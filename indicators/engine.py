@@ -1627,22 +1627,15 @@ def _stored_window_rows(
             org_unit_id__in=unit_ids[start : start + STORED_WINDOW_CHUNK],
             period__year=window.year,
             period__quarter=window.last_quarter,
-        ).values_list(
-            "indicator_id",
-            "org_unit_id",
-            "numerator",
-            "denominator",
-            "unit_count",
-            "moment2",
-            "left_out_count",
-            "value",
-            "computed_at",
-        )
+        ).values_list("indicator_id", "org_unit_id", *WINDOW_SUM_FIELDS, "value", "computed_at")
         found.update({(row[0], row[1]): row[2:] for row in rows})
     return found
 
 
 STORED_WINDOW_CHUNK = 5000
+# A window's sums as stored (quarter rows and window rows alike), in the order the readers unpack them: num, den,
+# count, second moment, left out.
+WINDOW_SUM_FIELDS = ("numerator", "denominator", "unit_count", "moment2", "left_out_count")
 
 
 def window_half(window: Window) -> int:
@@ -1675,17 +1668,7 @@ def _stored_window_value_rows(
             org_unit_id__in=unit_ids[start : start + STORED_WINDOW_CHUNK],
             year=window.year,
             half=window_half(window),
-        ).values_list(
-            "indicator_id",
-            "org_unit_id",
-            "numerator",
-            "denominator",
-            "unit_count",
-            "moment2",
-            "left_out_count",
-            "value",
-            "computed_at",
-        )
+        ).values_list("indicator_id", "org_unit_id", *WINDOW_SUM_FIELDS, "value", "computed_at")
         for row in rows:
             num, den, cnt, m2, left_out, value, computed_at = row[2:]
             indicator = by_id[row[0]]

@@ -230,6 +230,16 @@ def _combine_up(
     return _save(objects)
 
 
+def _rows_of(windows: Sequence[tuple[engine.Window, list[engine.CompiledIndicator]]]) -> Q:
+    """The stored window rows of these windows' indicators (any unit)."""
+    which = Q(pk__in=[])
+    for window, compiled in windows:
+        which |= Q(
+            year=window.year, half=engine.window_half(window), indicator_id__in=[c.indicator.pk for c in compiled]
+        )
+    return which
+
+
 def _stored_sums(
     windows: Sequence[tuple[engine.Window, list[engine.CompiledIndicator]]], units: Sequence[OrgUnit]
 ) -> list[dict[Key, Sums]]:
@@ -238,23 +248,8 @@ def _stored_sums(
     if not units:
         return found
     position = {(w.year, engine.window_half(w)): n for n, (w, _c) in enumerate(windows)}
-    which = Q(pk__in=[])
-    for window, compiled in windows:
-        which |= Q(
-            year=window.year,
-            half=engine.window_half(window),
-            indicator_id__in=[c.indicator.pk for c in compiled],
-        )
-    rows = IndicatorWindowValue.objects.filter(which, org_unit_id__in=[u.pk for u in units]).values_list(
-        "year",
-        "half",
-        "indicator_id",
-        "org_unit_id",
-        "numerator",
-        "denominator",
-        "unit_count",
-        "moment2",
-        "left_out_count",
+    rows = IndicatorWindowValue.objects.filter(_rows_of(windows), org_unit_id__in=[u.pk for u in units]).values_list(
+        "year", "half", "indicator_id", "org_unit_id", *engine.WINDOW_SUM_FIELDS
     )
     for year, half, indicator_id, unit_id, *sums in rows:
         found[position[(year, half)]][(indicator_id, unit_id)] = tuple(sums)
@@ -377,13 +372,7 @@ def rebuild(period_ids: Iterable[int] | None = None, root_unit_ids: Iterable[int
                     parts = [own.get((pk, unit_id), EMPTY)] + [rows[(pk, kid)] for kid in kids.get(unit_id, [])]
                     rows[(pk, unit_id)] = parts[0] if len(parts) == 1 else _combine(aggregation, parts)
             objects += _objects(compiled, rows, window, now)
-        stale = Q(pk__in=[])
-        for window, compiled in windows:
-            stale |= Q(
-                year=window.year,
-                half=engine.window_half(window),
-                indicator_id__in=[c.indicator.pk for c in compiled],
-            )
+        stale = _rows_of(windows)
         if any(root.parent_id is not None for root in roots):
             stale &= Q(org_unit__in=OrgUnit.objects.filter(condition))
         written = _replace(objects, IndicatorWindowValue.objects.filter(stale))
