@@ -5,7 +5,7 @@ Database ``bench_engine`` (created if missing): ``generate_dataset --units 20000
 ratios, sums, max, count-where, the three cv indicators, four designation counts — one of them provincial grants
 only). Measures
 
-(a) ``engine.full_recompute()`` — every indicator × unit (all levels) × quarter, written;
+(a) ``engine.full_recompute()`` — every indicator × unit (all levels) × quarter, written (best of 2, as (b));
 (b) the floor: the same work in the fewest plain statements — YTD/latest of every figure, every indicator's
     numerator and denominator (sums of the figures each side reads; designation counts), every level of the tree
     (one statement for the reporting units, then one per level summing the children's rows), written to an
@@ -25,6 +25,8 @@ import random
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 UNITS = bench_units("BENCH_ENGINE_UNITS")  # a smaller tree for a quick trial run, or --units 100000
 DB_NAME = db_name("bench_engine", UNITS)
 INCREMENTAL_RUNS = 20
+ROUNDS = 2  # (a) and (b): best of ROUNDS each
 # Reference sample: units per level (the bureau itself is measured on one period only).
 SAMPLE = {"school": 40, "township": 4, "district": 2, "bureau": 1}
 
@@ -269,6 +272,27 @@ def reference_run(periods: list[Any]) -> dict[str, Any]:
 # --- (d) incremental after one approval ---
 
 
+@contextmanager
+def engine_alone() -> Iterator[None]:
+    """Nothing follows the engine's writes: the ``values_changed`` / ``levels_written`` receivers (the targets'
+    progress, notifications, the stored window rows: their own Celery tasks in production, run inline here by the
+    eager setting) are disconnected while the engine is timed. Since the bench worlds hold the benchmark plan
+    (2026-12-04), rows (a) and (d) had included a full progress recompute per run; the whole approval task is
+    bench_approval's measure."""
+    from indicators import events
+
+    saved = [(signal, signal.receivers) for signal in (events.values_changed, events.levels_written)]
+    try:
+        for signal, _receivers in saved:
+            signal.receivers = []
+            signal.sender_receivers_cache.clear()
+        yield
+    finally:
+        for signal, receivers in saved:
+            signal.receivers = receivers
+            signal.sender_receivers_cache.clear()
+
+
 def incremental(periods: list[Any]) -> list[float]:
     from indicators import engine
     from schools.models import OrgUnit
@@ -308,19 +332,29 @@ def run() -> list[dict[str, Any]]:
         + f"; designation counts with a level: {', '.join(levels) or 'none'}; {Designation.objects.count()} grants"
     )
 
-    IndicatorValue.objects.all().delete()
-    started = time.perf_counter()
-    rows = engine.full_recompute()  # from an empty table: every row inserted
-    full_empty = time.perf_counter() - started
-    started = time.perf_counter()
-    engine.full_recompute()  # the nightly case: every value confirmed, nothing rewritten
-    full = time.perf_counter() - started
-
-    floor_runs = [floor_seconds() for _ in range(2)]
+    # Engine and floor measured alike, best of ROUNDS each, alternated: the first statement after a fresh copy of
+    # the world reads a cold cache, whichever runs first (until 2026-12-05 the engine ran once, first, and the
+    # floor twice, after it).
+    empty_runs: list[float] = []
+    nightly_runs: list[float] = []
+    floor_runs: list[tuple[float, int]] = []
+    rows = 0
+    with engine_alone():
+        for _ in range(ROUNDS):
+            IndicatorValue.objects.all().delete()
+            started = time.perf_counter()
+            rows = engine.full_recompute()  # from an empty table: every row inserted
+            empty_runs.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            engine.full_recompute()  # the nightly case: every value confirmed, nothing rewritten
+            nightly_runs.append(time.perf_counter() - started)
+            floor_runs.append(floor_seconds())
+    full_empty, full = min(empty_runs), min(nightly_runs)
     floor = min(seconds for seconds, _rows in floor_runs)
     floor_rows = floor_runs[0][1]
 
-    timings = incremental(periods)
+    with engine_alone():
+        timings = incremental(periods)
     reference = reference_run(periods)
     note_ref = (
         f"sampled {SAMPLE} units (bureau on one quarter), "
@@ -334,12 +368,15 @@ def run() -> list[dict[str, Any]]:
         {"name": "dataset: indicators (every kind the engine computes)", "value": indicators, "unit": "indicators",
          "note": note_kinds},
         {"name": "(a) full recompute (engine), empty table", "value": round(full_empty, 2), "unit": "s",
-         "note": f"{rows} indicator values inserted ({indicators} indicators × all units × 4 quarters)"},
+         "note": f"{rows} indicator values inserted ({indicators} indicators × all units × 4 quarters); best of "
+                 f"{ROUNDS} ({', '.join(f'{t:.2f}' for t in empty_runs)} s)"},
         {"name": "(a) full recompute (engine), unchanged data (nightly)", "value": round(full, 2), "unit": "s",
-         "note": f"{IndicatorValue.objects.count()} rows confirmed, none rewritten"},
+         "note": f"{IndicatorValue.objects.count()} rows confirmed, none rewritten nor locked; best of {ROUNDS} "
+                 f"({', '.join(f'{t:.2f}' for t in nightly_runs)} s)"},
         {"name": "(b) floor: YTD/latest, every indicator's numerator and denominator, every level, indexed table",
          "value": round(floor, 2), "unit": "s",
-         "note": f"{floor_rows} (unit, indicator, quarter) rows; best of 2; one statement for the reporting units, "
+         "note": f"{floor_rows} (unit, indicator, quarter) rows; best of {ROUNDS} "
+                 f"({', '.join(f'{t:.2f}' for t, _r in floor_runs)} s); one statement for the reporting units, "
                  f"one per level above; each side the plain sum of the figures it reads"},
         {"name": "(a)/(b) engine (empty table) vs floor", "value": round(full_empty / floor, 2), "unit": "×",
          "goal": "≤ 2"},

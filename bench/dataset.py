@@ -138,6 +138,14 @@ def build(stdout: object = None) -> dict[str, int]:
         )
         # Values: deterministic pseudo-random numbers in each figure's range, from (submission, figure);
         # kindergartens report kg_ figures, primary schools pri_, central schools central_, all the fillers.
+        # Computed figure by figure into a temporary table, then stored in (submission, figure) order: the form and
+        # the Excel import write a submission's values together (``submissions.workflow.save_values``), so a unit's
+        # values lie on a few adjacent pages, as here. Stored figure by figure (until 2026-12-05) each submission's
+        # values lay on ~14 pages far apart, and every read of one unit's values — an approval's, one district's in
+        # the nightly run — read 14 pages where production reads one or two (issue 17, BENCHMARKS.md).
+        cursor.execute(
+            "CREATE TEMP TABLE bench_values (submission_id bigint, figure_id bigint, value numeric) ON COMMIT DROP"
+        )
         for code, _agg, at_district, (low, high) in FIGURES:
             who = "u.level = 'school'"
             if at_district:
@@ -149,11 +157,16 @@ def build(stdout: object = None) -> dict[str, int]:
             elif code.startswith("central_"):
                 who = "u.is_central"
             cursor.execute(
-                "INSERT INTO submissions_value (submission_id, figure_id, value, not_applicable, updated_at) "
-                "SELECT s.id, %s, %s + ((s.id * 7919 + %s * 104729) %% %s), FALSE, %s "
+                "INSERT INTO bench_values (submission_id, figure_id, value) "
+                "SELECT s.id, %s, %s + ((s.id * 7919 + %s * 104729) %% %s) "
                 f"FROM submissions_submission s JOIN schools_orgunit u ON u.id = s.org_unit_id WHERE {who}",
-                [figure_ids[code], low, figure_ids[code], high - low + 1, now],
+                [figure_ids[code], low, figure_ids[code], high - low + 1],
             )
+        cursor.execute(
+            "INSERT INTO submissions_value (submission_id, figure_id, value, not_applicable, updated_at) "
+            "SELECT submission_id, figure_id, value, FALSE, %s FROM bench_values ORDER BY submission_id, figure_id",
+            [now],
+        )
         cursor.execute("ANALYZE")
     demo.load(None)
     return {"values": Value.objects.count(), "submissions": Submission.objects.count()}

@@ -114,8 +114,13 @@ class Indicator(models.Model):
 class IndicatorValue(models.Model):
     """An indicator's value for one org unit (its whole subtree) and period; value is null when undefined."""
 
-    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="values")
-    org_unit = models.ForeignKey("schools.OrgUnit", on_delete=models.CASCADE, related_name="indicator_values")
+    # No single-column indexes on indicator and org unit: the unique constraint (indicator, period, org unit) and
+    # the (org unit, period) index below start with them and serve every lookup (deleting an indicator or a unit
+    # included). Two fewer indexes to maintain on every write and to build after a first build (issue 17).
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="values", db_index=False)
+    org_unit = models.ForeignKey(
+        "schools.OrgUnit", on_delete=models.CASCADE, related_name="indicator_values", db_index=False
+    )
     period = models.ForeignKey("submissions.Period", on_delete=models.CASCADE, related_name="indicator_values")
     numerator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     denominator = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
@@ -136,11 +141,12 @@ class IndicatorValue(models.Model):
         verbose_name_plural = _("指标值")
         ordering = ["indicator", "period", "org_unit", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["indicator", "org_unit", "period"], name="targets_indicatorvalue_unique"),
+            # In (indicator, period, unit) order, the unique index also serves the drill-down tables (one indicator
+            # and period, the children of a unit): until issue 17 a second index (targets_iv_ind_period_unit) held
+            # that order, one more index to build after a first build and to update on every write.
+            models.UniqueConstraint(fields=["indicator", "period", "org_unit"], name="targets_indicatorvalue_unique"),
         ]
         indexes = [
-            # Drill-down tables: one indicator and period, the children of a unit.
-            models.Index(fields=["indicator", "period", "org_unit"], name="targets_iv_ind_period_unit"),
             # Unit page: every indicator of one unit.
             models.Index(fields=["org_unit", "period"], name="targets_iv_unit_period"),
         ]
