@@ -77,6 +77,8 @@ ANALYZE_AFTER_ROWS = 50_000
 IV_TABLE = "targets_indicatorvalue"
 # A typed NULL: PostgreSQL cannot UNION an untyped NULL column with numeric rows.
 NULL_NUMERIC = "CAST(NULL AS NUMERIC)"
+# The indicator-value columns a level statement computes: what "changed" and "unchanged" compare.
+COMPUTED_COLUMNS = ("numerator", "denominator", "value", "unit_count", "moment2", "left_out_count", "carried_units")
 _SAFE_LITERAL = re.compile(r"^[a-z_]+$")
 
 
@@ -706,11 +708,11 @@ WHERE {cls._changed_sql()}"""  # nosec B608
         written into every page the conflicting rows are on (dirtied, written back, logged). The nightly run
         confirms ~1 M unchanged rows at 20,000 units; leaving them out here costs one index probe per row instead
         and writes nothing (issue 17: the nightly run vs the floor)."""
-        types = {"numerator": "NUMERIC(24, 6)", "denominator": "NUMERIC(24, 6)", "value": "NUMERIC(24, 6)",
-                 "unit_count": "INTEGER", "moment2": "NUMERIC(32, 8)", "left_out_count": "INTEGER",
-                 "carried_units": "INTEGER"}  # fmt: skip
+        # The columns' own types, from the model: what the INSERT would coerce the computed values to.
         same = " AND ".join(
-            f"cur.{column} IS NOT DISTINCT FROM CAST(res.{column} AS {kind})" for column, kind in types.items()
+            f"cur.{column} IS NOT DISTINCT FROM "
+            f"CAST(res.{column} AS {IndicatorValue._meta.get_field(column).db_type(connection)})"
+            for column in COMPUTED_COLUMNS
         )
         return (
             f" AND NOT EXISTS (SELECT 1 FROM {IV_TABLE} cur WHERE cur.indicator_id = res.indicator_id "  # nosec B608
@@ -722,10 +724,7 @@ WHERE {cls._changed_sql()}"""  # nosec B608
         # Rewriting an unchanged row costs a new tuple and index entries for nothing (the nightly run
         # confirms almost every value), so only changed rows are written; computed_at = last change.
         differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-        return " OR ".join(
-            f"targets_indicatorvalue.{col} {differs} excluded.{col}"
-            for col in ("numerator", "denominator", "value", "unit_count", "moment2", "left_out_count", "carried_units")
-        )
+        return " OR ".join(f"targets_indicatorvalue.{col} {differs} excluded.{col}" for col in COMPUTED_COLUMNS)
 
     def stale_candidates_sql(self, lvl_sql: str) -> str:
         """Rows of the level's units whose unit no longer contributes itself: closed, or outside the
