@@ -132,6 +132,21 @@ def test_patching_a_published_value_needs_reason_and_version(users, plan) -> Non
     )
 
 
+def test_a_maximum_below_the_value_is_a_400_not_a_database_error(users, plan) -> None:  # noqa: ANN001
+    # The API fuzzer's case: a "≥ 99" target sent only a maximum of 0 (the table's range rule, any comparator).
+    body = {"version": 1, "text": "改写的目标", "reason": "调整", "target_value_max": 0}
+    for language, message in (
+        ("zh-hans", "目标上限不能小于目标值。"),
+        ("en", "The target upper limit cannot be less than the target value."),
+    ):
+        response = client_for(users.bea).patch(
+            "/api/v1/plans/p23/targets/T05/", body, format="json", HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert response.status_code == 400
+        assert response.json() == {"errors": {"target_value_max": [message]}}
+    assert Target.objects.get(plan__code="p23", code="T05").version == 1
+
+
 def test_progress_per_period_and_by_children(users, tree, plan) -> None:  # noqa: ANN001
     day = datetime.date(2023, 1, 1)
     q1 = Period.objects.create(code="2023Q1", year=2023, quarter=1, opens_on=day, due_on=day, locks_on=day)

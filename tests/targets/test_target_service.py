@@ -79,6 +79,20 @@ def test_invalid_targets_are_refused_with_every_error(users, plan, section, rate
     assert caught.value.errors["indicator"] == ["单位数目标需要选择“认定数”或“新建单位数”类指标。"]
 
 
+def test_a_maximum_below_the_target_value_is_refused_whatever_the_comparator(users, plan, section) -> None:  # noqa: ANN001
+    """The table refuses it for every comparator (targets_target_range_ordered): the service says so first, with
+    the field's message, instead of a database error (an edit sending only a maximum, as the API fuzzer did)."""
+    target = service.create_target(users.bea, plan, fields(section))
+    with pytest.raises(ServiceError) as caught:
+        service.update_target(users.bea, target, {"target_value_max": D(0)}, version=target.version, reason="调整")
+    assert caught.value.errors == {"target_value_max": ["目标上限不能小于目标值。"]}
+    target.refresh_from_db()
+    assert (target.target_value_max, target.version) == (None, 1)  # nothing written
+    with pytest.raises(ServiceError) as caught:
+        service.create_target(users.bea, plan, fields(section, code="T06", target_value_max=D(98)))
+    assert set(caught.value.errors) == {"target_value_max"}
+
+
 def test_the_assess_from_quarter_is_checked(users, plan, section, rate, q1) -> None:  # noqa: ANN001
     q3 = Period.objects.create(code="2023Q3", year=2023, quarter=3, opens_on=q1.opens_on, due_on=q1.due_on,
                                locks_on=q1.locks_on)  # fmt: skip
