@@ -415,21 +415,28 @@ class _Plan:
     def _piv_sql(self) -> str:
         """One row per (unit, period): each referenced (figure, offset)'s effective value as a column.
 
-        ``eff`` rows meet the periods that read them by equality on the quarter index (one row of ``tp`` per
-        offset read, ``src`` = the quarter read): a hash join. A range (``e.idx BETWEEN tp.idx - max offset AND
-        tp.idx``) let the planner only loop over every period for every ``eff`` row — 2.6 M rows looked at for
-        651 K kept at 20,000 units (issue 17)."""
-        cols = [
-            f"MAX(CASE WHEN e.figure_id = {self.figure_ids[ref]} AND e.idx = tp.idx - {ref[1]} "
-            f"THEN e.value END) AS {name}"
-            for ref, name in self.columns.items()
+        ``eff`` rows meet the columns they fill through ``m`` — one row per column: (column number, figure, offset)
+        — and the periods that read them by equality on the quarter index (``tp.idx = e.idx + m.k``): hash joins
+        that keep only the (row, column) pairs that exist. Each column is then ``MAX(value) FILTER (WHERE col = n)``,
+        one integer test per column and row. (Until 2026-12-05 every ``eff`` row met every period × offset and each
+        column tested figure and quarter in a CASE: ~1 s of the whole tree's leaf statement at 20,000 units, issue
+        17. Before that a range join looped over every period for every row.)"""
+        numbers = {ref: number for number, ref in enumerate(self.columns)}
+        cols = [f"MAX(e.value) FILTER (WHERE m.col = {numbers[ref]}) AS {name}" for ref, name in self.columns.items()]
+        cols += [
+            f"MAX(e.carried) FILTER (WHERE m.col = {numbers[ref]}) AS {name}"
+            for ref, name in self.carried_columns.items()
         ]
-        cols += self._carried_piv_columns()
         select = ", ".join(["e.unit_id AS unit_id", "tp.period_id AS period_id", *cols])
-        offsets = " UNION ALL ".join(f"SELECT {int(k)} AS k" for k in self.offsets)
+        if not numbers:
+            return f"SELECT {select} FROM eff e CROSS JOIN tp WHERE 1 = 0"  # nosec B608
+        listed = " UNION ALL ".join(  # not VALUES: SQLite names no VALUES columns
+            f"SELECT {numbers[ref]} AS col, {self.figure_ids[ref]} AS figure_id, {int(ref[1])} AS k"
+            for ref in self.columns
+        )
         return (
-            f"SELECT {select} FROM eff e JOIN (SELECT tp.period_id AS period_id, tp.idx AS idx, "  # nosec B608
-            f"tp.idx - o.k AS src FROM tp CROSS JOIN ({offsets}) o) tp ON e.idx = tp.src "
+            f"SELECT {select} FROM eff e JOIN ({listed}) m "  # nosec B608
+            "ON m.figure_id = e.figure_id JOIN tp ON tp.idx = e.idx + m.k "
             "GROUP BY e.unit_id, tp.period_id"
         )
 
@@ -492,20 +499,22 @@ class _Plan:
     def _designations_own_sql(self, compiled: CompiledIndicator, *, carried: bool = False) -> str:
         """A unit's grants of the indicator's designation kind (and level) held at the period's end.
 
-        The count is taken once per row in a fenced subquery, then read for both ``num`` and ``cnt``: written
-        twice in one select list it was two correlated subqueries per unit and period (issue 17)."""
+        One join of ``base`` with the grants of that kind, counted per row (``COUNT(d.id)``: 0 when none). Until
+        2026-12-05 a correlated subquery counted them, run once per unit and period: ~120 ms per designation
+        indicator over the whole tree at 20,000 units, five of them (issue 17: the full recompute vs its floor)."""
         indicator = compiled.indicator
-        count = (
-            "(SELECT COUNT(*) FROM schools_designation d WHERE d.org_unit_id = base.unit_id "  # nosec B608
+        grants = (
+            "LEFT JOIN schools_designation d ON d.org_unit_id = base.unit_id "  # nosec B608
             f"AND d.kind_id = {int(indicator.designation_kind_id or 0)} "
             "AND d.granted_on >= base.year_start AND d.granted_on <= base.period_end "
-            "AND (d.revoked_on IS NULL OR d.revoked_on > base.period_end)" + _designation_level_sql(indicator) + ")"
+            "AND (d.revoked_on IS NULL OR d.revoked_on > base.period_end)" + _designation_level_sql(indicator)
         )
         return (
             f"SELECT {indicator.pk} AS indicator_id, x.unit_id AS unit_id, x.period_id AS period_id, "  # nosec B608
             f"x.n AS num, {NULL_NUMERIC} AS den, {NULL_NUMERIC} AS m2, CASE WHEN x.n > 0 THEN 1 ELSE 0 END AS cnt, "
             f"0 AS lo{', 0 AS car' if carried else ''} FROM (SELECT base.unit_id AS unit_id, "
-            f"base.period_id AS period_id, {count} AS n FROM base WHERE {_filter_sql(indicator)}{_fence()}) x"
+            f"base.period_id AS period_id, COUNT(d.id) AS n FROM base {grants} WHERE {_filter_sql(indicator)} "
+            "GROUP BY base.unit_id, base.period_id) x"
         )
 
     def _dispersion_own_sql(self, compiled: CompiledIndicator, *, carried: bool = False) -> str:
@@ -565,12 +574,6 @@ class _Plan:
         """In ``eff``'s stock part: 1 when the row's value comes from a quarter before the one it stands for."""
         return "CASE WHEN sv.qtr < n.qtr THEN 1 ELSE 0 END"
 
-    def _carried_piv_columns(self) -> list[str]:
-        return [
-            f"MAX(CASE WHEN e.figure_id = {self.figure_ids[ref]} AND e.idx = tp.idx THEN e.carried END) AS {name}"
-            for ref, name in self.carried_columns.items()
-        ]
-
     def _carried_own_sql(self, compiled: CompiledIndicator) -> str:
         """``, … AS car``: 1 when the unit's own row reads a stock figure carried forward from an earlier
         quarter (summed up the tree into ``carried_units``, next to ``unit_count``)."""
@@ -588,6 +591,7 @@ class _Plan:
         with_own: bool = True,
         upsert: bool = True,
         table: str = IV_TABLE,
+        prune: bool = False,
     ) -> str:
         """One upsert statement computing every indicator's rows for the units ``lvl_sql`` selects.
 
@@ -597,9 +601,13 @@ class _Plan:
         ``upsert=False`` (a bulk load into a table known to hold none of these rows) is a plain INSERT.
         ``table``: where the rows go and where the children's rows are read — the staging table of a first
         build (``_StagedBuild``), else the indicator-value table itself.
+        ``prune`` (PostgreSQL upserts only): the same statement also deletes the level's stale rows — stored rows
+        of its units that it no longer computes (``_prune_sql``).
         """
         if upsert and table != IV_TABLE:
             raise ValueError("only the indicator-value table is upserted into")
+        if prune and not (upsert and connection.vendor == "postgresql" and with_own):
+            raise ValueError("stale rows are pruned in the upsert itself on PostgreSQL only, with the units' own rows")
         names = [*self.columns.values(), *self.carried_columns.values()]
         columns = "".join(f", piv.{name} AS {name}" for name in names)
         owns = [sql for c in self.indicators if (sql := self._own_sql(c, carried=True)) is not None]
@@ -632,14 +640,35 @@ own AS ({" UNION ALL ".join(owns)}),
             else ""
         )
         unchanged = self._unchanged_sql() if upsert and connection.vendor == "postgresql" else ""
+        source, gone = "res", ""
+        if prune:
+            # One full join of the computed rows with the level's stored rows tells all three apart: computed only
+            # (new), both (kept when equal), stored only (stale: ``gone``). It replaces the anti-join above and the
+            # separate stale-row statements of ``_run_level``.
+            listed = ", ".join(("id", "indicator_id", "org_unit_id", "period_id", *COMPUTED_COLUMNS))
+            stored = (
+                f"SELECT {listed} FROM {IV_TABLE} WHERE org_unit_id IN (SELECT unit_id FROM lvl) "  # nosec B608
+                f"AND period_id IN ({pids}) AND indicator_id IN ({ids})"
+            )
+            gone = f""",
+cmp AS (
+  SELECT res.*, cur.id AS stored_id, CASE WHEN cur.id IS NOT NULL AND {self._same_sql()} THEN 1 ELSE 0 END AS same
+  FROM res FULL JOIN ({stored}) cur ON cur.indicator_id = res.indicator_id AND cur.org_unit_id = res.org_unit_id
+    AND cur.period_id = res.period_id
+),
+gone AS (DELETE FROM {IV_TABLE} WHERE id IN (SELECT stored_id FROM cmp WHERE indicator_id IS NULL))"""  # nosec B608
+            source, unchanged = "cmp res", " AND res.indicator_id IS NOT NULL AND res.same = 0"
         # A bulk load (the staged first build) stores each unit's rows together, in the order of the (unit, period)
         # index: a unit's rows are then read from a few adjacent pages — by its parent's level statement, an
         # approval, a dashboard — not from one page per indicator (issue 17: the nightly run per district).
         order = "" if upsert else "ORDER BY res.org_unit_id, res.period_id, res.indicator_id"
-        return f"""
-INSERT INTO {table}
+        into = f"""INSERT INTO {table}
   (indicator_id, org_unit_id, period_id, numerator, denominator, value, unit_count, moment2, left_out_count,
-   carried_units, computed_at)
+   carried_units, computed_at)"""  # nosec B608
+        # A data-modifying CTE (``gone``) needs the statement to begin with WITH; otherwise it begins with INSERT, as
+        # Python's sqlite3 counts the rows written (``rowcount``) only of a statement that begins with INSERT.
+        head, tail = ("", into) if prune else (into, "")
+        return f"""{head}
 WITH lvl AS ({lvl_sql}),
 {own_ctes if with_own else ""}ch AS MATERIALIZED (
   SELECT iv.indicator_id AS indicator_id, c.parent_id AS unit_id, iv.period_id AS period_id,
@@ -659,10 +688,11 @@ res AS (
               ELSE agg.num * agg.factor * 1.0 / agg.den END AS value,
          agg.cnt AS unit_count, agg.m2 AS moment2, agg.lo AS left_out_count, agg.car AS carried_units
   FROM agg
-)
+){gone}
+{tail}
 SELECT res.indicator_id, res.org_unit_id, res.period_id, res.numerator, res.denominator, res.value,
        res.unit_count, res.moment2, res.left_out_count, res.carried_units, %s
-FROM res WHERE 1 = 1{unchanged}
+FROM {source} WHERE 1 = 1{unchanged}
 {order}{conflict}
 """  # nosec B608
 
@@ -700,23 +730,26 @@ FROM res WHERE 1 = 1{unchanged}
 WHERE {cls._changed_sql()}"""  # nosec B608
 
     @staticmethod
-    def _unchanged_sql() -> str:
-        """PostgreSQL: leave out the computed rows (``res``) equal to their stored row, compared as stored (cast to
-        the columns' types, which round them), before the upsert sees them.
+    def _same_sql() -> str:
+        """A computed row (``res``) equals its stored row (``cur``), compared as stored: cast to the columns' own
+        types (from the model), which round them as the INSERT would."""
+        return " AND ".join(
+            f"cur.{column} IS NOT DISTINCT FROM "
+            f"CAST(res.{column} AS {IndicatorValue._meta.get_field(column).db_type(connection)})"
+            for column in COMPUTED_COLUMNS
+        )
+
+    @classmethod
+    def _unchanged_sql(cls) -> str:
+        """PostgreSQL: leave out the computed rows (``res``) equal to their stored row before the upsert sees them.
 
         ``ON CONFLICT DO UPDATE … WHERE changed`` does not rewrite an unchanged row, but it still locks it: a lock
         written into every page the conflicting rows are on (dirtied, written back, logged). The nightly run
         confirms ~1 M unchanged rows at 20,000 units; leaving them out here costs one index probe per row instead
         and writes nothing (issue 17: the nightly run vs the floor)."""
-        # The columns' own types, from the model: what the INSERT would coerce the computed values to.
-        same = " AND ".join(
-            f"cur.{column} IS NOT DISTINCT FROM "
-            f"CAST(res.{column} AS {IndicatorValue._meta.get_field(column).db_type(connection)})"
-            for column in COMPUTED_COLUMNS
-        )
         return (
             f" AND NOT EXISTS (SELECT 1 FROM {IV_TABLE} cur WHERE cur.indicator_id = res.indicator_id "  # nosec B608
-            f"AND cur.org_unit_id = res.org_unit_id AND cur.period_id = res.period_id AND {same})"
+            f"AND cur.org_unit_id = res.org_unit_id AND cur.period_id = res.period_id AND {cls._same_sql()})"
         )
 
     @staticmethod
@@ -769,10 +802,23 @@ def _run_level(
     with_own: bool = True,
     upsert: bool = True,
     table: str = IV_TABLE,
+    small: bool = True,
 ) -> int:
+    """One level's statement (``_Plan.level_sql``), then its stale rows removed; returns the rows written.
+
+    ``small=False``: the level spans the whole tree (``_write_subtrees`` from a root). Its stale rows are then
+    found by the separate statements (``stale_candidates_sql``) after an anti-join upsert; a smaller level (a
+    district's, an approval's) finds them in the upsert itself (``prune``): for one district's ~470 schools
+    (EXPLAIN ANALYZE, 20,000 units) the leaf statement took 170 ms against 245 ms for the anti-join upsert (whose
+    planner probed the index once per computed row) plus the separate check, while over the whole tree the full
+    join of 1 M rows took 7.1 s against 5.9 s for the anti-join and the check (BENCHMARKS.md, issue 17)."""
     stamp = connection.ops.adapt_datetimefield_value(now)
+    # PostgreSQL prunes the stale rows in the upsert itself; SQLite (no data-modifying CTEs) checks after it.
+    prune = small and check_stale and upsert and with_own and connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        sql = plan.level_sql(lvl_sql, with_children=with_children, with_own=with_own, upsert=upsert, table=table)
+        sql = plan.level_sql(
+            lvl_sql, with_children=with_children, with_own=with_own, upsert=upsert, table=table, prune=prune
+        )
         cursor.execute(sql, [*params, stamp])
         written = max(cursor.rowcount, 0)
         if not upsert and connection.vendor == "postgresql":
@@ -783,7 +829,7 @@ def _run_level(
             cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
             if written > cursor.fetchone()[0]:
                 cursor.execute(f"ANALYZE {table}")
-        if not check_stale or not upsert:  # a bulk load starts from no rows: nothing can be stale
+        if not check_stale or not upsert or prune:  # a bulk load starts from no rows: nothing can be stale
             return written
         cursor.execute(plan.stale_candidates_sql(lvl_sql), params)
         candidates = [row[0] for row in cursor.fetchall()]
@@ -1176,7 +1222,14 @@ def _write_subtrees(
                 _lock([TOP_KEY])
             lvl = "SELECT id AS unit_id FROM schools_orgunit WHERE depth = %s AND path LIKE %s"
             written += _run_level(
-                plan, lvl, [depth, root.path + "%"], now, with_children=depth != deepest, upsert=upsert, table=table
+                plan,
+                lvl,
+                [depth, root.path + "%"],
+                now,
+                with_children=depth != deepest,
+                upsert=upsert,
+                table=table,
+                small=root.depth > 0,
             )
     return written
 
@@ -1426,7 +1479,11 @@ def recompute_units(changes: Sequence[tuple[int, int]], *, designations: bool = 
     depth_of = {pk: depth for u in changed for depth, pk in enumerate(u.ancestor_ids)}
     # (check_stale, with_children, with_own) per unit: only a changed unit can have become closed; an ancestor
     # that reports no figures of its own is combined from its children's rows alone (a smaller statement).
-    flags = {pk: (False, True, designations or pk in reporting_ancestors) for pk in ancestors}
+    # A changed unit closed or deactivated by some period's end feeds its ancestors nothing there any more. Where it
+    # was their only contributor, a statement combining children's rows alone would leave the old row standing:
+    # then the ancestors are computed as a full recompute writes them — own row included, stale rows removed.
+    dropped = any(not UnitFilter.is_open(unit, p.end) for unit in changed for p in periods)
+    flags = {pk: (dropped, True, dropped or designations or pk in reporting_ancestors) for pk in ancestors}
     flags.update({pk: (True, pk in with_kids or pk in ancestors, True) for pk in changed_ids})
     now = timezone.now()
     written = 0

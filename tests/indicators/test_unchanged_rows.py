@@ -7,25 +7,36 @@ comparing them as stored (rounded to the columns' places). A row's ``xmax`` is t
 deleted it: 0 for a row nobody touched since it was inserted.
 
 The first build also stores each unit's rows together (``ORDER BY`` unit, period, indicator), checked here by
-physical order.
+physical order. And rows no longer computed (a school closed) are deleted on each path — in the level's own statement
+on the per-district and approval paths, by the separate check over the whole tree — leaving what a first build
+writes; an approval of a closed school also rewrites the ancestors it no longer feeds (it once left their old row).
 """
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 from django.db import connection
 
 from indicators import engine
 from indicators.models import Aggregation, IndicatorValue
+from schools.models import OrgUnit
 from tests.indicators.engine_data import figure, indicator, period, report
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def world(tree):  # noqa: ANN001, ANN201
+def world(data):  # noqa: ANN001, ANN201
     if connection.vendor != "postgresql":
         pytest.skip("row locks (xmax) and physical order (ctid) are PostgreSQL's")
+    return data
+
+
+@pytest.fixture
+def data(tree):  # noqa: ANN001, ANN201
+    """Three primary schools' figures for two quarters, and the first build of their values (either database)."""
     figure("pri_graduates")
     figure("pri_cohort_entrants")
     figure("pri_students")
@@ -115,3 +126,37 @@ def test_the_first_build_stores_each_units_rows_together(tree, world) -> None:  
         by_depth.setdefault(depth, []).append(tuple(key))
     for depth, keys in by_depth.items():
         assert keys == sorted(keys), f"rows of depth {depth} not stored in (unit, period, indicator) order"
+
+
+def _snapshot() -> set[tuple[object, ...]]:
+    return set(
+        IndicatorValue.objects.values_list(
+            "indicator_id", "org_unit_id", "period_id", "numerator", "denominator", "value", "unit_count", "moment2",
+            "left_out_count", "carried_units",
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["nightly", "whole tree", "approval"])
+def test_rows_no_longer_computed_are_deleted_on_every_path(tree, data, path) -> None:  # noqa: ANN001
+    """A school closed in May (still counted in 2023Q1, not at the end of 2023Q2): its 2023Q2 rows go, on the
+    per-district path (pruned in the level's own statement), the whole-tree path (the separate stale-row check)
+    and an approval's; everything else is left exactly as a first build writes it."""
+    q1, q2 = data["q1"], data["q2"]
+    OrgUnit.objects.filter(pk=tree.s3.pk).update(closed_on=datetime.date(2023, 5, 1))  # no save signal: no recompute
+    assert IndicatorValue.objects.filter(org_unit=tree.s3, period=q2).exists()
+
+    if path == "nightly":
+        engine.full_recompute()
+    elif path == "whole tree":
+        engine.full_recompute(root_unit_ids=[tree.city.pk])
+    else:
+        engine.recompute_for(tree.s3.pk, q2.pk)
+
+    assert not IndicatorValue.objects.filter(org_unit=tree.s3, period=q2).exists()
+    assert IndicatorValue.objects.filter(org_unit=tree.s3, period=q1).exists()
+    assert IndicatorValue.objects.filter(org_unit=tree.d2, period=q2).exists()  # its kindergarten still feeds it
+    result = _snapshot()
+    IndicatorValue.objects.all().delete()
+    engine.full_recompute()  # a first build from today's data
+    assert result == _snapshot()
