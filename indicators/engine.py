@@ -600,8 +600,9 @@ class _Plan:
         ``upsert=False`` (a bulk load into a table known to hold none of these rows) is a plain INSERT.
         ``table``: where the rows go and where the children's rows are read — the staging table of a first
         build (``_StagedBuild``), else the indicator-value table itself.
-        ``prune`` (PostgreSQL upserts only): the same statement also deletes the level's stale rows — stored rows
-        of its units that it no longer computes (``_prune_sql``).
+        ``prune`` (PostgreSQL upserts only): the computed rows are full-joined with the level's stored rows
+        (``cmp``) instead of the anti-join of ``_unchanged_sql``, and the stored rows it no longer computes (stale)
+        are deleted by the same statement (``gone``), not by ``stale_candidates_sql`` afterwards.
         """
         if upsert and table != IV_TABLE:
             raise ValueError("only the indicator-value table is upserted into")
@@ -638,12 +639,11 @@ own AS ({" UNION ALL ".join(owns)}),
             if upsert
             else ""
         )
-        unchanged = self._unchanged_sql() if upsert and connection.vendor == "postgresql" else ""
         source, gone = "res", ""
+        unchanged = self._unchanged_sql() if upsert and connection.vendor == "postgresql" and not prune else ""
         if prune:
             # One full join of the computed rows with the level's stored rows tells all three apart: computed only
-            # (new), both (kept when equal), stored only (stale: ``gone``). It replaces the anti-join above and the
-            # separate stale-row statements of ``_run_level``.
+            # (new), both (kept when equal), stored only (stale: ``gone``).
             listed = ", ".join(("id", "indicator_id", "org_unit_id", "period_id", *COMPUTED_COLUMNS))
             stored = (
                 f"SELECT {listed} FROM {IV_TABLE} WHERE org_unit_id IN (SELECT unit_id FROM lvl) "  # nosec B608
